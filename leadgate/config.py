@@ -1,0 +1,55 @@
+"""Settings for leadgate, read once at the edge (CLI, flow entry) and passed inward."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REPO_DIR = PACKAGE_DIR.parent
+DEFAULT_POLICY = PACKAGE_DIR / "policy" / "default.yaml"
+DBT_PROJECT_DIR = REPO_DIR / "dbt_project"
+EXPECTATIONS_DIR = REPO_DIR / "expectations"
+REFERENCE_DIR = REPO_DIR / "data" / "reference"
+
+
+class LeadgateSettings(BaseSettings):
+    """Core settings (`LEADGATE_*`)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADGATE_", env_file=".env", extra="ignore")
+
+    db: Path = Path("data/leadgate.duckdb")
+    read_db: Path | None = Field(default=None, description="read-only copy published after each run")
+    inbox: Path = Path("data/inbox")
+    policy: Path = DEFAULT_POLICY
+    sync_mode: Literal["shadow", "live"] = "shadow"
+    crm: Literal["none", "salesforce", "hubspot"] = "none"
+    scorer: Literal["baseline", "llm"] = "baseline"
+    reviewer: str | None = None
+    lock_timeout: float = Field(default=20.0, ge=0, description="seconds a writer waits for the database")
+
+    @property
+    def db_path(self) -> Path:
+        return self.db.expanduser().resolve()
+
+    @property
+    def read_db_path(self) -> Path:
+        if self.read_db is not None:
+            return self.read_db.expanduser().resolve()
+        main = self.db_path
+        return main.with_name(main.stem + ".read" + main.suffix)
+
+    def reviewer_name(self, explicit: str | None = None) -> str:
+        if explicit:
+            return explicit
+        if self.reviewer:
+            return self.reviewer
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):
+            return os.environ.get("USER", "unknown")

@@ -1,0 +1,160 @@
+"""Access to the staging database: one writer at a time, short connections, a read-only path.
+
+DuckDB lets one process write a file. Every leadgate writer (flow steps, CLI, review UI) first
+takes a cross-process file lock beside the database, waits for it a bounded time, then opens a
+short connection. A lock held by a foreign process (an analyst's read-write session) is retried
+with a bounded backoff too. Readers open the file read-only and fall back to the copy published
+after each run, so they are never locked out by a long dbt run.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from leadgate.config import LeadgateSettings
+
+DUCKDB_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
+
+
+class PipelineBusy(RuntimeError):
+    """Another writer holds the database for longer than we are willing to wait."""
+
+
+class DatabaseMissing(RuntimeError):
+    """A reader asked for a database that was never created."""
+
+
+def _busy_message(path: Path) -> str:
+    return (
+        f"the pipeline is running (database {path} is locked by another writer); "
+        "try again in a minute"
+    )
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _open(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+    delay = 0.05
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc) or time.monotonic() >= deadline:
+                if _is_lock_error(exc):
+                    raise PipelineBusy(_busy_message(path)) from None
+                raise
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+
+def lock_path(settings: LeadgateSettings) -> Path:
+    return settings.db_path.with_name(settings.db_path.name + ".lock")
+
+
+@contextmanager
+def writer_lock(settings: LeadgateSettings, timeout: float | None = None) -> Iterator[None]:
+    """Hold the cross-process writer lock (without opening a connection): used around dbt runs."""
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(settings)))
+    try:
+        lock.acquire(timeout=settings.lock_timeout if timeout is None else timeout)
+    except Timeout:
+        raise PipelineBusy(_busy_message(settings.db_path)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-write connection under the writer lock, with the schema migrated."""
+    wait = settings.lock_timeout if timeout is None else timeout
+    with writer_lock(settings, timeout=wait):
+        con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait)
+        try:
+            migrate(con)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def read_connection(
+    settings: LeadgateSettings, timeout: float = 2.0, allow_copy: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection: the live file if it can be opened quickly, else the published copy."""
+    path = settings.db_path
+    if not path.exists():
+        raise DatabaseMissing(f"no database at {path}: run `leadgate ingest` or `leadgate run` first")
+    try:
+        con = _open(path, read_only=True, deadline=time.monotonic() + timeout)
+    except PipelineBusy:
+        copy = settings.read_db_path
+        if not allow_copy or not copy.exists():
+            raise
+        con = _open(copy, read_only=True, deadline=time.monotonic() + timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def publish_read_copy(settings: LeadgateSettings) -> Path:
+    """Copy the database (checkpointed, under the writer lock) to the read-only path, atomically."""
+    target = settings.read_db_path
+    tmp = target.with_name(target.name + ".tmp")
+    with connect(settings) as con:
+        con.execute("checkpoint")
+        # Copy while still holding the writer lock so no write lands mid-copy.
+        shutil.copyfile(settings.db_path, tmp)
+    os.replace(tmp, target)
+    return target
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("leadgate.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending versioned migrations (idempotent; cheap when up to date)."""
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create table if not exists meta.schema_migrations("
+        " version integer primary key, name varchar not null, applied_at timestamptz not null default now())"
+    )
+    done = {row[0] for row in con.execute("select version from meta.schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in _migration_files():
+        if version in done:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(sql)
+            con.execute("insert into meta.schema_migrations(version, name) values (?, ?)", [version, name])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(name)
+    return applied

@@ -1,0 +1,120 @@
+"""The versioned routing policy: thresholds, weights and gate limits, loaded from YAML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SizeBand(_Strict):
+    min: int = Field(ge=1)
+    points: float
+
+
+class MatchPoints(_Strict):
+    points: float
+    match: list[str]
+
+
+class FitPolicy(_Strict):
+    max_points: float = Field(gt=0)
+    seniority: dict[str, float]
+    company_size: list[SizeBand]
+    industries: MatchPoints
+    countries: MatchPoints
+    target_account: float
+
+
+class EngagementPolicy(_Strict):
+    half_life_days: float = Field(gt=0)
+    scale_points: float = Field(gt=0)
+    weights: dict[str, float]
+    buying_centre_bonus_per_person: float = 0
+    buying_centre_bonus_cap: float = 0
+
+
+class ConfidencePolicy(_Strict):
+    completeness_weight: float = Field(ge=0, le=1)
+    margin_weight: float = Field(ge=0, le=1)
+    margin_scale: float = Field(gt=0)
+    completeness_fields: list[str]
+
+    @model_validator(mode="after")
+    def _weights_sum_to_one(self) -> "ConfidencePolicy":
+        if abs(self.completeness_weight + self.margin_weight - 1.0) > 1e-9:
+            raise ValueError("confidence weights must add up to 1")
+        return self
+
+
+class ScoringPolicy(_Strict):
+    qualify_threshold: float = Field(gt=0, lt=1)
+    fit_share: float = Field(ge=0, le=1)
+    fit: FitPolicy
+    engagement: EngagementPolicy
+    confidence: ConfidencePolicy
+
+
+class SecondCheck(_Strict):
+    min_margin: float = Field(ge=0, le=1)
+
+
+class RoutingRules(_Strict):
+    high_fit_min: float = Field(ge=0, le=1)
+    low_engagement_max: float = Field(ge=0, le=1)
+
+
+class RoutingPolicy(_Strict):
+    auto_confidence: float = Field(gt=0, le=1)
+    check_confidence: float = Field(ge=0, le=1)
+    second_check: SecondCheck
+    rules: RoutingRules
+    top_reasons: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _bands_ordered(self) -> "RoutingPolicy":
+        if self.check_confidence > self.auto_confidence:
+            raise ValueError("routing.check_confidence must not exceed routing.auto_confidence")
+        return self
+
+
+class GatePolicy(_Strict):
+    max_failed_share: float = Field(ge=0, le=1)
+
+
+class CrmPolicy(_Strict):
+    required_fields: list[str]
+
+
+class Policy(_Strict):
+    version: str = Field(min_length=1)
+    scoring: ScoringPolicy
+    routing: RoutingPolicy
+    gate: GatePolicy
+    crm: CrmPolicy
+
+
+class PolicyError(ValueError):
+    """The policy file is missing or invalid."""
+
+
+def load_policy(path: Path) -> Policy:
+    """Load and validate the policy file; a bad file is one clear error."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PolicyError(f"policy file not found: {path}") from None
+    except yaml.YAMLError as exc:
+        raise PolicyError(f"policy file {path} is not valid YAML: {exc}") from None
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise PolicyError(f"policy file {path} is invalid: {problems}") from None
