@@ -158,3 +158,20 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
             raise
         applied.append(name)
     return applied
+
+
+@contextmanager
+def run_lock(settings: LeadgateSettings) -> Iterator[None]:
+    """Held for a whole pipeline run, so two runs never overlap even without a Prefect server."""
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(settings.db_path.with_name(settings.db_path.name + ".run.lock")))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise PipelineBusy(
+            f"another pipeline run is in progress on {settings.db_path}; try again when it has finished"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -1,0 +1,110 @@
+"""The leadgate pipeline as a Prefect flow: ingest -> dbt -> score/gate/route -> sync -> publish."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from prefect import flow, get_run_logger, runtime, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
+from prefect.cache_policies import NO_CACHE
+from prefect.concurrency.sync import concurrency
+
+from leadgate import db, steps
+from leadgate.config import LeadgateSettings
+from leadgate.policy import Policy, load_policy
+from leadgate.summary import render_markdown, summary_rows
+
+GLOBAL_LIMIT = "leadgate-pipeline"
+
+
+def retry_if_database_busy(task, task_run, state) -> bool:
+    """Retry a task only when another writer held the database; any other failure is final."""
+    try:
+        state.result()
+    except db.PipelineBusy:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+_task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], retry_condition_fn=retry_if_database_busy)
+
+
+@task(name="ingest-inbox", **_task)
+def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
+    log = get_run_logger()
+    return steps.ingest_step(settings, paths, progress=log.info)
+
+
+@task(name="dbt-build", **_task)
+def build_features(settings: LeadgateSettings, full_refresh: bool):
+    report = steps.build_step(settings, full_refresh=full_refresh)
+    get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
+    return report
+
+
+@task(name="score-gate-route", **_task)
+def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
+    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info)
+
+
+@task(name="sync-outbox", **_task)
+def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
+    return steps.sync_step(settings, policy, run_id)
+
+
+@task(name="publish-read-copy", **_task)
+def publish(settings: LeadgateSettings) -> str:
+    return str(db.publish_read_copy(settings))
+
+
+@flow(name="leadgate-pipeline", log_prints=True)
+def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: str | None = None) -> dict:
+    """One pass of the pipeline. `rescore` re-scores every lead (decay); `full_refresh` rebuilds dbt from scratch."""
+    settings = LeadgateSettings() if inbox is None else LeadgateSettings(inbox=Path(inbox))
+    policy = load_policy(settings.policy)
+    run_id = steps.new_run_id()
+    flow_run_id = runtime.flow_run.id
+    with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
+        steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
+        try:
+            summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
+        except Exception as exc:
+            steps.finish_run(settings, run_id, status="failed", error=str(exc))
+            raise
+        steps.finish_run(settings, run_id, status="completed", summary=summary)
+    create_table_artifact(key="leadgate-run-summary", table=summary_rows(summary), description=f"leadgate run {run_id}")
+    create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
+    return summary
+
+
+def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bool, full_refresh: bool) -> dict:
+    log = get_run_logger()
+    ingested = ingest_inbox(settings)
+    must_build = ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
+    built = decided = None
+    if must_build:
+        built = build_features(settings, full_refresh)
+        decided = decide(settings, policy, run_id, rescore)
+    else:
+        log.info("no new events: dbt, scoring and the gate are skipped")
+    synced = sync_outbox(settings, policy, run_id)
+    status = steps.status_counts(settings)
+    read_copy = publish(settings)
+    return {
+        "run_id": run_id,
+        "policy_version": policy.version,
+        "sync_mode": settings.sync_mode,
+        "crm": settings.crm,
+        "ingest": steps.to_plain(ingested),
+        "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
+        "decide": None if decided is None else steps.to_plain(decided),
+        "sync": steps.to_plain(synced),
+        "status": status,
+        "read_copy": read_copy,
+    }
+
+
+if __name__ == "__main__":
+    leadgate_pipeline()

@@ -1,0 +1,232 @@
+"""The `leadgate` command. Heavy modules (Prefect, dbt, GX) are imported only by the commands that need them."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import click
+import typer
+
+from leadgate.config import LeadgateSettings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="leadgate: qualify leads from raw engagement.")
+review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
+app.add_typer(review_app, name="review")
+
+ReviewerOpt = Annotated[Optional[str], typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")]
+
+
+def _settings() -> LeadgateSettings:
+    return LeadgateSettings()
+
+
+def _echo_json(value: Any) -> None:
+    from leadgate.steps import to_plain
+
+    typer.echo(json.dumps(to_plain(value), indent=2, default=str))
+
+
+@app.command()
+def run(
+    rescore: Annotated[bool, typer.Option(help="re-score every lead (nightly: lets time decay take effect)")] = False,
+    full_refresh: Annotated[bool, typer.Option(help="rebuild every dbt model from scratch")] = False,
+    inbox: Annotated[Optional[Path], typer.Option(help="folder of event files (default LEADGATE_INBOX)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
+) -> None:
+    """Run the whole pipeline once, as a Prefect flow: ingest, dbt, score, gate, route, sync."""
+    settings = _settings()
+    from leadgate.policy import load_policy
+
+    load_policy(settings.policy)  # a bad policy file fails before Prefect starts
+    typer.echo("starting the pipeline flow (the first flow in a process starts a local Prefect server)…", err=True)
+    from flows.pipeline import leadgate_pipeline
+    from leadgate.summary import render_text
+
+    summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+    if as_json:
+        _echo_json(summary)
+    else:
+        typer.echo(render_text(summary))
+    if any(not inv.get("ok") for inv in (summary.get("status") or {}).get("invariants", [])):
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of events (JSON Lines or CSV)")]) -> None:
+    """Load event files into the raw engagement table."""
+    from leadgate.steps import ingest_step
+
+    report = ingest_step(_settings(), paths, progress=lambda msg: typer.echo(msg, err=True))
+    typer.echo(
+        f"{report.records} records: {report.accepted} accepted, {report.rejected} rejected, "
+        f"{report.duplicates} duplicates ({report.conflicts} conflicting), {report.field_issues} field issues; "
+        f"{report.files_skipped} unchanged file(s) skipped"
+    )
+
+
+@app.command()
+def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
+    """Counts of events and leads per state, and the invariant check (exit 1 when one is broken)."""
+    from leadgate import db
+    from leadgate.status import collect_status, format_status
+
+    with db.read_connection(_settings()) as con:
+        report = collect_status(con)
+    if as_json:
+        _echo_json(report)
+    else:
+        typer.echo(format_status(report))
+    if any(not inv["ok"] for inv in report.get("invariants", [])):
+        raise typer.Exit(1)
+
+
+def _review_service():
+    from leadgate.policy import load_policy
+    from leadgate.review import ReviewService
+
+    settings = _settings()
+    return settings, ReviewService(settings, load_policy(settings.policy))
+
+
+def _item_dict(item: Any) -> dict:
+    from leadgate.steps import to_plain
+
+    return to_plain(item) if not isinstance(item, dict) else item
+
+
+@review_app.command("list")
+def review_list(
+    status_: Annotated[str, typer.Option("--status", help="pending, approved, rejected, clarification_requested, superseded, all")] = "pending",
+    limit: Annotated[int, typer.Option(help="at most this many items")] = 200,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List review items (oldest first)."""
+    _, service = _review_service()
+    items = [_item_dict(i) for i in service.list_items(status=None if status_ == "all" else status_, limit=limit)]
+    if as_json:
+        _echo_json(items)
+        return
+    if not items:
+        typer.echo(f"no {status_} review items")
+        return
+    from leadgate.review import format_item_table
+
+    typer.echo(format_item_table(items))
+
+
+@review_app.command("show")
+def review_show(item_id: int, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Everything about one review item: the interaction, the machine's assessment, the history."""
+    _, service = _review_service()
+    item = _item_dict(service.get(item_id))
+    if as_json:
+        _echo_json(item)
+        return
+    from leadgate.review import format_item_detail
+
+    typer.echo(format_item_detail(item))
+
+
+@review_app.command("approve")
+def review_approve(item_id: int, note: Annotated[Optional[str], typer.Option(help="why")] = None, reviewer: ReviewerOpt = None) -> None:
+    """Approve as MQL: the lead becomes qualified and is picked up by the next sync."""
+    settings, service = _review_service()
+    service.approve(item_id, settings.reviewer_name(reviewer), note=note)
+    typer.echo(f"review item {item_id} approved: the lead is qualified and will sync on the next run")
+
+
+@review_app.command("reject")
+def review_reject(item_id: int, reason: Annotated[str, typer.Option(help="why the lead is not for sales")], reviewer: ReviewerOpt = None) -> None:
+    """Reject: the lead is not sales-ready; it stays rejected until a person says otherwise."""
+    settings, service = _review_service()
+    service.reject(item_id, settings.reviewer_name(reviewer), reason=reason)
+    typer.echo(f"review item {item_id} rejected")
+
+
+@review_app.command("clarify")
+def review_clarify(item_id: int, question: Annotated[str, typer.Option(help="what needs clarifying")], reviewer: ReviewerOpt = None) -> None:
+    """Ask for clarification: the lead waits; new activity brings it back to review."""
+    settings, service = _review_service()
+    service.clarify(item_id, settings.reviewer_name(reviewer), question=question)
+    typer.echo(f"review item {item_id}: clarification requested")
+
+
+@app.command()
+def forget(email: str, yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False) -> None:
+    """Erase a person's data everywhere, keeping only audit rows without personal data."""
+    if not yes and sys.stdin.isatty():
+        typer.confirm(f"erase every trace of {email}?", abort=True)
+    from leadgate.forget import forget_person
+
+    report = _item_dict(forget_person(_settings(), email))
+    erased = {k: v for k, v in report.items() if isinstance(v, int) and v}
+    if not erased:
+        typer.echo(f"nothing found for {email.strip().lower()}")
+        return
+    typer.echo(f"erased {email.strip().lower()}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in erased.items()))
+
+
+@app.command()
+def sample(
+    leads: Annotated[int, typer.Option(min=1, help="how many people")] = 500,
+    out: Annotated[Path, typer.Option(help="output folder")] = Path("data/generated"),
+    seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 7,
+    bad_records: Annotated[bool, typer.Option(help="include a few deliberately bad records")] = True,
+) -> None:
+    """Write realistic synthetic engagement files."""
+    from leadgate.sample import write_sample
+
+    report = _item_dict(write_sample(out, leads=leads, seed=seed, bad_records=bad_records))
+    files = report.get("files") or report.get("records_per_file") or {}
+    typer.echo(f"wrote {out}: " + ", ".join(f"{Path(str(k)).name} {v}" for k, v in dict(files).items()))
+
+
+@app.command()
+def sync() -> None:
+    """Run the sync step alone (shadow mode fills the outbox and sends nothing)."""
+    from leadgate.policy import load_policy
+    from leadgate.steps import new_run_id, sync_step, to_plain
+
+    settings = _settings()
+    report = to_plain(sync_step(settings, load_policy(settings.policy), new_run_id()))
+    typer.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items() if not isinstance(v, (dict, list))))
+
+
+def _one_line(exc: BaseException) -> str:
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        parts = [f"LEADGATE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
+        return "invalid setting " + "; ".join(parts)
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text
+
+
+def main() -> None:
+    """Entry point: every error is one clear line on stderr, never a traceback (LEADGATE_DEBUG=1 shows it)."""
+    try:
+        app(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        typer.echo("aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line per error
+        if os.environ.get("LEADGATE_DEBUG"):
+            raise
+        typer.echo(f"leadgate: error: {_one_line(exc)}", err=True)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

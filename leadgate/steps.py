@@ -1,0 +1,187 @@
+"""The pipeline's steps as plain functions: the Prefect flow wraps each as a task, benchmarks call them directly."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from leadgate import db
+from leadgate.config import LeadgateSettings
+from leadgate.policy import Policy
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+
+
+def start_run(settings: LeadgateSettings, run_id: str, *, kind: str, policy: Policy, flow_run_id: str | None = None) -> None:
+    with db.connect(settings) as con:
+        con.execute(
+            "insert into meta.runs (run_id, kind, started_at, status, sync_mode, crm, policy_version, prefect_flow_run_id)"
+            " values (?, ?, now(), 'running', ?, ?, ?, ?)",
+            [run_id, kind, settings.sync_mode, settings.crm, policy.version, flow_run_id],
+        )
+
+
+def finish_run(settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None) -> None:
+    with db.connect(settings) as con:
+        con.execute(
+            "update meta.runs set finished_at = now(), status = ?, summary = ?::json, error = ? where run_id = ?",
+            [status, json.dumps(summary, default=str) if summary is not None else None, error, run_id],
+        )
+
+
+def to_plain(value: Any) -> Any:
+    """Reports (dataclasses) as JSON-friendly dicts, for summaries and artifacts."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {k: to_plain(v) for k, v in asdict(value).items()}
+    if isinstance(value, dict):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_plain(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+def ingest_step(settings: LeadgateSettings, paths: list[Path] | None = None, progress: Progress = _quiet):
+    from leadgate.ingest import ingest_paths
+
+    targets = paths if paths is not None else [settings.inbox]
+    if paths is None and not settings.inbox.exists():
+        progress(f"inbox {settings.inbox} does not exist yet: nothing to ingest")
+        targets = []
+    return ingest_paths(settings, targets, progress=progress)
+
+
+def marts_built(settings: LeadgateSettings) -> bool:
+    with db.connect(settings) as con:
+        return bool(
+            con.execute(
+                "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'lead_features'"
+            ).fetchone()[0]
+        )
+
+
+# --- dbt ------------------------------------------------------------------------------------
+
+def build_step(settings: LeadgateSettings, *, full_refresh: bool = False):
+    from leadgate.transform import run_dbt
+
+    return run_dbt(settings, full_refresh=full_refresh)
+
+
+# --- score, gate, route ---------------------------------------------------------------------
+
+@dataclass
+class DecideReport:
+    new_leads: int = 0
+    scored: int = 0
+    batches: int = 0
+    blocked_batches: int = 0
+    gate_failures: dict[str, int] = field(default_factory=dict)
+    routed: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def make_scorer(settings: LeadgateSettings, policy: Policy):
+    from leadgate.scoring import BaselineScorer
+
+    if settings.scorer == "baseline":
+        return BaselineScorer(policy)
+    raise ValueError(f"scorer {settings.scorer!r} is not available in this version; use LEADGATE_SCORER=baseline")
+
+
+def decide_step(
+    settings: LeadgateSettings,
+    policy: Policy,
+    run_id: str,
+    *,
+    rescore_all: bool = False,
+    batch_size: int = 50_000,
+    progress: Progress = _quiet,
+) -> DecideReport:
+    """Score the leads that changed, gate each batch with GX, and route every lead to a state."""
+    from leadgate.gate import record_validations, validate_batch
+    from leadgate.routing import apply_routes, route_leads
+    from leadgate.scoring import leads_to_score, record_scores, sync_pending_leads
+
+    report = DecideReport()
+    scorer = make_scorer(settings, policy)
+    now = datetime.now(timezone.utc)
+    with db.connect(settings) as con:
+        report.new_leads = sync_pending_leads(con)
+        frame = leads_to_score(con, rescore_all=rescore_all)
+    total = len(frame)
+    progress(f"scoring {total} leads ({report.new_leads} new) with {scorer.name} {scorer.version}")
+    for start in range(0, total, batch_size):
+        batch_id = f"{run_id}-b{start // batch_size + 1}"
+        features = frame.iloc[start : start + batch_size]
+        t0 = time.perf_counter()
+        scored = scorer.score(features, now)
+        t1 = time.perf_counter()
+        merged = features.drop(columns=[c for c in scored.columns if c in features.columns and c != "lead_id"]).merge(
+            scored, on="lead_id", how="inner", validate="one_to_one"
+        )
+        gate = validate_batch(merged, policy, batch_id=batch_id)
+        t2 = time.perf_counter()
+        with db.connect(settings) as con:
+            recorded = record_scores(con, scored, run_id, policy)
+            merged = merged.merge(recorded[["lead_id", "score_id"]], on="lead_id", how="left")
+            record_validations(con, gate, run_id)
+            decisions = route_leads(merged, gate, policy)
+            routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version)
+        t3 = time.perf_counter()
+        report.scored += len(scored)
+        report.batches += 1
+        report.blocked_batches += int(bool(gate.blocked))
+        for lead_id, names in gate.failed_leads.items():
+            for name in names:
+                report.gate_failures[name] = report.gate_failures.get(name, 0) + 1
+        for state, count in routed.items():
+            report.routed[state] = report.routed.get(state, 0) + count
+        for key, secs in (("score", t1 - t0), ("gate", t2 - t1), ("route", t3 - t2)):
+            report.seconds[key] = round(report.seconds.get(key, 0.0) + secs, 3)
+        note = " — BLOCKED: too many rows failed the gate, nothing from this batch will sync" if gate.blocked else ""
+        progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
+    return report
+
+
+# --- sync -----------------------------------------------------------------------------------
+
+def make_connector(settings: LeadgateSettings):
+    """The CRM connector for live mode (None in shadow mode or with no CRM)."""
+    if settings.sync_mode != "live" or settings.crm == "none":
+        return None
+    raise ValueError(
+        f"live sync to {settings.crm} is not available in this version; keep LEADGATE_SYNC_MODE=shadow"
+    )
+
+
+def sync_step(settings: LeadgateSettings, policy: Policy, run_id: str):
+    from leadgate.sync import run_sync
+
+    return run_sync(
+        settings, policy, crm=settings.crm, mode=settings.sync_mode, connector=make_connector(settings), run_id=run_id
+    )
+
+
+def status_counts(settings: LeadgateSettings) -> dict:
+    from leadgate.status import collect_status
+
+    with db.connect(settings) as con:
+        return collect_status(con)

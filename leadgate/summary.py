@@ -1,0 +1,73 @@
+"""The run summary, rendered for the terminal and as a Prefect artifact from one set of rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from leadgate.lifecycle import ALL_STATES
+
+
+def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Flat (section, item, value) rows: counts per state, events, gate and sync results."""
+    rows: list[dict[str, Any]] = []
+
+    def add(section: str, item: str, value: Any) -> None:
+        rows.append({"section": section, "item": item, "value": value})
+
+    ingest = summary.get("ingest") or {}
+    for key in ("records", "accepted", "rejected", "duplicates", "conflicts", "field_issues", "files_skipped"):
+        if key in ingest:
+            add("events (this run)", key.replace("_", " "), ingest[key])
+    status = summary.get("status") or {}
+    for key, value in (status.get("events") or {}).items():
+        add("events (all time)", key.replace("_", " "), value)
+    leads = status.get("leads") or {}
+    for state in ALL_STATES:
+        add("leads by state", state, leads.get(state, 0))
+    decided = summary.get("decide")
+    if decided is None:
+        add("scoring", "skipped", "no new events")
+    else:
+        add("scoring", "leads scored", decided.get("scored", 0))
+        add("scoring", "new leads", decided.get("new_leads", 0))
+        for state, count in sorted((decided.get("routed") or {}).items()):
+            add("routed this run", state, count)
+        add("quality gate", "batches", decided.get("batches", 0))
+        add("quality gate", "blocked batches", decided.get("blocked_batches", 0))
+        for name, count in sorted((decided.get("gate_failures") or {}).items()):
+            add("quality gate", f"failed: {name}", count)
+    sync = summary.get("sync") or {}
+    for key, value in sync.items():
+        if isinstance(value, (int, float, str)) or value is None:
+            add(f"sync ({summary.get('sync_mode')}, crm={summary.get('crm')})", key.replace("_", " "), value)
+    for inv in status.get("invariants") or []:
+        add("invariants", inv.get("name"), "ok" if inv.get("ok") else f"BROKEN: {inv.get('detail')}")
+    return rows
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    rows = summary_rows(summary)
+    width_item = max((len(str(r["item"])) for r in rows), default=10)
+    lines = [f"leadgate run {summary.get('run_id')}  (policy {summary.get('policy_version')})"]
+    section = None
+    for row in rows:
+        if row["section"] != section:
+            section = row["section"]
+            lines.append(f"\n{section}")
+        lines.append(f"  {str(row['item']):<{width_item}}  {row['value']}")
+    blocked = (summary.get("decide") or {}).get("blocked_batches")
+    if blocked:
+        lines.append(f"\n!! {blocked} batch(es) blocked by the quality gate: nothing from them was synced; see quality.validations")
+    return "\n".join(lines)
+
+
+def render_markdown(summary: dict[str, Any]) -> str:
+    out = [f"# leadgate run `{summary.get('run_id')}`", "", f"policy `{summary.get('policy_version')}`, "
+           f"sync `{summary.get('sync_mode')}` to `{summary.get('crm')}`", ""]
+    section = None
+    for row in summary_rows(summary):
+        if row["section"] != section:
+            section = row["section"]
+            out += ["", f"## {section}", "", "| item | value |", "| --- | --- |"]
+        out.append(f"| {row['item']} | {row['value']} |")
+    return "\n".join(out) + "\n"
