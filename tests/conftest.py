@@ -36,9 +36,14 @@ def settings(tmp_path: Path) -> LeadgateSettings:
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():
-    """One temporary Prefect API for the whole session (start-up costs ~15 s)."""
+def prefect_api() -> str:
+    """One temporary Prefect API for the whole session (start-up costs ~15 s); yields its URL.
+
+    Flows called in-process use it, and CLI subprocesses get it as PREFECT_API_URL so they do not
+    each start a server of their own.
+    """
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        yield PREFECT_API_URL.value()

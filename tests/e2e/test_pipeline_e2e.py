@@ -1,0 +1,202 @@
+"""The whole pipeline on the bundled sample, through the real `leadgate` command and Prefect engine."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from leadgate.lifecycle import ALL_STATES
+from tests.conftest import SAMPLE_DIR
+from tests.e2e.helpers import cli_env, leadgate, query, records_in_files, run_json, scalar
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, prefect_api):
+    """A database after one run of the pipeline on a copy of data/sample."""
+    work = tmp_path_factory.mktemp("e2e")
+    inbox = work / "inbox"
+    shutil.copytree(SAMPLE_DIR, inbox, ignore=shutil.ignore_patterns("*.md"))
+    db = work / "leadgate.duckdb"
+    env = cli_env(db, inbox, prefect_api)
+    summary = run_json(env)
+    return {"work": work, "inbox": inbox, "db": db, "env": env, "summary": summary}
+
+
+def test_first_run_accounts_for_every_record_and_every_lead(first_run):
+    db, summary = first_run["db"], first_run["summary"]
+    records = records_in_files(first_run["inbox"])
+    ingest = summary["ingest"]
+    assert ingest["records"] == records
+    assert ingest["accepted"] + ingest["rejected"] + ingest["duplicates"] == records
+    assert ingest["rejected"] >= 5 and ingest["duplicates"] >= 1 and ingest["field_issues"] >= 1
+    assert scalar(db, "select count(*) from raw.engagement_events") == ingest["accepted"]
+    assert scalar(db, "select count(*) from raw.rejected_events") == ingest["rejected"]
+
+    leads = scalar(db, "select count(*) from marts.lead_features")
+    states = dict(query(db, "select state, count(*) from lifecycle.lead_states group by 1"))
+    assert sum(states.values()) == leads > 100
+    assert set(states) <= set(ALL_STATES)
+    # The sample is built to show every machine route; nothing is left waiting.
+    for state in ("qualified", "nurture", "needs_review"):
+        assert states.get(state, 0) > 0, states
+    assert states.get("pending", 0) == 0
+    assert states.get("synced", 0) == 0, "shadow mode never acknowledges a sync"
+    assert all(inv["ok"] for inv in summary["status"]["invariants"]), summary["status"]["invariants"]
+
+
+def test_first_run_records_scores_decisions_review_and_outbox(first_run):
+    db, summary = first_run["db"], first_run["summary"]
+    leads = scalar(db, "select count(*) from marts.lead_features")
+    assert scalar(db, "select count(distinct lead_id) from scoring.scores") == leads
+    assert scalar(db, "select count(*) from scoring.scores where policy_version = ?", [summary["policy_version"]]) == leads
+    needs_review = scalar(db, "select count(*) from lifecycle.lead_states where state = 'needs_review'")
+    assert scalar(db, "select count(*) from review.items where status = 'pending'") == needs_review
+    assert scalar(db, "select count(*) from review.items where summary is null or summary = ''") == 0
+    qualified = scalar(db, "select count(*) from lifecycle.lead_states where state = 'qualified'")
+    assert scalar(db, "select count(*) from sync.outbox") == qualified
+    assert scalar(db, "select count(*) from sync.state where acked_payload_hash is not null") == 0
+    # every routing decision is audited with its policy version and without personal data
+    assert scalar(db, "select count(distinct lead_id) from audit.decisions where kind = 'route'") == leads
+    assert scalar(db, "select count(*) from audit.decisions where policy_version is null and kind = 'route'") == 0
+    emails = [r[0] for r in query(db, "select email from marts.lead_features limit 50")]
+    audit_text = " ".join(str(r) for r in query(db, "select * from audit.decisions"))
+    assert not any(e in audit_text for e in emails)
+    # the quality gate ran on the scored batch and its results are stored
+    assert scalar(db, "select count(*) from quality.validations") > 0
+    # analysts get a read-only copy
+    assert Path(summary["read_copy"]).exists()
+
+
+def test_rerun_on_unchanged_inbox_loads_scores_and_sends_nothing(first_run):
+    db = first_run["db"]
+    scores_before = scalar(db, "select count(*) from scoring.scores")
+    outbox_before = query(db, "select lead_id, payload_hash from sync.outbox order by 1")
+    audit_before = scalar(db, "select count(*) from audit.decisions")
+    again = run_json(first_run["env"])
+    assert again["ingest"]["accepted"] == 0 and again["ingest"]["records"] == 0
+    assert again["ingest"]["files_skipped"] == len([p for p in first_run["inbox"].iterdir() if p.is_file()])
+    assert again["dbt"] is None and again["decide"] is None
+    assert scalar(db, "select count(*) from scoring.scores") == scores_before
+    assert query(db, "select lead_id, payload_hash from sync.outbox order by 1") == outbox_before
+    assert scalar(db, "select count(*) from audit.decisions") == audit_before
+
+
+def test_new_event_rescores_only_that_lead(first_run):
+    db, inbox = first_run["db"], first_run["inbox"]
+    email, lead_id = query(db, "select email, lead_id from marts.lead_features where has_consent order by lead_id limit 1")[0]
+    scores_before = scalar(db, "select count(*) from scoring.scores")
+    (inbox / "late_arrivals.jsonl").write_text(
+        '{"event_id":"late-1","source":"web","event_type":"pricing_view","occurred_at":"2026-11-16T09:00:00Z",'
+        f'"email":"{email}","page_url":"https://leadgate.example/pricing"}}\n',
+        encoding="utf-8",
+    )
+    summary = run_json(first_run["env"])
+    assert summary["ingest"]["accepted"] == 1
+    assert summary["decide"]["scored"] == 1
+    assert scalar(db, "select count(*) from scoring.scores") == scores_before + 1
+    assert scalar(db, "select lead_id from scoring.scores order by score_id desc limit 1") == lead_id
+
+
+def test_bad_records_are_rejected_one_by_one_with_reasons(first_run):
+    rows = query(first_run["db"], "select source_file, line_no, reason, raw_text from raw.rejected_events order by 1, 2")
+    assert rows
+    for source_file, line_no, reason, raw_text in rows:
+        assert Path(source_file).name in {p.name for p in first_run["inbox"].iterdir()}
+        assert line_no >= 1 and reason and len(reason) > 10
+    issues = query(first_run["db"], "select field, raw_value, problem from raw.field_issues")
+    assert any(field == "company_size" for field, _, _ in issues)
+
+
+def test_review_approval_flows_to_the_outbox(first_run):
+    db, env = first_run["db"], first_run["env"]
+    listing = leadgate("review", "list", env=env)
+    assert listing.returncode == 0 and listing.stdout.strip()
+    candidates = query(db, """
+        select r.item_id, r.lead_id from review.items r join marts.lead_features f using (lead_id)
+        where r.status = 'pending' and f.has_consent and f.last_name is not null and f.company is not null
+        order by r.item_id limit 1""")
+    item_id, lead_id = candidates[0]
+    shown = leadgate("review", "show", str(item_id), env=env)
+    assert shown.returncode == 0 and lead_id in shown.stdout
+    approved = leadgate("review", "approve", str(item_id), "--reviewer", "dana", "--note", "met at the booth", env=env)
+    assert approved.returncode == 0, approved.stderr
+    assert scalar(db, "select state from lifecycle.lead_states where lead_id = ?", [lead_id]) == "qualified"
+    assert scalar(db, "select reviewer from review.items where item_id = ?", [item_id]) == "dana"
+    leadgate("sync", env=env)
+    assert scalar(db, "select count(*) from sync.outbox where lead_id = ?", [lead_id]) == 1
+    again = leadgate("review", "approve", str(item_id), env=env)
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+
+
+def test_approval_refuses_a_lead_missing_crm_fields(first_run):
+    db, env = first_run["db"], first_run["env"]
+    rows = query(db, """
+        select r.item_id from review.items r join marts.lead_features f using (lead_id)
+        where r.status = 'pending' and f.company is null order by r.item_id limit 1""")
+    assert rows, "the sample must contain a lead without a company"
+    proc = leadgate("review", "approve", str(rows[0][0]), "--reviewer", "dana", env=env)
+    assert proc.returncode == 1
+    assert "company" in proc.stderr and "Traceback" not in proc.stderr
+    assert scalar(db, "select status from review.items where item_id = ?", [rows[0][0]]) == "pending"
+
+
+def test_status_reports_counts_and_invariants(first_run):
+    proc = leadgate("status", env=first_run["env"])
+    assert proc.returncode == 0, proc.stderr
+    for state in ALL_STATES:
+        assert state in proc.stdout
+    status_json = leadgate("status", "--json", env=first_run["env"])
+    assert '"invariants"' in status_json.stdout
+
+
+def test_forget_erases_a_person_everywhere(first_run):
+    db, env = first_run["db"], first_run["env"]
+    email, lead_id = query(db, "select email, lead_id from marts.lead_features where event_count > 2 order by lead_id desc limit 1")[0]
+    proc = leadgate("forget", email, "--yes", env=env)
+    assert proc.returncode == 0, proc.stderr
+    tables = query(db, "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'")
+    for schema, table in tables:
+        rows = query(db, f'select * from "{schema}"."{table}"')
+        assert not any(email in str(row).lower() for row in rows), f"{email} still in {schema}.{table}"
+    assert scalar(db, "select count(*) from audit.decisions where lead_id = ? and kind = 'forget'", [lead_id]) == 1
+    assert leadgate("status", env=env).returncode == 0
+
+
+def test_a_second_writer_waits_then_gets_a_clear_message(first_run):
+    env = dict(first_run["env"], LEADGATE_LOCK_TIMEOUT="1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from leadgate.config import LeadgateSettings
+            from leadgate import db
+            with db.connect(LeadgateSettings(db={str(first_run['db'])!r})):
+                print('holding', flush=True)
+                time.sleep(20)
+        """)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        read_copy = first_run["db"].with_name("leadgate.read.duckdb")
+        item = scalar(read_copy, "select min(item_id) from review.items where status = 'pending'")
+        started = time.monotonic()
+        proc = leadgate("review", "reject", str(item), "--reason", "test", env=env)
+        waited = time.monotonic() - started
+        assert proc.returncode == 1
+        assert "pipeline is running" in proc.stderr and "try again" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert waited >= 1.0
+        # readers are not locked out: status falls back to the published read-only copy
+        status = leadgate("status", env=env)
+        assert status.returncode == 0, status.stderr
+    finally:
+        holder.kill()
+        holder.wait()
