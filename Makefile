@@ -36,8 +36,10 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 
 setup: $(STAMP)
 
+# The bundled sample ends 2026-11-15: score it as of then, so the demo shows every route whatever today's date.
+SAMPLE_AS_OF := 2026-11-15T12:00:00Z
 run: setup
-	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} $(VENV)/bin/leadgate run
+	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} LEADGATE_AS_OF=$${LEADGATE_AS_OF:-$(SAMPLE_AS_OF)} $(VENV)/bin/leadgate run
 
 test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -32,6 +33,16 @@ class LeadgateSettings(BaseSettings):
     scorer: Literal["baseline", "llm"] = "baseline"
     reviewer: str | None = None
     lock_timeout: float = Field(default=20.0, ge=0, description="seconds a writer waits for the database")
+    as_of: datetime | None = Field(
+        default=None,
+        description="score as of this time instead of now (replays, and the bundled sample, which ends 2026-11-15)",
+    )
+
+    def scoring_time(self) -> datetime:
+        """When engagement decay is measured from: `as_of` if set (no offset means UTC), else now."""
+        if self.as_of is None:
+            return datetime.now(timezone.utc)
+        return self.as_of if self.as_of.tzinfo else self.as_of.replace(tzinfo=timezone.utc)
 
     @property
     def db_path(self) -> Path:

@@ -122,7 +122,7 @@ def decide_step(
 
     report = DecideReport()
     scorer = make_scorer(settings, policy)
-    now = datetime.now(timezone.utc)
+    now = settings.scoring_time()
     with db.connect(settings) as con:
         report.new_leads = sync_pending_leads(con)
         frame = leads_to_score(con, rescore_all=rescore_all)

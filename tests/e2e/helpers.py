@@ -13,12 +13,14 @@ import duckdb
 
 from leadgate.config import REPO_DIR
 
+SAMPLE_AS_OF = "2026-11-15T12:00:00Z"
 LEADGATE = str(Path(sys.executable).with_name("leadgate"))
 
 
 def cli_env(db: Path, inbox: Path, prefect_api: str | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")}
-    env.update(LEADGATE_DB=str(db), LEADGATE_INBOX=str(inbox), LEADGATE_LOCK_TIMEOUT="5")
+    # the bundled sample ends 2026-11-15: score as of then, so results do not drift with the calendar
+    env.update(LEADGATE_DB=str(db), LEADGATE_INBOX=str(inbox), LEADGATE_LOCK_TIMEOUT="5", LEADGATE_AS_OF=SAMPLE_AS_OF)
     if prefect_api:
         env["PREFECT_API_URL"] = prefect_api
     env.update(extra)
