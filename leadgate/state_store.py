@@ -67,6 +67,8 @@ def set_states(
     )
     if frame["lead_id"].duplicated().any():
         raise ValueError("one state change per lead per call")
+    # DuckDB 2.0 refuses register() while an earlier execute() still has unfetched rows.
+    con.complete()
     con.register("_state_changes", frame)
     try:
         con.execute("begin transaction")
