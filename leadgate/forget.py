@@ -1,0 +1,281 @@
+"""`leadgate forget`: erase one person's data everywhere, in one transaction, keeping audit rows only."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+
+import duckdb
+
+from leadgate import db
+from leadgate.config import LeadgateSettings
+from leadgate.status import relation_exists
+from leadgate.state_store import utcnow
+
+# The same shape ingest accepts: something@domain.tld, no spaces.
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# App-owned schemas are erased table by table below; every other schema holds dbt models.
+APP_SCHEMAS = ("raw", "scoring", "review", "sync", "audit", "quality", "lifecycle", "meta",
+               "information_schema", "pg_catalog")
+# App schemas erased by lead id / email column; raw is erased by event above, audit and meta keep no personal data.
+ERASED_APP_SCHEMAS = ("scoring", "review", "sync", "lifecycle", "quality")
+APP_TABLE_FIELDS = {
+    "scoring.scores": "scores", "review.items": "review_items", "sync.outbox": "outbox_rows",
+    "sync.state": "sync_states", "lifecycle.lead_states": "lifecycle_rows",
+}
+
+
+UNFINISHED = ("erased from every table, but {path} could not be rewritten, so freed space may keep the old bytes "
+              "until the next erasure rewrites it")
+
+
+class ForgetError(ValueError):
+    """The erasure cannot run as asked (e.g. not an email address)."""
+
+
+@dataclass
+class ForgetReport:
+    email: str
+    lead_id: str | None = None
+    events: int = 0
+    rejected_records: int = 0
+    duplicate_records: int = 0
+    field_issues: int = 0
+    model_rows: int = 0
+    scores: int = 0
+    review_items: int = 0
+    outbox_rows: int = 0
+    sync_states: int = 0
+    lifecycle_rows: int = 0
+    other_rows: int = 0             # app tables added later that hold lead rows (e.g. sync.attempts)
+    tables: dict[str, int] = field(default_factory=dict)
+    source_files: list[str] = field(default_factory=list)
+    message: str = ""
+
+    @property
+    def total(self) -> int:
+        return sum(self.tables.values())
+
+
+def normalise_email(email: str) -> str:
+    """Trimmed and lower-cased; a clear error when it is not an email address."""
+    value = (email or "").strip().lower()
+    if not EMAIL_RE.match(value):
+        raise ForgetError(f"not a valid email address: {email!r}")
+    return value
+
+
+def lead_id_for(con: duckdb.DuckDBPyConnection, email: str) -> str:
+    """The lead id dbt gives this email: from the mart when built, else from the installation salt."""
+    if relation_exists(con, "marts", "lead_features"):
+        row = con.execute("select lead_id from marts.lead_features where email = ?", [email]).fetchall()
+        if row:
+            return row[0][0]
+    return con.execute(
+        "select 'ld_' || substr(md5(lead_id_salt || ?), 1, 16) from meta.installation limit 1", [email]
+    ).fetchall()[0][0]
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> int:
+    return int(con.execute(sql, params).fetchall()[0][0])
+
+
+def _identity_tables(con: duckdb.DuckDBPyConnection, app: bool) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """Base tables (views read raw) with columns that identify a person: dbt's schemas, or the app's."""
+    schemas = list(ERASED_APP_SCHEMAS) if app else list(APP_SCHEMAS)
+    rows = con.execute(
+        """
+        select c.table_schema, c.table_name, c.column_name
+        from information_schema.columns c
+        join information_schema.tables t using (table_catalog, table_schema, table_name)
+        where t.table_type = 'BASE TABLE' and c.table_catalog = current_database()
+          and (c.table_schema in (select unnest(?)) = ?)
+          and c.data_type = 'VARCHAR'
+          and (c.column_name = 'lead_id' or c.column_name like '%email%' or c.column_name like '%anonymous_id%')
+        order by 1, 2, 3
+        """,
+        [schemas, app],
+    ).fetchall()
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for schema, table, column in rows:
+        kind = "lead_id" if column == "lead_id" else ("email" if "email" in column else "anonymous_id")
+        found.setdefault((schema, table), []).append((column, kind))
+    return found
+
+
+def _erase_identity_tables(
+    con: duckdb.DuckDBPyConnection, lead_id: str, email: str, *, app: bool
+) -> dict[str, int]:
+    erased = {}
+    for (schema, table), columns in _identity_tables(con, app).items():
+        tests, params = [], []
+        for column, kind in columns:
+            # Identifiers come from information_schema (quoted); every value is bound.
+            name = _quoted(column)
+            if kind == "lead_id":
+                tests.append(f"{name} = ?")
+                params.append(lead_id)
+            elif kind == "email":
+                tests.append(f"lower({name}) = ?")
+                params.append(email)
+            else:
+                tests.append(f"{name} in (select anonymous_id from _forget_anonymous_ids)")
+        n = _count(con, f"delete from {_quoted(schema)}.{_quoted(table)} where {' or '.join(tests)}", params)
+        if n:
+            erased[f"{schema}.{table}"] = n
+    return erased
+
+
+def forget_person(
+    settings: LeadgateSettings, email: str, actor: str = "operator", *, rewrite: bool = True
+) -> ForgetReport:
+    """Erase every row about this person (raw, models, scores, review, sync, lifecycle); audit rows stay."""
+    email = normalise_email(email)
+    report = ForgetReport(email=email)
+    with db.connect(settings) as con:
+        lead_id = report.lead_id = lead_id_for(con, email)
+        previous = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
+        previous = previous[0] if previous else None
+        con.execute("begin transaction")
+        try:
+            _erase(con, lead_id, email, report)
+            if report.total:
+                con.execute(
+                    """
+                    insert into audit.decisions (decided_at, lead_id, kind, actor, from_state, to_state,
+                                                 reason_codes, details)
+                    values (?, ?, 'forget', ?, ?, null, ['erasure_request'], ?::json)
+                    """,
+                    [utcnow(), lead_id, f"forget:{actor}", previous[0] if previous else None,
+                     _counts_json(report)],
+                )
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+    if not report.total:
+        report.message = f"nothing found for {email}: no rows erased"
+        return report
+    if rewrite:
+        rewrite_database(settings)
+    db.publish_read_copy(settings)   # the published copy must not keep what was erased
+    report.message = f"erased {report.total} row(s) about {email} (lead {lead_id}); audit rows kept"
+    if report.source_files:
+        report.message += (f"; the original files still contain this person: {', '.join(report.source_files)}")
+    return report
+
+
+def _counts_json(report: ForgetReport) -> str:
+    return json.dumps(dict(sorted(report.tables.items())), sort_keys=True)
+
+
+def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: ForgetReport) -> None:
+    con.execute(
+        "create or replace temp table _forget_anonymous_ids as select distinct anonymous_id"
+        " from raw.engagement_events where email = ? and anonymous_id is not null",
+        [email],
+    )
+    # Events of the person: by email, and anonymous events of every visitor id ever linked to it.
+    # Events that carry someone else's email stay: they are that other person's data.
+    con.execute(
+        """
+        create or replace temp table _forget_events as
+        select source, event_id, load_id, source_file from raw.engagement_events
+        where email = ? or (email is null and anonymous_id in (select anonymous_id from _forget_anonymous_ids))
+        """,
+        [email],
+    )
+    con.execute(
+        """
+        create or replace temp table _forget_dups as
+        select rowid as rid, load_id, source_file from raw.duplicate_events d
+        where contains(lower(coalesce(raw_text, '')), ?)
+           or exists (select 1 from _forget_events e where e.source = d.source and e.event_id = d.event_id)
+        """,
+        [email],
+    )
+    con.execute(
+        "create or replace temp table _forget_rejected as select rowid as rid, load_id, source_file"
+        " from raw.rejected_events where contains(lower(coalesce(raw_text, '')), ?)",
+        [email],
+    )
+    report.source_files = [r[0] for r in con.execute(
+        "select distinct source_file from (select source_file from _forget_events"
+        " union all select source_file from _forget_dups union all select source_file from _forget_rejected)"
+        " order by 1").fetchall()]
+    # Keep conservation provable: per file, how many records the erasure removed.
+    if relation_exists(con, "raw", "erasures"):
+        con.execute(
+            """
+            insert into raw.erasures (load_id, source_file, accepted, rejected, duplicates, erased_at)
+            select load_id, source_file, sum(a), sum(r), sum(d), ? from (
+                select load_id, source_file, 1 as a, 0 as r, 0 as d from _forget_events
+                union all select load_id, source_file, 0, 1, 0 from _forget_rejected
+                union all select load_id, source_file, 0, 0, 1 from _forget_dups
+            ) group by load_id, source_file
+            """,
+            [utcnow()],
+        )
+    raw_deletes = [
+        ("field_issues", "raw.field_issues",
+         "delete from raw.field_issues f where exists (select 1 from _forget_events e"
+         " where e.source = f.source and e.event_id = f.event_id)"
+         " or contains(lower(coalesce(raw_value, '')), ?)", [email]),
+        ("events", "raw.engagement_events",
+         "delete from raw.engagement_events where email = ? or (email is null and anonymous_id in"
+         " (select anonymous_id from _forget_anonymous_ids))", [email]),
+        ("duplicate_records", "raw.duplicate_events",
+         "delete from raw.duplicate_events where rowid in (select rid from _forget_dups)", []),
+        ("rejected_records", "raw.rejected_events",
+         "delete from raw.rejected_events where rowid in (select rid from _forget_rejected)", []),
+    ]
+    for attr, table, sql, params in raw_deletes:
+        _tally(report, attr, table, _count(con, sql, params))
+    for table, n in _erase_identity_tables(con, lead_id, email, app=False).items():
+        _tally(report, "model_rows", table, n)
+    # App tables by lead id / email, found by column so tables added later (e.g. sync.attempts) are covered.
+    for table, n in _erase_identity_tables(con, lead_id, email, app=True).items():
+        _tally(report, APP_TABLE_FIELDS.get(table, "other_rows"), table, n)
+    for temp in ("_forget_anonymous_ids", "_forget_events", "_forget_dups", "_forget_rejected"):
+        con.execute(f"drop table if exists {temp}")
+
+
+def _tally(report: ForgetReport, attr: str, table: str, n: int) -> None:
+    setattr(report, attr, getattr(report, attr) + n)
+    if n:
+        report.tables[table] = report.tables.get(table, 0) + n
+
+
+def rewrite_database(settings: LeadgateSettings) -> None:
+    """Rewrite the database file so deleted rows do not linger in freed blocks on disk."""
+    path = settings.db_path
+    tmp = path.with_name(path.name + ".rewrite")
+    tmp.unlink(missing_ok=True)
+    with db.writer_lock(settings):
+        try:
+            con = duckdb.connect(str(path), config=db.DUCKDB_CONFIG)
+        except duckdb.IOException as exc:
+            raise db.PipelineBusy(f"{UNFINISHED.format(path=path)} (another process has it open: {exc})") from None
+        try:
+            name = con.execute("select current_database()").fetchall()[0][0]
+            # ATTACH takes no bound parameters: the path is ours (beside the database), quoted here.
+            target = str(tmp).replace("'", "''")
+            con.execute(f"attach '{target}' as _forget_clean")
+            con.execute(f"copy from database {_quoted(name)} to _forget_clean")
+            con.execute("detach _forget_clean")
+        except Exception:
+            tmp.unlink(missing_ok=True)
+            raise
+        finally:
+            con.close()
+        if path.with_name(path.name + ".wal").exists():
+            # A write-ahead log belongs to the old file: swapping files under it would corrupt the database.
+            tmp.unlink(missing_ok=True)
+            raise RuntimeError(f"{UNFINISHED.format(path=path)} (it still has a write-ahead log)")
+        os.replace(tmp, path)
