@@ -162,12 +162,8 @@ def forget(email: str, yes: Annotated[bool, typer.Option("--yes", help="do not a
         typer.confirm(f"erase every trace of {email}?", abort=True)
     from leadgate.forget import forget_person
 
-    report = _item_dict(forget_person(_settings(), email))
-    erased = {k: v for k, v in report.items() if isinstance(v, int) and v}
-    if not erased:
-        typer.echo(f"nothing found for {email.strip().lower()}")
-        return
-    typer.echo(f"erased {email.strip().lower()}: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in erased.items()))
+    report = forget_person(_settings(), email)
+    typer.echo(report.message or f"erased {report.total} rows for {report.email}")
 
 
 @app.command()
