@@ -85,6 +85,7 @@ class RoutingPolicy(_Strict):
 
 class GatePolicy(_Strict):
     max_failed_share: float = Field(ge=0, le=1)
+    suite: str = Field(default="scored_leads", pattern=r"^[A-Za-z0-9_.-]+$")   # expectations/<suite>.json
 
 
 class CrmPolicy(_Strict):
