@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
@@ -33,6 +34,22 @@ class SyncOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class SyncAttempt:
+    """One record in one CRM request: what was sent, what came back (a row of sync.attempts)."""
+
+    lead_id: str
+    payload_hash: str | None
+    request: dict[str, Any] | None        # the record as sent, in CRM field names
+    response: Any                         # the CRM's answer for this record, or the batch-level error
+    outcome: SyncOutcome
+    attempted_at: datetime
+    crm_record_id: str | None = None
+    error_code: str | None = None
+    message: str | None = None
+    http_status: int | None = None        # None when no answer came (timeout, dropped connection)
+
+
+@dataclass(frozen=True)
 class SyncResult:
     lead_id: str
     outcome: SyncOutcome
@@ -40,14 +57,22 @@ class SyncResult:
     error_code: str | None = None
     message: str | None = None
     created: bool | None = None
+    attempts: tuple[SyncAttempt, ...] = ()   # every attempt that carried this lead, oldest first
 
 
 @dataclass
 class SyncStats:
-    calls: int = 0
+    calls: int = 0                        # every HTTP request made, look-ups and setup included
     lookup_calls: int = 0
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+    setup_calls: int = 0
+    calls_by_kind: dict[str, int] = field(default_factory=dict)
+
+    def count(self, kind: str, n: int = 1) -> None:
+        """Count `n` requests of `kind` (query, collections_upsert, bulk_status, batch_upsert, ...)."""
+        self.calls += n
+        self.calls_by_kind[kind] = self.calls_by_kind.get(kind, 0) + n
 
 
 class CrmAuthError(RuntimeError):

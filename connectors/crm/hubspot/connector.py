@@ -1,0 +1,173 @@
+"""HubSpotConnector: read current contacts by email, then batch-upsert them by email."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from connectors.crm.base import CrmNotReady, OutboundLead, SyncOutcome, SyncResult, SyncStats
+from connectors.crm.hubspot import records as rec
+from connectors.crm.hubspot.client import HubSpotClient
+from connectors.crm.hubspot.settings import BATCH_LIMIT, HubSpotSettings
+from connectors.crm.ledger import Ledger, Outcome, chunked, utcnow
+from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, load_mapping, neutral_payload
+from connectors.crm.retry import CrmCallError, MalformedBatchError, RateLimiter, Retrier, RetriesExhausted, RetryPolicy
+
+Item = tuple[OutboundLead, dict[str, Any]]      # a lead and its batch input
+
+
+class HubSpotConnector:
+    """CrmConnector for HubSpot contacts through hubspot-api-client."""
+
+    name = "hubspot"
+
+    def __init__(
+        self, settings: HubSpotSettings, *, mapping: CrmMapping | None = None,
+        limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.settings = settings
+        self.mapping = mapping or load_mapping(settings.mapping, crm="hubspot")
+        if self.mapping.fields.get("email") is None:
+            raise CrmNotReady(f"{settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`")
+        self.stats = SyncStats()
+        self.client = HubSpotClient(settings, self.stats, limiter=limiter)
+        self.retrier = Retrier(RetryPolicy(
+            max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds, max_retry_after=settings.max_retry_after_seconds,
+        ), sleep=sleep)
+
+    # ------------------------------------------------------------------ setup
+
+    def missing_setup(self) -> list[str]:
+        """Contact properties the mapping writes that the portal lacks."""
+        existing = {p.get("name") for p in self.retrier.call(self.client.list_properties)}
+        return [rule.field for rule in self.mapping.fields.values() if rule.field not in existing]
+
+    def setup(self) -> list[str]:
+        """Create the missing custom properties; returns their names (standard ones cannot be created)."""
+        missing = self.missing_setup()
+        foreign = [name for name in missing if not (rule := self.mapping.rule_for(name)) or not rule.custom]
+        if foreign:
+            raise CrmNotReady(f"HubSpot has no contact propert{'y' if len(foreign) == 1 else 'ies'} "
+                              f"{', '.join(foreign)}, and leadgate does not create standard ones: "
+                              f"fix {self.settings.mapping}")
+        for name in missing:
+            spec = rec.property_spec(self.mapping.rule_for(name), self.settings.property_group)
+            self.retrier.call(lambda spec=spec: self.client.create_property(spec))
+        return missing
+
+    # ------------------------------------------------------------------ sync
+
+    def upsert_leads(self, leads: Sequence[OutboundLead]) -> list[SyncResult]:
+        """Read current values by email, then upsert by email; one result per lead (CrmAuthError aborts)."""
+        ledger = Ledger(leads)
+        if not ledger.leads:
+            return []
+        emails: dict[str, str] = {}          # lead_id -> email
+        for lead_id, lead in ledger.leads.items():
+            email = str(neutral_payload(lead_id, lead.payload).get("email") or "").strip().lower()
+            if email:
+                emails[lead_id] = email
+            else:
+                ledger.settle(lead_id, Outcome(SyncOutcome.REJECTED, error_code="MISSING_EMAIL",
+                                               message="HubSpot contacts are matched by email and this lead has none"))
+        current = self._read_current(ledger, emails)
+        items: list[Item] = []
+        for lead_id, email in emails.items():
+            if ledger.is_settled(lead_id):
+                continue
+            lead = ledger.leads[lead_id]
+            found = current.get(email)
+            values = crm_values(self.mapping, neutral_payload(lead_id, lead.payload))
+            props = fields_to_send(self.mapping, values, found, creating=found is None)
+            ours = props.get(rec.LIFECYCLE)
+            if ours is not None and found is not None and not rec.stage_moves_forward(str(ours), found.get(rec.LIFECYCLE)):
+                del props[rec.LIFECYCLE]
+            items.append((lead, rec.contact_input(email, props)))
+        self._stop: str | None = None
+        for chunk in chunked(items, BATCH_LIMIT):
+            if self._stop is None:
+                self._send(ledger, list(chunk))
+            else:                            # a daily-quota 429: more calls today cannot succeed
+                ledger.settle_all([lead.lead_id for lead, _ in chunk],
+                                  Outcome(SyncOutcome.RETRY, error_code="DAILY_LIMIT", message=self._stop))
+        self.stats.retries = self.retrier.retries
+        self.stats.extra["waits"] = list(self.retrier.waits)
+        self.stats.extra["rate_limiter_waited_s"] = round(self.client.limiter.waited, 3)
+        return ledger.results()
+
+    def _read_current(self, ledger: Ledger, emails: dict[str, str]) -> dict[str, dict[str, Any]]:
+        """Current properties by email; leads whose read failed are settled RETRY (stages unknown)."""
+        wanted = ["email", rec.LIFECYCLE, *[f for f in self.mapping.if_empty_fields if f not in ("email", rec.LIFECYCLE)]]
+        by_email: dict[str, list[str]] = {}
+        for lead_id, email in emails.items():
+            by_email.setdefault(email, []).append(lead_id)
+        found: dict[str, dict[str, Any]] = {}
+        for chunk in chunked(list(by_email), BATCH_LIMIT):
+            try:
+                rows = self.retrier.call(lambda chunk=chunk: self.client.batch_read(chunk, wanted))
+            except (RetriesExhausted, MalformedBatchError) as exc:
+                ids = [lid for email in chunk for lid in by_email[email]]
+                ledger.settle_all(ids, Outcome(SyncOutcome.RETRY, error_code="LOOKUP_FAILED", message=str(exc)))
+                continue
+            for row in rows:
+                props = row.get("properties") or {}
+                if props.get("email"):
+                    found[str(props["email"]).lower()] = {**props, "hs_object_id": row.get("id")}
+        return found
+
+    def _send(self, ledger: Ledger, items: list[Item]) -> None:
+        """One batch upsert; 207 errors map to their inputs; a batch refused whole is split."""
+        requests_ = [(lead.lead_id, body) for lead, body in items]
+        started = utcnow()
+
+        def call() -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+            nonlocal started
+            started = utcnow()
+            return self.client.batch_upsert([body for _, body in items])
+
+        try:
+            status, results, errors = self.retrier.call(
+                call, on_failure=lambda exc: ledger.batch_failed(requests_, exc, started))
+        except RetriesExhausted as exc:
+            if exc.last.final:
+                self._stop = str(exc)
+            ledger.settle_all([lid for lid, _ in requests_],
+                              Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
+            return
+        except MalformedBatchError as exc:
+            if len(items) == 1:
+                ledger.batch_failed(requests_, exc, started, SyncOutcome.REJECTED)
+                ledger.settle(items[0][0].lead_id, Outcome(SyncOutcome.REJECTED, None, exc.code, str(exc)))
+                return
+            ledger.batch_failed(requests_, exc, started)
+            half = len(items) // 2
+            self._send(ledger, items[:half])
+            self._send(ledger, items[half:])
+            return
+        if rec.unattributed_errors(errors) and len(items) > 1:
+            exc = CrmCallError("HubSpot reported errors without naming the contacts", status=status,
+                               code="UNATTRIBUTED_ERROR", body=errors)
+            ledger.batch_failed(requests_, exc, started)
+            half = len(items) // 2
+            self._send(ledger, items[:half])
+            self._send(ledger, items[half:])
+            return
+        done, failed = rec.results_by_email(results), rec.errors_by_email(errors)
+        for lead, body in items:
+            email = body["id"]
+            if email in failed or (len(items) == 1 and errors and email not in done):
+                error = failed.get(email) or errors[0]
+                code, message = error.get("category") or "VALIDATION_ERROR", str(error.get("message", ""))
+                outcome = Outcome(SyncOutcome.REJECTED, None, code, message)
+                answer: Any = error
+            elif email in done:
+                answer = done[email]
+                outcome = Outcome(SyncOutcome.ACKNOWLEDGED, str(answer.get("id")), created=answer.get("new"))
+            else:
+                answer = None
+                outcome = Outcome(SyncOutcome.RETRY, None, "NO_RESULT", "HubSpot returned no result for this contact")
+            ledger.attempt(lead.lead_id, body, answer, outcome.outcome, at=started, crm_record_id=outcome.crm_record_id,
+                           error_code=outcome.error_code, message=outcome.message, http_status=status)
+            ledger.settle(lead.lead_id, outcome)
