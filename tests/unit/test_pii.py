@@ -1,0 +1,130 @@
+"""PII scrubbing: the person leaves, the business need stays."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+
+from leadgate.pii import KnownPII, company_size_band, scrub, scrub_features
+
+JANE = KnownPII(first_name="Jane", last_name="Doe", email="jane.doe@acme.io", phone="+1 (415) 555-0134",
+                company_domain="acme.io")
+
+
+@pytest.mark.parametrize(
+    ("text", "must_vanish", "placeholder"),
+    [
+        ("Reach me at jane.doe@acme.io please", "jane.doe@acme.io", "[EMAIL]"),
+        ("cc: Bob.Smith+leads@sub.example.co.uk", "Bob.Smith+leads@sub.example.co.uk", "[EMAIL]"),
+        ("write to jdoe (at) acme (dot) io", "jdoe (at) acme (dot) io", "[EMAIL]"),
+        ("call +44 20 7946 0958 after lunch", "7946 0958", "[PHONE]"),
+        ("my cell: (415) 555-0199", "555-0199", "[PHONE]"),
+        ("Tel. 0049 30 1234567", "1234567", "[PHONE]"),
+        ("appelez le +33 1 23 45 67 89", "23 45 67 89", "[PHONE]"),
+        ("desk 415.555.0177 ext. 22", "555.0177", "[PHONE]"),
+        ("mobile 07700900123", "07700900123", "[PHONE]"),
+        # the known phone in another format is still the person's phone
+        ("ring 415 555 0134", "555 0134", "[PHONE]"),
+        ("office at 221B Baker Street, London NW1 6XE", "Baker Street", "[ADDRESS]"),
+        ("ship to 1600 Pennsylvania Avenue NW, Washington, DC 20500", "Pennsylvania", "[ADDRESS]"),
+        ("350 Fifth Ave, Suite 3300, New York, NY 10118", "Fifth Ave", "[ADDRESS]"),
+        ("Besuch: Hauptstraße 5a, 10115 Berlin", "Hauptstraße 5a", "[ADDRESS]"),
+        ("bureau au 12 rue de la Paix, 75002 Paris", "rue de la Paix", "[ADDRESS]"),
+        ("PO Box 4471 works too", "Box 4471", "[ADDRESS]"),
+        ("postcode EC1V 9HX", "EC1V 9HX", "[ADDRESS]"),
+        ("see linkedin.com/in/jane-doe-12345", "jane-doe-12345", "[URL]"),
+        ("my site https://www.janedoe.dev/about", "janedoe", "[URL]"),
+        ("our team page https://acme.io/team/jane-doe", "team/jane-doe", "[URL]"),
+        ("follow https://twitter.com/jd_builds", "jd_builds", "[URL]"),
+        ("blog at http://wanderlust.me/", "wanderlust", "[URL]"),
+    ],
+)
+def test_personal_data_in_free_text_is_replaced(text, must_vanish, placeholder):
+    result = scrub(text, JANE)
+    assert must_vanish not in result.text
+    assert placeholder in result.text
+    assert result.found.get(placeholder, 0) >= 1
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "We need pricing for 250 seats by 2025-03-31, budget 1.500.000 EUR",
+        "Company of 10000+ employees, 51-200 in the EU team, growth 35% in 2023-2024",
+        "Our product docs at https://acme.io/docs/api and https://www.linkedin.com/company/acme",
+        "Server at 10.0.12.7 is on v3.2.1; ticket 4821",
+        "I will send the RFP in May; the price matters",
+        "Call volume is 1,200,000 minutes a month",
+    ],
+)
+def test_business_content_is_kept(text):
+    result = scrub(text, JANE)
+    assert result.text == text
+    assert not result.changed
+
+
+def test_known_name_in_its_many_spellings():
+    known = KnownPII(first_name="José", last_name="Núñez-García", email="jose@x.com")
+    text = "Hi, this is Jose Nunez Garcia. José here again; JOSÉ NÚÑEZ-GARCÍA signs. Regards, J. Núñez-García"
+    out = scrub(text, known).text
+    for fragment in ("Jose", "José", "JOSÉ", "Nunez", "Núñez", "Garcia", "GARCÍA"):
+        assert fragment not in out, out
+    assert out.count("[NAME]") >= 4
+
+
+def test_common_word_first_name_only_when_it_is_a_name():
+    known = KnownPII(first_name="Will", last_name="Price")
+    out = scrub("Will here. I will check the price with Mr. Price and WILL confirm.", known).text
+    assert out == "[NAME] here. I will check the price with Mr. [NAME] and [NAME] confirm."
+
+
+def test_name_inside_words_is_left_alone():
+    known = KnownPII(first_name="Ann", last_name="Lee")
+    assert scrub("Annual planning with Leeds office", known).text == "Annual planning with Leeds office"
+    assert scrub("Ann's team", known).text == "[NAME]'s team"
+
+
+def test_other_peoples_contacts_are_scrubbed_too():
+    out = scrub("Also loop in my CFO, mark.ruiz@globex.com, +49 171 2345678", JANE).text
+    assert out == "Also loop in my CFO, [EMAIL], [PHONE]"
+
+
+def test_empty_and_none():
+    assert scrub(None).text == ""
+    assert scrub("").text == ""
+
+
+def test_size_band():
+    assert company_size_band(250) == "200-999"
+    assert company_size_band(None) == "unknown"
+    assert company_size_band(float("nan")) == "unknown"
+    assert company_size_band(12000) == "5000+"
+
+
+def test_llm_view_carries_business_data_and_no_identity():
+    row = {
+        "lead_id": "ld_0123456789abcdef", "email": "jane.doe@acme.io", "first_name": "Jane", "last_name": "Doe",
+        "job_title": "VP Engineering, Jane Doe", "phone": "+1 415 555 0134", "seniority": "vp",
+        "company": "Jane Doe Consulting", "company_domain": "acme.io", "industry": "software", "country": "US",
+        "company_size": "51-200", "company_size_min": 51, "is_target_account": True, "consent_status": "granted",
+        "first_touch_at": datetime(2026, 1, 1, tzinfo=timezone.utc), "last_touch_at": datetime(2026, 2, 15, tzinfo=timezone.utc),
+        "pricing_views": 3, "demo_requests": 1, "event_count": 9, "longest_gap_days": 20, "was_dormant_reactivated": False,
+        "latest_message": "Jane here - can we book a demo? Call me on 415-555-0134 or jane.doe@acme.io",
+        "sources": "email,web",
+    }
+    view = scrub_features(row)
+    body = json.dumps(view)
+    for secret in ("Jane", "Doe", "jane.doe", "555", "ld_0123456789abcdef", "VP Engineering"):
+        assert secret not in body, secret
+    assert view["company"] == "[NAME] Consulting"
+    assert view["seniority"] == "vp" and view["company_size_band"] == "51-199" and view["is_target_account"] is True
+    assert view["behaviour"]["pricing_views"] == 3 and view["behaviour"]["page_views"] == 0
+    assert view["recency"]["active_span_days"] == 45
+    assert view["messages"] == ["[NAME] here - can we book a demo? Call me on [PHONE] or [EMAIL]"]
+
+
+def test_llm_view_with_missing_values():
+    view = scrub_features({"latest_message": None, "company_size_min": float("nan"), "is_target_account": None})
+    assert view["messages"] == [] and view["company_size_band"] == "unknown" and view["is_target_account"] is False
