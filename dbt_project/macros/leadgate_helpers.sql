@@ -1,0 +1,38 @@
+{#- Small SQL expressions shared by several models, so a rule lives in exactly one place. -#}
+
+{#- A domain as people type it ('HTTPS://www.Acme.com/about') -> 'acme.com'; empty -> null. -#}
+{% macro normalise_domain(column) -%}
+    nullif(
+        regexp_replace(
+            regexp_replace(
+                regexp_replace(lower(trim({{ column }})), '^[a-z][a-z0-9+.-]*://', ''),
+                '[/?#:].*$', ''),
+            '^www\.|\.+$', '', 'g'),
+        '')
+{%- endmacro %}
+
+{#- The lead id contract: 'ld_' + 16 hex chars of md5(installation salt || normalised email). -#}
+{% macro lead_id(salt, email) -%}
+    'ld_' || substr(md5({{ salt }} || {{ email }}), 1, 16)
+{%- endmacro %}
+
+{#- A total order on events, so "latest" and "first" are deterministic when timestamps tie. -#}
+{% macro event_order() -%}
+    (occurred_at, source, event_id)
+{%- endmacro %}
+
+{#- Seniority from a job title, most senior match first; assistants of a chief are not chiefs. -#}
+{% macro seniority(job_title) -%}
+    case
+        when {{ job_title }} is null then 'unknown'
+        when regexp_matches(lower({{ job_title }}), '\b(assistant|intern|trainee|working student)\b') then 'individual'
+        when regexp_matches(lower({{ job_title }}), '\b(vp|svp|evp|avp|vice[ -]president)\b') then 'vp'
+        when regexp_matches(
+            lower({{ job_title }}),
+            '\b(chief|ceo|cto|cfo|coo|cmo|cio|ciso|cro|cpo|cdo|founder|co-founder|cofounder|owner|president|managing director|geschäftsführer)\b'
+        ) then 'c_level'
+        when regexp_matches(lower({{ job_title }}), '\b(director|head)\b') then 'director'
+        when regexp_matches(lower({{ job_title }}), '\b(manager|team lead|leader|supervisor)\b') then 'manager'
+        else 'individual'
+    end
+{%- endmacro %}

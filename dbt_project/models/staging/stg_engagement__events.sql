@@ -1,0 +1,95 @@
+-- Engagement events, typed and normalised; one row per (source, event_id) even if raw ever held two.
+with source as (
+
+    select * from {{ source('engagement', 'events') }}
+
+),
+
+-- Ingest never loads a key twice; should raw ever hold one twice, the first loaded copy wins.
+-- Aggregating the bare key columns is far cheaper than windowing every row.
+duplicate_keys as (
+
+    select source, event_id, min((ingested_at, load_id, line_no)) as first_copy
+    from {{ source('engagement', 'events') }}
+    group by source, event_id
+    having count(*) > 1
+
+),
+
+deduplicated as (
+
+    select source.*
+    from source
+    anti join duplicate_keys
+        on duplicate_keys.source = source.source
+        and duplicate_keys.event_id = source.event_id
+        and duplicate_keys.first_copy <> (source.ingested_at, source.load_id, source.line_no)
+
+),
+
+renamed as (
+
+    select
+        -- Keys stay exactly as loaded: they are how raw, marts and `forget` find an event.
+        source,
+        event_id,
+        lower(trim(event_type)) as event_type,
+        occurred_at,
+        nullif(lower(trim(email)), '') as email,
+        nullif(trim(anonymous_id), '') as anonymous_id,
+        nullif(trim(first_name), '') as first_name,
+        nullif(trim(last_name), '') as last_name,
+        nullif(trim(job_title), '') as job_title,
+        nullif(trim(phone), '') as phone,
+        nullif(trim(company), '') as company,
+        {{ normalise_domain('company_domain') }} as company_domain,
+        nullif(trim(industry), '') as industry,
+        nullif(trim(country), '') as country,
+        regexp_extract(
+            trim(company_size), '^(\d+)\s*(?:-\s*(\d+)|(\+))?$', ['low', 'high', 'open']
+        ) as size_parts,
+        nullif(trim(page_url), '') as page_url,
+        nullif(trim(message), '') as message,
+        nullif(trim(utm_source), '') as utm_source,
+        nullif(trim(utm_campaign), '') as utm_campaign,
+        consent,
+        load_id,
+        ingested_at,
+        line_no
+    from deduplicated
+
+),
+
+sized as (
+
+    select
+        * exclude (size_parts),
+        try_cast(nullif(size_parts.low, '') as integer) as size_low,
+        try_cast(nullif(size_parts.high, '') as integer) as size_high,
+        size_parts.open = '+' as size_open
+    from renamed
+
+),
+
+typed as (
+
+    select
+        * exclude (size_low, size_high, size_open),
+        -- A range whose ends are reversed ('200-51') is not a valid size: it stays empty.
+        size_low is not null and (size_high is null or size_high >= size_low) as size_is_valid,
+        case
+            when not size_is_valid then null
+            when size_open then size_low || '+'
+            when size_high is not null then size_low || '-' || size_high
+            else cast(size_low as varchar)
+        end as company_size,
+        case when size_is_valid then size_low end as company_size_min,
+        case
+            when not size_is_valid or size_open then null
+            else coalesce(size_high, size_low)
+        end as company_size_max
+    from sized
+
+)
+
+select * exclude (size_is_valid) from typed
