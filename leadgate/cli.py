@@ -16,6 +16,8 @@ from leadgate.config import LeadgateSettings
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="leadgate: qualify leads from raw engagement.")
 review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(review_app, name="review")
+crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM) for a live sync.")
+app.add_typer(crm_app, name="crm")
 
 ReviewerOpt = Annotated[Optional[str], typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")]
 
@@ -182,14 +184,85 @@ def sample(
 
 
 @app.command()
-def sync() -> None:
-    """Run the sync step alone (shadow mode fills the outbox and sends nothing)."""
+def sync(
+    preview: Annotated[bool, typer.Option("--preview", help="show which leads would be created or updated and which fields change; send nothing")] = False,
+    limit: Annotated[int, typer.Option(help="with --preview: at most this many leads listed (0 = all)")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Run the sync step alone: live mode sends owed leads to LEADGATE_CRM, shadow mode only fills the outbox."""
     from leadgate.policy import load_policy
-    from leadgate.steps import new_run_id, sync_step, to_plain
 
     settings = _settings()
-    report = to_plain(sync_step(settings, load_policy(settings.policy), new_run_id()))
-    typer.echo(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.items() if not isinstance(v, (dict, list))))
+    policy = load_policy(settings.policy)
+    if preview:
+        from leadgate.sync_preview import format_preview, preview_sync
+
+        mapping = None
+        if settings.crm != "none":
+            from connectors.crm.registry import crm_mapping
+
+            mapping = crm_mapping(settings.crm)
+        result = preview_sync(settings, policy, mapping=mapping)
+        if as_json:
+            _echo_json(result)
+        else:
+            typer.echo(format_preview(result, limit=limit))
+        return
+    from leadgate.steps import new_run_id, sync_step
+    from leadgate.sync_preview import format_sync_report
+
+    report = sync_step(settings, policy, new_run_id())
+    if as_json:
+        _echo_json(report)
+    else:
+        typer.echo(format_sync_report(report))
+
+
+def _crm_connector():
+    from connectors.crm.registry import CrmSettingsError, build_connector
+
+    settings = _settings()
+    if settings.crm == "none":
+        raise CrmSettingsError("`leadgate crm` needs LEADGATE_CRM=salesforce or LEADGATE_CRM=hubspot")
+    return build_connector(settings.crm)
+
+
+def _report_missing(connector: Any, missing: list[str]) -> None:
+    """Print what the CRM lacks, then fail (exit 1) with one line: a live sync would refuse to start."""
+    from connectors.crm.base import CrmNotReady
+
+    if connector.name == "salesforce":
+        typer.echo(f"Salesforce needs {len(missing)} Lead field(s) before a live sync. Custom fields cannot be "
+                   "created over the API: ask a Salesforce admin to create (Setup > Object Manager > Lead > Fields):")
+        for line in connector.setup_instructions(missing):
+            typer.echo(f"  - {line}")
+        raise CrmNotReady(f"Salesforce is not ready for a live sync: {len(missing)} Lead field(s) missing (listed above)")
+    raise CrmNotReady(f"HubSpot lacks {len(missing)} contact propert(ies) leadgate writes: {', '.join(missing)}; "
+                      "run `leadgate crm setup` to create them")
+
+
+@crm_app.command("check")
+def crm_check() -> None:
+    """List the fields/properties leadgate writes that the CRM lacks (exit 1 if any); changes nothing."""
+    connector = _crm_connector()
+    missing = connector.missing_setup()
+    if missing:
+        _report_missing(connector, missing)
+    typer.echo(f"{connector.name} is ready: every field in the mapping exists ({len(connector.mapping.fields)} mapped)")
+
+
+@crm_app.command("setup")
+def crm_setup() -> None:
+    """HubSpot: create the contact properties leadgate writes. Salesforce: print the Lead fields an admin must create."""
+    connector = _crm_connector()
+    if connector.name == "hubspot":
+        created = connector.setup()
+        if created:
+            typer.echo(f"created {len(created)} HubSpot contact propert(ies): {', '.join(created)}")
+    missing = connector.missing_setup()
+    if missing:
+        _report_missing(connector, missing)
+    typer.echo(f"{connector.name} is ready: every field in the mapping exists ({len(connector.mapping.fields)} mapped)")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -205,7 +278,9 @@ def _one_line(exc: BaseException) -> str:
 def main() -> None:
     """Entry point: every error is one clear line on stderr, never a traceback (LEADGATE_DEBUG=1 shows it)."""
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False makes click return (not raise) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:

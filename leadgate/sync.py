@@ -6,32 +6,35 @@ the outbox and never records an acknowledgement. The connector owns the wire; th
 
 from __future__ import annotations
 
-import hashlib
 import json
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import duckdb
 import pandas as pd
 
+from connectors.crm.attempts import ATTEMPT_COLUMNS, attempt_rows
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome, SyncResult
+from connectors.crm.retry import CrmCallError
 from leadgate import db
 from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
 from leadgate.review import queue_review_items
-from leadgate.status import relation_exists
 from leadgate.state_store import StateChange, set_states, utcnow
+from leadgate.status import relation_exists
+from leadgate.sync_payload import build_payload, canonical_json, current_payloads, payload_hash
 
-PERSON_FIELDS = ("email", "first_name", "last_name", "company", "company_domain", "job_title", "phone",
-                 "country", "industry", "company_size")
+__all__ = ["OutboxReport", "SyncError", "SyncReport", "build_payload", "canonical_json", "owed_leads",
+           "payload_hash", "planned_outbox", "record_results", "refresh_outbox", "run_sync"]
+
 # CRM answers a person must look at: (reason code, what the reviewer is told).
 TO_REVIEW = {
     "rejected": ("crm_rejected", "{crm} refused this lead ({error}). Correct the data at its source, or reject the lead."),
-    "converted": ("crm_converted", "The {crm} record of this lead was already converted, so leadgate cannot update "
-                  "it. Decide whether sales should hear about the new activity."),
+    "converted": ("crm_converted", "The {crm} record of this lead was converted before leadgate recorded a sync, so "
+                  "leadgate will not update it again. Decide whether sales should hear about the new activity."),
     "already_contact": ("crm_already_contact", "This person already exists as a contact in {crm}. "
                         "Decide whether the contact's owner should get this lead."),
 }
@@ -66,90 +69,19 @@ class SyncReport:
     unexpected_results: int = 0     # results for leads that were not sent (ignored)
     synced: int = 0
     to_review: int = 0
-
-
-# ---------------------------------------------------------------------- payloads
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    if type(value) is not str:
-        if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-            return None
-        value = str(value)
-    return value.strip() or None
-
-
-def _rounded(value: Any) -> float | None:
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return round(float(value), 2)
-
-
-def _reason_texts(reasons: Any, limit: int) -> list[str]:
-    if isinstance(reasons, str):
-        reasons = json.loads(reasons)
-    if not reasons:
-        return []
-    ordered = sorted(reasons, key=lambda r: -abs(float(r.get("points") or 0)))
-    # Text only, no points: decayed points move daily and would make every payload owed again.
-    return [str(r.get("detail") or r.get("feature")) for r in ordered[:limit]]
-
-
-def build_payload(row: Mapping[str, Any], top_reasons: int = 5) -> dict[str, Any]:
-    """The CRM-neutral MQL payload of one lead (never the raw message text)."""
-    payload: dict[str, Any] = {name: _text(row.get(name)) for name in PERSON_FIELDS}
-    payload.update(
-        external_id=row["lead_id"],
-        lead_status="MQL",
-        score=_rounded(row.get("score")),
-        confidence=_rounded(row.get("confidence")),
-        reasons=_reason_texts(row.get("reasons"), top_reasons),
-        review_summary=_text(row.get("review_summary")),   # the reviewer's approval and note, for sales
-        policy_version=_text(row.get("policy_version")),
-        scorer_version=_text(row.get("scorer_version")),
-    )
-    return payload
-
-
-def canonical_json(payload: Mapping[str, Any]) -> str:
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
-def payload_hash(payload: Mapping[str, Any]) -> str:
-    """sha256 of the payload's canonical JSON."""
-    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+    crm_calls: int = 0              # every HTTP request to the CRM in this run (set-up check and look-ups included)
+    attempts_logged: int = 0        # rows written to sync.attempts
 
 
 # ---------------------------------------------------------------------- outbox
 
-_ELIGIBLE_SQL = """
-with eligible as (
-    select lead_id, state from lifecycle.lead_states where state in ('qualified', 'synced')
-), latest as (
-    select lead_id, max(score_id) as score_id from scoring.scores
-    where lead_id in (select lead_id from eligible) group by lead_id
-), reviewed as (
-    select lead_id, arg_max('Approved by ' || reviewer || coalesce(': ' || nullif(trim(note), ''), ''), item_id)
-               as review_summary
-    from review.items where status = 'approved' and lead_id in (select lead_id from eligible) group by lead_id
-)
-select f.lead_id, f.email, f.first_name, f.last_name, f.company, f.company_domain, f.job_title, f.phone,
-       f.country, f.industry, f.company_size, s.score, s.confidence, s.reasons,
-       coalesce(s.policy_version, ?) as policy_version, s.scorer_version, r.review_summary
-from eligible e
-join marts.lead_features f on f.lead_id = e.lead_id
-left join latest l on l.lead_id = e.lead_id
-left join scoring.scores s on s.score_id = l.score_id
-left join reviewed r on r.lead_id = e.lead_id
-where f.has_consent
-"""
-
 _PLAN_SQL = """
 create or replace temp table _outbox_plan as
 select p.lead_id, p.payload, p.payload_hash, ls.state,
-       st.acked_payload_hash as acked, o.payload_hash as queued,
+       st.acked_payload_hash as acked, st.acked_payload, st.crm_record_id, o.payload_hash as queued,
        case when p.payload_hash = st.acked_payload_hash then 'settled'
+            -- sales converted the record: leadgate never writes to it again
+            when st.status = 'converted' then 'converted'
             when p.payload_hash = st.rejected_payload_hash then 'refused'
             -- synced through another CRM: switching CRMs must not un-sync leads
             when ls.state = 'synced' and st.acked_payload_hash is null then 'elsewhere'
@@ -161,28 +93,31 @@ left join sync.outbox o on o.crm = ? and o.lead_id = p.lead_id
 """
 
 
+@contextmanager
+def planned_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> Iterator[bool]:
+    """Build temp table `_outbox_plan` (one row per eligible lead and its plan); yields False without marts."""
+    if not relation_exists(con, "marts", "lead_features"):
+        yield False
+        return
+    con.register("_payloads", current_payloads(con, policy))
+    try:
+        con.execute(_PLAN_SQL, [crm, crm])
+        yield True
+    finally:
+        con.execute("drop table if exists _outbox_plan")
+        con.unregister("_payloads")
+
+
 def _owed_count(con: duckdb.DuckDBPyConnection, crm: str) -> int:
     return int(con.execute("select count(*) from sync.outbox where crm = ?", [crm]).fetchall()[0][0])
 
 
 def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> OutboxReport:
     """Bring sync.outbox for `crm` in line with the current qualified, consenting leads."""
-    if not relation_exists(con, "marts", "lead_features"):
-        return OutboxReport(owed=_owed_count(con, crm))
-    cur = con.execute(_ELIGIBLE_SQL, [policy.version])
-    names = [d[0] for d in cur.description]
-    lead_ids, payloads, hashes = [], [], []
-    for values in cur.fetchall():
-        payload = build_payload(dict(zip(names, values)), policy.routing.top_reasons)
-        text = canonical_json(payload)
-        lead_ids.append(payload["external_id"])
-        payloads.append(text)
-        hashes.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
-    frame = pd.DataFrame({"lead_id": lead_ids, "payload": payloads, "payload_hash": hashes}, dtype="object")
     now = utcnow()
-    con.register("_payloads", frame)
-    try:
-        con.execute(_PLAN_SQL, [crm, crm])
+    with planned_outbox(con, crm, policy) as ready:
+        if not ready:
+            return OutboxReport(owed=_owed_count(con, crm))
         new, changed, eligible = con.execute(
             """
             select count(*) filter (where plan = 'owed' and queued is null and acked is null),
@@ -199,6 +134,9 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
                 " (select lead_id from _outbox_plan where plan = 'owed')",
                 [crm],
             ).fetchall()[0][0]
+            # The outbox is what the configured CRM is owed: rows queued for another one (a shadow run with
+            # LEADGATE_CRM=none, or a CRM switched away from) would otherwise stay owed forever.
+            con.execute("delete from sync.outbox where crm <> ?", [crm])
             con.execute(
                 """
                 insert into sync.outbox (crm, lead_id, payload, payload_hash, reason, created_at, updated_at)
@@ -220,11 +158,8 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
             "select lead_id from _outbox_plan where plan = 'owed' and state = 'synced'").fetchall()]
         healed = [r[0] for r in con.execute(
             "select lead_id from _outbox_plan where plan = 'settled' and state = 'qualified'").fetchall()]
-        _set(con, back, LeadState.QUALIFIED, "payload_changed", crm, policy)
-        _set(con, healed, LeadState.SYNCED, "crm_has_current_payload", crm, policy)
-    finally:
-        con.execute("drop table if exists _outbox_plan")
-        con.unregister("_payloads")
+    _set(con, back, LeadState.QUALIFIED, "payload_changed", crm, policy)
+    _set(con, healed, LeadState.SYNCED, "crm_has_current_payload", crm, policy)
     return OutboxReport(
         new=int(new), changed=int(changed), unchanged=int(eligible - new - changed), removed=int(removed),
         owed=_owed_count(con, crm), back_to_qualified=len(back),
@@ -233,10 +168,11 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
 
 def _set(
     con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str], state: LeadState, reason: str, crm: str,
-    policy: Policy, run_id: str | None = None,
+    policy: Policy, run_id: str | None = None, *, kind: str = "sync", details: dict[str, dict] | None = None,
 ) -> int:
-    changes = [StateChange(lead_id=lid, state=state.value, reason_codes=[reason], details={"crm": crm}) for lid in lead_ids]
-    return set_states(con, changes, kind="sync", actor=f"sync:{crm}", run_id=run_id, policy_version=policy.version)
+    changes = [StateChange(lead_id=lid, state=state.value, reason_codes=[reason],
+                           details={"crm": crm, **(details or {}).get(lid, {})}) for lid in lead_ids]
+    return set_states(con, changes, kind=kind, actor=f"sync:{crm}", run_id=run_id, policy_version=policy.version)
 
 
 # ---------------------------------------------------------------------- sending
@@ -252,6 +188,13 @@ def owed_leads(con: duckdb.DuckDBPyConnection, crm: str) -> list[OutboundLead]:
         [crm],
     ).fetchall()
     return [OutboundLead(lid, json.loads(payload), phash, record) for lid, payload, phash, record in rows]
+
+
+def not_ready_message(crm: str, missing: Sequence[str]) -> str:
+    """One line naming what the CRM lacks and how to fix it."""
+    what = "Lead fields" if crm == "salesforce" else "contact properties"
+    return (f"{crm} lacks {len(missing)} {what} leadgate writes ({', '.join(missing)}): run `leadgate crm setup`"
+            + (" and ask an admin to create them" if crm == "salesforce" else "") + "; nothing was sent")
 
 
 def run_sync(
@@ -273,21 +216,26 @@ def run_sync(
             raise SyncError("live sync needs LEADGATE_CRM=salesforce|hubspot")
         if getattr(connector, "name", crm) != crm:
             raise SyncError(f"the {connector.name} connector cannot sync LEADGATE_CRM={crm}")
-        missing = list(connector.missing_setup())
-        if missing:
-            raise CrmNotReady(f"{crm} is missing what leadgate writes: {', '.join(missing)}")
     with db.connect(settings) as con:
         outbox = refresh_outbox(con, crm, policy)
         owed = owed_leads(con, crm) if mode == "live" else []
     report = SyncReport(mode=mode, crm=crm, outbox=outbox, would_send=outbox.owed)
     if not owed:
-        return report
+        return report            # nothing owed: not a single CRM request, not even the set-up check
+    calls_before = connector.stats.calls
+    try:
+        missing = list(connector.missing_setup())
+    except CrmCallError as exc:
+        raise SyncError(f"{crm} did not answer the set-up check, so nothing was sent and "
+                        f"{len(owed)} lead(s) stay owed: {exc}") from exc
+    if missing:
+        raise CrmNotReady(not_ready_message(crm, missing))
     # Sent without holding the database: a slow CRM must not lock out reviewers.
     # CrmAuthError propagates from here with nothing marked.
     results = connector.upsert_leads(owed)
     with db.connect(settings) as con:
         counts = record_results(con, crm, owed, results, policy=policy, run_id=run_id)
-    return replace(report, sent=len(owed), **counts)
+    return replace(report, sent=len(owed), crm_calls=connector.stats.calls - calls_before, **counts)
 
 
 def _error_text(result: SyncResult) -> str | None:
@@ -304,33 +252,40 @@ def record_results(
     policy: Policy,
     run_id: str | None = None,
 ) -> dict[str, int]:
-    """Record one connector answer per sent lead: acks, refusals, conversions, retries."""
+    """Record one connector answer per sent lead (acks, refusals, conversions, retries) and every attempt."""
     by_id = {lead.lead_id: lead for lead in sent}
     rows: dict[str, tuple] = {}
+    answered: list[SyncResult] = []
     unexpected = 0
     for result in results:
         lead = by_id.get(result.lead_id)
         if lead is None or result.lead_id in rows:
             unexpected += 1
             continue
+        answered.append(result)
         rows[result.lead_id] = (
-            result.lead_id, lead.payload_hash, SyncOutcome(result.outcome).value, result.crm_record_id,
-            _error_text(result), result.error_code,
+            result.lead_id, lead.payload_hash, canonical_json(lead.payload), SyncOutcome(result.outcome).value,
+            result.crm_record_id, _error_text(result), result.error_code,
         )
     for lead_id, lead in by_id.items():
         if lead_id not in rows:   # a connector must answer for every lead: no answer means try again
-            rows[lead_id] = (lead_id, lead.payload_hash, SyncOutcome.RETRY.value, None, "no result from connector", None)
-    frame = pd.DataFrame(
-        list(rows.values()),
-        columns=["lead_id", "payload_hash", "outcome", "crm_record_id", "error", "error_code"],
-        dtype="object",
-    )
+            rows[lead_id] = (lead_id, lead.payload_hash, canonical_json(lead.payload), SyncOutcome.RETRY.value,
+                             None, "no result from connector", None)
+    frame = pd.DataFrame(list(rows.values()), dtype="object",
+                         columns=["lead_id", "payload_hash", "payload", "outcome", "crm_record_id", "error", "error_code"])
+    attempts = pd.DataFrame(attempt_rows(crm, run_id, answered), columns=list(ATTEMPT_COLUMNS), dtype="object")
     now = utcnow()
     con.register("_sync_results", frame)
+    con.register("_sync_attempts", attempts)
     try:
         con.execute("begin transaction")
         try:
             _write_results(con, crm, now)
+            con.execute(
+                f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)})"    # fixed column list, no values
+                " select run_id, crm, lead_id, payload_hash, request::json, response::json, outcome, crm_record_id,"
+                " error_code, message, http_status::integer, attempted_at::timestamptz from _sync_attempts"
+            )
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -343,33 +298,49 @@ def record_results(
             """,
             [crm],
         ).fetchall()]
+        # A conversion of a record we wrote and had acknowledged is a result, not a question for a person.
+        converted = con.execute(
+            """
+            select r.lead_id, r.crm_record_id, r.error_code from _sync_results r
+            join lifecycle.lead_states ls on ls.lead_id = r.lead_id
+            join sync.state st on st.crm = ? and st.lead_id = r.lead_id
+            where r.outcome = 'converted' and ls.state in ('qualified', 'synced') and st.acked_payload_hash is not null
+            """,
+            [crm],
+        ).fetchall()
         refused = con.execute(
             """
             select r.lead_id, r.outcome, r.error, r.error_code from _sync_results r
             join lifecycle.lead_states ls on ls.lead_id = r.lead_id
             where r.outcome in ('rejected', 'converted', 'already_contact') and ls.state in ('qualified', 'synced')
-            """
+              and r.lead_id not in (select unnest(?::varchar[]))
+            """,
+            [[lid for lid, _, _ in converted]],
         ).fetchall()
     finally:
         con.unregister("_sync_results")
+        con.unregister("_sync_attempts")
     _set(con, synced, LeadState.SYNCED, "crm_acknowledged", crm, policy, run_id)
+    _set(con, [lid for lid, _, _ in converted], LeadState.SYNCED, "crm_converted", crm, policy, run_id, kind="outcome",
+         details={lid: {"crm_record_id": rid, "error_code": code} for lid, rid, code in converted})
     _send_to_review(con, crm, refused, policy, run_id)
     counts = frame["outcome"].value_counts().to_dict()
     return {
         "acknowledged": counts.get("acknowledged", 0), "rejected": counts.get("rejected", 0),
         "converted": counts.get("converted", 0), "already_contact": counts.get("already_contact", 0),
         "retry": counts.get("retry", 0), "unexpected_results": unexpected,
-        "synced": len(synced), "to_review": len(refused),
+        "synced": len(synced), "to_review": len(refused), "attempts_logged": len(attempts),
     }
 
 
 def _write_results(con: duckdb.DuckDBPyConnection, crm: str, now: Any) -> None:
     con.execute(
         """
-        insert into sync.state (crm, lead_id, acked_payload_hash, crm_record_id, acked_at, status,
+        insert into sync.state (crm, lead_id, acked_payload_hash, acked_payload, crm_record_id, acked_at, status,
                                 rejected_payload_hash, last_error, updated_at)
         select ?, lead_id,
-               case when outcome = 'acknowledged' then payload_hash end, crm_record_id,
+               case when outcome = 'acknowledged' then payload_hash end,
+               case when outcome = 'acknowledged' then payload::json end, crm_record_id,
                case when outcome = 'acknowledged' then ?::timestamptz end, outcome,
                case when outcome = 'rejected' then payload_hash end,
                case when outcome <> 'acknowledged' then error end, ?
@@ -379,6 +350,7 @@ def _write_results(con: duckdb.DuckDBPyConnection, crm: str, now: Any) -> None:
         on conflict (crm, lead_id) do update set
             acked_payload_hash = case when excluded.status = 'acknowledged'
                                       then excluded.acked_payload_hash else acked_payload_hash end,
+            acked_payload = case when excluded.status = 'acknowledged' then excluded.acked_payload else acked_payload end,
             acked_at = case when excluded.status = 'acknowledged' then excluded.acked_at else acked_at end,
             crm_record_id = coalesce(excluded.crm_record_id, crm_record_id),
             status = excluded.status,
@@ -398,6 +370,10 @@ def _write_results(con: duckdb.DuckDBPyConnection, crm: str, now: Any) -> None:
         """,
         [crm],
     )
+    # ... except after a conversion: nothing is ever written to that record again.
+    con.execute(
+        "delete from sync.outbox o using _sync_results r where o.crm = ? and o.lead_id = r.lead_id"
+        " and r.outcome = 'converted'", [crm])
     con.execute(
         "update sync.outbox o set reason = 'retry', updated_at = ? from _sync_results r where o.crm = ?"
         " and o.lead_id = r.lead_id and o.payload_hash = r.payload_hash and r.outcome = 'retry'", [now, crm])

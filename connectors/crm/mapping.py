@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-# The CRM-neutral payload fields (leadgate.sync builds the payload) and how each is rendered.
+# The CRM-neutral payload fields (leadgate.sync_payload.build_payload builds the payload) and how each is rendered.
 NEUTRAL_FIELDS: dict[str, str] = {
     "lead_id": "text", "email": "text", "first_name": "text", "last_name": "text", "company": "text",
     "company_domain": "text", "job_title": "text", "phone": "text", "country": "text", "industry": "text",
@@ -23,8 +23,6 @@ NEUTRAL_FIELDS: dict[str, str] = {
     "confidence": "decimal", "top_reasons": "lines", "reviewer_summary": "text", "policy_version": "text",
     "scorer_version": "text", "model_version": "text",
 }
-# Older payload keys still produced by leadgate.sync.build_payload, read as their neutral names.
-PAYLOAD_ALIASES = {"external_id": "lead_id", "reasons": "top_reasons", "review_summary": "reviewer_summary"}
 MAPPINGS_DIR = Path(__file__).resolve().parent
 
 
@@ -123,13 +121,8 @@ def default_mapping(crm: str) -> CrmMapping:
 
 
 def neutral_payload(lead_id: str, payload: Mapping[str, Any]) -> dict[str, Any]:
-    """The payload under its neutral field names, with lead_id always set from the outbox row."""
-    out = dict(payload)
-    for old, new in PAYLOAD_ALIASES.items():
-        if old in out and out.get(new) is None:
-            out[new] = out[old]
-    out["lead_id"] = lead_id
-    return out
+    """The payload with lead_id always set from the outbox row (the key the CRM record is matched on)."""
+    return {**payload, "lead_id": lead_id}
 
 
 def is_empty(value: Any) -> bool:

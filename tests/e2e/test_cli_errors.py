@@ -65,3 +65,22 @@ def test_status_and_review_do_not_load_prefect_dbt_or_gx(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert "HEAVY []" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_status_exits_1_when_an_invariant_is_broken(tmp_path):
+    from leadgate import db
+    from leadgate.config import LeadgateSettings
+
+    env = _env(tmp_path)
+    settings = LeadgateSettings(db=tmp_path / "leadgate.duckdb", _env_file=None)
+    with db.connect(settings):
+        pass
+    assert leadgate("status", env=env).returncode == 0
+    with db.connect(settings) as con:
+        # a file recorded with 5 records of which nothing is in the raw tables: events were lost
+        con.execute(
+            "insert into raw.ingested_files values ('h', '/in/x.jsonl', 1, 0, 'jsonl', 'L1', 5, 5, 0, 0, 0, 0, now())"
+        )
+    proc = leadgate("status", env=env)
+    assert proc.returncode == 1
+    assert "BROKEN" in proc.stdout.upper() or "FAIL" in proc.stdout.upper()

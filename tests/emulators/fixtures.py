@@ -112,7 +112,7 @@ def fixture_lead(name: str, **changes: Any) -> Any:
 
     payload = {**json.loads(LEADS_FILE.read_text(encoding="utf-8"))[name], **changes}
     record_id = payload.pop("_crm_record_id", None)
-    return OutboundLead(payload["external_id"], payload, f"hash-{name}-{sorted(changes.items())!r}", record_id)
+    return OutboundLead(payload["lead_id"], payload, f"hash-{name}-{sorted(changes.items())!r}", record_id)
 
 
 def synthetic_leads(n: int, prefix: str = "bulk", **changes: Any) -> list[Any]:
@@ -122,8 +122,8 @@ def synthetic_leads(n: int, prefix: str = "bulk", **changes: Any) -> list[Any]:
     leads = []
     for i in range(n):
         payload = {"email": f"{prefix}{i}@{prefix}.example", "first_name": "Test", "last_name": f"Lead{i}",
-                   "company": f"Company {i % 97}", "job_title": "Head of Data", "external_id": f"ld_{prefix}{i:08d}",
-                   "lead_status": "MQL", "score": 0.87654, "confidence": 0.5, "reasons": ["Requested a demo"],
+                   "company": f"Company {i % 97}", "job_title": "Head of Data", "lead_id": f"ld_{prefix}{i:08d}",
+                   "lead_status": "MQL", "score": 0.87654, "confidence": 0.5, "top_reasons": ["Requested a demo"],
                    "policy_version": "2026.11.22-1", "scorer_version": "baseline-1", **changes}
-        leads.append(OutboundLead(payload["external_id"], payload, f"hash-{prefix}-{i}"))
+        leads.append(OutboundLead(payload["lead_id"], payload, f"hash-{prefix}-{i}"))
     return leads

@@ -93,7 +93,7 @@ def test_approve_qualifies_the_lead_and_the_next_sync_owes_it(seeded):
     assert last["details"] == {"review_item_id": items[ids[DAN]]}
     with db.connect(settings) as con:
         refresh_outbox(con, "none", load_policy(settings.policy))
-        owed = dict(con.execute("select lead_id, payload->>'review_summary' from sync.outbox").fetchall())
+        owed = dict(con.execute("select lead_id, payload->>'reviewer_summary' from sync.outbox").fetchall())
     assert owed[ids[DAN]] == "Approved by dana: met Dan at the booth, budget confirmed"
 
 

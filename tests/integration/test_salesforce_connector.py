@@ -87,7 +87,7 @@ def test_partial_failures_are_mapped_to_the_right_leads(sf_emulator):
     sf_emulator.reject_email("dupe@rules.example", "DUPLICATES_DETECTED", "Use one of these records?")
     sf_emulator.reject_email("converted@x.example", "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
     good = synthetic_leads(3, prefix="good")
-    converted = OutboundLead("ld_conv", {**good[0].payload, "email": "converted@x.example", "external_id": "ld_conv"}, "h")
+    converted = OutboundLead("ld_conv", {**good[0].payload, "email": "converted@x.example", "lead_id": "ld_conv"}, "h")
     leads = [good[0], fixture_lead("no_company"), good[1], fixture_lead("bad_email"),
              fixture_lead("duplicate_rule"), converted, good[2]]
 
@@ -264,7 +264,7 @@ def test_the_payload_leadgate_sync_builds_is_mapped_field_by_field(sf_emulator):
            "company": "Navy", "job_title": "Rear Admiral", "score": 0.91234, "confidence": 0.8,
            "reasons": [{"feature": "demo", "points": 30, "detail": "Requested a demo"},
                        {"feature": "title", "points": 40, "detail": "Senior title"}],
-           "review_summary": "Approved after review", "policy_version": "p1", "scorer_version": "s1"}
+           "reviewer_summary": "Approved after review", "policy_version": "p1", "scorer_version": "s1"}
     lead = OutboundLead("ld_fromsync0000001", json.loads(json.dumps(build_payload(row))), "h")
     assert connector(sf_emulator).upsert_leads([lead])[0].outcome == SyncOutcome.ACKNOWLEDGED
 
@@ -272,7 +272,7 @@ def test_the_payload_leadgate_sync_builds_is_mapped_field_by_field(sf_emulator):
     assert sent[EXT] == "ld_fromsync0000001" and sent["Leadgate_Score__c"] == 0.91
     assert sent["Leadgate_Reasons__c"] == "Senior title\nRequested a demo"
     assert sent["Leadgate_Summary__c"] == "Approved after review" and sent["Title"] == "Rear Admiral"
-    assert "external_id" not in sent and "Company" in sent
+    assert "lead_id" not in sent and "Company" in sent
 
 
 def test_every_attempt_is_a_row_of_sync_attempts(sf_emulator, settings):

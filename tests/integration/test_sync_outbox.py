@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pytest
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, OutboundLead, SyncOutcome, SyncResult, SyncStats
+from connectors.crm.mapping import NEUTRAL_FIELDS
 from leadgate import db
 from leadgate.policy import load_policy
 from leadgate.review import ReviewService
@@ -75,9 +76,10 @@ def test_payload_is_crm_neutral_and_its_hash_ignores_key_order():
            "score": 0.81234, "confidence": 0.9, "reasons": json.dumps(builders.REASONS),
            "latest_message": "secret plans", "policy_version": "p1", "scorer_version": "s1"}
     payload = build_payload(row, top_reasons=2)
-    assert payload["external_id"] == "ld_1" and payload["lead_status"] == "MQL"
+    assert payload["lead_id"] == "ld_1" and payload["lead_status"] == "MQL" and payload["lead_source"] == "leadgate"
     assert payload["first_name"] == "Ann" and payload["score"] == 0.81
-    assert payload["reasons"] == ["asked for a demo", "VP-level job title"]
+    assert payload["top_reasons"] == ["asked for a demo", "VP-level job title"]
+    assert set(payload) == set(NEUTRAL_FIELDS)          # exactly the fields the CRM mappings know
     assert "secret plans" not in json.dumps(payload)
     assert payload_hash(payload) == payload_hash(dict(reversed(list(payload.items()))))
     assert payload_hash(payload) != payload_hash({**payload, "company": "C"})
@@ -174,7 +176,7 @@ def test_a_rejected_payload_goes_to_review_and_is_not_resent_until_it_changes(wo
     crm.answers.clear()
     _live(settings, policy, crm)
     assert crm.sent_ids[-1] == [ids[ALICE]]
-    assert crm.batches[-1][0].payload["review_summary"] == "Approved by dana: company fixed in the CRM"
+    assert crm.batches[-1][0].payload["reviewer_summary"] == "Approved by dana: company fixed in the CRM"
     assert _states(settings)[ids[ALICE]] == "synced"
     assert _rows(settings, "select status, rejected_payload_hash from sync.state where lead_id = ?", [ids[ALICE]]) == [("acknowledged", None)]
 

@@ -1,0 +1,113 @@
+"""The CRM-neutral lead payload leadgate syncs: which leads are eligible, what is sent, and its hash.
+
+Field names are the neutral ones `connectors.crm.mapping.NEUTRAL_FIELDS` maps to each CRM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from leadgate.policy import Policy
+
+PERSON_FIELDS = ("email", "first_name", "last_name", "company", "company_domain", "job_title", "phone",
+                 "country", "industry", "company_size")
+# Sent when the lead's first touch carried no utm_source: says where the MQL came from.
+DEFAULT_LEAD_SOURCE = "leadgate"
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if type(value) is not str:
+        if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+            return None
+        value = str(value)
+    return value.strip() or None
+
+
+def _rounded(value: Any) -> float | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return round(float(value), 2)
+
+
+def _reason_texts(reasons: Any, limit: int) -> list[str]:
+    if isinstance(reasons, str):
+        reasons = json.loads(reasons)
+    if not reasons:
+        return []
+    ordered = sorted(reasons, key=lambda r: -abs(float(r.get("points") or 0)))
+    # Text only, no points: decayed points move daily and would make every payload owed again.
+    return [str(r.get("detail") or r.get("feature")) for r in ordered[:limit]]
+
+
+def build_payload(row: Mapping[str, Any], top_reasons: int = 5) -> dict[str, Any]:
+    """The CRM-neutral MQL payload of one lead (never the raw message text)."""
+    payload: dict[str, Any] = {"lead_id": row["lead_id"]}
+    payload.update({name: _text(row.get(name)) for name in PERSON_FIELDS})
+    payload.update(
+        lead_source=_text(row.get("lead_source")) or DEFAULT_LEAD_SOURCE,
+        lead_status="MQL",
+        score=_rounded(row.get("score")),
+        confidence=_rounded(row.get("confidence")),
+        top_reasons=_reason_texts(row.get("reasons"), top_reasons),
+        reviewer_summary=_text(row.get("reviewer_summary")),   # the reviewer's approval and note, for sales
+        policy_version=_text(row.get("policy_version")),
+        scorer_version=_text(row.get("scorer_version")),
+        model_version=_text(row.get("model_version")),
+    )
+    return payload
+
+
+def canonical_json(payload: Mapping[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def payload_hash(payload: Mapping[str, Any]) -> str:
+    """sha256 of the payload's canonical JSON."""
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+# Qualified or synced leads with consent, with their latest score and the latest approval's note.
+ELIGIBLE_SQL = """
+with eligible as (
+    select lead_id, state from lifecycle.lead_states where state in ('qualified', 'synced')
+), latest as (
+    select lead_id, max(score_id) as score_id from scoring.scores
+    where lead_id in (select lead_id from eligible) group by lead_id
+), reviewed as (
+    select lead_id, arg_max('Approved by ' || reviewer || coalesce(': ' || nullif(trim(note), ''), ''), item_id)
+               as reviewer_summary
+    from review.items where status = 'approved' and lead_id in (select lead_id from eligible) group by lead_id
+)
+select f.lead_id, f.email, f.first_name, f.last_name, f.company, f.company_domain, f.job_title, f.phone,
+       f.country, f.industry, f.company_size, f.first_utm_source as lead_source, s.score, s.confidence, s.reasons,
+       coalesce(s.policy_version, ?) as policy_version, s.scorer_version, s.model_version, r.reviewer_summary
+from eligible e
+join marts.lead_features f on f.lead_id = e.lead_id
+left join latest l on l.lead_id = e.lead_id
+left join scoring.scores s on s.score_id = l.score_id
+left join reviewed r on r.lead_id = e.lead_id
+where f.has_consent
+"""
+
+
+def current_payloads(con: duckdb.DuckDBPyConnection, policy: Policy) -> pd.DataFrame:
+    """lead_id, payload (canonical JSON) and payload_hash of every qualified or synced lead with consent."""
+    cur = con.execute(ELIGIBLE_SQL, [policy.version])
+    names = [d[0] for d in cur.description]
+    lead_ids, texts, hashes = [], [], []
+    for values in cur.fetchall():
+        payload = build_payload(dict(zip(names, values)), policy.routing.top_reasons)
+        text = canonical_json(payload)
+        lead_ids.append(payload["lead_id"])
+        texts.append(text)
+        hashes.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
+    return pd.DataFrame({"lead_id": lead_ids, "payload": texts, "payload_hash": hashes}, dtype="object")
