@@ -48,6 +48,11 @@ def run(
     from flows.pipeline import leadgate_pipeline
     from leadgate.summary import render_text
 
+    if not os.environ.get("LEADGATE_DEBUG"):
+        from leadgate.terminal_logs import hide_tracebacks_in_terminal
+
+        hide_tracebacks_in_terminal()
+
     summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
     if as_json:
         _echo_json(summary)

@@ -7,8 +7,8 @@ import sys
 from tests.e2e.helpers import cli_env, leadgate
 
 
-def _env(tmp_path, **extra):
-    return cli_env(tmp_path / "leadgate.duckdb", tmp_path / "inbox", **extra)
+def _env(tmp_path, prefect_api=None, **extra):
+    return cli_env(tmp_path / "leadgate.duckdb", tmp_path / "inbox", prefect_api, **extra)
 
 
 def _one_clear_line(proc, *needles: str) -> None:
@@ -84,3 +84,13 @@ def test_status_exits_1_when_an_invariant_is_broken(tmp_path):
     proc = leadgate("status", env=env)
     assert proc.returncode == 1
     assert "BROKEN" in proc.stdout.upper() or "FAIL" in proc.stdout.upper()
+
+
+def test_a_failed_run_ends_in_one_line_without_tracebacks(tmp_path, prefect_api):
+    (tmp_path / "inbox").mkdir()
+    env = _env(tmp_path, prefect_api=prefect_api, LEADGATE_SYNC_MODE="live", LEADGATE_CRM="none")
+    proc = leadgate("run", env=env)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr + proc.stdout
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("leadgate: error:")]
+    assert len(errors) == 1 and "LEADGATE_CRM" in errors[0]
