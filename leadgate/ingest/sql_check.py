@@ -1,0 +1,217 @@
+"""Set-based SQL that checks and normalises parsed records, then writes them to raw.* in one transaction.
+
+Fragments are composed only from constants (never from input values); values go in as named parameters.
+"""
+
+from __future__ import annotations
+
+from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
+
+_EMAIL = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+          r"\.[a-z][a-z0-9-]*[a-z0-9]").replace("'", "''")  # as a SQL string literal
+_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
+_ISO = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
+_SIZE_EXACT, _SIZE_OPEN, _SIZE_RANGE = r"\d{1,9}", r"\d{1,9}\+", r"\d{1,9}-\d{1,9}"
+_SOURCES = ", ".join(f"'{s}'" for s in SOURCES)
+_KNOWN_SOURCE = " or ".join(f"source = '{s}'" for s in SOURCES)  # an IN list would become a join
+
+
+def _quoted(col: str) -> str:
+    return f"'''' || case when length({col}) > 80 then left({col}, 77) || '...' else {col} end || ''''"
+
+
+def _text(col: str) -> str:
+    # trim() copies every string it touches: only values with a space at either end need it.
+    return f"case when {col} = '' then null when prefix({col}, ' ') or suffix({col}, ' ') then nullif(trim({col}), '') else {col} end"
+
+
+_RAW_COLUMNS = ",\n        ".join(f"{_text('s.' + name)} as {name}_raw" for name in FIELDS)
+EVENT_COLUMNS = ("source, event_id, event_type, occurred_at, email, anonymous_id, first_name, last_name, job_title, "
+                 "phone, company, company_domain, industry, country, company_size, page_url, message, utm_source, "
+                 "utm_campaign, consent")
+
+
+def content_hash(alias: str = "") -> str:
+    """The hash of an event's normalised content, from its stored columns (so it can be recomputed any time)."""
+    columns = ", ".join(f"{alias}{c.strip()}" for c in EVENT_COLUMNS.split(","))
+    return f"to_hex(hash({columns}, cast({alias}extra as varchar)))"
+
+
+CHECKED = f"""
+select *, case when reject_reason is null then {content_hash()} end as content_hash from (
+with raw as (
+    select line_no, parse_error, extra,
+        {_RAW_COLUMNS}
+    from ({{parsed}})
+), normalised as (
+    select *,
+        event_id_raw as event_id,
+        lower(source_raw) as source,
+        event_type_raw as event_type,
+        case when regexp_full_match(occurred_at_raw, '{_ISO}') then try_cast(occurred_at_raw as timestamptz) end
+            as occurred_at,
+        lower(email_raw) as email,
+        regexp_full_match(lower(email_raw), '{_EMAIL}') as email_ok,
+        case when regexp_full_match(lower(company_domain_raw), '{_DOMAIN}') and not prefix(lower(company_domain_raw), 'www.')
+             then lower(company_domain_raw)
+             else nullif(rtrim(regexp_extract(lower(company_domain_raw),
+                  '^(?:[a-z][a-z0-9+.-]*://)?(?:www\\.)?([^/?#:]*)', 1), '.'), '')
+        end as domain_candidate,
+        case when regexp_full_match(company_size_raw, '{_SIZE_EXACT}|{_SIZE_OPEN}|{_SIZE_RANGE}') then company_size_raw
+             else regexp_replace(replace(replace(company_size_raw, '–', '-'), '—', '-'), '\\s+', '', 'g')
+        end as size_candidate,
+        case when lower(consent_raw) = 'true' or ($csv and lower(consent_raw) in ('yes', '1')) then true
+             when lower(consent_raw) = 'false' or ($csv and lower(consent_raw) in ('no', '0')) then false
+        end as consent
+    from raw
+), judged as (
+    select *,
+        case when regexp_full_match(domain_candidate, '{_DOMAIN}') then domain_candidate end as company_domain,
+        case when regexp_full_match(size_candidate, '{_SIZE_EXACT}')
+                 then cast(cast(size_candidate as bigint) as varchar)
+             when regexp_full_match(size_candidate, '{_SIZE_OPEN}')
+                 then cast(cast(size_candidate[:-2] as bigint) as varchar) || '+'
+             when regexp_full_match(size_candidate, '{_SIZE_RANGE}')
+                  and try_cast(split_part(size_candidate, '-', 1) as bigint)
+                      <= try_cast(split_part(size_candidate, '-', 2) as bigint)
+                 then cast(cast(split_part(size_candidate, '-', 1) as bigint) as varchar) || '-'
+                      || cast(cast(split_part(size_candidate, '-', 2) as bigint) as varchar)
+        end as company_size,
+        case when parse_error is not null then parse_error
+             else nullif(concat_ws('; ',
+                 case when event_id is null then 'missing required field event_id' end,
+                 case when source_raw is null then 'missing required field source'
+                      when not ({_KNOWN_SOURCE})
+                      then 'source ' || {_quoted('source_raw')} || ' is not one of {_SOURCES.replace("'", "")}' end,
+                 case when event_type is null then 'missing required field event_type' end,
+                 case when occurred_at_raw is null then 'missing required field occurred_at'
+                      when occurred_at is null or not isfinite(occurred_at)
+                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is not an ISO-8601 timestamp' end,
+                 case when email_raw is null and anonymous_id_raw is null
+                      then 'missing email and anonymous_id (at least one is required)'
+                      when email_raw is not null and not email_ok
+                      then 'email ' || {_quoted('email_raw')} || ' is not a valid email address' end
+             ), '')
+        end as reject_reason
+    from normalised
+)
+select line_no, reject_reason, source, event_id, event_type, occurred_at, email,
+    anonymous_id_raw as anonymous_id, first_name_raw as first_name, last_name_raw as last_name,
+    job_title_raw as job_title, phone_raw as phone, company_raw as company, company_domain, industry_raw as industry,
+    country_raw as country, company_size, page_url_raw as page_url, message_raw as message,
+    utm_source_raw as utm_source, utm_campaign_raw as utm_campaign, consent, extra,
+    case when company_domain is null then company_domain_raw end as bad_company_domain,
+    case when company_size is null then company_size_raw end as bad_company_size,
+    case when consent is null then consent_raw end as bad_consent
+from judged
+)
+"""
+
+# --- writes (inside the file's transaction) ----------------------------------------------------
+
+_ISSUE_FREE = "reject_reason is null and bad_company_domain is null and bad_company_size is null and bad_consent is null"
+_INSERT_EVENTS = f"""
+insert into raw.engagement_events ({EVENT_COLUMNS}, extra, content_hash, load_id, source_file, line_no, ingested_at)
+select {EVENT_COLUMNS}, extra::json, content_hash, $load_id, $source_file, line_no, $now
+"""
+# The bulk of a file goes straight from the checks into the table: no wide intermediate copy.
+INSERT_CLEAN = _INSERT_EVENTS + f"from ({CHECKED}) where {_ISSUE_FREE}"
+CHECK_LEFTOVER = f"create or replace temp table _checked as {CHECKED}"
+INSERT_LEFTOVER = _INSERT_EVENTS + "from _checked where reject_reason is null"
+
+# Repeats among this file's events (the first line wins) and events loaded before (they win).
+_MINE = "select line_no, source, event_id, content_hash from raw.engagement_events" \
+        " where load_id = $load_id and source_file = $source_file"
+ANY_EARLIER = "select count(*) from (select 1 from raw.engagement_events" \
+              " where load_id <> $load_id or source_file <> $source_file limit 1)"
+EARLIER = f"""
+select e.source, e.event_id, any_value({content_hash('e.')}) as content_hash, any_value(e.load_id) as load_id
+from raw.engagement_events e
+semi join (select source, event_id from mine) m on m.source = e.source and m.event_id = e.event_id
+where e.load_id <> $load_id or e.source_file <> $source_file
+group by e.source, e.event_id
+"""
+NO_EARLIER = "select null::varchar as source, null::varchar as event_id, null::varchar as content_hash," \
+             " null::varchar as load_id where false"
+DUPES = f"""
+create or replace temp table _dupes as
+with mine as ({_MINE}),
+repeated as (  -- grouping on one 64-bit hash is cheaper than on two strings; exact keys are compared next
+    select hash(source, event_id) as key_hash from mine group by key_hash having count(*) > 1
+),
+firsts as (
+    select source, event_id, min(line_no) as first_line, arg_min(content_hash, line_no) as first_hash
+    from mine where hash(source, event_id) in (select key_hash from repeated)
+    group by source, event_id having count(*) > 1
+),
+earlier as ({{earlier}})
+select m.line_no, m.source, m.event_id,
+    m.content_hash is distinct from coalesce(k.content_hash, f.first_hash) as conflicting,
+    coalesce(k.load_id, $load_id) as first_load_id
+from mine m
+left join earlier k on k.source = m.source and k.event_id = m.event_id
+left join firsts f on f.source = m.source and f.event_id = m.event_id
+where k.event_id is not null or (f.event_id is not null and m.line_no <> f.first_line)
+"""
+DELETE_DUPES = """
+delete from raw.engagement_events
+where load_id = $load_id and source_file = $source_file and line_no in (select line_no from _dupes)
+"""
+# The few raw texts a reject or a conflicting duplicate keeps, looked up by line (small build side).
+NEEDED_TEXTS = """
+create or replace temp table _texts as
+select t.line_no, t.raw_text from ({records}) t
+semi join (select line_no from ({needed})) n on n.line_no = t.line_no
+"""
+NEEDED_REJECTS = "select line_no from _checked where reject_reason is not null"
+NEEDED_CONFLICTS = "select line_no from _dupes where conflicting"
+INSERT_REJECTED = f"""
+insert into raw.rejected_events (load_id, source_file, line_no, raw_text, reason, rejected_at)
+select $load_id, $source_file, c.line_no,
+    case when strlen(t.raw_text) > {MAX_RECORD_BYTES}
+         then left(t.raw_text, {RAW_TEXT_KEPT}) || ' … [cut: ' || format('{{:,}}', strlen(t.raw_text)) || ' bytes in total]'
+         else t.raw_text end,
+    coalesce(j.reason, c.reject_reason), $now
+from _checked c
+left join _texts t on t.line_no = c.line_no
+left join _json_reasons j on j.line_no = c.line_no
+where c.reject_reason is not null
+order by c.line_no
+"""
+INSERT_DUPLICATES = """
+insert into raw.duplicate_events (load_id, source_file, line_no, source, event_id, conflicting, first_load_id,
+    raw_text, recorded_at)
+select $load_id, $source_file, d.line_no, d.source, d.event_id, d.conflicting, d.first_load_id,
+    case when d.conflicting then t.raw_text end, $now
+from _dupes d left join _texts t on t.line_no = d.line_no
+order by d.line_no
+"""
+INSERT_FIELD_ISSUES = """
+insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
+select $load_id, source, event_id, $source_file, line_no, field, raw_value, problem, $now
+from (
+    select line_no, source, event_id, 'company_domain' as field, bad_company_domain as raw_value,
+        'not a domain name such as example.com' as problem
+    from _checked where reject_reason is null and bad_company_domain is not null
+    union all
+    select line_no, source, event_id, 'company_size', bad_company_size,
+        case when regexp_full_match(regexp_replace(replace(replace(bad_company_size, '–', '-'), '—', '-'),
+                                                   '\\s+', '', 'g'), '\\d{1,9}-\\d{1,9}')
+             then 'the range starts above where it ends'
+             else 'not a whole number of employees or a range such as 51-200 or 10000+' end
+    from _checked where reject_reason is null and bad_company_size is not null
+    union all
+    select line_no, source, event_id, 'consent', bad_consent,
+        case when $csv then 'not one of true/false, yes/no, 1/0' else 'not true or false' end
+    from _checked where reject_reason is null and bad_consent is not null
+) i
+where not exists (select 1 from _dupes d where d.line_no = i.line_no)
+order by line_no, field
+"""
+RECORD_INGESTED_FILE = """
+insert into raw.ingested_files (file_hash, path, size_bytes, mtime_ns, format, load_id, records, accepted, rejected,
+    duplicates, conflicts, field_issues, ingested_at)
+values ($file_hash, $source_file, $size, $mtime_ns, $format, $load_id, $records, $accepted, $rejected,
+    $duplicates, $conflicts, $field_issues, $now)
+"""
+TEMP_TABLES = ("_lines", "_specials", "_csv_lines", "_records", "_checked", "_json_reasons", "_dupes", "_texts")
