@@ -1,6 +1,6 @@
 """LLM scoring glue: scrub, score through connectors.llm, combine with the baseline, log calls, cache answers.
 
-Combination (policy section `llm`, defaults below when the policy file has none):
+Combination (policy section `llm`; `LlmPolicy`'s defaults when the policy file has none):
 
 - llm_score = fit_share * fit_score + (1 - fit_share) * intent_score  (both from the model, in [0, 1]).
 - score = llm_weight * llm_score + (1 - llm_weight) * baseline score; qualified = score >= qualify_threshold.
@@ -12,6 +12,8 @@ Combination (policy section `llm`, defaults below when the policy file has none)
   Budget overflow or an unreachable endpoint: the baseline score on record, and the lead stays pending.
 - Final confidence in the routing's middle band: a validator call; it agrees -> `llm_validator_agrees`
   (the second check passed), it disagrees -> review with `llm_validator_disagrees`.
+- scoring.scores: a baseline row for every lead, and an `llm` row (model, prompt version, input hash)
+  for every lead the model answered, used or not; routing points at the row it used.
 """
 
 from __future__ import annotations
@@ -25,53 +27,24 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ValidationError
 
 from connectors.llm import (
-    CacheEntry, CallRecord, LeadInput, LeadResult, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
+    CacheEntry, CallRecord, LeadInput, LeadResult, LlmConfigError, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
 )
 from leadgate import db
 from leadgate.config import LeadgateSettings
 from leadgate.pii import scrub_features
-from leadgate.policy import Policy
+from leadgate.policy import LlmPolicy, Policy
 
 SCORER_NAME, SCORER_VERSION = "llm", "1.0.0"
 PREPARE_BATCHES = 25          # leads are scrubbed and looked up this many batches at a time
 REVIEW_CODES = {"llm_error": "llm_error", "llm_inconsistent": "llm_inconsistent", "prompt_injection": "prompt_injection"}
 
 
-class LlmPrice(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    input_per_1m: float = Field(ge=0)
-    output_per_1m: float = Field(ge=0)
-
-
-DEFAULT_PRICES = {
-    "default": LlmPrice(input_per_1m=0.0, output_per_1m=0.0),       # local servers cost nothing per token
-    "gpt-4o-mini": LlmPrice(input_per_1m=0.15, output_per_1m=0.60),
-    "gpt-4o": LlmPrice(input_per_1m=2.50, output_per_1m=10.00),
-    "gpt-4.1-mini": LlmPrice(input_per_1m=0.40, output_per_1m=1.60),
-}
-
-
-class LlmPolicy(BaseModel):
-    """The policy file's `llm:` section: how the model's answer and the baseline combine, and prices."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    llm_weight: float = Field(default=0.6, ge=0, le=1)
-    fit_share: float = Field(default=0.45, ge=0, le=1)
-    confidence_weight: float = Field(default=0.6, ge=0, le=1)
-    disagreement_penalty: float = Field(default=0.25, ge=0, le=1)
-    unknown_confidence_cap: float = Field(default=0.5, ge=0, le=1)
-    prices: dict[str, LlmPrice] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
-
-
 def llm_policy(policy: Policy) -> LlmPolicy:
     """The `llm` section of the policy when it has one, else the documented defaults."""
-    section = getattr(policy, "llm", None)
-    if section is None:
-        return LlmPolicy()
-    return LlmPolicy.model_validate(section.model_dump() if isinstance(section, BaseModel) else section)
+    return policy.llm if policy.llm is not None else LlmPolicy()
 
 
 def estimated_cost(lp: LlmPolicy, model: str, tokens_in: int, tokens_out: int) -> float | None:
@@ -213,12 +186,19 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
         detail = (result.detail or "") if result else ""
         code = "llm_budget_exhausted" if "budget" in detail else "llm_unavailable"
         return row | {"llm_route": "pending", "llm_reason_codes": [code]}
+    # An answer the model gave but we do not use is still an LLM score on record (model, prompt, input
+    # hash), carrying the baseline's numbers; with no answer at all (llm_error) only the baseline row exists.
+    kept = {"scorer": SCORER_NAME, "scorer_version": SCORER_VERSION} if result.answer is not None else {}
     if result.outcome in REVIEW_CODES:
-        return row | {"llm_route": "review", "llm_reason_codes": [REVIEW_CODES[result.outcome]]}
+        note = {"feature": "llm", "points": 0.0, "detail": f"LLM answer not used ({result.outcome}): baseline score kept"}
+        reasons = [note, *row["reasons"]] if kept else row["reasons"]
+        return row | kept | {"reasons": reasons, "llm_route": "review", "llm_reason_codes": [REVIEW_CODES[result.outcome]]}
     answer = result.answer
     if answer.qualification == "unknown":
-        return row | {"confidence": min(b_conf, lp.unknown_confidence_cap), "llm_route": "decide",
-                      "llm_reason_codes": ["llm_unknown"]}
+        cap = min(b_conf, lp.unknown_confidence_cap)
+        note = {"feature": "llm", "points": 0.0, "detail": f"LLM: unknown; baseline score kept, confidence capped at {cap:.2f}"}
+        return row | kept | {"confidence": cap, "reasons": [note, *row["reasons"]], "llm_route": "decide",
+                             "llm_reason_codes": ["llm_unknown"]}
     llm_score = lp.fit_share * answer.fit_score + (1 - lp.fit_share) * answer.intent_score
     score = min(1.0, max(0.0, lp.llm_weight * llm_score + (1 - lp.llm_weight) * b_score))
     qualified = score >= threshold
@@ -311,7 +291,7 @@ async def score_with_llm_async(
             for lead_id, result in batch.items():
                 results_by_id[lead_id] = result
                 row = rows[lead_id] = combine_one(base_rows[lead_id], result, policy, lp)
-                if row["llm_route"] == "decide" and row["scorer"] == SCORER_NAME and _band(row["confidence"], policy) == "check":
+                if row["llm_route"] == "decide" and not row["llm_reason_codes"] and _band(row["confidence"], policy) == "check":
                     waiting.append(lead_id)
             while len(waiting) >= llm.batch_size:
                 validate(waiting[: llm.batch_size])
@@ -379,17 +359,66 @@ def record_llm_scores(con: duckdb.DuckDBPyConnection, result: LlmScoringResult, 
     return result.final.assign(score_id=result.final["lead_id"].map(ids).astype("int64"))
 
 
+def load_llm_settings() -> tuple[LlmSettings, OpenAISettings]:
+    """`LEADGATE_LLM_*` and `OPENAI_*` from the environment; a bad value is one clear error naming the variable."""
+    try:
+        return LlmSettings(), OpenAISettings()
+    except ValidationError as exc:
+        prefix = "LEADGATE_LLM_" if exc.title == LlmSettings.__name__ else "OPENAI_"
+        problems = "; ".join(f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        raise LlmConfigError(f"invalid LLM setting {problems}") from None
+
+
 class LlmLeadScorer:
-    """The `Scorer` protocol over `score_with_llm`; `last` keeps the full result (baseline rows, calls, summary)."""
+    """The `Scorer` protocol over `score_with_llm` for one run, batch after batch.
+
+    `last` keeps the latest batch's full result (baseline rows, calls); `summary` covers the whole run.
+    The token budget is per run: each batch gets what the earlier ones left.
+    """
 
     name, version = SCORER_NAME, SCORER_VERSION
 
     def __init__(self, settings: LeadgateSettings, policy: Policy, *, llm: LlmSettings | None = None,
                  endpoint: OpenAISettings | None = None, run_id: str | None = None) -> None:
+        if llm is None or endpoint is None:
+            env_llm, env_endpoint = load_llm_settings()
+            llm, endpoint = llm or env_llm, endpoint or env_endpoint
         self.settings, self.policy, self.llm, self.endpoint, self.run_id = settings, policy, llm, endpoint, run_id
         self.last: LlmScoringResult | None = None
+        self.calls: list[CallRecord] = []
+        self._batches: list[dict[str, Any]] = []
+
+    @property
+    def model_version(self) -> str:
+        return self.llm.model
 
     def score(self, features: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
+        llm = self.llm
+        if llm.max_tokens_per_run is not None:
+            spent = sum(c.tokens_in + c.tokens_out for c in self.calls)
+            llm = llm.model_copy(update={"max_tokens_per_run": max(0, llm.max_tokens_per_run - spent)})
         self.last = score_with_llm(self.settings, self.policy, features, now or datetime.now(timezone.utc),
-                                   run_id=self.run_id, llm=self.llm, endpoint=self.endpoint)
+                                   run_id=self.run_id, llm=llm, endpoint=self.endpoint)
+        self.calls += self.last.calls
+        self._batches.append(self.last.summary)
         return self.last.final
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """Calls, tokens, estimated cost, error rate, cache hits and outcomes over every batch of the run."""
+        out: dict[str, Any] = {"model": self.llm.model, "leads": 0, "calls": len(self.calls), "score_calls": 0,
+                               "validate_calls": 0, "tokens_in": 0, "tokens_out": 0, "estimated_cost_usd": None,
+                               "error_rate": 0.0, "cache_hits": 0, "validated": 0, "max_in_flight": 0,
+                               "outcomes": {}, "routes": {}}
+        for batch in self._batches:
+            for key in ("leads", "score_calls", "validate_calls", "tokens_in", "tokens_out", "cache_hits", "validated"):
+                out[key] += int(batch.get(key) or 0)
+            if batch.get("estimated_cost_usd") is not None:
+                out["estimated_cost_usd"] = round((out["estimated_cost_usd"] or 0.0) + batch["estimated_cost_usd"], 6)
+            out["max_in_flight"] = max(out["max_in_flight"], int(batch.get("max_in_flight") or 0))
+            for key in ("outcomes", "routes"):
+                for name, count in (batch.get(key) or {}).items():
+                    out[key][name] = out[key].get(name, 0) + int(count)
+        failed = sum(1 for c in self.calls if c.outcome != "ok")
+        out["error_rate"] = round(failed / len(self.calls), 4) if self.calls else 0.0
+        return out

@@ -184,6 +184,7 @@ def audit_kept(
     run_id: str | None,
     policy_version: str,
     scorer_version: str,
+    model_version: str | None = None,
 ) -> int:
     """Audit leads whose human decision stands (no state change, so not through set_states)."""
     if not kept:
@@ -205,12 +206,12 @@ def audit_kept(
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state, reason_codes,
-                policy_version, scorer_version, feature_hash, score, confidence, details)
-            select ?, ?, lead_id, 'route', ?, state, state, ['kept_human_decision'], ?, ?, feature_hash, score,
+                policy_version, scorer_version, model_version, feature_hash, score, confidence, details)
+            select ?, ?, lead_id, 'route', ?, state, state, ['kept_human_decision'], ?, ?, ?, feature_hash, score,
                    confidence, details::json
             from _kept
             """,
-            [utcnow(), run_id, actor, policy_version, scorer_version],
+            [utcnow(), run_id, actor, policy_version, scorer_version, model_version],
         )
     finally:
         con.unregister("_kept")

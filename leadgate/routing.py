@@ -14,6 +14,16 @@
    or sends to review (`second_check_failed` + `crm_fields_missing` and/or `score_near_threshold`)
 7. otherwise -> needs_review (`low_confidence`); a missing score -> needs_review (`scoring_error`)
 
+With the LLM scorer (the frame carries `llm_route`, `llm_reason_codes`, `llm_validated`):
+- after rule 2, `llm_route == "pending"` (endpoint down, token budget spent) -> stays pending with
+  `llm_unavailable` / `llm_budget_exhausted`: nothing is decided on half a score; retried next run
+- `llm_route == "review"` (`llm_error`, `llm_inconsistent`, `prompt_injection`,
+  `llm_validator_disagrees`) counts like a rule hit in rule 4
+- in rule 6 the validator call is the second check: it passed (`llm_validated`) and the model's label
+  matches the final decision -> decided (plus `llm_validator_agrees`); a label that contradicts the
+  combined score -> review (`llm_label_conflict`). Missing CRM fields still stop a qualification.
+  Leads the validator did not see (e.g. an `unknown` answer) take the margin check above.
+
 Qualified means score >= scoring.qualify_threshold. A decision carries every code that applied
 (rule hits next to a gate failure, the band's verdict next to rule hits). `apply_routes` persists
 decisions and respects people: see its docstring.
@@ -112,6 +122,10 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     failed = gate.failed_leads if gate is not None else {}
     blocked = bool(gate is not None and gate.blocked)
     context = _SummaryContext(f, policy, gate)
+    llm_route = _column(f, "llm_route")
+    llm_codes = [list(c) if isinstance(c, (list, tuple, np.ndarray)) else [] for c in _column(f, "llm_reason_codes")]
+    llm_validated = _column(f, "llm_validated")
+    llm_label = [a.get("qualification") if isinstance(a, dict) else None for a in _column(f, "llm_answer")]
 
     decisions: list[RouteDecision] = []
     for i, lead_id in enumerate(f["lead_id"].tolist()):
@@ -122,6 +136,18 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
             band_state, band_codes, band = REVIEW, ["scoring_error"], "error"
         elif auto[i]:
             band_state, band_codes, band = (QUALIFIED, ["auto_qualified"], "auto") if qualified[i] else (NURTURE, ["auto_nurture"], "auto")
+        elif check[i] and llm_validated[i] is not None:
+            # the LLM validator is the second check; a model label against the combined score is no pass
+            conflict = llm_label[i] is not None and (llm_label[i] == "qualified") != bool(qualified[i])
+            band = "second_check"
+            if llm_validated[i] and not conflict and not crm_gap[i]:
+                band_state = QUALIFIED if qualified[i] else NURTURE
+                band_codes = ["second_check_qualified" if qualified[i] else "second_check_nurture"]
+            else:
+                band_state = REVIEW
+                band_codes = ["second_check_failed" if llm_validated[i] else "llm_validator_disagrees"]
+                band_codes += ["crm_fields_missing"] if crm_gap[i] else []
+                band_codes += ["llm_label_conflict"] if conflict and llm_validated[i] else []
         elif check[i] and not crm_gap[i] and margin_ok[i]:
             band_state, band = (QUALIFIED, "second_check") if qualified[i] else (NURTURE, "second_check")
             band_codes = ["second_check_qualified" if qualified[i] else "second_check_nurture"]
@@ -132,31 +158,40 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
         else:
             band_state, band_codes, band = REVIEW, ["low_confidence"], "low_confidence"
         review_band_codes = band_codes if band_state == REVIEW else []
+        # what the LLM adds: a hold, a reason to review (like a rule hit), or a note beside the band's verdict
+        llm_hold = (llm_codes[i] or ["llm_unavailable"]) if llm_route[i] == "pending" else []
+        llm_review = (llm_codes[i] or ["llm_error"]) if llm_route[i] == "review" else []
+        if llm_route[i] == "decide":
+            band_codes = band_codes + llm_codes[i]
+            review_band_codes = band_codes if band_state == REVIEW else []
 
         if lead_id in failed:
             state, band = REVIEW, "gate"
             codes = [f"gate:{name}" for name in failed[lead_id]]
-            codes += (["no_consent"] if no_consent[i] else []) + rule_codes + review_band_codes
+            codes += (["no_consent"] if no_consent[i] else []) + rule_codes + llm_review + review_band_codes
         elif blocked:
             state, codes, band = PENDING, ["gate_batch_blocked"], "gate_blocked"
+        elif llm_hold:
+            state, codes, band = PENDING, llm_hold, "llm_pending"
         elif no_consent[i]:
-            state, codes, band = NURTURE, ["no_consent"] + rule_codes, "consent"
-        elif rule_codes:
-            state, codes, band = REVIEW, rule_codes + review_band_codes, "rule"
+            state, codes, band = NURTURE, ["no_consent"] + rule_codes + llm_review, "consent"
+        elif rule_codes or llm_review:
+            state, codes, band = REVIEW, rule_codes + llm_review + review_band_codes, "rule" if rule_codes else "llm"
         else:
             state, codes = band_state, band_codes
+        codes = list(dict.fromkeys(codes))
         decisions.append(
             RouteDecision(
                 lead_id=lead_id,
                 state=state,
-                reason_codes=tuple(dict.fromkeys(codes)),
+                reason_codes=tuple(codes),
                 band=band,
                 summary=context.summary(i, codes, crm_missing),
                 feature_hash=context.feature_hash[i],
                 score_id=context.score_id[i],
                 score=None if error[i] else float(score[i]),
                 confidence=None if error[i] else float(confidence[i]),
-                details={"band": band},
+                details={"band": band} | ({"llm_outcome": context.llm_outcome[i]} if context.llm_outcome[i] else {}),
             )
         )
     return decisions
@@ -179,12 +214,27 @@ class _SummaryContext:
         self.gap = _column(f, "longest_gap_days")
         self.consent_status = _column(f, "consent_status")
         self.completeness = _column(f, "completeness")
+        self.llm_outcome = _column(f, "llm_outcome")
+        self.llm_detail = _column(f, "llm_detail")
+        self.llm_answer = [a if isinstance(a, dict) else None for a in _column(f, "llm_answer")]
 
     def summary(self, i: int, codes: Sequence[str], crm_missing: Sequence[str]) -> str:
         parts = [p for p in (self._phrase(i, code, crm_missing) for code in codes) if p]
         parts.append(self._score_clause(i))
         text = "; ".join(parts)
-        return text[:1].upper() + text[1:] + "."
+        return text[:1].upper() + text[1:] + "." + self._llm_note(i, codes)
+
+    def _llm_note(self, i: int, codes: Sequence[str]) -> str:
+        """The model's own summary for the reviewer, and the detail behind an LLM reason code."""
+        note = ""
+        answer = self.llm_answer[i]
+        # an injection attempt may have steered the model's summary: show the flagged text instead
+        if answer and answer.get("summary") and self.llm_outcome[i] != "prompt_injection":
+            note += f" LLM summary: {answer['summary'].strip()}"
+        detail = self.llm_detail[i]
+        if detail and any(code in _LLM_DETAIL_CODES for code in codes):
+            note += f" LLM detail: {str(detail).strip()[:300]}"
+        return note
 
     def _phrase(self, i: int, code: str, crm_missing: Sequence[str]) -> str | None:
         fixed = _PHRASES.get(code)
@@ -233,7 +283,17 @@ _PHRASES = {
     "auto_nurture": "nurture automatically",
     "second_check_qualified": "qualified after the second check",
     "second_check_nurture": "nurture after the second check",
+    "llm_unavailable": "held: the LLM endpoint did not answer; scored again next run",
+    "llm_budget_exhausted": "held: this run's LLM token budget is spent; scored next run",
+    "llm_error": "the LLM gave no usable answer (baseline score kept)",
+    "llm_inconsistent": "the LLM's answer contradicts the lead's own words (baseline score kept)",
+    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; baseline score kept)",
+    "llm_validator_disagrees": "the LLM's second check disagreed with its first answer",
+    "llm_validator_agrees": "the LLM's second check agreed",
+    "llm_label_conflict": "the LLM's label and the combined score disagree",
+    "llm_unknown": "the LLM could not tell and answered unknown",
 }
+_LLM_DETAIL_CODES = frozenset({"llm_unavailable", "llm_error", "llm_inconsistent", "prompt_injection", "llm_validator_disagrees"})
 
 
 # --- persistence --------------------------------------------------------------------------------
@@ -277,6 +337,7 @@ def apply_routes(
     run_id: str | None,
     policy: Policy,
     scorer_version: str,
+    model_version: str | None = None,
 ) -> dict[str, int]:
     """Persist decisions: lifecycle + audit via state_store, review items for needs_review; counts per state.
 
@@ -289,7 +350,10 @@ def apply_routes(
     """
     if not decisions:
         return {}
-    scorer = str(frame["scorer"].iloc[0]) if "scorer" in frame.columns and len(frame) else "baseline"
+    if "llm_route" in frame.columns:
+        scorer = "llm"          # rows the model could not score carry the baseline's name, but the LLM scorer decided
+    else:
+        scorer = str(frame["scorer"].iloc[0]) if "scorer" in frame.columns and len(frame) else "baseline"
     actor = f"policy:{scorer}"
     contexts = current_context(con, [d.lead_id for d in decisions])
     final: list[RouteDecision] = []
@@ -317,8 +381,10 @@ def apply_routes(
         run_id=run_id,
         policy_version=policy.version,
         scorer_version=scorer_version,
+        model_version=model_version,
     )
-    audit_kept(con, kept, actor=actor, run_id=run_id, policy_version=policy.version, scorer_version=scorer_version)
+    audit_kept(con, kept, actor=actor, run_id=run_id, policy_version=policy.version, scorer_version=scorer_version,
+               model_version=model_version)
     counts: dict[str, int] = {}
     for state in [d.state for d in final] + [ctx["state"] for _, ctx in kept]:
         counts[state] = counts.get(state, 0) + 1

@@ -96,14 +96,20 @@ class DecideReport:
     gate_failures: dict[str, int] = field(default_factory=dict)
     routed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    llm: dict[str, Any] | None = None        # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
 
 
-def make_scorer(settings: LeadgateSettings, policy: Policy):
+def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None = None):
+    """The scorer LEADGATE_SCORER names; the LLM scorer reads LEADGATE_LLM_* and OPENAI_* here, at the edge."""
     from leadgate.scoring import BaselineScorer
 
     if settings.scorer == "baseline":
         return BaselineScorer(policy)
-    raise ValueError(f"scorer {settings.scorer!r} is not available in this version; use LEADGATE_SCORER=baseline")
+    if settings.scorer == "llm":
+        from leadgate.llm_scoring import LlmLeadScorer
+
+        return LlmLeadScorer(settings, policy, run_id=run_id)
+    raise ValueError(f"unknown scorer {settings.scorer!r}; use LEADGATE_SCORER=baseline or llm")
 
 
 def decide_step(
@@ -121,7 +127,10 @@ def decide_step(
     from leadgate.scoring import leads_to_score, record_scores, sync_pending_leads
 
     report = DecideReport()
-    scorer = make_scorer(settings, policy)
+    scorer = make_scorer(settings, policy, run_id)
+    llm_run = getattr(scorer, "name", None) == "llm"
+    if llm_run:
+        from leadgate.llm_scoring import record_llm_scores
     now = settings.scoring_time()
     with db.connect(settings) as con:
         report.new_leads = sync_pending_leads(con)
@@ -140,11 +149,16 @@ def decide_step(
         gate = validate_batch(merged, policy, batch_id=batch_id)
         t2 = time.perf_counter()
         with db.connect(settings) as con:
-            recorded = record_scores(con, scored, run_id, policy)
+            if llm_run:
+                # the baseline rows of every lead and the LLM rows where it answered; routing uses the final one
+                recorded = record_llm_scores(con, scorer.last, run_id, policy)
+            else:
+                recorded = record_scores(con, scored, run_id, policy)
             merged = merged.merge(recorded[["lead_id", "score_id"]], on="lead_id", how="left")
             record_validations(con, gate, run_id)
             decisions = route_leads(merged, gate, policy)
-            routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version)
+            routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version,
+                                  model_version=getattr(scorer, "model_version", None))
         t3 = time.perf_counter()
         report.scored += len(scored)
         report.batches += 1
@@ -158,18 +172,26 @@ def decide_step(
             report.seconds[key] = round(report.seconds.get(key, 0.0) + secs, 3)
         note = " — BLOCKED: too many rows failed the gate, nothing from this batch will sync" if gate.blocked else ""
         progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
+    if llm_run:
+        report.llm = scorer.summary
+        progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(
+            **report.llm, cost=report.llm["estimated_cost_usd"] or 0))
     return report
 
 
 # --- sync -----------------------------------------------------------------------------------
 
 def make_connector(settings: LeadgateSettings):
-    """The CRM connector for live mode (None in shadow mode or with no CRM)."""
-    if settings.sync_mode != "live" or settings.crm == "none":
+    """The CRM connector for live mode, built from SALESFORCE_* / HUBSPOT_* settings (None in shadow mode)."""
+    if settings.sync_mode != "live":
         return None
-    raise ValueError(
-        f"live sync to {settings.crm} is not available in this version; keep LEADGATE_SYNC_MODE=shadow"
-    )
+    if settings.crm == "none":
+        from leadgate.sync import SyncError
+
+        raise SyncError("LEADGATE_SYNC_MODE=live needs a CRM: set LEADGATE_CRM=salesforce or LEADGATE_CRM=hubspot")
+    from connectors.crm.registry import build_connector
+
+    return build_connector(settings.crm)
 
 
 def sync_step(settings: LeadgateSettings, policy: Policy, run_id: str):

@@ -36,6 +36,7 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         add("quality gate", "blocked batches", decided.get("blocked_batches", 0))
         for name, count in sorted((decided.get("gate_failures") or {}).items()):
             add("quality gate", f"failed: {name}", count)
+        _llm_rows(decided.get("llm"), add)
     sync = summary.get("sync") or {}
     for key, value in sync.items():
         if isinstance(value, (int, float, str)) or value is None:
@@ -43,6 +44,30 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     for inv in status.get("invariants") or []:
         add("invariants", inv.get("name"), "ok" if inv.get("ok") else f"BROKEN: {inv.get('detail')}")
     return rows
+
+
+def _llm_rows(llm: dict[str, Any] | None, add) -> None:
+    """The LLM scorer's bill and outcomes (only when LEADGATE_SCORER=llm)."""
+    if not llm:
+        return
+    section = f"LLM scoring ({llm.get('model')})"
+    cost = llm.get("estimated_cost_usd")
+    for item, value in (
+        ("calls", llm.get("calls", 0)),
+        ("score calls", llm.get("score_calls", 0)),
+        ("validator calls", llm.get("validate_calls", 0)),
+        ("tokens in", llm.get("tokens_in", 0)),
+        ("tokens out", llm.get("tokens_out", 0)),
+        ("estimated cost (USD)", "n/a (no price for this model)" if cost is None else f"{cost:.4f}"),
+        ("error rate", f"{float(llm.get('error_rate') or 0):.1%}"),
+        ("cache hits", llm.get("cache_hits", 0)),
+        ("validated (middle band)", llm.get("validated", 0)),
+    ):
+        add(section, item, value)
+    for name, count in sorted((llm.get("outcomes") or {}).items()):
+        add(section, f"outcome: {name}", count)
+    for name, count in sorted((llm.get("routes") or {}).items()):
+        add(section, f"route: {name}", count)
 
 
 def render_text(summary: dict[str, Any]) -> str:
@@ -58,6 +83,10 @@ def render_text(summary: dict[str, Any]) -> str:
     blocked = (summary.get("decide") or {}).get("blocked_batches")
     if blocked:
         lines.append(f"\n!! {blocked} batch(es) blocked by the quality gate: nothing from them was synced; see quality.validations")
+    waiting = (((summary.get("decide") or {}).get("llm") or {}).get("routes") or {}).get("pending")
+    if waiting:
+        lines.append(f"\n!! {waiting} lead(s) wait for the LLM (endpoint unreachable or token budget spent): "
+                     "they stay pending with their baseline score on record and are scored on the next run")
     return "\n".join(lines)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SCORE_PROMPT = "score_v1"
@@ -16,6 +16,11 @@ class OpenAISettings(BaseSettings):
 
     api_key: SecretStr | None = None
     base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1; None = api.openai.com")
+
+    @field_validator("api_key", "base_url", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 class LlmSettings(BaseSettings):
@@ -36,3 +41,11 @@ class LlmSettings(BaseSettings):
     output_tokens_per_lead: int = Field(default=350, ge=50, description="completion allowance per lead")
     score_prompt: str = SCORE_PROMPT
     validate_prompt: str = VALIDATE_PROMPT
+
+    @field_validator("max_requests_per_min", "max_tokens_per_run", "temperature", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        """`LEADGATE_LLM_MAX_TOKENS_PER_RUN=` (as in .env.example) means: not set."""
+        if isinstance(value, str) and value.strip().lower() in ("", "none"):
+            return None
+        return value

@@ -92,12 +92,39 @@ class CrmPolicy(_Strict):
     required_fields: list[str]
 
 
+class LlmPrice(_Strict):
+    """USD per million tokens, for the estimated cost of each LLM call."""
+
+    input_per_1m: float = Field(ge=0)
+    output_per_1m: float = Field(ge=0)
+
+
+DEFAULT_LLM_PRICES = {
+    "default": LlmPrice(input_per_1m=0.0, output_per_1m=0.0),       # local servers cost nothing per token
+    "gpt-4o-mini": LlmPrice(input_per_1m=0.15, output_per_1m=0.60),
+    "gpt-4o": LlmPrice(input_per_1m=2.50, output_per_1m=10.00),
+    "gpt-4.1-mini": LlmPrice(input_per_1m=0.40, output_per_1m=1.60),
+}
+
+
+class LlmPolicy(_Strict):
+    """How the LLM's answer and the baseline combine (LEADGATE_SCORER=llm), and the price table."""
+
+    llm_weight: float = Field(default=0.6, ge=0, le=1)
+    fit_share: float = Field(default=0.45, ge=0, le=1)
+    confidence_weight: float = Field(default=0.6, ge=0, le=1)
+    disagreement_penalty: float = Field(default=0.25, ge=0, le=1)
+    unknown_confidence_cap: float = Field(default=0.5, ge=0, le=1)
+    prices: dict[str, LlmPrice] = Field(default_factory=lambda: dict(DEFAULT_LLM_PRICES))
+
+
 class Policy(_Strict):
     version: str = Field(min_length=1)
     scoring: ScoringPolicy
     routing: RoutingPolicy
     gate: GatePolicy
     crm: CrmPolicy
+    llm: LlmPolicy | None = None      # None: the documented defaults of LlmPolicy
 
 
 class PolicyError(ValueError):
