@@ -87,6 +87,9 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
     if must_build:
         built = build_features(settings, full_refresh)
         decided = decide(settings, policy, run_id, rescore)
+    elif waiting := steps.leads_waiting_for_scorer(settings):
+        log.info("no new events; retrying %d lead(s) still waiting for the scorer (dbt skipped)", waiting)
+        decided = decide(settings, policy, run_id, False)
     else:
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)

@@ -22,7 +22,7 @@ REFERENCE_DIR = REPO_DIR / "data" / "reference"
 class LeadgateSettings(BaseSettings):
     """Core settings (`LEADGATE_*`)."""
 
-    model_config = SettingsConfigDict(env_prefix="LEADGATE_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="LEADGATE_", env_file=".env", extra="ignore", env_ignore_empty=True)
 
     db: Path = Path("data/leadgate.duckdb")
     read_db: Path | None = Field(default=None, description="read-only copy published after each run")

@@ -360,7 +360,7 @@ def record_scores(
     return out
 
 
-def sync_pending_leads(con: duckdb.DuckDBPyConnection) -> int:
+def sync_pending_leads(con: duckdb.DuckDBPyConnection, policy_version: str | None = None) -> int:
     """Give every lead in marts.lead_features without a lifecycle row the state `pending`."""
     new = [
         r[0]
@@ -373,4 +373,5 @@ def sync_pending_leads(con: duckdb.DuckDBPyConnection) -> int:
         [StateChange(lead_id=lead_id, state=LeadState.PENDING.value, reason_codes=["new_lead"]) for lead_id in new],
         kind="route",
         actor="pipeline",
+        policy_version=policy_version,
     )

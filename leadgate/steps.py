@@ -68,6 +68,19 @@ def ingest_step(settings: LeadgateSettings, paths: list[Path] | None = None, pro
     return ingest_paths(settings, targets, progress=progress)
 
 
+def leads_waiting_for_scorer(settings: LeadgateSettings) -> int:
+    """Pending leads a run should retry without new events (an LLM outage or a spent token budget).
+
+    Leads held by a blocked gate batch are not counted: they wait for new events or the nightly
+    re-score, so ops have time to look at the batch before it is retried.
+    """
+    with db.connect(settings) as con:
+        return con.execute(
+            "select count(*) from lifecycle.lead_states where state = 'pending'"
+            " and not list_contains(reason_codes, 'gate_batch_blocked')"
+        ).fetchall()[0][0]
+
+
 def marts_built(settings: LeadgateSettings) -> bool:
     with db.connect(settings) as con:
         return bool(
@@ -133,7 +146,7 @@ def decide_step(
         from leadgate.llm_scoring import record_llm_scores
     now = settings.scoring_time()
     with db.connect(settings) as con:
-        report.new_leads = sync_pending_leads(con)
+        report.new_leads = sync_pending_leads(con, policy.version)
         frame = leads_to_score(con, rescore_all=rescore_all)
     total = len(frame)
     progress(f"scoring {total} leads ({report.new_leads} new) with {scorer.name} {scorer.version}")
