@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -55,6 +55,20 @@ class Ledger:
         for lead_id, request in requests:
             self.attempt(lead_id, request, response, outcome, at=at, error_code=exc.code or type(exc).__name__,
                          message=str(exc), http_status=exc.status)
+
+    def bisect_malformed(
+        self, items: Sequence[Any], requests: Sequence[tuple[str, dict[str, Any] | None]], exc: CrmCallError,
+        at: datetime, send: Callable[[Sequence[Any]], None],
+    ) -> None:
+        """A batch the CRM refused as malformed: send each half again, down to the one bad record."""
+        if len(items) == 1:
+            self.batch_failed(requests, exc, at, SyncOutcome.REJECTED)
+            self.settle(items[0][0].lead_id, Outcome(SyncOutcome.REJECTED, None, exc.code, str(exc)))
+            return
+        self.batch_failed(requests, exc, at)
+        half = len(items) // 2
+        send(items[:half])
+        send(items[half:])
 
     def settle(self, lead_id: str, outcome: Outcome) -> None:
         self._final.setdefault(lead_id, outcome)

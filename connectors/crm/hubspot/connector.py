@@ -137,14 +137,7 @@ class HubSpotConnector:
                               Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
             return
         except MalformedBatchError as exc:
-            if len(items) == 1:
-                ledger.batch_failed(requests_, exc, started, SyncOutcome.REJECTED)
-                ledger.settle(items[0][0].lead_id, Outcome(SyncOutcome.REJECTED, None, exc.code, str(exc)))
-                return
-            ledger.batch_failed(requests_, exc, started)
-            half = len(items) // 2
-            self._send(ledger, items[:half])
-            self._send(ledger, items[half:])
+            ledger.bisect_malformed(items, requests_, exc, started, lambda part: self._send(ledger, part))
             return
         if rec.unattributed_errors(errors) and len(items) > 1:
             exc = CrmCallError("HubSpot reported errors without naming the contacts", status=status,

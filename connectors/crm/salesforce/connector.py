@@ -192,14 +192,8 @@ class SalesforceConnector:
                               Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
             return
         except MalformedBatchError as exc:
-            if len(items) == 1:
-                ledger.batch_failed(requests_, exc, started, SyncOutcome.REJECTED)
-                ledger.settle(items[0][0].lead_id, Outcome(SyncOutcome.REJECTED, None, exc.code, str(exc)))
-                return
-            ledger.batch_failed(requests_, exc, started)
-            half = len(items) // 2
-            self._send_collection(ledger, items[:half], by_id=by_id)
-            self._send_collection(ledger, items[half:], by_id=by_id)
+            ledger.bisect_malformed(items, requests_, exc, started,
+                                    lambda part: self._send_collection(ledger, part, by_id=by_id))
             return
         if len(answers) != len(items):
             exc = CrmCallError(f"Salesforce answered {len(answers)} results for {len(items)} records", status=200,
