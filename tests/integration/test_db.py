@@ -2,31 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 import time
 
 import duckdb
 import pytest
 
 from leadgate import db
-
-
-def _hold_writer(settings, seconds: float, *, raw: bool = False) -> subprocess.Popen:
-    """Another process holding the database: through leadgate's lock, or a bare DuckDB connection."""
-    body = (
-        f"import duckdb; con = duckdb.connect({str(settings.db_path)!r})"
-        if raw
-        else f"from leadgate import db; from leadgate.config import LeadgateSettings; "
-        f"cm = db.connect(LeadgateSettings(db={str(settings.db_path)!r})); cm.__enter__()"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"{body}\nimport time; print('ready', flush=True); time.sleep({seconds})")],
-        stdout=subprocess.PIPE, text=True,
-    )
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
+from tests.writer_holder import another_writer
 
 
 def test_migrations_create_every_app_table_once(settings):
@@ -51,16 +33,12 @@ def test_lead_id_salt_is_stable_per_installation(settings):
 def test_second_writer_waits_then_fails_with_a_clear_message(settings):
     with db.connect(settings):
         pass
-    holder = _hold_writer(settings, 10)
-    try:
+    with another_writer(settings.db_path, seconds=10):
         started = time.monotonic()
         with pytest.raises(db.PipelineBusy, match="pipeline is running .* try again"):
             with db.connect(settings, timeout=0.5):
                 pass
         assert time.monotonic() - started >= 0.5
-    finally:
-        holder.kill()
-        holder.wait()
     with db.connect(settings) as con:  # free again once the holder is gone
         assert con.execute("select 1").fetchone() == (1,)
 
@@ -68,29 +46,21 @@ def test_second_writer_waits_then_fails_with_a_clear_message(settings):
 def test_a_foreign_duckdb_writer_is_retried_then_reported(settings):
     with db.connect(settings):
         pass
-    holder = _hold_writer(settings, 10, raw=True)
-    try:
+    with another_writer(settings.db_path, raw=True, seconds=10):
         with pytest.raises(db.PipelineBusy):
             with db.connect(settings, timeout=0.5):
                 pass
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_readers_fall_back_to_the_published_copy_while_a_writer_holds_the_file(settings):
     with db.connect(settings) as con:
         con.execute("insert into meta.runs (run_id, kind, started_at, status) values ('r1', 'pipeline', now(), 'completed')")
     db.publish_read_copy(settings)
-    holder = _hold_writer(settings, 10, raw=True)
-    try:
+    with another_writer(settings.db_path, raw=True, seconds=10):
         with db.read_connection(settings, timeout=0.3) as con:
             assert con.execute("select run_id from meta.runs").fetchall() == [("r1",)]
             with pytest.raises(duckdb.Error):
                 con.execute("delete from meta.runs")  # the copy is read-only too
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_reader_on_a_missing_database_says_what_to_do(settings):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 
 import duckdb
 import pytest
+
+from tests.writer_holder import another_writer
 
 from leadgate import db
 from leadgate.forget import ForgetError, forget_person
@@ -112,22 +111,7 @@ def test_an_invalid_email_is_a_clear_error(seeded):
 
 def test_forget_while_the_pipeline_runs_says_try_again(seeded):
     settings, _ = seeded
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time
-            from leadgate import db
-            from leadgate.config import LeadgateSettings
-            with db.connect(LeadgateSettings(db={str(settings.db)!r}, _env_file=None)):
-                print("holding", flush=True)
-                time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with another_writer(settings.db):
         with pytest.raises(db.PipelineBusy, match="the pipeline is running.*try again"):
             forget_person(settings.model_copy(update={"lock_timeout": 0.3}), ALICE)
-    finally:
-        holder.kill()
-        holder.wait()
     assert _traces(settings.db_path, [ALICE])                  # nothing was erased

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import textwrap
 
 import pytest
+
+from tests.writer_holder import another_writer
 
 from leadgate import db
 from leadgate.policy import load_policy
@@ -147,25 +148,10 @@ def test_review_metrics_count_overrides_and_latency(seeded):
 
 def test_a_decision_while_another_writer_holds_the_database_says_try_again(seeded):
     settings, service, ids, items = seeded
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import time
-            from leadgate import db
-            from leadgate.config import LeadgateSettings
-            with db.connect(LeadgateSettings(db={str(settings.db)!r}, _env_file=None)):
-                print("holding", flush=True)
-                time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "holding"
+    with another_writer(settings.db):
         busy = ReviewService(settings.model_copy(update={"lock_timeout": 0.3}), service.policy)
         with pytest.raises(db.PipelineBusy, match="the pipeline is running.*try again"):
             busy.approve(items[ids[DAN]], "dana")
-    finally:
-        holder.kill()
-        holder.wait()
     assert service.get(items[ids[DAN]])["status"] == "pending"
 
 
