@@ -74,6 +74,12 @@ class RetryPolicy:
     max_seconds: float = 30.0
     max_retry_after: float = 120.0    # a longer Retry-After gives up at once: the rows stay owed
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> "RetryPolicy":
+        """The policy a CRM's settings describe (`max_attempts`, `retry_*_seconds`, `max_retry_after_seconds`)."""
+        return cls(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds,
+                   max_seconds=settings.retry_max_seconds, max_retry_after=settings.max_retry_after_seconds)
+
     def delay(self, attempt: int, retry_after: float | None, rng: Callable[[], float] = random.random) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
         if attempt >= self.max_attempts:

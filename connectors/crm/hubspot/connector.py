@@ -32,10 +32,7 @@ class HubSpotConnector:
             raise CrmNotReady(f"{settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`")
         self.stats = SyncStats()
         self.client = HubSpotClient(settings, self.stats, limiter=limiter)
-        self.retrier = Retrier(RetryPolicy(
-            max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds,
-            max_seconds=settings.retry_max_seconds, max_retry_after=settings.max_retry_after_seconds,
-        ), sleep=sleep)
+        self.retrier = Retrier(RetryPolicy.from_settings(settings), sleep=sleep)
 
     # ------------------------------------------------------------------ setup
 

@@ -46,10 +46,7 @@ class SalesforceConnector:
                               "do not map a field to it")
         self.stats = SyncStats()
         self.client = SalesforceClient(settings, self.stats, session=session)
-        self.retrier = Retrier(RetryPolicy(
-            max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds,
-            max_seconds=settings.retry_max_seconds, max_retry_after=settings.max_retry_after_seconds,
-        ), sleep=sleep)
+        self.retrier = Retrier(RetryPolicy.from_settings(settings), sleep=sleep)
         self.ext = settings.external_id_field
 
     # ------------------------------------------------------------------ setup
