@@ -34,7 +34,7 @@ EVENT_COLUMNS = ("source, event_id, event_type, occurred_at, email, anonymous_id
 def content_hash(alias: str = "") -> str:
     """The hash of an event's normalised content, from its stored columns (so it can be recomputed any time)."""
     columns = ", ".join(f"{alias}{c.strip()}" for c in EVENT_COLUMNS.split(","))
-    return f"to_hex(hash({columns}, cast({alias}extra as varchar)))"
+    return f"hash({columns}, cast({alias}extra as varchar))"
 
 
 CHECKED = f"""
@@ -131,7 +131,7 @@ semi join (select source, event_id from mine) m on m.source = e.source and m.eve
 where e.load_id <> $load_id or e.source_file <> $source_file
 group by e.source, e.event_id
 """
-NO_EARLIER = "select null::varchar as source, null::varchar as event_id, null::varchar as content_hash," \
+NO_EARLIER = "select null::varchar as source, null::varchar as event_id, null::ubigint as content_hash," \
              " null::varchar as load_id where false"
 DUPES = f"""
 create or replace temp table _dupes as

@@ -74,3 +74,22 @@ def test_two_pipeline_runs_never_overlap(settings):
         with pytest.raises(db.PipelineBusy, match="another pipeline run is in progress"):
             with db.run_lock(settings):
                 pass
+
+
+def test_a_database_from_before_0008_keeps_its_events_and_their_content_hashes(settings, monkeypatch):
+    """0008 turns content_hash from hex text into the 64-bit hash itself; existing rows convert exactly."""
+    every = db._migration_files()
+    monkeypatch.setattr(db, "_migration_files", lambda: [m for m in every if m[0] < 8])
+    with db.connect(settings) as con:
+        con.execute(
+            "insert into raw.engagement_events (source, event_id, event_type, occurred_at, email, content_hash,"
+            " load_id, source_file, line_no, ingested_at) values ('web', 'w-1', 'page_view', now(), 'a@b.io',"
+            " to_hex(hash('a', 'b')), 'load-1', 'a.jsonl', 1, now())"
+        )
+    monkeypatch.setattr(db, "_migration_files", lambda: every)
+    with db.connect(settings) as con:
+        kind = con.execute("select data_type from information_schema.columns where table_schema = 'raw'"
+                           " and table_name = 'engagement_events' and column_name = 'content_hash'").fetchall()
+        same = con.execute("select content_hash = hash('a', 'b'), email from raw.engagement_events").fetchall()
+    assert kind == [("UBIGINT",)]
+    assert same == [(True, "a@b.io")]

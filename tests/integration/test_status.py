@@ -78,7 +78,7 @@ def test_events_not_yet_in_the_marts_are_reported(seeded):
     with db.connect(settings) as con:
         con.execute("insert into raw.engagement_events (source, event_id, event_type, occurred_at, email, content_hash,"
                     " load_id, source_file, line_no, ingested_at) values ('web', 'w-new', 'page_view', now(),"
-                    " 'new@person.io', 'h', 'load-2', 'b.csv', 2, now())")
+                    " 'new@person.io', 42, 'load-2', 'b.csv', 2, now())")
         con.execute("insert into raw.ingested_files values ('hash-2', 'b.csv', 10, null, 'csv', 'load-2', 1, 1, 0, 0, 0, 0, now())")
     broken = _broken(_status(settings))
     assert list(broken) == ["every accepted event belongs to a lead or an anonymous visitor"]
