@@ -32,13 +32,12 @@ EVENT_COLUMNS = ("source, event_id, event_type, occurred_at, email, anonymous_id
 
 
 def content_hash(alias: str = "") -> str:
-    """The hash of an event's normalised content, from its stored columns (so it can be recomputed any time)."""
+    """The hash of an event's normalised content, from its stored columns."""
     columns = ", ".join(f"{alias}{c.strip()}" for c in EVENT_COLUMNS.split(","))
     return f"hash({columns}, cast({alias}extra as varchar))"
 
 
 CHECKED = f"""
-select *, case when reject_reason is null then {content_hash()} end as content_hash from (
 with raw as (
     select line_no, parse_error, extra,
         {_RAW_COLUMNS}
@@ -104,24 +103,23 @@ select line_no, reject_reason, source, event_id, event_type, occurred_at, email,
     case when company_size is null then company_size_raw end as bad_company_size,
     case when consent is null then consent_raw end as bad_consent
 from judged
-)
 """
 
 # --- writes (inside the file's transaction) ----------------------------------------------------
 
 _ISSUE_FREE = "reject_reason is null and bad_company_domain is null and bad_company_size is null and bad_consent is null"
 _INSERT_EVENTS = f"""
-insert into raw.engagement_events ({EVENT_COLUMNS}, extra, content_hash, load_id, source_file, line_no, ingested_at)
-select {EVENT_COLUMNS}, extra::json, content_hash, $load_id, $source_file, line_no, $now
+insert into raw.engagement_events ({EVENT_COLUMNS}, extra, load_id, source_file, line_no, ingested_at)
+select {EVENT_COLUMNS}, extra::json, $load_id, $source_file, line_no, $now
 """
 # The bulk of a file goes straight from the checks into the table: no wide intermediate copy.
 INSERT_CLEAN = _INSERT_EVENTS + f"from ({CHECKED}) where {_ISSUE_FREE}"
 CHECK_LEFTOVER = f"create or replace temp table _checked as {CHECKED}"
 INSERT_LEFTOVER = _INSERT_EVENTS + "from _checked where reject_reason is null"
 
-# Repeats among this file's events (the first line wins) and events loaded before (they win).
-_MINE = "select line_no, source, event_id, content_hash from raw.engagement_events" \
-        " where load_id = $load_id and source_file = $source_file"
+# Repeats among this file's events (the first line wins) and events loaded before (they win). Content
+# is compared by hashing the stored columns, only for the rows whose key repeats.
+_MINE = "select line_no, source, event_id from raw.engagement_events where load_id = $load_id and source_file = $source_file"
 ANY_EARLIER = "select count(*) from (select 1 from raw.engagement_events" \
               " where load_id <> $load_id or source_file <> $source_file limit 1)"
 EARLIER = f"""
@@ -139,19 +137,25 @@ with mine as ({_MINE}),
 repeated as (  -- grouping on one 64-bit hash is cheaper than on two strings; exact keys are compared next
     select hash(source, event_id) as key_hash from mine group by key_hash having count(*) > 1
 ),
+earlier as ({{earlier}}),
+candidates as (  -- this file's rows whose key repeats in the file or was loaded before, with their content hash
+    select e.line_no, e.source, e.event_id, {content_hash('e.')} as content_hash
+    from raw.engagement_events e
+    where e.load_id = $load_id and e.source_file = $source_file
+      and (hash(e.source, e.event_id) in (select key_hash from repeated)
+           or exists (select 1 from earlier k where k.source = e.source and k.event_id = e.event_id))
+),
 firsts as (
     select source, event_id, min(line_no) as first_line, arg_min(content_hash, line_no) as first_hash
-    from mine where hash(source, event_id) in (select key_hash from repeated)
-    group by source, event_id having count(*) > 1
-),
-earlier as ({{earlier}})
-select m.line_no, m.source, m.event_id,
-    m.content_hash is distinct from coalesce(k.content_hash, f.first_hash) as conflicting,
+    from candidates group by source, event_id having count(*) > 1
+)
+select c.line_no, c.source, c.event_id,
+    c.content_hash is distinct from coalesce(k.content_hash, f.first_hash) as conflicting,
     coalesce(k.load_id, $load_id) as first_load_id
-from mine m
-left join earlier k on k.source = m.source and k.event_id = m.event_id
-left join firsts f on f.source = m.source and f.event_id = m.event_id
-where k.event_id is not null or (f.event_id is not null and m.line_no <> f.first_line)
+from candidates c
+left join earlier k on k.source = c.source and k.event_id = c.event_id
+left join firsts f on f.source = c.source and f.event_id = c.event_id
+where k.event_id is not null or (f.event_id is not null and c.line_no <> f.first_line)
 """
 DELETE_DUPES = """
 delete from raw.engagement_events

@@ -76,20 +76,21 @@ def test_two_pipeline_runs_never_overlap(settings):
                 pass
 
 
-def test_a_database_from_before_0008_keeps_its_events_and_their_content_hashes(settings, monkeypatch):
-    """0008 turns content_hash from hex text into the 64-bit hash itself; existing rows convert exactly."""
+
+def test_a_database_from_before_0008_keeps_its_events_when_the_hash_column_goes(settings, monkeypatch):
+    """0008 drops raw.engagement_events.content_hash (conflicts are hashed when found); events stay."""
     every = db._migration_files()
     monkeypatch.setattr(db, "_migration_files", lambda: [m for m in every if m[0] < 8])
     with db.connect(settings) as con:
         con.execute(
             "insert into raw.engagement_events (source, event_id, event_type, occurred_at, email, content_hash,"
             " load_id, source_file, line_no, ingested_at) values ('web', 'w-1', 'page_view', now(), 'a@b.io',"
-            " to_hex(hash('a', 'b')), 'load-1', 'a.jsonl', 1, now())"
+            " 'c82de5c34c64bac3', 'load-1', 'a.jsonl', 1, now())"
         )
     monkeypatch.setattr(db, "_migration_files", lambda: every)
     with db.connect(settings) as con:
-        kind = con.execute("select data_type from information_schema.columns where table_schema = 'raw'"
-                           " and table_name = 'engagement_events' and column_name = 'content_hash'").fetchall()
-        same = con.execute("select content_hash = hash('a', 'b'), email from raw.engagement_events").fetchall()
-    assert kind == [("UBIGINT",)]
-    assert same == [(True, "a@b.io")]
+        columns = [r[0] for r in con.execute("select column_name from information_schema.columns where table_schema = 'raw'"
+                                             " and table_name = 'engagement_events'").fetchall()]
+        kept = con.execute("select source, event_id, email from raw.engagement_events").fetchall()
+    assert "content_hash" not in columns and "extra" in columns
+    assert kept == [("web", "w-1", "a@b.io")]

@@ -23,7 +23,6 @@ select
     source, event_id, event_type, occurred_at::timestamptz as occurred_at, email, anonymous_id,
     first_name, last_name, job_title, phone, company, company_domain, industry, country,
     company_size, page_url, message, utm_source, utm_campaign, consent::boolean as consent,
-    hash(source, event_id, occurred_at, email, anonymous_id) as content_hash,
     ? as load_id, ? as source_file, 1 + row_number() over () as line_no, now() as ingested_at
 from read_csv(?, header = true, all_varchar = true)
 """

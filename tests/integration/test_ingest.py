@@ -72,7 +72,7 @@ def test_jsonl_accepted_events_are_normalised_with_extras_and_field_issues(setti
 
     events = _rows(settings, """
         select line_no, source, event_id, occurred_at, email, anonymous_id, company_domain, company_size, consent,
-               extra, load_id, source_file, content_hash is not null, ingested_at is not null
+               extra, load_id, source_file, ingested_at is not null
         from raw.engagement_events order by line_no""")
     assert [(e[0], e[1], e[2]) for e in events] == [(1, "web", "w-1"), (2, "form", "f-1"), (8, "form", "f-3"),
                                                    (15, "chat", "c-1")]
@@ -84,7 +84,7 @@ def test_jsonl_accepted_events_are_normalised_with_extras_and_field_issues(setti
     assert chat[3] == _utc("2026-03-02T14:00:00.250+00:00") and (chat[7], chat[8]) == ("10000+", False)
     assert globex[3] == _utc("2026-03-01T10:00:00+00:00") and globex[6:9] == (None, None, None)
     assert {e[10] for e in events} == {report.load_id} and {e[11] for e in events} == {str(path.resolve())}
-    assert all(e[12] and e[13] for e in events)
+    assert all(e[12] for e in events)
 
     issues = _rows(settings, "select line_no, source, event_id, field, raw_value, problem from raw.field_issues"
                              " order by field")

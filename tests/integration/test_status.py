@@ -76,9 +76,9 @@ def test_a_lost_raw_row_breaks_conservation_naming_the_file(seeded):
 def test_events_not_yet_in_the_marts_are_reported(seeded):
     settings, _ = seeded
     with db.connect(settings) as con:
-        con.execute("insert into raw.engagement_events (source, event_id, event_type, occurred_at, email, content_hash,"
+        con.execute("insert into raw.engagement_events (source, event_id, event_type, occurred_at, email,"
                     " load_id, source_file, line_no, ingested_at) values ('web', 'w-new', 'page_view', now(),"
-                    " 'new@person.io', 42, 'load-2', 'b.csv', 2, now())")
+                    " 'new@person.io', 'load-2', 'b.csv', 2, now())")
         con.execute("insert into raw.ingested_files values ('hash-2', 'b.csv', 10, null, 'csv', 'load-2', 1, 1, 0, 0, 0, 0, now())")
     broken = _broken(_status(settings))
     assert list(broken) == ["every accepted event belongs to a lead or an anonymous visitor"]
