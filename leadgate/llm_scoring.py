@@ -19,7 +19,6 @@ Combination (policy section `llm`; `LlmPolicy`'s defaults when the policy file h
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,10 +29,11 @@ import pandas as pd
 from pydantic import ValidationError
 
 from connectors.llm import (
-    CacheEntry, CallRecord, LeadInput, LeadResult, LlmConfigError, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
+    CallRecord, LeadInput, LeadResult, LlmConfigError, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
 )
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.llm_store import load_cache, load_validation_cache, record_llm_calls, recent_messages, store_cache
 from leadgate.pii import scrub_features
 from leadgate.policy import LlmPolicy, Policy
 
@@ -52,117 +52,6 @@ def estimated_cost(lp: LlmPolicy, model: str, tokens_in: int, tokens_out: int) -
     if price is None:
         return None
     return round((tokens_in * price.input_per_1m + tokens_out * price.output_per_1m) / 1e6, 8)
-
-
-# --- the database side ------------------------------------------------------------------------
-
-def load_cache(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dict[str, Any]]:
-    """Cached answers for `keys` (cache_key -> answer JSON)."""
-    if not keys:
-        return {}
-    con.register("_llm_cache_keys", pd.DataFrame({"cache_key": list(dict.fromkeys(keys))}))
-    try:
-        rows = con.execute(
-            "select c.cache_key, c.answer from scoring.llm_cache c join _llm_cache_keys k using (cache_key)"
-        ).fetchall()
-    finally:
-        con.unregister("_llm_cache_keys")
-    return {key: json.loads(answer) for key, answer in rows}
-
-
-def load_validation_cache(con: duckdb.DuckDBPyConnection, input_hashes: list[str], prompt_version: str) -> dict[str, dict[str, Any]]:
-    """Cached validator verdicts for leads with these input hashes (their keys also cover the first answer)."""
-    if not input_hashes:
-        return {}
-    con.register("_llm_cache_inputs", pd.DataFrame({"input_hash": list(dict.fromkeys(input_hashes))}))
-    try:
-        rows = con.execute(
-            "select c.cache_key, c.answer from scoring.llm_cache c join _llm_cache_inputs i using (input_hash)"
-            " where c.prompt_version = ?",
-            [prompt_version],
-        ).fetchall()
-    finally:
-        con.unregister("_llm_cache_inputs")
-    return {key: json.loads(answer) for key, answer in rows}
-
-
-def store_cache(con: duckdb.DuckDBPyConnection, entries: list[CacheEntry]) -> int:
-    """Insert new cache entries (an existing key keeps its first answer); returns how many were offered."""
-    if not entries:
-        return 0
-    frame = pd.DataFrame(
-        {
-            "cache_key": [e.cache_key for e in entries],
-            "model": [e.model for e in entries],
-            "prompt_version": [e.prompt_version for e in entries],
-            "input_hash": [e.input_hash for e in entries],
-            "answer": [json.dumps(e.answer, sort_keys=True) for e in entries],
-        }
-    )
-    con.register("_llm_cache_new", frame)
-    try:
-        con.execute(
-            "insert into scoring.llm_cache (cache_key, model, prompt_version, input_hash, answer, created_at)"
-            " select cache_key, model, prompt_version, input_hash, answer::json, now() from _llm_cache_new"
-            " on conflict do nothing"
-        )
-    finally:
-        con.unregister("_llm_cache_new")
-    return len(entries)
-
-
-def record_llm_calls(con: duckdb.DuckDBPyConnection, calls: list[CallRecord], run_id: str | None) -> int:
-    """Append every HTTP attempt to scoring.llm_calls."""
-    if not calls:
-        return 0
-    frame = pd.DataFrame(
-        {
-            "call_id": [c.call_id for c in calls], "request_id": [c.request_id for c in calls],
-            "model": [c.model for c in calls], "prompt_version": [c.prompt_version for c in calls],
-            "kind": [c.kind for c in calls], "batch_size": [c.batch_size for c in calls],
-            "lead_ids": [json.dumps(c.lead_ids) for c in calls], "tokens_in": [c.tokens_in for c in calls],
-            "tokens_out": [c.tokens_out for c in calls], "latency_ms": [c.latency_ms for c in calls],
-            "outcome": [c.outcome for c in calls], "error": [c.error for c in calls],
-            "estimated_cost_usd": pd.Series([c.estimated_cost_usd for c in calls], dtype="float64"),
-            "called_at": [c.called_at for c in calls],
-        }
-    )
-    con.register("_llm_calls_new", frame)
-    try:
-        con.execute(
-            "insert into scoring.llm_calls (call_id, run_id, request_id, model, prompt_version, kind, batch_size, lead_ids,"
-            " tokens_in, tokens_out, latency_ms, outcome, error, estimated_cost_usd, called_at)"
-            " select call_id, ?, request_id, model, prompt_version, kind, batch_size, lead_ids::json, tokens_in, tokens_out,"
-            " latency_ms, outcome, error, estimated_cost_usd, called_at from _llm_calls_new",
-            [run_id],
-        )
-    finally:
-        con.unregister("_llm_calls_new")
-    return len(calls)
-
-
-def recent_messages(con: duckdb.DuckDBPyConnection, lead_ids: list[str], limit: int = 3) -> dict[str, list[str]]:
-    """The latest distinct non-empty messages per lead from marts.lead_events, newest first."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'lead_events'"
-    ).fetchall()[0][0]
-    if not exists or not lead_ids:
-        return {}
-    con.register("_llm_leads", pd.DataFrame({"lead_id": lead_ids}))
-    try:
-        rows = con.execute(
-            """
-            select lead_id, list(message order by last_at desc)[1:?] from (
-                select e.lead_id, trim(e.message) as message, max(e.occurred_at) as last_at
-                from marts.lead_events e join _llm_leads l using (lead_id)
-                where nullif(trim(e.message), '') is not null group by all)
-            group by lead_id
-            """,
-            [limit],
-        ).fetchall()
-    finally:
-        con.unregister("_llm_leads")
-    return {lead_id: list(messages) for lead_id, messages in rows}
 
 
 # --- combining the answer with the baseline ---------------------------------------------------
