@@ -49,6 +49,7 @@ class ForgetReport:
     outbox_rows: int = 0
     sync_states: int = 0
     lifecycle_rows: int = 0
+    llm_answers: int = 0            # cached model answers computed from this lead's (scrubbed) input
     other_rows: int = 0             # app tables added later that hold lead rows (e.g. sync.attempts)
     tables: dict[str, int] = field(default_factory=dict)
     source_files: list[str] = field(default_factory=list)
@@ -239,6 +240,11 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
         _tally(report, attr, table, _count(con, sql, params))
     for table, n in _erase_identity_tables(con, lead_id, email, app=False).items():
         _tally(report, "model_rows", table, n)
+    # Cached LLM answers were computed from this lead's scrubbed profile (its summary may quote it): the
+    # lead's scores name them by input hash. Gone first, while the scores still point at them.
+    _tally(report, "llm_answers", "scoring.llm_cache", _count(
+        con, "delete from scoring.llm_cache where input_hash in"
+        " (select input_hash from scoring.scores where lead_id = ? and input_hash is not null)", [lead_id]))
     # App tables by lead id / email, found by column so tables added later (e.g. sync.attempts) are covered.
     for table, n in _erase_identity_tables(con, lead_id, email, app=True).items():
         _tally(report, APP_TABLE_FIELDS.get(table, "other_rows"), table, n)

@@ -115,3 +115,22 @@ def test_forget_while_the_pipeline_runs_says_try_again(seeded):
         with pytest.raises(db.PipelineBusy, match="the pipeline is running.*try again"):
             forget_person(settings.model_copy(update={"lock_timeout": 0.3}), ALICE)
     assert _traces(settings.db_path, [ALICE])                  # nothing was erased
+
+def test_forget_erases_the_llm_answers_cached_for_the_person_only(seeded):
+    settings, ids = seeded
+    with db.connect(settings) as con:
+        for lead, input_hash in ((ids[ALICE], "ih-alice"), (ids["bob@globex.com"], "ih-bob")):
+            con.execute(
+                "insert into scoring.scores (lead_id, scored_at, scorer, scorer_version, model_version, prompt_version,"
+                " input_hash, policy_version, feature_hash, score, confidence, qualified, reasons) values (?, now(), 'llm',"
+                " '1.0.0', 'm-1', 'score-v1', ?, 'p', 'fh', 0.7, 0.8, true, '[]'::json)", [lead, input_hash])
+            con.execute(
+                "insert into scoring.llm_cache values (?, 'm-1', 'score-v1', ?, ?::json, now())",
+                [f"key-{input_hash}", input_hash, '{"summary": "VP Sales at the account, asked for pricing twice"}'])
+
+    report = forget_person(settings, ALICE)
+
+    with db.read_connection(settings) as con:
+        left = con.execute("select input_hash from scoring.llm_cache order by 1").fetchall()
+    assert report.llm_answers == 1 and report.tables["scoring.llm_cache"] == 1
+    assert left == [("ih-bob",)]
