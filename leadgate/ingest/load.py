@@ -4,6 +4,11 @@ In one transaction: (1) every record that passes all checks is inserted directly
 records were left out (rejects, events with a field issue) are those read and checked again, into a
 small temp table, to write their reasons and issues; (3) repeats of an event already in the table
 or earlier in the file are moved to raw.duplicate_events; (4) the file is recorded.
+
+A JSON Lines file is first read trusting that every line is valid JSON (one parse fewer per line).
+DuckDB raises on the first malformed line; the transaction is then rolled back and the file read
+again, validating each line first. A file whose last line is malformed (a copy cut off mid-write)
+is validated from the start.
 """
 
 from __future__ import annotations
@@ -37,9 +42,17 @@ def load_file(
             records, parsed, params = _stage_csv(con, lines)
         params |= {"csv": fmt == "csv", "load_id": load_id, "source_file": str(path), "now": datetime.now(timezone.utc),
                    "file_hash": scan.sha256, "size": scan.size, "mtime_ns": mtime_ns, "format": fmt}
+        trusting = fmt == "jsonl" and not _count(con.execute(read.LAST_LINE_INVALID))  # a cut-off copy: validate
         con.execute("begin transaction")
         try:
-            counts = _write(con, records, parsed, params, fmt)
+            try:
+                counts = _write(con, records, read.JSONL_PARSED_TRUSTING if trusting else parsed, params, fmt)
+            except duckdb.InvalidInputException as exc:
+                if not (trusting and read.is_malformed_json(exc)):
+                    raise
+                con.execute("rollback")  # a malformed line somewhere: read again, validating every line first
+                con.execute("begin transaction")
+                counts = _write(con, records, parsed, params, fmt)
             _run(con, check.RECORD_INGESTED_FILE, {**params, **counts})
             con.execute("commit")
         except BaseException:

@@ -32,6 +32,7 @@ where flaw is not null or case when prefix(line, '{') then true else trim(coales
 """
 # One JSON parse extracts all known fields (a struct); only a line with more keys than known
 # values present (unknown keys, or known keys set to null) is parsed again for its extras.
+_VALIDATE = f"when not json_valid(raw_text) then '{INVALID_JSON}'"
 JSONL_PARSED = f"""
 select line_no, parse_error, s,
     case when parse_error is null and len(json_keys(raw_text)) > {_PRESENT}
@@ -43,7 +44,7 @@ from (
         select line_no, raw_text,
             case when flaw is not null then flaw
                  when strlen(raw_text) > {MAX_RECORD_BYTES} then {_too_large('raw_text')}
-                 when not json_valid(raw_text) then '{INVALID_JSON}'
+                 {_VALIDATE}
                  when case when prefix(raw_text, '{{') then false else json_type(raw_text) <> 'OBJECT' end
                       then 'line is a JSON ' || lower(json_type(raw_text)) || ', not an object'
             end as parse_error
@@ -51,6 +52,20 @@ from (
     )
 )
 """
+
+# The same without validating first: DuckDB's JSON functions raise on the first malformed line, so
+# this reads a file of valid lines with one JSON parse fewer; a file with a malformed line is then
+# read again with JSONL_PARSED (see load.py).
+JSONL_PARSED_TRUSTING = JSONL_PARSED.replace(_VALIDATE, "")
+LAST_LINE_INVALID = """
+select count(*) from _lines
+where rowid = (select max(rowid) from _lines) and trim(line) <> '' and not json_valid(line)
+"""
+
+
+def is_malformed_json(exc: Exception) -> bool:
+    return "malformed json" in str(exc).lower()
+
 
 # --- CSV: physical lines -> records (a quoted field may span lines) -> fields ----------------
 

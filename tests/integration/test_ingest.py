@@ -226,6 +226,30 @@ def test_line_that_is_not_utf8_is_rejected_and_the_others_keep_their_line_number
     assert _rows(settings, "select line_no, event_id from raw.engagement_events order by 1") == [(1, "l-1"), (3, "l-3")]
 
 
+@pytest.mark.parametrize("bad_at", [None, 2_900, 3_000])  # clean; malformed deep in the file; cut off at the end
+def test_large_jsonl_loads_the_same_whether_or_not_some_line_is_malformed(settings: LeadgateSettings, bad_at) -> None:
+    """Clean files skip the per-line JSON validation; a malformed line anywhere still only rejects that line."""
+    lines = [json.dumps({"event_id": f"w-{i}", "source": "web", "event_type": "page_view", "email": f"p{i % 97}@acme.com",
+                         "occurred_at": "2026-03-05T10:00:00Z", "company_size": 250 if i % 2 else "51-200",
+                         **({"campaign": {"id": i}} if i % 1000 == 0 else {})}) for i in range(1, 3_001)]
+    if bad_at:
+        lines[bad_at - 1] = lines[bad_at - 1][:40]          # what a copy cut off mid-write leaves
+    path = settings.inbox / "web.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = ingest_paths(settings, [path])
+
+    assert (report.records, report.accepted, report.rejected) == (3_000, 3_000 - bool(bad_at), bool(bad_at))
+    rejected = _rows(settings, "select line_no, reason from raw.rejected_events")
+    assert [line for line, _ in rejected] == ([bad_at] if bad_at else [])
+    assert all(reason.startswith("line is not valid JSON: ") for _, reason in rejected)
+    extras = _rows(settings, "select line_no, extra::varchar from raw.engagement_events where extra is not null order by 1")
+    assert extras == [(n, json.dumps({"campaign": {"id": n}}, separators=(",", ":"))) for n in (1_000, 2_000, 3_000)
+                      if n != bad_at]
+    loaded = [i for i in range(1, 3_001) if i != bad_at]
+    assert _rows(settings, "select company_size, count(*) from raw.engagement_events group by 1 order by 1") == [
+        ("250", sum(i % 2 for i in loaded)), ("51-200", sum(1 - i % 2 for i in loaded))]   # numbers read as text
+
+
 @pytest.mark.parametrize("size", [1_200_000, 3_000_000])  # under and over the line reader's own 2 MB limit
 def test_record_over_one_mib_is_rejected_without_losing_its_neighbours(settings: LeadgateSettings, size: int) -> None:
     event = {"source": "chat", "event_type": "chat_message", "occurred_at": "2026-03-05T10:00:00Z", "email": "a@b.io"}
