@@ -23,7 +23,7 @@ export PREFECT_HOME ?= $(CURDIR)/.prefect
 help:
 	@echo "make run        set up and run the whole pipeline on data/sample (shadow mode, no credentials)"
 	@echo "make test       set up and run the test suite"
-	@echo "make benchmark  run the pipeline benchmark (LEADS=100000)"
+	@echo "make benchmark  run the ingest (EVENTS=1000000) and pipeline (LEADS=100000) benchmarks"
 	@echo "make clean      remove the environment and generated state"
 
 $(UV):
@@ -47,7 +47,9 @@ test: setup
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 LEADS ?= 100000
+EVENTS ?= 1000000
 benchmark: setup
+	$(VENV)/bin/python benchmarks/ingest.py --events $(EVENTS) --repeat 5
 	$(VENV)/bin/python benchmarks/pipeline.py --leads $(LEADS)
 
 clean:
