@@ -7,7 +7,10 @@ from pathlib import Path
 from prefect import flow, get_run_logger, runtime, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
+from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from leadgate import db, steps
 from leadgate.config import LeadgateSettings
@@ -15,6 +18,21 @@ from leadgate.policy import Policy, load_policy
 from leadgate.summary import render_markdown, summary_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"
+
+
+def ensure_global_limit() -> None:
+    """Create the one-slot `leadgate-pipeline` limit when the server has none (one ops set up is left as it is).
+
+    Without it Prefect skips the limit with a warning, and only the run lock keeps two runs apart.
+    """
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(GLOBAL_LIMIT)
+        except ObjectNotFound:
+            try:
+                client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=GLOBAL_LIMIT, limit=1))
+            except ObjectAlreadyExists:
+                pass  # another run created it a moment ago
 
 
 def retry_if_database_busy(task, task_run, state) -> bool:
@@ -66,6 +84,7 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     policy = load_policy(settings.policy)
     run_id = steps.new_run_id()
     flow_run_id = runtime.flow_run.id
+    ensure_global_limit()
     with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
         steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
         try:

@@ -56,6 +56,14 @@ def test_first_run_accounts_for_every_record_and_every_lead(first_run):
     assert all(inv["ok"] for inv in summary["status"]["invariants"]), summary["status"]["invariants"]
 
 
+def test_the_run_set_up_the_one_slot_limit_that_keeps_runs_apart(first_run):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:      # the session's Prefect API, the one the run used
+        limit = client.read_global_concurrency_limit_by_name("leadgate-pipeline")
+    assert (limit.limit, limit.active) == (1, True)
+
+
 def test_first_run_records_scores_decisions_review_and_outbox(first_run):
     db, summary = first_run["db"], first_run["summary"]
     leads = scalar(db, "select count(*) from marts.lead_features")
