@@ -12,6 +12,7 @@ that checking every lead would block every batch. GX is imported on first use on
 from __future__ import annotations
 
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -151,11 +152,14 @@ def _batch_frame(frame: pd.DataFrame, configs: list[dict[str, Any]], threshold: 
 
 
 def _run_gx(data: pd.DataFrame, suite_name: str, configs: list[dict[str, Any]], batch_id: str):
-    import great_expectations as gx  # slow (~6 s): only when a batch is validated, cached by Python after
+    import great_expectations as gx  # slow (~2 s): only when a batch is validated, cached by Python after
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
+    # "Created temporary directory ... for ephemeral docs site" is noise in run logs (GX sets this one
+    # module's logger to INFO itself).
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     source = context.data_sources.add_pandas("leadgate")
