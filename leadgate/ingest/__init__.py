@@ -23,8 +23,9 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
   (CSV) are kept in `extra`.
 - Duplicates (raw.duplicate_events): a (source, event_id) already loaded, or seen earlier in the
   same file (the first in file order wins). `conflicting` when the normalised content (a hash of
-  every stored field and `extra`, computed for the repeats only; an unreadable optional value counts as empty) differs; the raw
-  text is kept for conflicting ones. Hence accepted + rejected + duplicates == records.
+  every stored field and `extra`, computed for the repeats only; an unreadable optional value
+  counts as empty) differs; the raw text is kept for conflicting ones. Hence accepted + rejected +
+  duplicates == records.
 - Files are recorded in raw.ingested_files by sha256; a file with a recorded hash is skipped
   (reason 'unchanged'), and a file whose path, size and mtime match the record is skipped without
   reading it. A changed file is loaded again as a whole: its old events become duplicates. The
