@@ -15,7 +15,8 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from leadgate import db, steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
-from leadgate.summary import render_markdown, summary_rows
+from leadgate.attention import rejection_reasons
+from leadgate.summary import attention_rows, render_markdown, shown_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"
 
@@ -89,11 +90,12 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
         steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
+            steps.finish_run(settings, run_id, status="completed", summary=summary)
+            publish(settings)  # after the run row is final, so the copy shows this run finished
         except Exception as exc:
             steps.finish_run(settings, run_id, status="failed", error=str(exc))
             raise
-        steps.finish_run(settings, run_id, status="completed", summary=summary)
-    create_table_artifact(key="leadgate-run-summary", table=summary_rows(summary), description=f"leadgate run {run_id}")
+    create_table_artifact(key="leadgate-run-summary", table=attention_rows(summary) + shown_rows(summary)[0], description=f"leadgate run {run_id}")
     create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
     return summary
 
@@ -113,18 +115,19 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)
     status = steps.status_counts(settings)
-    read_copy = publish(settings)
     return {
         "run_id": run_id,
         "policy_version": policy.version,
         "sync_mode": settings.sync_mode,
         "crm": settings.crm,
         "ingest": steps.to_plain(ingested),
+        "rejection_reasons": rejection_reasons(settings, getattr(ingested, "load_id", None)) if ingested.rejected else [],
+        "review_budget": policy.routing.review_budget,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
         "decide": None if decided is None else steps.to_plain(decided),
         "sync": steps.to_plain(synced),
         "status": status,
-        "read_copy": read_copy,
+        "read_copy": str(settings.read_db_path),   # published by the flow once this run's row is final
     }
 
 
