@@ -12,6 +12,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from flows import progress
 from leadgate import db, steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
@@ -53,29 +54,37 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 @task(name="ingest-inbox", **_task)
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
-    return steps.ingest_step(settings, paths, progress=log.info)
+    report = steps.ingest_step(settings, paths, progress=log.info)
+    progress.step_done("ingest", f"{report.records} records")
+    return report
 
 
 @task(name="dbt-build", **_task)
 def build_features(settings: LeadgateSettings, full_refresh: bool):
     report = steps.build_step(settings, full_refresh=full_refresh)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
+    progress.step_done("dbt", f"{len(report.nodes)} nodes")
     return report
 
 
 @task(name="score-gate-route", **_task)
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
-    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info)
+    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info,
+                             on_batch=progress.scoring_batch)
 
 
 @task(name="sync-outbox", **_task)
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
-    return steps.sync_step(settings, policy, run_id)
+    report = steps.sync_step(settings, policy, run_id)
+    progress.step_done("sync", f"{report.sent} sent, {report.would_send} owed")
+    return report
 
 
 @task(name="publish-read-copy", **_task)
 def publish(settings: LeadgateSettings) -> str:
-    return str(db.publish_read_copy(settings))
+    path = str(db.publish_read_copy(settings))
+    progress.step_done("publish", "read copy published")
+    return path
 
 
 @flow(name="leadgate-pipeline", log_prints=True)
@@ -88,6 +97,7 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     ensure_global_limit()
     with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
         steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
+        progress.start(run_id)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
             steps.finish_run(settings, run_id, status="completed", summary=summary)
@@ -95,6 +105,8 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
         except Exception as exc:
             steps.finish_run(settings, run_id, status="failed", error=str(exc))
             raise
+        finally:
+            progress.stop()
     create_table_artifact(key="leadgate-run-summary", table=attention_rows(summary) + shown_rows(summary)[0], description=f"leadgate run {run_id}")
     create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
     return summary

@@ -27,8 +27,6 @@ from leadgate.config import LeadgateSettings
 SANDBOX = {
     **db.DUCKDB_CONFIG,
     "enable_external_access": "false",   # no files: COPY TO, EXPORT, ATTACH, read_csv('/etc/...'), INSTALL
-    "lock_configuration": "true",        # ... and no SET to undo that
-    "enable_progress_bar": "false",      # DuckDB would draw it on stdout, mixed into CSV/JSON
 }
 FORMATS = ("table", "csv", "json")
 CELL_CHARS = 60
@@ -63,7 +61,10 @@ def _copy_is_current(settings: LeadgateSettings) -> bool:
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    return duckdb.connect(str(path), read_only=True, config=SANDBOX)
+    con = duckdb.connect(str(path), read_only=True, config=SANDBOX)
+    con.execute("set enable_progress_bar = false")   # DuckDB would draw it on stdout, mixed into CSV/JSON
+    con.execute("set lock_configuration = true")     # no SET can undo the sandbox
+    return con
 
 
 @contextmanager

@@ -98,10 +98,10 @@ def sql(
     limit: Annotated[int, typer.Option(min=1, help="at most this many rows")] = 1000,
 ) -> None:
     """Run one read-only query on the analysts' read copy (never blocks the pipeline)."""
-    from leadgate.analyst_sql import render, run_query
+    from leadgate.analyst_sql import FORMATS, SqlError, render, run_query
 
-    if fmt not in ("table", "csv", "json"):
-        raise typer.BadParameter(f"{fmt!r}: use table, csv or json", param_hint="--format")
+    if fmt not in FORMATS:
+        raise SqlError(f"unknown --format {fmt!r}: use table, csv or json")
     result = run_query(_settings(), query, limit=limit)
     if result.note:
         typer.echo(result.note, err=True)
