@@ -14,9 +14,9 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
 from flows import progress
 from leadgate import db, steps
+from leadgate.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
-from leadgate.attention import rejection_reasons
 from leadgate.summary import attention_rows, render_markdown, shown_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"

@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +104,7 @@ def analyst_connection(settings: LeadgateSettings) -> Iterator[tuple[duckdb.Duck
         if main.exists():
             raise db.PipelineBusy(f"the database {main} is busy and there is no read copy yet ({copy}); try again when the run has finished")
         raise db.DatabaseMissing(f"no database at {main}: run `leadgate ingest` or `leadgate run` first")
-    when = datetime.fromtimestamp(_mtime(copy), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    when = datetime.fromtimestamp(_mtime(copy), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     note = f"note: the database is busy; this is the read copy published {when}, without the latest changes"
     con = _connect(copy)
     try:

@@ -76,8 +76,8 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
     if ingest.get("conflicts"):
         items.append(Attention(
             f"{ingest['conflicts']} conflicting duplicate(s)",
-            ["same source + event_id as an earlier event but different content: the first was kept "
-             "(raw.duplicate_events where conflicting)"],
+            [("same source + event_id as an earlier event but different content: the first was kept "
+              "(raw.duplicate_events where conflicting)")],
         ))
     decide = summary.get("decide") or {}
     if decide.get("blocked_batches"):

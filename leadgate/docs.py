@@ -62,7 +62,7 @@ def generate_docs(settings: LeadgateSettings, project_dir: Path = DBT_PROJECT_DI
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base class's name
+    def log_message(self, format: str, *args) -> None:  # the base class's signature; requests are not logged
         return None
 
 

@@ -27,7 +27,7 @@ def published(settings):
 
 
 def test_table_csv_and_json_give_the_same_rows(published):
-    settings, env, expected = published
+    _, env, expected = published
     table = leadgate("sql", STATES, env=env)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()

@@ -76,7 +76,7 @@ def test_a_refused_decision_does_not_touch_the_copy(tmp_path):
 
 
 def test_a_publish_clears_the_mark_and_the_trailing_publisher_stops_when_nothing_is_pending(tmp_path):
-    settings, service, items = _seeded(tmp_path, interval=0.0)
+    settings, _, _ = _seeded(tmp_path, interval=0.0)
     with db.connect(settings):
         read_copy.mark_pending(settings)
     assert read_copy.publish_pending(settings) is True
