@@ -89,6 +89,12 @@ def publish_pending(settings: LeadgateSettings) -> bool:
 
 def _start_trailing_publisher(settings: LeadgateSettings) -> None:
     """A detached `python -m leadgate.read_copy` that outlives the CLI command that made the decision."""
+    guard = _publisher_guard(settings)
+    try:
+        guard.acquire(timeout=0)
+    except Timeout:
+        return  # a publisher is waiting: it re-checks the mark after it is done, so it covers this change
+    guard.release()
     args = [sys.executable, "-m", "leadgate.read_copy", str(settings.db_path), str(settings.read_db_path),
             str(settings.read_copy_interval), str(settings.lock_timeout)]
     subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
