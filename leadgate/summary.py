@@ -104,19 +104,6 @@ def attention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"section": "needs attention", "item": a.headline, "value": "; ".join(a.details)} for a in attention_items(summary)]
 
 
-def _sections(rows: list[dict[str, Any]]) -> list[tuple[str, list[tuple[str, Any]], list[str]]]:
-    """(section, non-zero (item, value) pairs, items that are zero): zeros are listed on one line, not one row each."""
-    out: list[tuple[str, list[tuple[str, Any]], list[str]]] = []
-    for row in rows:
-        if not out or out[-1][0] != row["section"]:
-            out.append((row["section"], [], []))
-        if _is_zero(row["value"]) and row["value"] != "ok":
-            out[-1][2].append(str(row["item"]))
-        else:
-            out[-1][1].append((str(row["item"]), row["value"]))
-    return out
-
-
 def render_text(summary: dict[str, Any]) -> str:
     rows, hidden = shown_rows(summary)
     width_item = max((len(str(r["item"])) for r in rows), default=10)
@@ -126,11 +113,12 @@ def render_text(summary: dict[str, Any]) -> str:
     for item in items:
         lines.append(f"  !! {item.headline}")
         lines += [f"       {detail}" for detail in item.details]
-    for section, values, zeros in _sections(rows):
-        lines.append(f"\n{section}")
-        lines += [f"  {item:<{width_item}}  {value}" for item, value in values]
-        if zeros:
-            lines.append(f"  {'zero':<{width_item}}  {', '.join(zeros)}")
+    section = None
+    for row in rows:
+        if row["section"] != section:
+            section = row["section"]
+            lines.append(f"\n{section}")
+        lines.append(f"  {str(row['item']):<{width_item}}  {row['value']}")
     if hidden:
         lines.append(f"\n(all zero, not shown: {', '.join(hidden)})")
     return "\n".join(lines)
@@ -149,11 +137,12 @@ def render_markdown(summary: dict[str, Any]) -> str:
         out += [f"  - {detail}" for detail in item.details]
     if not items:
         out.append("Nothing needs attention.")
-    out += ["", "## Summary", "", "| section | item | value |", "| --- | --- | --- |"]
-    for section, values, zeros in _sections(rows):
-        out += [f"| {_cell(section)} | {_cell(item)} | {_cell(value)} |" for item, value in values]
-        if zeros:
-            out.append(f"| {_cell(section)} | zero | {_cell(', '.join(zeros))} |")
+    section = None
+    for row in rows:
+        if row["section"] != section:
+            section = row["section"]
+            out += ["", f"## {section}", "", "| item | value |", "| --- | --- |"]
+        out.append(f"| {_cell(row['item'])} | {_cell(row['value'])} |")
     if hidden:
         out += ["", f"All zero, not shown: {', '.join(hidden)}."]
     return "\n".join(out) + "\n"

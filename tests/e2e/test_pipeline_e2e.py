@@ -247,7 +247,7 @@ def test_the_run_report_leads_with_what_needs_attention_and_progress_reached_100
     report = by_key["leadgate-run-report"].data
     ingest = first_run["summary"]["ingest"]
     assert report.index("## Needs attention") < report.index(f"**{ingest['rejected']} record(s) rejected**") \
-        < report.index(f"**{ingest['conflicts']} conflicting duplicate(s)**") < report.index("## Summary")
+        < report.index(f"**{ingest['conflicts']} conflicting duplicate(s)**") < report.index("## events (this run)")
     table = by_key["leadgate-run-summary"].data
     table = json.loads(table) if isinstance(table, str) else table
     assert table[0]["section"] == "needs attention" and table[0]["item"] == f"{ingest['rejected']} record(s) rejected"

@@ -37,17 +37,18 @@ def test_all_zero_sections_are_hidden_and_named_once(shadow_run):
     assert "sync (shadow" not in text.split("(all zero, not shown:")[0]
     assert "(all zero, not shown: sync (shadow, crm=none))" in text
     markdown = render_markdown(shadow_run)
-    assert "| sync (shadow, crm=none) |" not in markdown and "All zero, not shown: sync (shadow, crm=none)." in markdown
-    # zeros inside a shown section are one line, not one row each
-    assert "| leads by state | zero | pending, rejected, clarification_requested, synced |" in markdown
-    assert "| leads by state | needs_review | 191 |" in markdown
+    assert "## sync" not in markdown and "All zero, not shown: sync (shadow, crm=none)." in markdown
+    assert "## invariants" not in markdown and "invariants: all 5 ok" in markdown
+    # a section with something in it keeps its zero rows: the full table
+    leads = markdown.split("## leads by state")[1].split("##")[0]
+    assert "| needs_review | 191 |" in leads and "| synced | 0 |" in leads
 
 
 def test_markdown_artifact_puts_attention_above_the_full_table(shadow_run):
     markdown = render_markdown(shadow_run)
-    assert markdown.index("## Needs attention") < markdown.index("**14 record(s) rejected**") < markdown.index("## Summary")
-    assert "**675 conflicting duplicate(s)**" in markdown
-    assert "| events (this run) | conflicts | 675 |" in markdown
+    assert markdown.index("## Needs attention") < markdown.index("**14 record(s) rejected**") \
+        < markdown.index("**675 conflicting duplicate(s)**") < markdown.index("## events (this run)")
+    assert "| conflicts | 675 |" in markdown.split("## events (this run)")[1]
     table = attention_rows(shadow_run) + shown_rows(shadow_run)[0]
     assert [r["section"] for r in table[:2]] == ["needs attention", "needs attention"]
     assert table[0]["item"] == "14 record(s) rejected" and table[1]["item"] == "675 conflicting duplicate(s)"
