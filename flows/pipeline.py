@@ -12,10 +12,12 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
+from flows import progress
 from leadgate import db, steps
+from leadgate.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
-from leadgate.summary import render_markdown, summary_rows
+from leadgate.summary import attention_rows, render_markdown, shown_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"
 
@@ -52,29 +54,37 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 @task(name="ingest-inbox", **_task)
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
-    return steps.ingest_step(settings, paths, progress=log.info)
+    report = steps.ingest_step(settings, paths, progress=log.info)
+    progress.step_done("ingest", f"{report.records} records")
+    return report
 
 
 @task(name="dbt-build", **_task)
 def build_features(settings: LeadgateSettings, full_refresh: bool):
     report = steps.build_step(settings, full_refresh=full_refresh)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
+    progress.step_done("dbt", f"{len(report.nodes)} nodes")
     return report
 
 
 @task(name="score-gate-route", **_task)
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
-    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info)
+    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info,
+                             on_batch=progress.scoring_batch)
 
 
 @task(name="sync-outbox", **_task)
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
-    return steps.sync_step(settings, policy, run_id)
+    report = steps.sync_step(settings, policy, run_id)
+    progress.step_done("sync", f"{report.sent} sent, {report.would_send} owed")
+    return report
 
 
 @task(name="publish-read-copy", **_task)
 def publish(settings: LeadgateSettings) -> str:
-    return str(db.publish_read_copy(settings))
+    path = str(db.publish_read_copy(settings))
+    progress.step_done("publish", "read copy published")
+    return path
 
 
 @flow(name="leadgate-pipeline", log_prints=True)
@@ -87,13 +97,17 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     ensure_global_limit()
     with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
         steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
+        progress.start(run_id)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
+            steps.finish_run(settings, run_id, status="completed", summary=summary)
+            publish(settings)  # after the run row is final, so the copy shows this run finished
         except Exception as exc:
             steps.finish_run(settings, run_id, status="failed", error=str(exc))
             raise
-        steps.finish_run(settings, run_id, status="completed", summary=summary)
-    create_table_artifact(key="leadgate-run-summary", table=summary_rows(summary), description=f"leadgate run {run_id}")
+        finally:
+            progress.stop()
+    create_table_artifact(key="leadgate-run-summary", table=attention_rows(summary) + shown_rows(summary)[0], description=f"leadgate run {run_id}")
     create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
     return summary
 
@@ -113,18 +127,19 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)
     status = steps.status_counts(settings)
-    read_copy = publish(settings)
     return {
         "run_id": run_id,
         "policy_version": policy.version,
         "sync_mode": settings.sync_mode,
         "crm": settings.crm,
         "ingest": steps.to_plain(ingested),
+        "rejection_reasons": rejection_reasons(settings, getattr(ingested, "load_id", None)) if ingested.rejected else [],
+        "review_budget": policy.routing.review_budget,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
         "decide": None if decided is None else steps.to_plain(decided),
         "sync": steps.to_plain(synced),
         "status": status,
-        "read_copy": read_copy,
+        "read_copy": str(settings.read_db_path),   # published by the flow once this run's row is final
     }
 
 

@@ -91,6 +91,51 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
         raise typer.Exit(1)
 
 
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="the SQL to run, e.g. \"select state, count(*) from lifecycle.lead_states group by all\"")],
+    fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
+    limit: Annotated[int, typer.Option(min=1, help="at most this many rows")] = 1000,
+) -> None:
+    """Run one read-only query on the analysts' read copy (never blocks the pipeline)."""
+    from leadgate.analyst_sql import FORMATS, SqlError, render, run_query
+
+    if fmt not in FORMATS:
+        raise SqlError(f"unknown --format {fmt!r}: use table, csv or json")
+    result = run_query(_settings(), query, limit=limit)
+    if result.note:
+        typer.echo(result.note, err=True)
+    if not result.columns:
+        typer.echo("(no result set)", err=True)
+        return
+    typer.echo(render(result, fmt))
+    more = f"; more rows exist (showing the first {limit}: raise --limit)" if result.truncated else ""
+    typer.echo(f"({len(result.rows)} row(s){more})", err=True)
+
+
+@app.command()
+def docs(
+    serve: Annotated[bool, typer.Option("--serve", help="then serve them on http://127.0.0.1:PORT until Ctrl-C")] = False,
+    port: Annotated[int, typer.Option(min=1, max=65535, help="port for --serve")] = 8080,
+) -> None:
+    """Generate the dbt docs (every mart column) from the read copy; never opens the main database."""
+    from leadgate.docs import docs_server, generate_docs
+
+    typer.echo("generating dbt docs from the read copy…", err=True)
+    folder = generate_docs(_settings())
+    typer.echo(f"dbt docs: {folder / 'index.html'}")
+    if not serve:
+        return
+    server = docs_server(folder, port)
+    typer.echo(f"serving the dbt docs at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        typer.echo("stopped", err=True)
+    finally:
+        server.server_close()
+
+
 def _review_service():
     from leadgate.policy import load_policy
     from leadgate.review import ReviewService

@@ -113,15 +113,31 @@ def read_connection(
         con.close()
 
 
-def publish_read_copy(settings: LeadgateSettings) -> Path:
+def pending_marker(settings: LeadgateSettings) -> Path:
+    """A file that exists while changes made under the writer lock are not in the read copy yet."""
+    copy = settings.read_db_path
+    return copy.with_name(copy.name + ".pending")
+
+
+def publish_read_copy(settings: LeadgateSettings, timeout: float | None = None) -> Path:
     """Copy the database (checkpointed, under the writer lock) to the read-only path, atomically."""
     target = settings.read_db_path
     tmp = target.with_name(target.name + ".tmp")
-    with connect(settings) as con:
-        con.execute("checkpoint")
-        # Copy while still holding the writer lock so no write lands mid-copy.
-        shutil.copyfile(settings.db_path, tmp)
-    os.replace(tmp, target)
+    marker = pending_marker(settings)
+    with connect(settings, timeout=timeout) as con:
+        # Cleared under the lock: a change marked after this point is not in this copy and marks again.
+        pending = marker.exists()
+        marker.unlink(missing_ok=True)
+        try:
+            con.execute("checkpoint")
+            # Copy and swap while still holding the writer lock: no write lands mid-copy, and two
+            # publishers (a run, a review decision) never interleave on the temporary file.
+            shutil.copyfile(settings.db_path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            if pending:
+                marker.touch()
+            raise
     return target
 
 

@@ -7,13 +7,15 @@ so nothing here may import Prefect, dbt or Great Expectations.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from leadgate import db
+from leadgate import db, read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.policy import Policy, load_policy
@@ -125,11 +127,19 @@ class ReviewService:
 
     # ------------------------------------------------------------------ decisions
 
+    @contextmanager
+    def _deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A writer connection for one decision; once it is committed, the read copy shows it (debounced)."""
+        with db.connect(self.settings) as con:
+            yield con
+            read_copy.mark_pending(self.settings)   # still under the writer lock
+        read_copy.publish_after_decision(self.settings)
+
     def approve(self, item_id: int, reviewer: str | None, note: str | None = None) -> ReviewDecision:
         """Approve: re-check CRM-required fields and consent, then the lead becomes `qualified`."""
         name = _reviewer(reviewer)
         item_id = _item_id(item_id)
-        with db.connect(self.settings) as con:
+        with self._deciding() as con:
             item = _pending_item(con, item_id)
             problems = self._approval_problems(con, item["lead_id"])
             if problems:
@@ -144,7 +154,7 @@ class ReviewService:
         item_id = _item_id(item_id)
         if not (reason or "").strip():
             raise ReviewError(f"a reason is required to reject review item {item_id} (--reason TEXT)")
-        with db.connect(self.settings) as con:
+        with self._deciding() as con:
             item = _pending_item(con, item_id)
             return self._decide(
                 con, item, name, ReviewStatus.REJECTED, LeadState.REJECTED, "rejected_by_reviewer", note=reason
@@ -156,7 +166,7 @@ class ReviewService:
         item_id = _item_id(item_id)
         if not (question or "").strip():
             raise ReviewError(f"a question is required to ask for clarification on review item {item_id} (--question TEXT)")
-        with db.connect(self.settings) as con:
+        with self._deciding() as con:
             item = _pending_item(con, item_id)
             return self._decide(
                 con, item, name, ReviewStatus.CLARIFICATION_REQUESTED, LeadState.CLARIFICATION_REQUESTED,

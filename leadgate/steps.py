@@ -133,6 +133,7 @@ def decide_step(
     rescore_all: bool = False,
     batch_size: int = 50_000,
     progress: Progress = _quiet,
+    on_batch: Callable[[int, int], None] | None = None,
 ) -> DecideReport:
     """Score the leads that changed, gate each batch with GX, and route every lead to a state."""
     from leadgate.gate import record_validations, validate_batch
@@ -185,6 +186,8 @@ def decide_step(
             report.seconds[key] = round(report.seconds.get(key, 0.0) + secs, 3)
         note = " — BLOCKED: too many rows failed the gate, nothing from this batch will sync" if gate.blocked else ""
         progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
+        if on_batch is not None:
+            on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
     if llm_run:
         report.llm = scorer.summary
         progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(

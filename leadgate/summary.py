@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadgate.attention import attention_items, exception_rate, review_budget
 from leadgate.lifecycle import ALL_STATES
 
 
@@ -39,6 +40,8 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         _llm_rows(decided.get("llm"), add)
     sync = summary.get("sync") or {}
     for key, value in sync.items():
+        if key in ("mode", "crm"):
+            continue  # already in the section's name
         if isinstance(value, (int, float, str)) or value is None:
             add(f"sync ({summary.get('sync_mode')}, crm={summary.get('crm')})", key.replace("_", " "), value)
     for inv in status.get("invariants") or []:
@@ -70,33 +73,76 @@ def _llm_rows(llm: dict[str, Any] | None, add) -> None:
         add(section, f"route: {name}", count)
 
 
-def render_text(summary: dict[str, Any]) -> str:
+def _is_zero(value: Any) -> bool:
+    return value is None or value == "ok" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+
+
+def shown_rows(summary: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The summary rows without all-zero sections (all invariants ok counts as zero), and those sections' names."""
     rows = summary_rows(summary)
+    sections: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        sections.setdefault(row["section"], []).append(row)
+    hidden = [name for name, part in sections.items() if all(_is_zero(r["value"]) for r in part)]
+    # all invariants ok is said in the headline; the note lists only sections that were all zero
+    return [r for r in rows if r["section"] not in hidden], [h for h in hidden if h != "invariants"]
+
+
+def _headline(summary: dict[str, Any]) -> str:
+    parts = [f"policy {summary.get('policy_version')}", f"sync {summary.get('sync_mode')} to {summary.get('crm')}"]
+    rate = exception_rate(summary)
+    if rate is not None:
+        parts.append(f"exception rate {rate[0]:.1%} of {rate[2]} decided (review budget {review_budget(summary):.0%})")
+    invariants = (summary.get("status") or {}).get("invariants") or []
+    if invariants and all(inv.get("ok") for inv in invariants):
+        parts.append(f"invariants: all {len(invariants)} ok")
+    return ", ".join(parts)
+
+
+def attention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The attention items as (section, item, value) rows, for the top of the table artifact."""
+    return [{"section": "needs attention", "item": a.headline, "value": "; ".join(a.details)} for a in attention_items(summary)]
+
+
+def render_text(summary: dict[str, Any]) -> str:
+    rows, hidden = shown_rows(summary)
     width_item = max((len(str(r["item"])) for r in rows), default=10)
-    lines = [f"leadgate run {summary.get('run_id')}  (policy {summary.get('policy_version')})"]
+    lines = [f"leadgate run {summary.get('run_id')}  ({_headline(summary)})", ""]
+    items = attention_items(summary)
+    lines.append("NEEDS ATTENTION" if items else "nothing needs attention")
+    for item in items:
+        lines.append(f"  !! {item.headline}")
+        lines += [f"       {detail}" for detail in item.details]
     section = None
     for row in rows:
         if row["section"] != section:
             section = row["section"]
             lines.append(f"\n{section}")
         lines.append(f"  {str(row['item']):<{width_item}}  {row['value']}")
-    blocked = (summary.get("decide") or {}).get("blocked_batches")
-    if blocked:
-        lines.append(f"\n!! {blocked} batch(es) blocked by the quality gate: nothing from them was synced; see quality.validations")
-    waiting = (((summary.get("decide") or {}).get("llm") or {}).get("routes") or {}).get("pending")
-    if waiting:
-        lines.append(f"\n!! {waiting} lead(s) wait for the LLM (endpoint unreachable or token budget spent): "
-                     "they stay pending with their baseline score on record and are scored on the next run")
+    if hidden:
+        lines.append(f"\n(all zero, not shown: {', '.join(hidden)})")
     return "\n".join(lines)
 
 
+def _cell(value: Any) -> str:
+    return " ".join(str(value).split()).replace("|", "\\|")
+
+
 def render_markdown(summary: dict[str, Any]) -> str:
-    out = [f"# leadgate run `{summary.get('run_id')}`", "", f"policy `{summary.get('policy_version')}`, "
-           f"sync `{summary.get('sync_mode')}` to `{summary.get('crm')}`", ""]
+    rows, hidden = shown_rows(summary)
+    items = attention_items(summary)
+    out = [f"# leadgate run `{summary.get('run_id')}`", "", _headline(summary), "", "## Needs attention", ""]
+    for item in items:
+        out.append(f"- **{item.headline}**")
+        out += [f"  - {detail}" for detail in item.details]
+    if not items:
+        out.append("Nothing needs attention.")
     section = None
-    for row in summary_rows(summary):
+    for row in rows:
         if row["section"] != section:
             section = row["section"]
             out += ["", f"## {section}", "", "| item | value |", "| --- | --- |"]
-        out.append(f"| {row['item']} | {row['value']} |")
+        out.append(f"| {_cell(row['item'])} | {_cell(row['value'])} |")
+    if hidden:
+        out += ["", f"All zero, not shown: {', '.join(hidden)}."]
     return "\n".join(out) + "\n"

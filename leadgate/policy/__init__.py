@@ -75,6 +75,7 @@ class RoutingPolicy(_Strict):
     second_check: SecondCheck
     rules: RoutingRules
     top_reasons: int = Field(default=5, ge=1)
+    review_budget: float = Field(default=0.15, ge=0, le=1)   # share of decided leads sent to review a run may reach
 
     @model_validator(mode="after")
     def _bands_ordered(self) -> "RoutingPolicy":

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -15,6 +18,8 @@ from leadgate.lifecycle import ALL_STATES
 from leadgate.sample import SAMPLE_LEADS, SAMPLE_SEED, write_sample
 from tests.conftest import SAMPLE_DIR
 from tests.e2e.helpers import cli_env, leadgate, query, records_in_files, run_json, scalar
+from tests.e2e.readme_commands import shell_commands, sql_statements
+from tests.writer_holder import another_writer
 
 pytestmark = pytest.mark.slow
 
@@ -214,3 +219,77 @@ def test_a_second_writer_waits_then_gets_a_clear_message(first_run):
     finally:
         holder.kill()
         holder.wait()
+
+
+# --- the analysts' read copy, leadgate sql / docs, and what the run reports (issue 9, items 7 and 8) ---
+
+def test_the_read_copy_shows_each_run_finished_with_its_counts(first_run):
+    read_copy = Path(first_run["summary"]["read_copy"])
+    runs = query(read_copy, "select run_id, status, finished_at, summary ->> '$.ingest.records' from meta.runs"
+                            " where kind = 'pipeline' order by started_at")
+    assert runs and runs[0][0] == first_run["summary"]["run_id"]
+    for run_id, status, finished_at, records in runs:
+        assert (status, finished_at is not None, records is not None) == ("completed", True, True), run_id
+    assert int(runs[0][3]) == first_run["summary"]["ingest"]["records"]
+
+
+def test_the_run_report_leads_with_what_needs_attention_and_progress_reached_100(first_run):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    flow_run_id = scalar(first_run["db"], "select prefect_flow_run_id from meta.runs where run_id = ?",
+                         [first_run["summary"]["run_id"]])
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    by_key = {a.key: a for a in artifacts}
+    progress = by_key["leadgate-run-progress"]
+    assert (progress.type, float(progress.data)) == ("progress", 100.0)
+    report = by_key["leadgate-run-report"].data
+    ingest = first_run["summary"]["ingest"]
+    assert report.index("## Needs attention") < report.index(f"**{ingest['rejected']} record(s) rejected**") \
+        < report.index(f"**{ingest['conflicts']} conflicting duplicate(s)**") < report.index("## events (this run)")
+    table = by_key["leadgate-run-summary"].data
+    table = json.loads(table) if isinstance(table, str) else table
+    assert table[0]["section"] == "needs attention" and table[0]["item"] == f"{ingest['rejected']} record(s) rejected"
+    assert not any(r["section"] == "invariants" for r in table)     # all ok: said in the headline, not as rows
+
+
+def test_docs_are_built_from_the_read_copy_and_served_while_a_writer_holds_the_main_file(first_run):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with another_writer(first_run["db"], raw=True, seconds=600):
+        server = subprocess.Popen([str(Path(sys.executable).with_name("leadgate")), "docs", "--serve", "--port", str(port)], env=first_run["env"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = ""
+            while "serving" not in line:
+                line = server.stderr.readline()
+                assert line or server.poll() is None, f"leadgate docs ended: {server.stdout.read()}"
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/catalog.json", timeout=10) as answer:
+                catalog = json.loads(answer.read())
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as answer:
+                assert answer.status == 200 and b"dbt" in answer.read()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    columns = catalog["nodes"]["model.leadgate.lead_features"]["columns"]
+    assert {"lead_id", "feature_hash", "email"} <= {c.lower() for c in columns}
+    assert server.stdout.read().strip().endswith("index.html")
+
+
+def test_every_analyst_command_in_the_readme_runs_as_written(first_run):
+    env = first_run["env"]
+    commands = shell_commands()
+    assert not [argv for argv in commands if argv[0] in ("duckdb", "dbt")], "the environment has no such command"
+    sql_lines = [argv for argv in commands if argv[:2] == [".venv/bin/leadgate", "sql"]]
+    assert len(sql_lines) >= 3
+    for argv in sql_lines:
+        proc = leadgate(*argv[1:], env=env)
+        assert proc.returncode == 0 and proc.stdout.strip(), f"{argv}: {proc.stderr}"
+    statements = sql_statements()
+    assert len(statements) >= 10
+    for statement in statements:
+        proc = leadgate("sql", statement, "--format", "json", env=env)
+        assert proc.returncode == 0, f"README query failed: {statement}\n{proc.stderr}"
+        assert isinstance(json.loads(proc.stdout), list)
