@@ -52,7 +52,7 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 @task(name="ingest-inbox", **_task)
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
-    return steps.ingest_step(settings, paths, progress=log.info)
+    return steps.ingest_step(settings, paths, progress=log.info, warn=log.warning)
 
 
 @task(name="dbt-build", **_task)
