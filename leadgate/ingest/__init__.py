@@ -50,7 +50,7 @@ import duckdb
 from leadgate import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest.alerts import file_warning
-from leadgate.ingest.decode import prepare_file
+from leadgate.ingest.decode import LONE_BRACES, prepare_file
 from leadgate.ingest.files import discover_files, read_lines, scan_file
 from leadgate.ingest.load import load_file
 from leadgate.ingest.records import new_load_id
@@ -118,7 +118,8 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: 
         else:
             reason = f"unchanged: same content as {earlier[0]}, already ingested"
         return FileReport(str(path), scan.sha256, fmt, skipped=True, skip_reason=reason)
-    prepared = prepare_file(path, fmt, scan, workdir)  # UTF-16, a JSON array, ...: a UTF-8 copy is read instead
+    lone_braces = fmt == "jsonl" and read_ok and bool(_first(con.execute(LONE_BRACES)))
+    prepared = prepare_file(path, fmt, scan, workdir, lone_braces=lone_braces)  # UTF-16, a JSON array, ...: read a UTF-8 copy
     try:
         if prepared is not None:
             read_ok = read_lines(con, prepared.path)

@@ -31,6 +31,8 @@ _WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"), (codecs.BOM_UTF32
               (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"), (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"))
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NEWLINES = str.maketrans({"\n": " ", "\r": " "})  # outside strings (valid JSON has no raw newline inside one)
+# A line that is only '{' or '[' never is a JSON Lines record: it opens a pretty-printed one (short lines only: cheap).
+LONE_BRACES = "select 1 from _lines where strlen(line) < 64 and trim(line) in ('{', '[') limit 1"
 
 
 @dataclass(frozen=True)
@@ -43,10 +45,20 @@ class Prepared:
     read_as: str
 
 
-def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path) -> Prepared | None:
-    """A UTF-8 JSON Lines/CSV copy of a UTF-16/32 file or a JSON document; None when the file reads as it is."""
+def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path, *, lone_braces: bool = False) -> Prepared | None:
+    """A UTF-8 JSON Lines/CSV copy of a UTF-16/32 file or a JSON document; None when the file reads as it is.
+
+    `lone_braces`: some line of the file is only '{' or '[' (a pretty-printed record after one-line ones);
+    the file is then read as a document if it parses as one, else line by line as before.
+    """
     wide = _wide_encoding(scan.head)
-    if wide is None and (fmt != "jsonl" or not _starts_a_document(path)):
+    maybe = False
+    if wide is None and fmt == "jsonl":
+        starts = _starts_a_document(path)
+        maybe = lone_braces and not starts
+        if not (starts or maybe):
+            return None
+    elif wide is None:
         return None
     try:
         data = path.read_bytes()
@@ -63,14 +75,14 @@ def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path) -> Prepare
             text = data[len(BOM):].decode("utf-8") if data.startswith(BOM) else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
-            if line == _first_content_line(data.decode("utf-8", "replace")):
+            if maybe or line == _first_content_line(data.decode("utf-8", "replace")):
                 return None  # JSON Lines whose first line is broken: the line reader rejects just that line
             reason = f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}): nothing in it was loaded"
             return _write(workdir, *_whole(data.decode("utf-8", "replace"), line, reason), "a JSON document")
     lines: list[str] | None = None
     specials: dict[int, tuple[str, str | None]] = {}
     if fmt == "jsonl" and (wide is None or _text_starts_a_document(text)):
-        lines, specials, layout = _document(text, label)
+        lines, specials, layout = _document(text, label, whole_or_nothing=not maybe)
         if lines is not None:
             labels.append(layout)
         elif wide is None:
@@ -144,12 +156,16 @@ def _first_content_line(text: str) -> int:
     return 1
 
 
-def _document(text: str, label: str) -> tuple[list[str] | None, dict[int, tuple[str, str | None]], str]:
-    """The copy's lines for a JSON document (None: not one after all, read it as JSON Lines)."""
+def _document(text: str, label: str, *, whole_or_nothing: bool = True,
+              ) -> tuple[list[str] | None, dict[int, tuple[str, str | None]], str]:
+    """The copy's lines for a JSON document (None: not one after all, read it as JSON Lines).
+
+    `whole_or_nothing` off: a document that does not parse is read as JSON Lines instead of rejected whole.
+    """
     try:
         spans, array = _json_spans(text)
     except json.JSONDecodeError as exc:
-        if exc.lineno == _first_content_line(text):
+        if not whole_or_nothing or exc.lineno == _first_content_line(text):
             return None, {}, ""  # JSON Lines with a broken first line
         reason = f"the file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): nothing in it was loaded"
         return *_whole(text, exc.lineno, reason), "a JSON document"

@@ -193,3 +193,22 @@ def test_a_missing_inbox_is_an_error_naming_it(tmp_path, settings, make) -> None
         ingest_step(settings)
     assert caught.value.exit_code == 2
     assert not settings.db.exists()  # nothing was opened or created
+
+
+def test_pretty_printed_records_after_one_line_ones_are_read_as_json(settings) -> None:
+    one_line, pretty = (INGEST / "objects_pretty.json").read_text().split("\n}\n", 1)
+    path = settings.inbox / "mixed.jsonl"
+    path.write_text(json.dumps(json.loads(one_line + "}")) + "\n" + pretty)
+    report = ingest_paths(settings, [path])
+    assert _counts(report) == (2, 2, 0, 0)
+    assert _rows(settings, "select line_no, event_id from raw.engagement_events order by 1") == [(1, "t-o1"), (2, "t-o2")]
+
+
+def test_a_stray_brace_line_in_json_lines_is_one_reject_not_the_whole_file(settings) -> None:
+    good = (INGEST / "three_events.jsonl").read_bytes().decode("utf-8").replace("\r\n", "\n")
+    path = settings.inbox / "stray.jsonl"
+    path.write_text(good.replace("\n\n", "\n{\n"))
+    report = ingest_paths(settings, [path])
+    assert _counts(report) == (4, 3, 1, 0) and report.files[0].read_as is None
+    assert _rows(settings, "select line_no, reason from raw.rejected_events") == [
+        (3, "line is not valid JSON: Expecting property name enclosed in double quotes at column 2")]
