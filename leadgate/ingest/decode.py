@@ -33,6 +33,7 @@ _SPACE = re.compile(r"[ \t\n\r]*")
 _NEWLINES = str.maketrans({"\n": " ", "\r": " "})  # outside strings (valid JSON has no raw newline inside one)
 # A line that is only '{' or '[' never is a JSON Lines record: it opens a pretty-printed one (short lines only: cheap).
 LONE_BRACES = "select 1 from _lines where strlen(line) < 64 and trim(line) in ('{', '[') limit 1"
+_LONE_BRACE = re.compile(r"^[ \t]*[{\[][ \t]*\r?$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -81,7 +82,9 @@ def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path, *, lone_br
             return _write(workdir, *_whole(data.decode("utf-8", "replace"), line, reason), "a JSON document")
     lines: list[str] | None = None
     specials: dict[int, tuple[str, str | None]] = {}
-    if fmt == "jsonl" and (wide is None or _text_starts_a_document(text)):
+    if fmt == "jsonl" and wide is not None and not _text_starts_a_document(text):
+        maybe = _LONE_BRACE.search(text) is not None  # the transcoded file's counterpart of `lone_braces`
+    if fmt == "jsonl" and (wide is None or maybe or _text_starts_a_document(text)):
         lines, specials, layout = _document(text, label, whole_or_nothing=not maybe)
         if lines is not None:
             labels.append(layout)

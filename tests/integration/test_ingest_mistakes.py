@@ -212,3 +212,12 @@ def test_a_stray_brace_line_in_json_lines_is_one_reject_not_the_whole_file(setti
     assert _counts(report) == (4, 3, 1, 0) and report.files[0].read_as is None
     assert _rows(settings, "select line_no, reason from raw.rejected_events") == [
         (3, "line is not valid JSON: Expecting property name enclosed in double quotes at column 2")]
+
+
+def test_utf16_json_array_is_transcoded_and_read_as_json(settings) -> None:
+    path = settings.inbox / "export16.json"
+    path.write_bytes(codecs.BOM_UTF16_LE + (INGEST / "array_pretty.json").read_text().encode("utf-16-le"))
+    report = ingest_paths(settings, [path])
+    assert _counts(report) == (3, 2, 1, 0) and report.files[0].read_as == "UTF-16 LE, a JSON array"
+    assert _rows(settings, "select line_no, event_id from raw.engagement_events order by 1") == [(2, "t-a1"), (15, "t-a3")]
+    assert _rows(settings, "select line_no from raw.rejected_events") == [(9,)]
