@@ -54,7 +54,7 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 @task(name="ingest-inbox", **_task)
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
-    report = steps.ingest_step(settings, paths, progress=log.info)
+    report = steps.ingest_step(settings, paths, progress=log.info, warn=log.warning)
     progress.step_done("ingest", f"{report.records} records")
     return report
 

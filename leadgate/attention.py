@@ -66,6 +66,8 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
         if not inv.get("ok"):
             items.append(Attention(f"invariant broken: {inv.get('name')}", [str(inv.get("detail") or "")]))
     ingest = summary.get("ingest") or {}
+    for warning in ingest.get("warnings") or []:  # a file mostly rejected: named, with its reasons
+        items.append(Attention("input file needs a look", [str(warning)]))
     if ingest.get("rejected"):
         reasons = summary.get("rejection_reasons") or []
         shown = sum(r["count"] for r in reasons)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from leadgate.sample_vocab import (ARCHETYPES, CORE, COUNTRIES, EVENTS, FIRST, F
 SAMPLE_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)  # fixed, so the bundled sample is reproducible
 SAMPLE_SEED = 7
 SAMPLE_LEADS = 480
+_EVENT_ID = re.compile(r'("event_id": "[^"]*)"')
 BAD_SHARE = 0.003
 _COMMON = ["event_id", "source", "event_type", "occurred_at", "email"]
 _PERSON = ["first_name", "last_name", "job_title"]
@@ -147,6 +149,33 @@ def _merge(rows: list, inserts: list[tuple[int, object, str]], marked: dict[int,
     return out, kinds
 
 
+def id_suffix(seed: int, leads: int, bad_records: bool, now: datetime) -> str:
+    """What this sample's event ids end with, so that two samples never share an id (bundled sample: nothing).
+
+    The generator numbers events per source from 1 whatever the seed; without this, a sample made with
+    another seed or size would repeat the bundled sample's ids with other content (conflicting duplicates).
+    The suffix spells out every argument that changes the content ('.' never occurs in the base ids).
+    """
+    if (seed, leads, bad_records, now) == (SAMPLE_SEED, SAMPLE_LEADS, True, SAMPLE_NOW):
+        return ""
+    clean = "" if bad_records else "c"
+    at = "" if now == SAMPLE_NOW else f"t{int(now.timestamp())}"
+    return f".s{seed}n{leads}{clean}{at}"
+
+
+def _with_id_suffix(payloads: list, suffix: str) -> list:
+    """Payloads with the suffix on each event id (new rows: an exact duplicate shares its row with the original)."""
+    if not suffix:
+        return payloads
+    out = []
+    for payload in payloads:
+        if isinstance(payload, str):
+            out.append(_EVENT_ID.sub(lambda m: m.group(1) + suffix + '"', payload, count=1))
+        else:
+            out.append([payload[0] + suffix if payload[0] else payload[0], *payload[1:]])
+    return out
+
+
 def _write_file(path: Path, payloads: list, kinds: dict[int, str]) -> list[BadRecord]:
     """Write one export; returns where its bad records ended up (physical lines)."""
     name, bad = path.name, []
@@ -215,8 +244,10 @@ def write_sample(out_dir: Path, *, leads: int, seed: int = SAMPLE_SEED, bad_reco
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     files, bad = {}, []
+    suffix = id_suffix(seed, leads, bad_records, now)
     for name in FILES:
         payloads, kinds = _merge(gen.out[name], inserts.get(name, []), gen.marked[name])
+        payloads = _with_id_suffix(payloads, suffix)
         files[name] = len(payloads)
         bad += _write_file(out_dir / name, payloads, kinds)
     outcomes = [b.outcome for b in bad]

@@ -58,14 +58,15 @@ def to_plain(value: Any) -> Any:
 
 # --- ingest ---------------------------------------------------------------------------------
 
-def ingest_step(settings: LeadgateSettings, paths: list[Path] | None = None, progress: Progress = _quiet):
+def ingest_step(settings: LeadgateSettings, paths: list[Path] | None = None, progress: Progress = _quiet,
+                warn: Progress | None = None):
+    """Ingest `paths`, or the inbox (which must be an existing folder: a wrong LEADGATE_INBOX is an error, exit 2)."""
     from leadgate.ingest import ingest_paths
+    from leadgate.ingest.files import check_inbox
 
-    targets = paths if paths is not None else [settings.inbox]
-    if paths is None and not settings.inbox.exists():
-        progress(f"inbox {settings.inbox} does not exist yet: nothing to ingest")
-        targets = []
-    return ingest_paths(settings, targets, progress=progress)
+    if paths is None:
+        check_inbox(settings.inbox)
+    return ingest_paths(settings, paths if paths is not None else [settings.inbox], progress=progress, warn=warn)
 
 
 def leads_waiting_for_scorer(settings: LeadgateSettings) -> int:

@@ -16,6 +16,8 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         rows.append({"section": section, "item": item, "value": value})
 
     ingest = summary.get("ingest") or {}
+    for warning in ingest.get("warnings") or []:  # first: what needs a look (`--strict` fails the run on these)
+        add("warnings", "ingest", warning)
     for key in ("records", "accepted", "rejected", "duplicates", "conflicts", "field_issues", "files_skipped"):
         if key in ingest:
             add("events (this run)", key.replace("_", " "), ingest[key])

@@ -14,7 +14,11 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
   a line that is not valid JSON / not a JSON object / not a valid CSV row / not UTF-8 / larger than
   1 MiB; a missing or invalid event_id, source, event_type or occurred_at; neither email nor
   anonymous_id; an email that is present but not a valid address (even with an anonymous_id: a
-  wrong identity is worse than none). Several problems are listed together, separated by '; '.
+  wrong identity is worse than none); an occurred_at with a UTC offset beyond ±14:00, before
+  2000-01-01 or more than a day after the run's scoring time. Several problems are listed together,
+  separated by '; '.
+- UTF-16/UTF-32 files and JSON documents (a JSON array, pretty-printed objects) are read through a
+  UTF-8 copy (decode.py); a file with most records rejected gets a warning (alerts.py).
 - Accepted with a field emptied and a row in raw.field_issues: company_size, company_domain or
   consent that cannot be read. Normalised: email (trimmed, lower case), source (lower case),
   company_domain (lower case, no scheme, 'www.', port or path), company_size ('250', '51-200',
@@ -38,12 +42,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
 
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.ingest.alerts import file_warning
+from leadgate.ingest.decode import LONE_BRACES, prepare_file
 from leadgate.ingest.files import discover_files, read_lines, scan_file
 from leadgate.ingest.load import load_file
 from leadgate.ingest.records import new_load_id
@@ -55,9 +62,13 @@ Progress = Callable[[str], None]
 
 
 def ingest_paths(
-    settings: LeadgateSettings, paths: Iterable[str | Path], progress: Progress | None = None
+    settings: LeadgateSettings, paths: Iterable[str | Path], progress: Progress | None = None,
+    warn: Progress | None = None,
 ) -> IngestReport:
-    """Load every .jsonl/.json/.csv file under `paths` into raw.*, skipping files already ingested."""
+    """Load every .jsonl/.json/.csv file under `paths` into raw.*, skipping files already ingested.
+
+    `warn` gets the files that need a look (most records rejected; default: `progress`).
+    """
     started = time.perf_counter()
     files, notes = discover_files([Path(p) for p in paths])
     report = IngestReport(load_id=new_load_id(), notes=notes)
@@ -65,18 +76,22 @@ def ingest_paths(
         _tell(progress, note)
     if not files:
         return report
+    scoring_time = settings.scoring_time()  # occurred_at more than a day after it is rejected
     with db.connect(settings) as con, tempfile.TemporaryDirectory(prefix="leadgate-ingest-") as workdir:
         # Timestamps without an offset are UTC; line numbers rely on insertion order.
         con.execute("set TimeZone = 'UTC'; set preserve_insertion_order = true")
         for path, fmt in files:
-            file_report = _ingest_file(con, path, fmt, report.load_id, Path(workdir))
+            file_report = _ingest_file(con, path, fmt, report.load_id, Path(workdir), scoring_time)
             report.add(file_report)
             _tell(progress, file_report.summary(path.name))
+            if file_report.warning:
+                _tell(warn or progress, f"warning: {file_report.warning}")
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: str, workdir: Path) -> FileReport:
+def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: str, workdir: Path,
+                 scoring_time: datetime) -> FileReport:
     started = time.perf_counter()
     try:
         stat = path.stat()
@@ -103,10 +118,19 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: 
         else:
             reason = f"unchanged: same content as {earlier[0]}, already ingested"
         return FileReport(str(path), scan.sha256, fmt, skipped=True, skip_reason=reason)
+    lone_braces = fmt == "jsonl" and read_ok and bool(_first(con.execute(LONE_BRACES)))
+    prepared = prepare_file(path, fmt, scan, workdir, lone_braces=lone_braces)  # UTF-16, a JSON array, ...: read a UTF-8 copy
     try:
-        file_report = load_file(con, path, fmt, scan, read_ok, stat.st_mtime_ns, load_id, workdir)
+        if prepared is not None:
+            read_ok = read_lines(con, prepared.path)
+        file_report = load_file(con, path, fmt, scan, read_ok, stat.st_mtime_ns, load_id, workdir,
+                                scoring_time=scoring_time, prepared=prepared)
+        file_report.warning = file_warning(con, file_report, prepared.path if prepared else path)
     except duckdb.Error as exc:
         raise IngestError(f"could not load {path}: {str(exc).splitlines()[0]}") from exc
+    finally:
+        if prepared is not None:
+            prepared.path.unlink(missing_ok=True)
     file_report.seconds = round(time.perf_counter() - started, 3)
     return file_report
 

@@ -23,7 +23,7 @@ import pandas as pd
 from leadgate.ingest.records import (
     MAX_RECORD_BYTES, file_format, kept_raw_text, oversize_reason, utf8_error_reason,
 )
-from leadgate.ingest.report import IngestError
+from leadgate.ingest.report import IngestError, InputMissing
 
 BOM = codecs.BOM_UTF8
 CHUNK = 16 * 1024 * 1024
@@ -44,6 +44,7 @@ class FileScan:
     ends_with_newline: bool
     bom: bool
     clean: bool  # no CR, no 0x01
+    head: bytes = b""  # the first bytes: a BOM or the NUL pattern of UTF-16 text
 
     @property
     def lines(self) -> int:
@@ -52,11 +53,20 @@ class FileScan:
         return self.newlines + (0 if self.ends_with_newline else 1)
 
 
+def check_inbox(inbox: Path) -> None:
+    """Refuse, in one line naming it, an inbox that does not exist or is not a folder (a wrong LEADGATE_INBOX)."""
+    path = Path(inbox).expanduser()
+    if not path.exists():
+        raise InputMissing(f"inbox {path} does not exist: set LEADGATE_INBOX (or --inbox) to the folder of event files")
+    if not path.is_dir():
+        raise InputMissing(f"inbox {path} is not a folder: set LEADGATE_INBOX (or --inbox) to the folder of event files")
+
+
 def discover_files(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
     """Files to ingest (absolute, each once, folders walked recursively in name order) and notes on ignored ones."""
     missing = [str(p) for p in paths if not Path(p).expanduser().exists()]
     if missing:
-        raise IngestError(f"no such file or folder: {', '.join(missing)}")
+        raise InputMissing(f"no such file or folder: {', '.join(missing)}")
     found: list[tuple[Path, str]] = []
     notes: list[str] = []
     seen: set[Path] = set()
@@ -79,12 +89,12 @@ def scan_file(path: Path) -> FileScan:
     """Hash the file (sha256) and note, in the same pass, what would trip the fast line reader."""
     sha = hashlib.sha256()
     size = newlines = 0
-    clean, bom, last = True, False, b""
+    clean, bom, last, head = True, False, b"", b""
     try:
         with path.open("rb") as fh:
             while chunk := fh.read(CHUNK):
                 if size == 0:
-                    bom = chunk.startswith(BOM)
+                    bom, head = chunk.startswith(BOM), chunk[:64]
                 size += len(chunk)
                 sha.update(chunk)
                 newlines += chunk.count(b"\n")
@@ -93,7 +103,7 @@ def scan_file(path: Path) -> FileScan:
                 clean = clean and b"\r" not in chunk and b"\x01" not in chunk
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    return FileScan(sha.hexdigest(), size, newlines, last == b"\n", bom, clean)
+    return FileScan(sha.hexdigest(), size, newlines, last == b"\n", bom, clean, head)
 
 
 def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
@@ -105,8 +115,14 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     return True
 
 
-def stage_lines(con: duckdb.DuckDBPyConnection, path: Path, scan: FileScan, workdir: Path, read_ok: bool) -> bool:
-    """Make temp._lines hold the file's lines (rowid + 1 = physical line); True when temp._specials patches some."""
+def stage_lines(con: duckdb.DuckDBPyConnection, path: Path, scan: FileScan, workdir: Path, read_ok: bool,
+                forced: dict[int, tuple[str, str | None]] | None = None) -> bool:
+    """Make temp._lines hold the file's lines (rowid + 1 = physical line); True when temp._specials patches some.
+
+    `forced`: line index -> (text, reject reason) decided before reading (see decode.py).
+    """
+    if forced:
+        return _stage_sanitised(con, path, workdir, forced)
     if scan.lines == 0:
         con.execute("create or replace temp table _lines (line varchar)")
         return False
@@ -120,7 +136,8 @@ def _lines_match(con: duckdb.DuckDBPyConnection, lines: int, content_bytes: int)
     return count == lines and total == content_bytes
 
 
-def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) -> bool:
+def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
+                     forced: dict[int, tuple[str, str | None]] | None = None) -> bool:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -130,7 +147,7 @@ def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path) 
     if b"\r\n" in data:
         data = data.replace(b"\r\n", b"\n")  # a CRLF line end is not part of the record
     starts, ends = _line_bounds(data)
-    special = _special_lines(data, starts, ends)
+    special = _special_lines(data, starts, ends) | (forced or {})
     view = memoryview(data)
     parts, prev = [], 0
     for i in sorted(special):

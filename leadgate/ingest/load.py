@@ -22,8 +22,9 @@ import pandas as pd
 
 from leadgate.ingest import sql_check as check
 from leadgate.ingest import sql_read as read
+from leadgate.ingest.decode import Prepared
 from leadgate.ingest.files import FileScan, stage_lines
-from leadgate.ingest.records import HeaderError, csv_layout, json_error_reason, parse_csv_header
+from leadgate.ingest.records import HeaderError, csv_layout, json_error_reason, parse_csv_header, window_params
 from leadgate.ingest.report import FileReport
 
 _PARAMETER = re.compile(r"\$([a-z_]+)")
@@ -31,17 +32,23 @@ _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 def load_file(
     con: duckdb.DuckDBPyConnection, path: Path, fmt: str, scan: FileScan, read_ok: bool, mtime_ns: int,
-    load_id: str, workdir: Path,
+    load_id: str, workdir: Path, *, scoring_time: datetime, prepared: Prepared | None = None,
 ) -> FileReport:
-    """Load one file whose content hash is not yet recorded (read_ok: temp._lines already read); all or nothing."""
+    """Load one file whose content hash is not yet recorded (read_ok: temp._lines already read); all or nothing.
+
+    `prepared`: the UTF-8 copy read instead of the file (decode.py); `scoring_time` bounds occurred_at.
+    """
+    read_path, line_scan, forced = (prepared.path, prepared.scan, prepared.specials) if prepared else (path, scan, None)
     try:
-        lines = read.LINES_PATCHED if stage_lines(con, path, scan, workdir, read_ok) else read.LINES_PLAIN
+        staged = stage_lines(con, read_path, line_scan, workdir, read_ok, forced)
+        lines = read.LINES_PATCHED if staged else read.LINES_PLAIN
         if fmt == "jsonl":
             records, parsed, params = read.JSONL_RECORDS.replace("{lines}", lines), read.JSONL_PARSED, {}
         else:
             records, parsed, params = _stage_csv(con, lines)
         params |= {"csv": fmt == "csv", "load_id": load_id, "source_file": str(path), "now": datetime.now(timezone.utc),
                    "file_hash": scan.sha256, "size": scan.size, "mtime_ns": mtime_ns, "format": fmt}
+        params |= window_params(scoring_time)
         trusting = fmt == "jsonl" and not _count(con.execute(read.LAST_LINE_INVALID))  # a cut-off copy: validate
         con.execute("begin transaction")
         try:
@@ -58,7 +65,7 @@ def load_file(
         except BaseException:
             con.execute("rollback")
             raise
-        return FileReport(str(path), scan.sha256, fmt, **counts)
+        return FileReport(str(path), scan.sha256, fmt, **counts, read_as=prepared.read_as if prepared else None)
     finally:
         con.execute("reset disabled_optimizers")
         for name in check.TEMP_TABLES:

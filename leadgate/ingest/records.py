@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 # The known event fields, in the order the SQL extracts them (v[1] .. v[20]).
@@ -18,6 +18,10 @@ SOURCES = ("web", "form", "email", "chat", "crm", "event")
 MAX_RECORD_BYTES = 1024 * 1024
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 RAW_TEXT_KEPT = 2000  # characters of an oversized record kept in raw.rejected_events
+# The plausible window for occurred_at: nothing before this, nothing more than FUTURE_SLACK after the run's time
+# (a year-9999 touch would never decay; clocks and time zones justify a little slack, not more).
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+FUTURE_SLACK = timedelta(days=1)
 
 
 def file_format(path: Path) -> str | None:
@@ -89,3 +93,10 @@ def kept_raw_text(raw: bytes) -> str:
     if len(raw) > MAX_RECORD_BYTES:
         return raw[:RAW_TEXT_KEPT].decode("utf-8", "replace") + f" … [cut: {len(raw):,} bytes in total]"
     return raw.decode("utf-8", "replace")
+
+
+def window_params(scoring_time: datetime) -> dict[str, object]:
+    """The SQL parameters of the occurred_at window for a run scored at `scoring_time`."""
+    at = scoring_time if scoring_time.tzinfo else scoring_time.replace(tzinfo=timezone.utc)
+    return {"earliest": EARLIEST_OCCURRED_AT, "earliest_text": EARLIEST_OCCURRED_AT.strftime("%Y-%m-%d"),
+            "latest": at + FUTURE_SLACK, "run_time_text": at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}

@@ -9,6 +9,12 @@ class IngestError(RuntimeError):
     """An ingest the user asked for cannot run (missing path, unreadable file, database problem)."""
 
 
+class InputMissing(IngestError):
+    """A path or the inbox the user named does not exist (or is not a folder): a usage error, exit 2."""
+
+    exit_code = 2
+
+
 @dataclass
 class FileReport:
     """One input file: its records and where each went (accepted + rejected + duplicates == records)."""
@@ -25,6 +31,8 @@ class FileReport:
     skipped: bool = False
     skip_reason: str | None = None
     seconds: float = 0.0
+    read_as: str | None = None  # how a file the line reader cannot take was read, e.g. 'UTF-16 LE, a JSON array'
+    warning: str | None = None  # e.g. most records rejected, with the top reasons (see alerts.py)
 
     @property
     def balanced(self) -> bool:
@@ -34,6 +42,8 @@ class FileReport:
         """One progress line, e.g. 'loaded events.jsonl: 998 accepted, 2 rejected, 0 duplicates'."""
         if self.skipped:
             return f"skipped {name}: {self.skip_reason}"
+        if self.read_as:
+            name = f"{name} (read as {self.read_as})"
         text = f"loaded {name}: {self.accepted} accepted, {self.rejected} rejected, {self.duplicates} duplicates"
         extras = []
         if self.conflicts:
@@ -56,6 +66,7 @@ class IngestReport:
     load_id: str
     files: list[FileReport] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # e.g. files ignored for their extension
+    warnings: list[str] = field(default_factory=list)  # files that need a look (`--strict` fails on them)
     records: int = 0
     accepted: int = 0
     rejected: int = 0
@@ -68,6 +79,8 @@ class IngestReport:
 
     def add(self, report: FileReport) -> None:
         self.files.append(report)
+        if report.warning:
+            self.warnings.append(report.warning)
         if report.skipped:
             self.files_skipped += 1
             return

@@ -10,7 +10,9 @@ from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOU
 _EMAIL = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
           r"\.[a-z][a-z0-9-]*[a-z0-9]").replace("'", "''")  # as a SQL string literal
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
-_ISO = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
+_ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
+# Real UTC offsets run from -14:00 to +14:00; DuckDB itself would take '+99:00' and shift the time by days.
+_ISO = _ISO_ANY_OFFSET.replace(r"[+-]\d{2}(?::?\d{2})?", r"[+-](?:(?:0\d|1[0-3])(?::?[0-5]\d)?|14(?::?00)?)")
 _SIZE_EXACT, _SIZE_OPEN, _SIZE_RANGE = r"\d{1,9}", r"\d{1,9}\+", r"\d{1,9}-\d{1,9}"
 _SOURCES = ", ".join(f"'{s}'" for s in SOURCES)
 _KNOWN_SOURCE = " or ".join(f"source = '{s}'" for s in SOURCES)  # an IN list would become a join
@@ -84,8 +86,18 @@ with raw as (
                       then 'source ' || {_quoted('source_raw')} || ' is not one of {_SOURCES.replace("'", "")}' end,
                  case when event_type is null then 'missing required field event_type' end,
                  case when occurred_at_raw is null then 'missing required field occurred_at'
+                      when (occurred_at is null or not isfinite(occurred_at))
+                           and regexp_full_match(occurred_at_raw, '{_ISO_ANY_OFFSET}')
+                           and try_cast(occurred_at_raw as timestamptz) is not null
+                      then 'occurred_at ' || {_quoted('occurred_at_raw')}
+                           || ' has an impossible UTC offset (they run from -14:00 to +14:00)'
                       when occurred_at is null or not isfinite(occurred_at)
-                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is not an ISO-8601 timestamp' end,
+                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is not an ISO-8601 timestamp'
+                      when occurred_at < $earliest
+                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is before ' || $earliest_text
+                      when occurred_at > $latest
+                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is more than a day after the run''s time ('
+                           || $run_time_text || ')' end,
                  case when email_raw is null and anonymous_id_raw is null
                       then 'missing email and anonymous_id (at least one is required)'
                       when email_raw is not null and not email_ok

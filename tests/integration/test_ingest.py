@@ -311,8 +311,11 @@ def test_folders_are_walked_recursively_and_other_files_noted(settings: Leadgate
     assert messages == [  # files in the order of their paths: inbox/2026/03/EVENTS.JSON before inbox/forms.csv
         report.notes[0],
         "loaded EVENTS.JSON: 4 accepted, 7 rejected, 2 duplicates (1 conflicting, 3 field issues)",
-        "loaded forms.csv: 5 accepted, 4 rejected, 1 duplicates (2 field issues)",
+        f"warning: {nested.resolve() / 'EVENTS.JSON'}: 7 of 13 records rejected (email is not a valid email address: 1, "
+        "line is a JSON array, not an object: 1, line is not valid JSON: Expecting ',' delimiter: 1, and 5 more kind(s))",
+        "loaded forms.csv: 5 accepted, 4 rejected, 1 duplicates (2 field issues)",  # 4 of 10: no warning
     ]
+    assert report.warnings == [messages[2].removeprefix("warning: ")]
     _balanced(report)
     assert _rows(settings, "select count(*) from raw.engagement_events") == [(report.accepted,)]
 

@@ -284,3 +284,37 @@ def test_output_folder_is_created_and_only_our_files_are_replaced(tmp_path):
     assert report.leads == 30
     with pytest.raises(ValueError, match="at least 1"):
         write_sample(tmp_path / "none", leads=0)
+
+
+def _event_ids(folder: Path) -> set[tuple[str, str]]:
+    return {(rec["source"], rec["event_id"]) for _, _, rec, _ in read_records(folder) if rec and rec.get("event_id")}
+
+
+def test_two_seeds_or_sizes_never_share_an_event_id(tmp_path):
+    samples = {(3, 60), (4, 60), (3, 61), (-3, 60)}
+    ids = {}
+    for seed, leads in samples:
+        write_sample(tmp_path / f"{seed}-{leads}", leads=leads, seed=seed)
+        ids[seed, leads] = _event_ids(tmp_path / f"{seed}-{leads}")
+        assert len(ids[seed, leads]) > 100
+    for a in samples:
+        for b in samples - {a}:
+            assert not ids[a] & ids[b], (a, b)
+    clean = tmp_path / "clean"
+    write_sample(clean, leads=60, seed=3, bad_records=False)  # other content (no field issues): other ids
+    assert not _event_ids(clean) & ids[3, 60]
+
+
+def test_leadgate_sample_default_seed_does_not_reuse_the_bundled_samples_ids(tmp_path):
+    from typer.testing import CliRunner
+
+    from leadgate.cli import app
+
+    result = CliRunner().invoke(app, ["sample", "--leads", "200", "--out", str(tmp_path / "default")])
+    assert result.exit_code == 0, result.output
+    bundled_ids = _event_ids(SAMPLE_DIR)
+    assert not _event_ids(tmp_path / "default") & bundled_ids
+    explicit = CliRunner().invoke(app, ["sample", "--leads", str(SAMPLE_LEADS), "--seed", str(SAMPLE_SEED),
+                                        "--out", str(tmp_path / "bundled")])
+    assert explicit.exit_code == 0, explicit.output
+    assert _event_ids(tmp_path / "bundled") == bundled_ids  # asked for explicitly, the bundled sample is reproduced
