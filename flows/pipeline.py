@@ -15,6 +15,7 @@ from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 from leadgate import db, steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
+from leadgate.redaction import redact, redact_value, redacted_errors
 from leadgate.summary import render_markdown, summary_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"
@@ -50,12 +51,14 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 
 
 @task(name="ingest-inbox", **_task)
+@redacted_errors
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
     return steps.ingest_step(settings, paths, progress=log.info)
 
 
 @task(name="dbt-build", **_task)
+@redacted_errors
 def build_features(settings: LeadgateSettings, full_refresh: bool):
     report = steps.build_step(settings, full_refresh=full_refresh)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
@@ -63,21 +66,25 @@ def build_features(settings: LeadgateSettings, full_refresh: bool):
 
 
 @task(name="score-gate-route", **_task)
+@redacted_errors
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
     return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info)
 
 
 @task(name="sync-outbox", **_task)
+@redacted_errors
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
     return steps.sync_step(settings, policy, run_id)
 
 
 @task(name="publish-read-copy", **_task)
+@redacted_errors
 def publish(settings: LeadgateSettings) -> str:
     return str(db.publish_read_copy(settings))
 
 
 @flow(name="leadgate-pipeline", log_prints=True)
+@redacted_errors       # no configured secret reaches Prefect's state messages or results
 def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: str | None = None) -> dict:
     """One pass of the pipeline. `rescore` re-scores every lead (decay); `full_refresh` rebuilds dbt from scratch."""
     settings = LeadgateSettings() if inbox is None else LeadgateSettings(inbox=Path(inbox))
@@ -93,8 +100,8 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
             steps.finish_run(settings, run_id, status="failed", error=str(exc))
             raise
         steps.finish_run(settings, run_id, status="completed", summary=summary)
-    create_table_artifact(key="leadgate-run-summary", table=summary_rows(summary), description=f"leadgate run {run_id}")
-    create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
+    create_table_artifact(key="leadgate-run-summary", table=redact_value(summary_rows(summary)), description=f"leadgate run {run_id}")
+    create_markdown_artifact(key="leadgate-run-report", markdown=redact(render_markdown(summary)), description=f"leadgate run {run_id}")
     return summary
 
 

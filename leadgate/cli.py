@@ -271,6 +271,14 @@ def crm_setup() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
+    """The error line: secrets redacted, and no terminal control sequence from quoted input."""
+    from leadgate.neutral_text import one_line
+    from leadgate.redaction import redact
+
+    return one_line(redact(_error_text(exc)))
+
+
+def _error_text(exc: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
