@@ -67,7 +67,9 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders of
     """Load event files into the raw engagement table."""
     from leadgate.steps import ingest_step
 
-    report = ingest_step(_settings(), paths, progress=lambda msg: typer.echo(msg, err=True))
+    from leadgate.neutral_text import one_line
+
+    report = ingest_step(_settings(), paths, progress=lambda msg: typer.echo(one_line(msg), err=True))
     typer.echo(
         f"{report.records} records: {report.accepted} accepted, {report.rejected} rejected, "
         f"{report.duplicates} duplicates ({report.conflicts} conflicting), {report.field_issues} field issues; "

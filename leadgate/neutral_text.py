@@ -58,11 +58,13 @@ IDENTIFIER_FIELDS = frozenset({"lead_id", "email", "company_domain"})
 PHONE_FIELDS = frozenset({"phone"})
 MULTILINE_FIELDS = frozenset({"top_reasons", "reviewer_summary"})
 # An HTML tag, comment or doctype; a lone "<" before a space or digit ("a < b", "<5 seats") is text.
-_HTML = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)|<!--.*?(?:-->|$)|<[/!?]?[A-Za-z][^<>]*(?:>|$)",
-                   re.DOTALL | re.IGNORECASE)
+_HTML = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>|<!--.*?-->|<[/!?]?[A-Za-z][^<>]*>", re.DOTALL | re.IGNORECASE)
+# What is left of an unclosed tag ("<img src=x onerror=..."): only its "<" goes, the rest is inert text.
+_TAG_START = re.compile(r"<(?=[/!?]?[A-Za-z])")
 _PHONE = re.compile(r"\+?[0-9][0-9 ().\-/]*(?:\s*(?:ext\.?|x|#)\s*[0-9]+)?", re.IGNORECASE)
 
 PROBLEM_CONTROL = "control characters or escape sequences removed (NUL, ESC, C1)"
+PROBLEM_LINE_BREAK = "line breaks replaced by spaces"
 PROBLEM_BIDI = "bidi control characters removed (they can reverse how the value reads)"
 PROBLEM_HTML = "HTML tags removed"
 PROBLEM_FORMULA = "starts with {char!r}: prefixed with a single quote so spreadsheets do not run it as a formula"
@@ -81,16 +83,18 @@ def crm_text(field: str, value: str | None) -> tuple[str | None, list[str]]:
     text = _ESCAPES.sub("", value)
     had_controls = text != value or bool(_C0C1.search(text))
     text = _C0C1.sub("", text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " "))
-    if field not in MULTILINE_FIELDS:
-        text = text.replace("\n", " ")
     if had_controls:
         problems.append(PROBLEM_CONTROL)
+    if field not in MULTILINE_FIELDS and "\n" in text.strip():
+        problems.append(PROBLEM_LINE_BREAK)      # a line break inside a one-line value splits exported rows
+    if field not in MULTILINE_FIELDS:
+        text = text.replace("\n", " ")
     without_bidi = _BIDI.sub("", text)
     if without_bidi != text:
         problems.append(PROBLEM_BIDI)
         text = without_bidi
     if field not in IDENTIFIER_FIELDS:
-        stripped = _HTML.sub("", text)
+        stripped = _TAG_START.sub("", _HTML.sub("", text))
         if stripped != text:
             problems.append(PROBLEM_HTML)
             text = stripped

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadgate.lifecycle import ALL_STATES
+from leadgate.neutral_text import terminal_safe
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -87,7 +88,7 @@ def render_text(summary: dict[str, Any]) -> str:
     if waiting:
         lines.append(f"\n!! {waiting} lead(s) wait for the LLM (endpoint unreachable or token budget spent): "
                      "they stay pending with their baseline score on record and are scored on the next run")
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
 
 
 def render_markdown(summary: dict[str, Any]) -> str:
