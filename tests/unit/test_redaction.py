@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 import secrets as stdlib_secrets
+from urllib.parse import quote
 
 import pytest
 from pydantic import SecretStr
@@ -23,9 +25,6 @@ def _token(prefix: str = "pat-na1-") -> str:
 def test_a_registered_secret_is_redacted_in_every_form_it_shows_up_in():
     token = _token() + "/+="          # characters that URL-quoting and JSON change
     register_secret(token, "HUBSPOT_ACCESS_TOKEN")
-    from urllib.parse import quote
-    import json
-
     for text in (f"Bearer {token}", repr(f"Bearer {token}\n".encode()), json.dumps({"h": token}), quote(token, safe=""),
                  f"cut off: {token[:12]}"):
         out = redact(text)
