@@ -1,7 +1,7 @@
 """Secrets never printed, logged or stored: one registry of configured secret values, and its uses.
 
-Every `SecretStr` setting registers its value here when the settings object is built (see
-`secret_validator`). From then on `redact` replaces the value (and its escaped, quoted and
+Every `SecretStr` setting registers its value here when the settings object is built (settings
+classes derive from `SecretSettings`). From then on `redact` replaces the value (and its escaped, quoted and
 truncated forms) in any text; a log-record factory does so for every log record of the process,
 Prefect's console and API handlers included; `redacted_errors` re-raises an exception that carries
 a secret as one that does not, so Prefect's state messages and stored results never see it. Every
@@ -20,7 +20,8 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote, quote_plus
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, ValidationInfo, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Shorter values are not registered: redacting a 3-character "secret" would shred every message.
 MIN_SECRET_LENGTH = 4
@@ -110,7 +111,9 @@ def checked_secret(value: Any, variable: str) -> Any:
     if not isinstance(raw, str) or not raw:
         return value
     register_secret(raw, variable)
-    if raw != raw.strip():
+    if not raw.strip():
+        what = "only whitespace"
+    elif raw != raw.strip():
         what = "a trailing newline or space" if raw.rstrip() != raw else "a leading space or newline"
     elif any(ord(c) < 32 or ord(c) == 127 for c in raw):
         what = "a control character (a line break inside the value?)"
@@ -122,15 +125,17 @@ def checked_secret(value: Any, variable: str) -> Any:
     raise SecretSettingError(f"{variable} has {what}: remove it; the value is not shown")
 
 
-def secret_validator(*fields: str) -> Any:
-    """A pydantic-settings field validator for SecretStr fields: registers and checks them (env prefix + name)."""
-    def check(cls: type, value: Any, info: Any) -> Any:
-        variable = f"{cls.model_config.get('env_prefix', '')}{info.field_name}".upper()
-        if isinstance(value, str) and not value.strip():
-            return None          # empty or only whitespace: not set (the connector then names the variable)
-        return checked_secret(value, variable)
+class SecretSettings(BaseSettings):
+    """Base for settings with secrets: every `SecretStr` field is checked and registered when the settings are built."""
 
-    return field_validator(*fields, mode="before")(classmethod(check))
+    model_config = SettingsConfigDict(hide_input_in_errors=True)     # a validation error never echoes a value
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _register_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, SecretStr):
+            checked_secret(value, f"{cls.model_config.get('env_prefix', '')}{info.field_name}".upper())
+        return value
 
 
 # ---------------------------------------------------------------------- logging

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from leadgate.redaction import secret_validator
+from leadgate.redaction import SecretSettings
 
 SCORE_PROMPT = "score_v1"
 VALIDATE_PROMPT = "validate_v1"
 
 
-class OpenAISettings(BaseSettings):
+class OpenAISettings(SecretSettings):
     """Any OpenAI-compatible endpoint: OpenAI, Azure OpenAI's v1 API, vLLM, llama.cpp, Ollama."""
 
-    model_config = SettingsConfigDict(env_prefix="OPENAI_", env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="OPENAI_", env_file=".env", extra="ignore")
 
     api_key: SecretStr | None = None
     base_url: str | None = Field(default=None, description="e.g. http://127.0.0.1:8000/v1; None = api.openai.com")
@@ -24,10 +24,8 @@ class OpenAISettings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    _secrets = secret_validator("api_key")
 
-
-class LlmSettings(BaseSettings):
+class LlmSettings(SecretSettings):
     """How leadgate batches, paces and budgets its LLM calls (`LEADGATE_LLM_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="LEADGATE_LLM_", env_file=".env", extra="ignore")

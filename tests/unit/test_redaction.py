@@ -122,3 +122,23 @@ def test_an_exception_carrying_a_secret_leaves_redacted_with_its_type_and_no_cha
     with pytest.raises(KeyError) as plain:
         innocent()
     assert plain.value is original
+
+
+def test_any_settings_class_with_a_secret_field_is_covered(monkeypatch):
+    """A webhook URL or token added later is registered and checked just by being a SecretStr on SecretSettings."""
+    from pydantic_settings import SettingsConfigDict
+
+    from leadgate.redaction import SecretSettings
+
+    class WebhookSettings(SecretSettings):
+        model_config = SettingsConfigDict(env_prefix="LEADGATE_WEBHOOK_")
+        url: SecretStr | None = None
+
+    hook = "https://hooks.example/services/T0/B0/" + stdlib_secrets.token_hex(12)
+    monkeypatch.setenv("LEADGATE_WEBHOOK_URL", hook)
+    WebhookSettings(_env_file=None)
+    assert redact(f"POST {hook} failed") == "POST [LEADGATE_WEBHOOK_URL redacted] failed"
+    monkeypatch.setenv("LEADGATE_WEBHOOK_URL", hook + "\n")
+    with pytest.raises(ValueError, match="LEADGATE_WEBHOOK_URL has a trailing newline") as caught:
+        WebhookSettings(_env_file=None)
+    assert hook not in str(caught.value)

@@ -5,20 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
-from leadgate.redaction import secret_validator
+from leadgate.redaction import SecretSettings
 
 BATCH_LIMIT = 100                 # inputs per batch upsert / batch read call
 WINDOW_SECONDS = 10.0
 
 
-class HubSpotSettings(BaseSettings):
+class HubSpotSettings(SecretSettings):
     """The private-app token, the API host, and how hard to push it."""
 
-    model_config = SettingsConfigDict(env_prefix="HUBSPOT_", env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="HUBSPOT_", env_file=".env", extra="ignore")
 
     access_token: SecretStr | None = None           # never logged
     base_url: str = "https://api.hubapi.com"
@@ -30,8 +30,6 @@ class HubSpotSettings(BaseSettings):
     max_retry_after_seconds: float = Field(default=120.0, ge=0)
     property_group: str = "contactinformation"
     mapping: Path = MAPPINGS_DIR / "hubspot" / "mapping.yaml"
-
-    _secrets = secret_validator("access_token")
 
     def require_credentials(self) -> None:
         """Raise CrmNotReady when the token is missing."""

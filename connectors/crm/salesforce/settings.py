@@ -5,21 +5,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
-from leadgate.redaction import secret_validator
+from leadgate.redaction import SecretSettings
 
 LEAD = "Lead"
 CONTACT = "Contact"
 COLLECTION_LIMIT = 200            # sObject Collections: records per call
 
 
-class SalesforceSettings(BaseSettings):
+class SalesforceSettings(SecretSettings):
     """Where the org is, how to authenticate, and how hard to push it."""
 
-    model_config = SettingsConfigDict(env_prefix="SALESFORCE_", env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(env_prefix="SALESFORCE_", env_file=".env", extra="ignore")
 
     instance_url: str | None = None
     access_token: SecretStr | None = None          # a session id; never logged
@@ -36,8 +36,6 @@ class SalesforceSettings(BaseSettings):
     bulk_poll_seconds: float = Field(default=2.0, gt=0)
     lookup_batch_size: int = Field(default=300, ge=1, le=1000)
     mapping: Path = MAPPINGS_DIR / "salesforce" / "mapping.yaml"
-
-    _secrets = secret_validator("access_token")
 
     def require_credentials(self) -> None:
         """Raise CrmNotReady, naming the variables, when the org cannot be reached as configured."""
