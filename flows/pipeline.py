@@ -17,6 +17,7 @@ from leadgate import db, steps
 from leadgate.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
+from leadgate.redaction import redact, redact_value, redacted_errors
 from leadgate.summary import attention_rows, render_markdown, shown_rows
 
 GLOBAL_LIMIT = "leadgate-pipeline"
@@ -52,6 +53,7 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 
 
 @task(name="ingest-inbox", **_task)
+@redacted_errors
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
     report = steps.ingest_step(settings, paths, progress=log.info, warn=log.warning)
@@ -60,6 +62,7 @@ def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
 
 
 @task(name="dbt-build", **_task)
+@redacted_errors
 def build_features(settings: LeadgateSettings, full_refresh: bool):
     report = steps.build_step(settings, full_refresh=full_refresh)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
@@ -68,12 +71,14 @@ def build_features(settings: LeadgateSettings, full_refresh: bool):
 
 
 @task(name="score-gate-route", **_task)
+@redacted_errors
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
     return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info,
                              on_batch=progress.scoring_batch)
 
 
 @task(name="sync-outbox", **_task)
+@redacted_errors
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
     report = steps.sync_step(settings, policy, run_id)
     progress.step_done("sync", f"{report.sent} sent, {report.would_send} owed")
@@ -81,6 +86,7 @@ def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
 
 
 @task(name="publish-read-copy", **_task)
+@redacted_errors
 def publish(settings: LeadgateSettings) -> str:
     path = str(db.publish_read_copy(settings))
     progress.step_done("publish", "read copy published")
@@ -88,6 +94,7 @@ def publish(settings: LeadgateSettings) -> str:
 
 
 @flow(name="leadgate-pipeline", log_prints=True)
+@redacted_errors       # no configured secret reaches Prefect's state messages or results
 def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: str | None = None) -> dict:
     """One pass of the pipeline. `rescore` re-scores every lead (decay); `full_refresh` rebuilds dbt from scratch."""
     settings = LeadgateSettings() if inbox is None else LeadgateSettings(inbox=Path(inbox))
@@ -107,8 +114,8 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
             raise
         finally:
             progress.stop()
-    create_table_artifact(key="leadgate-run-summary", table=attention_rows(summary) + shown_rows(summary)[0], description=f"leadgate run {run_id}")
-    create_markdown_artifact(key="leadgate-run-report", markdown=render_markdown(summary), description=f"leadgate run {run_id}")
+    create_table_artifact(key="leadgate-run-summary", table=redact_value(attention_rows(summary) + shown_rows(summary)[0]), description=f"leadgate run {run_id}")
+    create_markdown_artifact(key="leadgate-run-report", markdown=redact(render_markdown(summary)), description=f"leadgate run {run_id}")
     return summary
 
 

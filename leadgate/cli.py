@@ -82,7 +82,9 @@ def ingest(
     """Load event files into the raw engagement table."""
     from leadgate.steps import ingest_step
 
-    report = ingest_step(_settings(), paths or None, progress=lambda msg: typer.echo(msg, err=True))
+    from leadgate.neutral_text import one_line
+
+    report = ingest_step(_settings(), paths or None, progress=lambda msg: typer.echo(one_line(msg), err=True))
     typer.echo(
         f"{report.records} records: {report.accepted} accepted, {report.rejected} rejected, "
         f"{report.duplicates} duplicates ({report.conflicts} conflicting), {report.field_issues} field issues; "
@@ -333,6 +335,14 @@ def crm_setup() -> None:
 
 
 def _one_line(exc: BaseException) -> str:
+    """The error line: secrets redacted, and no terminal control sequence from quoted input."""
+    from leadgate.neutral_text import one_line
+    from leadgate.redaction import redact
+
+    return one_line(redact(_error_text(exc)))
+
+
+def _error_text(exc: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):

@@ -9,7 +9,9 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from leadgate.redaction import SecretSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 REPO_DIR = PACKAGE_DIR.parent
@@ -19,8 +21,8 @@ EXPECTATIONS_DIR = REPO_DIR / "expectations"
 REFERENCE_DIR = REPO_DIR / "data" / "reference"
 
 
-class LeadgateSettings(BaseSettings):
-    """Core settings (`LEADGATE_*`)."""
+class LeadgateSettings(SecretSettings):
+    """Core settings (`LEADGATE_*`); a SecretStr field added here is redacted and checked like the others."""
 
     model_config = SettingsConfigDict(env_prefix="LEADGATE_", env_file=".env", extra="ignore", env_ignore_empty=True)
 

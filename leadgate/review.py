@@ -18,6 +18,7 @@ import pandas as pd
 from leadgate import db, read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState, ReviewStatus
+from leadgate.neutral_text import indented, one_line, terminal_safe
 from leadgate.policy import Policy, load_policy
 from leadgate.state_store import StateChange, set_states, utcnow
 from leadgate.status import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)
@@ -341,18 +342,20 @@ def format_item_table(items: list[dict[str, Any]]) -> str:
     """Review items as an aligned table (what `leadgate review list` prints)."""
     header = ("id", "lead", "name", "company", "score", "conf", "status", "age", "why")
     rows = [
-        (str(i["id"]), i["lead_id"], i.get("name") or "-", i.get("company") or "-", _num(i.get("score")),
-         _num(i.get("confidence")), i.get("status") or "", i.get("age") or "", _codes(i.get("reason_codes")))
+        tuple(one_line(cell) for cell in (
+            str(i["id"]), i["lead_id"], i.get("name") or "-", i.get("company") or "-", _num(i.get("score")),
+            _num(i.get("confidence")), i.get("status") or "", i.get("age") or "", _codes(i.get("reason_codes"))))
         for i in items
     ]
     widths = [max(len(h), *(len(r[n]) for r in rows)) for n, h in enumerate(header)]
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
 
 
 def format_item_detail(item: dict[str, Any]) -> str:
-    """One review item in full (what `leadgate review show` prints)."""
+    """One review item in full (what `leadgate review show` prints); lead text cannot drive the terminal."""
+    item = {k: one_line(v) if isinstance(v, str) and k != "latest_message" else v for k, v in item.items()}
     lines = [
         f"review item {item['item_id']}  [{item['status']}]  lead {item['lead_id']} (now {item.get('lead_state') or '-'})",
         f"  person      {item.get('full_name') or '-'} <{item.get('email') or '-'}>",
@@ -373,17 +376,17 @@ def format_item_detail(item: dict[str, Any]) -> str:
         for reason in item["reasons"]:
             points = reason.get("points")
             shown = f"{float(points):+.1f}" if points is not None else ""
-            lines.append(f"    {shown:>6}  {reason.get('detail') or reason.get('feature')}")
+            lines.append(f"    {shown:>6}  {one_line(reason.get('detail') or reason.get('feature'))}")
     lines.append("  latest message")
-    lines.append(f"    {item.get('latest_message') or '-'}")
+    lines.append(indented(item.get("latest_message") or "-", "    "))
     if item.get("recent_events"):
         lines.append("  recent events")
         for event in item["recent_events"]:
-            lines.append(f"    {event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
-                         f"  {event.get('page_url') or ''}".rstrip())
+            lines.append("    " + one_line(f"{event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
+                                         f"  {event.get('page_url') or ''}"))
     if item.get("history"):
         lines.append("  decisions")
         for entry in item["history"]:
-            lines.append(f"    {entry['decided_at']}  {entry['kind']:<7} {entry['actor']:<20} "
+            lines.append(f"    {entry['decided_at']}  {entry['kind']:<7} {one_line(entry['actor']):<20} "
                          f"{entry.get('from_state') or '-'} -> {entry.get('to_state') or '-'}  {_codes(entry.get('reason_codes'))}")
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))

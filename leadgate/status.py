@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from leadgate.lifecycle import ALL_STATES
+from leadgate.neutral_text import one_line, terminal_safe
 
 NOT_BUILT = "marts not built yet (dbt has not run): nothing to check"
 SHOW_AT_MOST = 5
@@ -307,11 +308,11 @@ def format_status(report: dict[str, Any]) -> str:
     if run:
         when = run.get("finished_at") or run.get("started_at")
         lines += ["", f"last run  {run['run_id']} ({run['kind']}) {run['status']} at {when}"
-                  + (f": {run['error']}" if run.get("error") else "")]
+                  + (f": {one_line(run['error'])}" if run.get("error") else "")]
     else:
         lines += ["", "last run  none yet"]
     lines += ["", "invariants"]
     for inv in report["invariants"]:
         mark = "ok    " if inv["ok"] else "BROKEN"
-        lines.append(f"  {mark}  {inv['name']}: {inv['detail']}")
-    return "\n".join(lines)
+        lines.append(f"  {mark}  {inv['name']}: {one_line(inv['detail'])}")
+    return terminal_safe("\n".join(lines))

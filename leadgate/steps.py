@@ -36,10 +36,12 @@ def start_run(settings: LeadgateSettings, run_id: str, *, kind: str, policy: Pol
 
 
 def finish_run(settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None) -> None:
+    from leadgate.redaction import redact
+
     with db.connect(settings) as con:
         con.execute(
             "update meta.runs set finished_at = now(), status = ?, summary = ?::json, error = ? where run_id = ?",
-            [status, json.dumps(summary, default=str) if summary is not None else None, error, run_id],
+            [status, redact(json.dumps(summary, default=str)) if summary is not None else None, redact(error), run_id],
         )
 
 

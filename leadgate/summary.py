@@ -6,6 +6,7 @@ from typing import Any
 
 from leadgate.attention import attention_items, exception_rate, review_budget
 from leadgate.lifecycle import ALL_STATES
+from leadgate.neutral_text import terminal_safe
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,7 +124,7 @@ def render_text(summary: dict[str, Any]) -> str:
         lines.append(f"  {str(row['item']):<{width_item}}  {row['value']}")
     if hidden:
         lines.append(f"\n(all zero, not shown: {', '.join(hidden)})")
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
 
 
 def _cell(value: Any) -> str:

@@ -22,10 +22,11 @@ from leadgate import db
 from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
+from leadgate.redaction import redact
 from leadgate.review import queue_review_items
 from leadgate.state_store import StateChange, set_states, utcnow
 from leadgate.status import relation_exists
-from leadgate.sync_payload import build_payload, canonical_json, current_payloads, payload_hash
+from leadgate.sync_payload import build_payload, canonical_json, current_payloads, payload_hash, record_field_issues
 
 __all__ = ["OutboxReport", "SyncError", "SyncReport", "build_payload", "canonical_json", "owed_leads",
            "payload_hash", "planned_outbox", "record_results", "refresh_outbox", "run_sync"]
@@ -137,6 +138,7 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
             # The outbox is what the configured CRM is owed: rows queued for another one (a shadow run with
             # LEADGATE_CRM=none, or a CRM switched away from) would otherwise stay owed forever.
             con.execute("delete from sync.outbox where crm <> ?", [crm])
+            record_field_issues(con, "_payloads", now)     # what neutralising the payloads changed, per lead
             con.execute(
                 """
                 insert into sync.outbox (crm, lead_id, payload, payload_hash, reason, created_at, updated_at)
@@ -240,7 +242,7 @@ def run_sync(
 
 def _error_text(result: SyncResult) -> str | None:
     parts = [p for p in (result.error_code, result.message) if p]
-    return ": ".join(parts) or None
+    return redact(": ".join(parts)) or None
 
 
 def record_results(

@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from leadgate.neutral_text import crm_text
 from leadgate.policy import Policy
 
 PERSON_FIELDS = ("email", "first_name", "last_name", "company", "company_domain", "job_title", "phone",
@@ -48,8 +49,24 @@ def _reason_texts(reasons: Any, limit: int) -> list[str]:
     return [str(r.get("detail") or r.get("feature")) for r in ordered[:limit]]
 
 
-def build_payload(row: Mapping[str, Any], top_reasons: int = 5) -> dict[str, Any]:
-    """The CRM-neutral MQL payload of one lead (never the raw message text)."""
+def neutral_texts(payload: dict[str, Any], issues: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """Every text value made inert for a CRM (`crm_text`); what changed is appended to `issues` as (field, problem)."""
+    out: dict[str, Any] = {}
+    for name, value in payload.items():
+        values = value if isinstance(value, list) else [value]
+        cleaned = []
+        for item in values:
+            if isinstance(item, str):
+                item, problems = crm_text(name, item)
+                if issues is not None:
+                    issues.extend((name, problem) for problem in problems if (name, problem) not in issues)
+            cleaned.append(item)
+        out[name] = [v for v in cleaned if v is not None] if isinstance(value, list) else cleaned[0]
+    return out
+
+
+def build_payload(row: Mapping[str, Any], top_reasons: int = 5, issues: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+    """The CRM-neutral MQL payload of one lead (never the raw message text), its text made inert for a CRM."""
     payload: dict[str, Any] = {"lead_id": row["lead_id"]}
     payload.update({name: _text(row.get(name)) for name in PERSON_FIELDS})
     payload.update(
@@ -63,7 +80,7 @@ def build_payload(row: Mapping[str, Any], top_reasons: int = 5) -> dict[str, Any
         scorer_version=_text(row.get("scorer_version")),
         model_version=_text(row.get("model_version")),
     )
-    return payload
+    return neutral_texts(payload, issues)
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
@@ -103,11 +120,29 @@ def current_payloads(con: duckdb.DuckDBPyConnection, policy: Policy) -> pd.DataF
     """lead_id, payload (canonical JSON) and payload_hash of every qualified or synced lead with consent."""
     cur = con.execute(ELIGIBLE_SQL, [policy.version])
     names = [d[0] for d in cur.description]
-    lead_ids, texts, hashes = [], [], []
+    lead_ids, texts, hashes, issues = [], [], [], []
     for values in cur.fetchall():
-        payload = build_payload(dict(zip(names, values)), policy.routing.top_reasons)
+        found: list[tuple[str, str]] = []
+        payload = build_payload(dict(zip(names, values)), policy.routing.top_reasons, found)
         text = canonical_json(payload)
         lead_ids.append(payload["lead_id"])
         texts.append(text)
         hashes.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
-    return pd.DataFrame({"lead_id": lead_ids, "payload": texts, "payload_hash": hashes}, dtype="object")
+        issues.append(json.dumps([{"field": f, "problem": p} for f, p in found]) if found else None)
+    return pd.DataFrame({"lead_id": lead_ids, "payload": texts, "payload_hash": hashes, "field_issues": issues},
+                        dtype="object")
+
+
+def record_field_issues(con: duckdb.DuckDBPyConnection, payloads: str, now: Any) -> int:
+    """Upsert sync.field_issues (lead, field, problem; no values) from the `field_issues` column of `payloads`."""
+    rows = [(lead_id, item["field"], item["problem"])
+            for lead_id, text in con.execute(f"select lead_id, field_issues from {payloads}"   # a registered view name
+                                             " where field_issues is not null").fetchall()
+            for item in json.loads(text)]
+    if rows:
+        con.executemany(
+            "insert into sync.field_issues (lead_id, field, problem, first_seen_at, last_seen_at) values (?, ?, ?, ?, ?)"
+            " on conflict (lead_id, field, problem) do update set last_seen_at = excluded.last_seen_at",
+            [[*row, now, now] for row in rows],
+        )
+    return len(rows)

@@ -11,6 +11,7 @@ from typing import Any
 from connectors.crm.mapping import CrmMapping, diff_fields
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.neutral_text import one_line, terminal_safe
 from leadgate.policy import Policy
 from leadgate.sync import planned_outbox
 
@@ -89,7 +90,7 @@ def _show(value: Any, width: int = 40) -> str:
         return "(empty)"
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
-    text = " ".join(str(value).split()) if isinstance(value, str) else json.dumps(value)
+    text = one_line(value) if isinstance(value, str) else json.dumps(value)
     return repr(text if len(text) <= width else text[: width - 1] + "…") if isinstance(value, str) else text
 
 
@@ -107,7 +108,7 @@ def format_preview(preview: SyncPreview, limit: int = 50) -> str:
         lines.append(f"(create: first sync to {preview.crm}; an existing record with the same email is matched first)")
     shown = preview.leads if limit <= 0 else preview.leads[:limit]
     for lead in shown:
-        head = f"{lead.action:<6}  {lead.lead_id}  {lead.email or '(no email)'}  [{lead.reason}]"
+        head = f"{lead.action:<6}  {lead.lead_id}  {one_line(lead.email or '(no email)')}  [{lead.reason}]"
         if lead.action == "create":
             names = [name for name, (_, new) in lead.changes.items() if new is not None]
             lines.append(f"{head}  {len(names)} fields: {', '.join(names)}")
@@ -119,7 +120,7 @@ def format_preview(preview: SyncPreview, limit: int = 50) -> str:
         lines.append(f"{head}  " + ("; ".join(parts) if parts else "no field changes (resent: not acknowledged yet)"))
     if len(shown) < len(preview.leads):
         lines.append(f"... and {len(preview.leads) - len(shown)} more (--limit 0 shows all, --json gives details)")
-    return "\n".join(lines)
+    return terminal_safe("\n".join(lines))
 
 
 def format_sync_report(report: Any) -> str:

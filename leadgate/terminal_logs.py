@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+from leadgate.neutral_text import terminal_safe
+
 
 class _WithoutTraceback(logging.Formatter):
     """Formats a record as the wrapped formatter would, minus exception and stack text."""
@@ -20,7 +22,7 @@ class _WithoutTraceback(logging.Formatter):
         saved = record.exc_info, record.exc_text, record.stack_info
         record.exc_info = record.exc_text = record.stack_info = None
         try:
-            return self._inner.format(record)
+            return terminal_safe(self._inner.format(record))      # a file name or message cannot drive the terminal
         finally:
             record.exc_info, record.exc_text, record.stack_info = saved
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import openai
 from pydantic import BaseModel, ValidationError
 
@@ -30,6 +31,7 @@ from connectors.llm.records import (
 from connectors.llm.schema import LeadAnswer, ScoreBatchAnswer, ValidateBatchAnswer, ValidatorVerdict
 from connectors.llm.settings import LlmSettings
 from leadgate.prompts import LEADS_CLOSE, LEADS_OPEN, Prompt, load_prompt
+from leadgate.redaction import redact
 
 CostFn = Callable[[str, int, int], float | None]
 
@@ -45,6 +47,13 @@ def _mark(outcome: _Outcome, failure: str) -> None:
     """A well-formed answer about the wrong leads is still a failed call in the log."""
     if outcome.record is not None:
         outcome.record.outcome, outcome.record.error = failure, outcome.error
+
+
+def _error_code(exc: openai.APIStatusError) -> str:
+    """The endpoint's error code (e.g. invalid_api_key), never its message (it may quote part of the key)."""
+    body = exc.body if isinstance(exc.body, dict) else {}
+    inner = body.get("error") if isinstance(body.get("error"), dict) else body
+    return str(inner.get("code") or "unauthorized")
 
 
 def _retry_after(exc: openai.APIStatusError) -> float | None:
@@ -297,8 +306,17 @@ class LlmScorer:
             except openai.APITimeoutError:
                 outcome = _Outcome(failure="timeout", error=f"no answer within {self.settings.timeout:g}s")
             except openai.APIConnectionError as exc:
-                outcome = _Outcome(failure="connection_error", error=str(exc)[:200])
-            except (openai.AuthenticationError, openai.PermissionDeniedError, openai.NotFoundError) as exc:
+                if isinstance(exc.__cause__, httpx.LocalProtocolError):
+                    # the request could not even be written (e.g. a header the key made illegal): not transient
+                    raise LlmConfigError("the request to the LLM endpoint could not be sent: "
+                                         f"{redact(str(exc.__cause__))[:150]}; check OPENAI_API_KEY") from None
+                outcome = _Outcome(failure="connection_error", error=redact(str(exc))[:200])
+            except openai.AuthenticationError as exc:
+                raise LlmConfigError(
+                    f"the LLM endpoint refused the key in OPENAI_API_KEY ({exc.status_code} {_error_code(exc)}): "
+                    "it is wrong, revoked, or for another endpoint (OPENAI_BASE_URL)"
+                ) from None
+            except (openai.PermissionDeniedError, openai.NotFoundError) as exc:
                 raise LlmConfigError(
                     f"the LLM endpoint refused the request ({exc.status_code}): check OPENAI_API_KEY, "
                     f"OPENAI_BASE_URL and LEADGATE_LLM_MODEL={self.settings.model!r}"
@@ -310,14 +328,14 @@ class LlmScorer:
                     wait = None if wait is None else min(wait, self.settings.backoff_max)
                     outcome = _Outcome(failure="rate_limited", error="429 too many requests")
                 elif exc.status_code >= 500:
-                    outcome = _Outcome(failure="server_error", error=f"{exc.status_code} {str(exc)[:150]}")
+                    outcome = _Outcome(failure="server_error", error=f"{exc.status_code} {redact(str(exc))[:150]}")
                 else:
-                    outcome = _Outcome(failure="bad_request", error=f"{exc.status_code} {str(exc)[:150]}")
+                    outcome = _Outcome(failure="bad_request", error=f"{exc.status_code} {redact(str(exc))[:150]}")
             finally:
                 self._in_flight -= 1
         record.latency_ms = round((time.perf_counter() - started) * 1000, 1)
         record.outcome = outcome.failure or "ok"
-        record.error = outcome.error
+        record.error = redact(outcome.error)
         record.estimated_cost_usd = self.cost(self.settings.model, record.tokens_in, record.tokens_out)
         return outcome, record, wait
 

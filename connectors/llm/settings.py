@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from leadgate.redaction import SecretSettings
 
 SCORE_PROMPT = "score_v1"
 VALIDATE_PROMPT = "validate_v1"
 
 
-class OpenAISettings(BaseSettings):
+class OpenAISettings(SecretSettings):
     """Any OpenAI-compatible endpoint: OpenAI, Azure OpenAI's v1 API, vLLM, llama.cpp, Ollama."""
 
     model_config = SettingsConfigDict(env_prefix="OPENAI_", env_file=".env", extra="ignore")
@@ -23,7 +25,7 @@ class OpenAISettings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-class LlmSettings(BaseSettings):
+class LlmSettings(SecretSettings):
     """How leadgate batches, paces and budgets its LLM calls (`LEADGATE_LLM_*`)."""
 
     model_config = SettingsConfigDict(env_prefix="LEADGATE_LLM_", env_file=".env", extra="ignore")

@@ -138,7 +138,8 @@ class OpenAIEmulator:
 
     def __init__(self, *, score: ScoreFn | None = None, validate: ScoreFn | None = None,
                  faults: FaultFn | None = None, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0,
-                 record_bodies: bool = True) -> None:
+                 record_bodies: bool = True, api_key: str | None = None) -> None:
+        self.api_key = api_key       # when set, any other bearer token gets OpenAI's 401 invalid_api_key
         self.score = score or heuristic_score
         self.validate = validate or heuristic_validate
         self.fault_fn = faults
@@ -212,6 +213,12 @@ class OpenAIEmulator:
         return status, {"x-request-id": request.request_id, **extra_headers}, json.dumps(payload).encode(), delay
 
     def _respond(self, body, request, fault, user) -> tuple[int, dict[str, str], dict[str, Any]]:
+        if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
+            sent = request.headers.get("authorization", "").removeprefix("Bearer ")
+            masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}" if len(sent) > 7 else "*" * len(sent)
+            return 401, {}, {"error": {"message": f"Incorrect API key provided: {masked}. You can find your API key at "
+                                                  "https://platform.openai.com/account/api-keys.",
+                                       "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
         if fault and fault.kind == "429":
             return 429, {"retry-after": f"{fault.retry_after:g}"}, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
         if fault and fault.kind == "401":

@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
+from leadgate.redaction import SecretSettings
 
 BATCH_LIMIT = 100                 # inputs per batch upsert / batch read call
 WINDOW_SECONDS = 10.0
 
 
-class HubSpotSettings(BaseSettings):
+class HubSpotSettings(SecretSettings):
     """The private-app token, the API host, and how hard to push it."""
 
     model_config = SettingsConfigDict(env_prefix="HUBSPOT_", env_file=".env", extra="ignore")

@@ -5,17 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
+from leadgate.redaction import SecretSettings
 
 LEAD = "Lead"
 CONTACT = "Contact"
 COLLECTION_LIMIT = 200            # sObject Collections: records per call
 
 
-class SalesforceSettings(BaseSettings):
+class SalesforceSettings(SecretSettings):
     """Where the org is, how to authenticate, and how hard to push it."""
 
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_", env_file=".env", extra="ignore")
