@@ -33,6 +33,9 @@ class LeadgateSettings(BaseSettings):
     scorer: Literal["baseline", "llm"] = "baseline"
     reviewer: str | None = None
     lock_timeout: float = Field(default=20.0, ge=0, description="seconds a writer waits for the database")
+    run_wait: float = Field(
+        default=600.0, ge=0, description="seconds a run waits for another run to finish before it ends as skipped"
+    )
     as_of: datetime | None = Field(
         default=None,
         description="score as of this time instead of now (replays, and the bundled sample, which ends 2026-11-15)",
