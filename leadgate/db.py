@@ -39,7 +39,7 @@ class DatabaseMissing(RuntimeError):
 
 def _busy_message(path: Path, holder: DatabaseHolder | None = None, read_copy: Path | None = None) -> str:
     if holder is None or holder.kind == "leadgate":
-        who = f", {holder.name()}" if holder is not None and holder.pid else ""
+        who = f", pid {holder.pid}: {holder.command or '?'}" if holder is not None and holder.pid else ""
         return f"the pipeline is running (database {path} is locked by another leadgate writer{who}); try again in a minute"
     hint = f"; analysts: query the read copy {read_copy} instead" if read_copy is not None else ""
     return f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"

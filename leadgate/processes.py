@@ -44,7 +44,7 @@ def command_of(pid: int, limit: int = 120) -> str | None:
     if not parts:
         return None
     parts[0] = os.path.basename(parts[0])
-    text = " ".join(parts)
+    text = " ".join(" ".join(parts).split())  # one line, whatever the arguments contain
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
