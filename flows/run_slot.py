@@ -67,13 +67,18 @@ def _describe(record: dict) -> str:
     return f"run {record['run_id']} ({who})" if record.get("run_id") else f"a run ({who})"
 
 
-def live_holders(settings: LeadgateSettings) -> list[str]:
+def _summary(record: dict) -> str:
+    who = ProcessIdentity.from_dict(record["process"]).describe()
+    return f"run {record['run_id']}, {who}" if record.get("run_id") else who
+
+
+def live_holders(settings: LeadgateSettings, brief: bool = False) -> list[str]:
     """Runs recorded as holding the slot whose process is still there."""
     found = []
     for path in sorted(_records(settings).glob("*.json")):
         record = _load(path)
         if record and not ProcessIdentity.from_dict(record["process"]).is_gone():
-            found.append(_describe(record))
+            found.append(_summary(record) if brief else _describe(record))
     return found
 
 
@@ -165,7 +170,8 @@ def pipeline_slot(
             now = time.monotonic()
             others = live_holders(settings)
             if now >= deadline:
-                raise RunSkipped(f"another run is in progress ({'; '.join(others) or 'it holds the ' + limit_name + ' slot'})")
+                brief = "; ".join(live_holders(settings, brief=True)) or f"it holds the {limit_name} slot"
+                raise RunSkipped(f"another run is in progress ({brief})")
             if not announced:
                 log(f"waiting for {'; '.join(others) or 'another run'} to finish: queued on the {limit_name} "
                     f"concurrency limit, up to {deadline - now:.0f} s")
