@@ -12,6 +12,7 @@ import contextvars
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -130,6 +131,18 @@ def free_dead_slots(settings: LeadgateSettings, limit_name: str, log: Log) -> in
     return freed
 
 
+def record_slot(settings: LeadgateSettings, limit_name: str, lease_id: UUID, *, run_id: str | None,
+                flow_run_id: str | None, process: ProcessIdentity | None = None) -> Path:
+    """Write down who holds a slot, beside the database, so a later run can tell whether it is gone."""
+    record = _records(settings) / f"{lease_id}.json"
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps({
+        "lease_id": str(lease_id), "limit": limit_name, "slots": 1, "server": server_identity(),
+        "run_id": run_id, "flow_run_id": flow_run_id, "process": (process or ProcessIdentity.current()).to_dict(),
+    }), encoding="utf-8")
+    return record
+
+
 def _try_acquire(client, limit_name: str, holder: ConcurrencyLeaseHolder | None) -> tuple[UUID | None, float]:
     """One attempt: (lease id, 0) when granted or no such limit; (None, retry-after seconds) when full."""
     try:
@@ -151,6 +164,27 @@ def _renew(lease_id: UUID, stop: threading.Event) -> None:
                 client.renew_concurrency_lease(lease_id=lease_id, lease_duration=LEASE_SECONDS)
             except Exception as exc:  # noqa: BLE001 - a lost renewal is logged; the run lock still keeps runs apart
                 _fallback.warning("could not renew the pipeline's concurrency lease: %s", exc)
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """Make SIGTERM raise (so the slot is given back) where nothing else handles it; inside a flow Prefect does."""
+    try:
+        if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+            previous = None
+        else:
+            previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    except ValueError:  # signals can only be set from the main thread
+        previous = None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 @contextmanager
@@ -183,26 +217,22 @@ def pipeline_slot(
     if lease_id is None:  # no such limit on this server: the run lock alone keeps runs apart
         yield None
         return
-    record = _records(settings) / f"{lease_id}.json"
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({
-        "lease_id": str(lease_id), "limit": limit_name, "slots": 1, "server": server_identity(),
-        "run_id": run_id, "flow_run_id": flow_run_id, "process": ProcessIdentity.current().to_dict(),
-    }), encoding="utf-8")
+    record = record_slot(settings, limit_name, lease_id, run_id=run_id, flow_run_id=flow_run_id)
     stop = threading.Event()
     # the thread runs in a copy of this context, so it talks to the same Prefect API (settings live in contextvars)
     renewer = threading.Thread(target=contextvars.copy_context().run, args=(_renew, lease_id, stop),
                                name="leadgate-slot-lease", daemon=True)
-    renewer.start()
-    try:
-        yield lease_id
-    finally:
-        stop.set()
+    with _sigterm_unwinds():
+        renewer.start()
         try:
-            with get_client(sync_client=True) as client:
-                client.release_concurrency_slots_with_lease(lease_id=lease_id)
+            yield lease_id
         finally:
-            record.unlink(missing_ok=True)
+            stop.set()
+            try:
+                with get_client(sync_client=True) as client:
+                    client.release_concurrency_slots_with_lease(lease_id=lease_id)
+            finally:
+                record.unlink(missing_ok=True)
 
 
 @contextmanager
