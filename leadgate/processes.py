@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import socket
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -117,8 +116,3 @@ def lock_holder_pids(path: Path) -> list[int]:
         if m and m.group(2) == want and int(m.group(1)) > 0 and int(m.group(1)) not in pids:
             pids.append(int(m.group(1)))
     return pids
-
-
-def wait_until(deadline: float) -> float:
-    """Seconds left until a monotonic deadline (never negative)."""
-    return max(0.0, deadline - time.monotonic())

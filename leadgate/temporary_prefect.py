@@ -12,7 +12,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 import prefect
 from prefect.events.worker import EventsWorker
@@ -27,7 +27,7 @@ MARKER = "LEADGATE_TEMPORARY_PREFECT_SERVER"
 class TiedSubprocessServer(SubprocessASGIServer):
     """Prefect's temporary server, started through a launcher that dies with its parent."""
 
-    _instances: dict[int | None, SubprocessASGIServer] = {}
+    _instances: ClassVar[dict[int | None, SubprocessASGIServer]] = {}  # its own, apart from Prefect's servers
 
     def _run_uvicorn_command(self) -> subprocess.Popen[Any]:
         server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
