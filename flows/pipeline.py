@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from pathlib import Path
 
 from prefect import flow, get_run_logger, runtime, task
@@ -9,16 +10,18 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
-from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+from prefect.states import Completed
 
 from flows import progress
+from flows.run_slot import RunSkipped, exclusive_run
 from leadgate import db, steps
 from leadgate.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
 from leadgate.redaction import redact, redact_value, redacted_errors
 from leadgate.summary import attention_rows, render_markdown, shown_rows
+from leadgate.telemetry import apply_telemetry_defaults
 
 GLOBAL_LIMIT = "leadgate-pipeline"
 
@@ -101,8 +104,15 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     policy = load_policy(settings.policy)
     run_id = steps.new_run_id()
     flow_run_id = runtime.flow_run.id
+    apply_telemetry_defaults()  # deployment runs too: dbt and GX read these when they start
     ensure_global_limit()
-    with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
+    with ExitStack() as held:
+        try:  # queued on the concurrency limit first, then the run lock, within LEADGATE_RUN_WAIT
+            held.enter_context(exclusive_run(settings, GLOBAL_LIMIT, run_id=run_id, log=get_run_logger().info,
+                                             flow_run_id=str(flow_run_id) if flow_run_id else None))
+        except RunSkipped as exc:
+            get_run_logger().info("skipped: %s", exc)
+            return Completed(name="Skipped", message=f"skipped: {exc}", data={"run_id": run_id, "skipped": f"skipped: {exc}"})
         steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
         progress.start(run_id)
         try:
@@ -151,4 +161,5 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
 
 
 if __name__ == "__main__":
+    apply_telemetry_defaults()
     leadgate_pipeline()

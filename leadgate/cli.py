@@ -19,6 +19,8 @@ app.add_typer(review_app, name="review")
 crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM) for a live sync.")
 app.add_typer(crm_app, name="crm")
 
+EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
+
 ReviewerOpt = Annotated[Optional[str], typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="exit 1 when there are warnings (e.g. a file with most records rejected), for CI")]
 
@@ -48,16 +50,20 @@ def run(
 
     load_policy(settings.policy)  # a bad policy file fails before Prefect starts
     check_inbox(inbox or settings.inbox)  # so does a wrong LEADGATE_INBOX (exit 2)
-    typer.echo("starting the pipeline flow (the first flow in a process starts a local Prefect server)…", err=True)
     from flows.pipeline import leadgate_pipeline
     from leadgate.summary import render_text
+    from leadgate.temporary_prefect import prefect_api
 
     if not os.environ.get("LEADGATE_DEBUG"):
         from leadgate.terminal_logs import hide_tracebacks_in_terminal
 
         hide_tracebacks_in_terminal()
 
-    summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+    with prefect_api(say=lambda line: typer.echo(line, err=True)):
+        summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+    if summary.get("skipped"):  # another run held the slot or the run lock for all of LEADGATE_RUN_WAIT
+        typer.echo(summary["skipped"], err=True)
+        raise typer.Exit(EXIT_SKIPPED)
     if as_json:
         _echo_json(summary)
     else:
@@ -361,6 +367,9 @@ def _exit_code(exc: BaseException) -> int:
 
 def main() -> None:
     """Entry point: every error is one clear line on stderr, never a traceback (LEADGATE_DEBUG=1 shows it)."""
+    from leadgate.telemetry import apply_telemetry_defaults
+
+    apply_telemetry_defaults()  # before dbt, Prefect or GX read their settings
     try:
         # standalone_mode=False makes click return (not raise) the code of a `typer.Exit`.
         code = app(standalone_mode=False)
@@ -381,6 +390,11 @@ def main() -> None:
             raise
         typer.echo(f"leadgate: error: {_one_line(exc)}", err=True)
         sys.exit(_exit_code(exc))
+    except BaseException as exc:
+        if type(exc).__name__ != "TerminationSignal":  # Prefect's SIGTERM during a run (locks already released)
+            raise
+        typer.echo("leadgate: terminated (SIGTERM)", err=True)
+        sys.exit(143)
 
 
 if __name__ == "__main__":

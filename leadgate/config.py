@@ -38,6 +38,9 @@ class LeadgateSettings(SecretSettings):
     read_copy_interval: float = Field(
         default=5.0, ge=0, description="review decisions republish the read copy at most once per this many seconds"
     )
+    run_wait: float = Field(
+        default=600.0, ge=0, description="seconds a run waits for another run to finish before it ends as skipped"
+    )
     as_of: datetime | None = Field(
         default=None,
         description="score as of this time instead of now (replays, and the bundled sample, which ends 2026-11-15)",

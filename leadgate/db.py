@@ -9,6 +9,7 @@ after each run, so they are never locked out by a long dbt run.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 import shutil
@@ -22,7 +23,9 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
+from leadgate.db_holders import DatabaseHolder, holder_from_lock_error, leadgate_writer
 
+log = logging.getLogger("leadgate.db")
 DUCKDB_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
 
 
@@ -34,11 +37,12 @@ class DatabaseMissing(RuntimeError):
     """A reader asked for a database that was never created."""
 
 
-def _busy_message(path: Path) -> str:
-    return (
-        f"the pipeline is running (database {path} is locked by another writer); "
-        "try again in a minute"
-    )
+def _busy_message(path: Path, holder: DatabaseHolder | None = None, read_copy: Path | None = None) -> str:
+    if holder is None or holder.kind == "leadgate":
+        who = f", pid {holder.pid}: {holder.command or '?'}" if holder is not None and holder.pid else ""
+        return f"the pipeline is running (database {path} is locked by another leadgate writer{who}); try again in a minute"
+    hint = f"; analysts: query the read copy {read_copy} instead" if read_copy is not None else ""
+    return f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"
 
 
 def _is_lock_error(exc: Exception) -> bool:
@@ -46,16 +50,23 @@ def _is_lock_error(exc: Exception) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
-def _open(path: Path, read_only: bool, deadline: float) -> duckdb.DuckDBPyConnection:
+def _open(path: Path, read_only: bool, deadline: float, read_copy: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying a lock held by another process until `deadline`; a writer says at once who holds it."""
     delay = 0.05
+    announced = False
     while True:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
-            if not _is_lock_error(exc) or time.monotonic() >= deadline:
-                if _is_lock_error(exc):
-                    raise PipelineBusy(_busy_message(path)) from None
+            if not _is_lock_error(exc):
                 raise
+            holder = holder_from_lock_error(str(exc))
+            if time.monotonic() >= deadline:
+                raise PipelineBusy(_busy_message(path, holder, read_copy)) from None
+            if not read_only and not announced:
+                log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
+                            holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
+                announced = True
             time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
             delay = min(delay * 2, 1.0)
 
@@ -69,10 +80,17 @@ def writer_lock(settings: LeadgateSettings, timeout: float | None = None) -> Ite
     """Hold the cross-process writer lock (without opening a connection): used around dbt runs."""
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(lock_path(settings)))
+    wait = settings.lock_timeout if timeout is None else timeout
     try:
-        lock.acquire(timeout=settings.lock_timeout if timeout is None else timeout)
+        lock.acquire(timeout=0)
     except Timeout:
-        raise PipelineBusy(_busy_message(settings.db_path)) from None
+        holder = leadgate_writer(lock_path(settings))
+        if wait > 0:
+            log.warning("waiting up to %.0f s for %s to finish with database %s", wait, holder.name(), settings.db_path)
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise PipelineBusy(_busy_message(settings.db_path, holder)) from None
     try:
         yield
     finally:
@@ -84,7 +102,7 @@ def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterato
     """A short read-write connection under the writer lock, with the schema migrated."""
     wait = settings.lock_timeout if timeout is None else timeout
     with writer_lock(settings, timeout=wait):
-        con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait)
+        con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
         try:
             migrate(con)
             yield con
@@ -177,17 +195,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 
 
 @contextmanager
-def run_lock(settings: LeadgateSettings) -> Iterator[None]:
+def run_lock(settings: LeadgateSettings, wait: float = 0.0, **holder: str | None) -> Iterator[None]:
     """Held for a whole pipeline run, so two runs never overlap even without a Prefect server."""
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(settings.db_path.with_name(settings.db_path.name + ".run.lock")))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise PipelineBusy(
-            f"another pipeline run is in progress on {settings.db_path}; try again when it has finished"
-        ) from None
-    try:
+    from leadgate.run_lock import hold_run_lock
+
+    with hold_run_lock(settings, wait=wait, **holder):
         yield
-    finally:
-        lock.release()
