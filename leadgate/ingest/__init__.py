@@ -16,9 +16,11 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
   anonymous_id; an email that is present but not a valid address (even with an anonymous_id: a
   wrong identity is worse than none). Several problems are listed together, separated by '; '.
 - Accepted with a field emptied and a row in raw.field_issues: company_size, company_domain or
-  consent that cannot be read. Normalised: email (trimmed, lower case), source (lower case),
+  consent that cannot be read. Normalised: email (leadgate/emails.py: trimmed, A-Z lower-cased, IDNA
+  domain; never a non-ASCII character mapped to ASCII), source (lower case),
   company_domain (lower case, no scheme, 'www.', port or path), company_size ('250', '51-200',
-  '10000+'), consent (true/false; CSV also yes/no/1/0), text fields trimmed, empty text -> NULL,
+  '10000+'), consent (the vocabulary of leadgate/consent.py, the same for both formats), text fields
+  trimmed, empty text -> NULL,
   occurred_at without an offset taken as UTC. Unknown keys (JSONL) or non-empty unknown columns
   (CSV) are kept in `extra`.
 - Duplicates (raw.duplicate_events): a (source, event_id) already loaded, or seen earlier in the
@@ -44,6 +46,7 @@ import duckdb
 
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.emails import register_sql_function
 from leadgate.ingest.files import discover_files, read_lines, scan_file
 from leadgate.ingest.load import load_file
 from leadgate.ingest.records import new_load_id
@@ -68,6 +71,7 @@ def ingest_paths(
     with db.connect(settings) as con, tempfile.TemporaryDirectory(prefix="leadgate-ingest-") as workdir:
         # Timestamps without an offset are UTC; line numbers rely on insertion order.
         con.execute("set TimeZone = 'UTC'; set preserve_insertion_order = true")
+        register_sql_function(con)  # the email rule (leadgate/emails.py), for ingest's checks
         for path, fmt in files:
             file_report = _ingest_file(con, path, fmt, report.load_id, Path(workdir))
             report.add(file_report)

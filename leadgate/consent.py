@@ -1,0 +1,117 @@
+"""The one consent rule: the vocabulary of grants and refusals, and what an unknown consent means.
+
+The vocabulary is `dbt_project/seeds/consent_vocabulary.csv`, read here (for ingest's checks) and by
+dbt as a seed (for consent event types such as `unsubscribe`). A value is compared after lower-casing
+it and removing spaces, '-' and '_' (`SEPARATORS`; dbt's `consent_term` macro uses the same class), so
+'Opt-In', ' opt in ' and 'OPT_IN' are one term. A value outside the vocabulary is a field issue and
+the event's consent is unknown.
+
+A lead's consent status ('granted' | 'withdrawn' | 'unknown') is its latest explicit signal by event
+time, a refusal winning ties (dbt: int_leads_aggregated). Whether a status allows contact is decided
+only by `allowed_statuses(policy)`: the mart's `has_consent` (passed to dbt as a var), routing, the
+sync's eligibility and review approval all use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from functools import lru_cache
+from typing import Any
+
+from leadgate.config import DBT_PROJECT_DIR
+from leadgate.policy import Policy
+
+VOCABULARY_FILE = DBT_PROJECT_DIR / "seeds" / "consent_vocabulary.csv"
+# In DuckDB's (RE2) syntax, as ingest's SQL and dbt's consent_term macro use it (a test keeps them equal).
+SEPARATORS = r"[\t\n\v\f\r \x{00a0}\x{2000}-\x{200a}\x{202f}\x{3000}_-]+"
+GRANTED, WITHDRAWN, UNKNOWN = "granted", "withdrawn", "unknown"
+DBT_VAR = "consent_allowed_statuses"
+_TERM = re.compile(r"[a-z0-9]+")
+_SEPARATORS = re.compile(re.sub(r"\\x\{([0-9a-f]{4})\}", r"\\u\1", SEPARATORS))  # the same class in Python's re
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> dict[str, bool]:
+    """Canonical term -> True (a grant) / False (a refusal), from the seed file."""
+    terms: dict[str, bool] = {}
+    with VOCABULARY_FILE.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            term, grants = row["term"], row["grants"].strip().lower()
+            # Terms are spliced into ingest's SQL as literals: only plain [a-z0-9] words may exist.
+            if not _TERM.fullmatch(term) or grants not in ("true", "false") or term in terms:
+                raise ValueError(f"{VOCABULARY_FILE}: bad or repeated consent term {term!r}")
+            terms[term] = grants == "true"
+    return terms
+
+
+def grants() -> tuple[str, ...]:
+    return tuple(t for t, g in vocabulary().items() if g)
+
+
+def refusals() -> tuple[str, ...]:
+    return tuple(t for t, g in vocabulary().items() if not g)
+
+
+def canonical(value: str) -> str:
+    """Lower case, with spaces, '-' and '_' removed: how a consent value is looked up."""
+    return _SEPARATORS.sub("", value.lower())
+
+
+def parse_consent(value: Any) -> bool | None:
+    """True (grant), False (refusal) or None (absent or outside the vocabulary) for a text, number or bool."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    return vocabulary().get(canonical(str(value)))
+
+
+def consent_sql(column: str) -> str:
+    """SQL (DuckDB) for `parse_consent` of a text column: true, false or null."""
+    as_list = lambda terms: ", ".join(f"'{t}'" for t in terms)  # noqa: E731 - terms are [a-z0-9]+ (checked)
+    term = f"regexp_replace(lower({column}), '{SEPARATORS}', '', 'g')"
+    return (f"case when {term} in ({as_list(grants())}) then true"
+            f" when {term} in ({as_list(refusals())}) then false end")
+
+
+def described() -> str:
+    """The vocabulary in words, for field issues and errors."""
+    return "grants: " + ", ".join(grants()) + "; refusals: " + ", ".join(refusals())
+
+
+def allowed_statuses(policy: Policy) -> tuple[str, ...]:
+    """The consent statuses that allow contact (and an MQL): 'granted', and 'unknown' when the policy allows it."""
+    return (GRANTED, UNKNOWN) if policy.consent.unknown == "allow" else (GRANTED,)
+
+
+def lead_status(consent_status: Any, has_consent: Any = None) -> str:
+    """A lead's status from the mart's columns; without a status, from the has_consent flag (null: unknown)."""
+    if isinstance(consent_status, str) and consent_status.strip():
+        return consent_status.strip().lower()
+    if has_consent is True:
+        return GRANTED
+    return WITHDRAWN if has_consent is False else UNKNOWN
+
+
+def allows_contact(consent_status: Any, policy: Policy, has_consent: Any = None) -> bool:
+    """Whether this lead may be contacted (qualified, synced, approved) under the policy."""
+    return lead_status(consent_status, has_consent) in allowed_statuses(policy)
+
+
+def status_sql(status_column: str, flag_column: str) -> str:
+    """SQL for `lead_status` over the mart's columns."""
+    return (f"coalesce(nullif(lower(trim({status_column})), ''),"
+            f" case when {flag_column} then '{GRANTED}' when not {flag_column} then '{WITHDRAWN}' end, '{UNKNOWN}')")
+
+
+def dbt_vars(policy: Policy) -> dict[str, list[str]]:
+    """The vars the dbt build gets, so the mart's has_consent follows the same rule."""
+    return {DBT_VAR: list(allowed_statuses(policy))}
+
+
+def refusal_reason(consent_status: Any, has_consent: Any = None) -> str:
+    """Why contact is not allowed, in words."""
+    if lead_status(consent_status, has_consent) == UNKNOWN:
+        return "no consent to contact (consent unknown, and the policy's consent.unknown is deny)"
+    return "no consent to contact (the person withdrew consent or unsubscribed)"
