@@ -64,6 +64,11 @@ def normalise_email(value: str | None) -> str | None:
     return ascii_lower(local) + "@" + domain
 
 
+def ascii_lower_sql(expr: str) -> str:
+    """SQL (DuckDB) lower-casing A-Z only: never lower(), which maps the Kelvin sign U+212A to 'k'."""
+    return f"translate({expr}, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}')"
+
+
 def email_key(value: object) -> str:
     """The key two addresses from elsewhere (a CRM) are matched by: normalised, else trimmed with A-Z lower-cased."""
     text = "" if value is None else str(value)
