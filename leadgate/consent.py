@@ -87,8 +87,11 @@ def allowed_statuses(policy: Policy) -> tuple[str, ...]:
 
 def lead_status(consent_status: Any, has_consent: Any = None) -> str:
     """A lead's status from the mart's columns; without a status, from the has_consent flag (null: unknown)."""
+    # A flag set to false wins over 'granted' (when in doubt, do not contact); for 'unknown' the flag is
+    # ignored: the mart computed it under the policy of its build, the current policy decides.
     if isinstance(consent_status, str) and consent_status.strip():
-        return consent_status.strip().lower()
+        status = consent_status.strip().lower()
+        return WITHDRAWN if status == GRANTED and has_consent is False else status
     if has_consent is True:
         return GRANTED
     return WITHDRAWN if has_consent is False else UNKNOWN
@@ -101,7 +104,8 @@ def allows_contact(consent_status: Any, policy: Policy, has_consent: Any = None)
 
 def status_sql(status_column: str, flag_column: str) -> str:
     """SQL for `lead_status` over the mart's columns."""
-    return (f"coalesce(nullif(lower(trim({status_column})), ''),"
+    status = f"nullif(lower(trim({status_column})), '')"
+    return (f"coalesce(case when {status} = '{GRANTED}' and {flag_column} = false then '{WITHDRAWN}' else {status} end,"
             f" case when {flag_column} then '{GRANTED}' when not {flag_column} then '{WITHDRAWN}' end, '{UNKNOWN}')")
 
 
