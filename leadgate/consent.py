@@ -2,7 +2,8 @@
 
 The vocabulary is `dbt_project/seeds/consent_vocabulary.csv`, read here (for ingest's checks) and by
 dbt as a seed (for consent event types such as `unsubscribe`). A value is compared after lower-casing
-it and removing spaces, '-' and '_' (`SEPARATORS`; dbt's `consent_term` macro uses the same class), so
+it and removing spaces, and '-' or '_' between two letters or digits (`SEPARATORS`, `JOINERS`; dbt's
+`consent_term` macro does the same), so
 'Opt-In', ' opt in ' and 'OPT_IN' are one term. A value outside the vocabulary is a field issue and
 the event's consent is unknown.
 
@@ -23,11 +24,14 @@ from leadgate.config import DBT_PROJECT_DIR
 from leadgate.policy import Policy
 
 VOCABULARY_FILE = DBT_PROJECT_DIR / "seeds" / "consent_vocabulary.csv"
-# In DuckDB's (RE2) syntax, as ingest's SQL and dbt's consent_term macro use it (a test keeps them equal).
-SEPARATORS = r"[\t\n\v\f\r \x{00a0}\x{2000}-\x{200a}\x{202f}\x{3000}_-]+"
+# In DuckDB's (RE2) syntax, as ingest's SQL and dbt's consent_term macro use them (a test keeps them equal):
+# every space goes; '-' and '_' only join two letters or digits ('opt-in'), so '-1' is not '1'.
+SEPARATORS = r"[\t\n\v\f\r \x{00a0}\x{2000}-\x{200a}\x{202f}\x{3000}]+"
+JOINERS = r"([a-z0-9])[_-]+([a-z0-9])"
 GRANTED, WITHDRAWN, UNKNOWN = "granted", "withdrawn", "unknown"
 DBT_VAR = "consent_allowed_statuses"
 _TERM = re.compile(r"[a-z0-9]+")
+_JOINERS = re.compile(JOINERS)
 _SEPARATORS = re.compile(re.sub(r"\\x\{([0-9a-f]{4})\}", r"\\u\1", SEPARATORS))  # the same class in Python's re
 
 
@@ -54,8 +58,8 @@ def refusals() -> tuple[str, ...]:
 
 
 def canonical(value: str) -> str:
-    """Lower case, with spaces, '-' and '_' removed: how a consent value is looked up."""
-    return _SEPARATORS.sub("", value.lower())
+    """Lower case, spaces removed, '-' and '_' between letters or digits removed: how a value is looked up."""
+    return _JOINERS.sub(r"\1\2", _SEPARATORS.sub("", value.lower()))
 
 
 def parse_consent(value: Any) -> bool | None:
@@ -69,7 +73,7 @@ def parse_consent(value: Any) -> bool | None:
 
 def consent_sql(column: str) -> str:
     """SQL (DuckDB) for `parse_consent` of a text column: true, false or null."""
-    term = f"regexp_replace(lower({column}), '{SEPARATORS}', '', 'g')"
+    term = f"regexp_replace(regexp_replace(lower({column}), '{SEPARATORS}', '', 'g'), '{JOINERS}', '\\1\\2', 'g')"
     # Terms are [a-z0-9]+ (checked when read), so quoting them as literals is safe.
     yes, no = (", ".join(f"'{t}'" for t in terms) for terms in (grants(), refusals()))
     return f"case when {term} in ({yes}) then true when {term} in ({no}) then false end"

@@ -44,9 +44,12 @@
 {%- endmacro %}
 
 {#- A consent value or event type as the vocabulary spells it (seeds/consent_vocabulary.csv): lower case,
-    spaces, '-' and '_' removed. The class is leadgate/consent.py's SEPARATORS (a test keeps them equal). -#}
+    spaces removed, '-' / '_' between letters or digits removed. The patterns are leadgate/consent.py's
+    SEPARATORS and JOINERS (a test keeps them equal). -#}
 {% macro consent_term(column) -%}
-    regexp_replace(lower({{ column }}), '[\t\n\v\f\r \x{00a0}\x{2000}-\x{200a}\x{202f}\x{3000}_-]+', '', 'g')
+    regexp_replace(
+        regexp_replace(lower({{ column }}), '[\t\n\v\f\r \x{00a0}\x{2000}-\x{200a}\x{202f}\x{3000}]+', '', 'g'),
+        '([a-z0-9])[_-]+([a-z0-9])', '\1\2', 'g')
 {%- endmacro %}
 
 {#- Whether a consent status allows contact: the statuses leadgate's policy allows (leadgate/consent.py
