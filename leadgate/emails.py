@@ -78,7 +78,8 @@ def email_key(value: object) -> str:
 def register_sql_function(con: duckdb.DuckDBPyConnection) -> None:
     """Make `normalise_email` callable from SQL on this connection (ingest's checks use it)."""
     try:
-        con.create_function(EMAIL_SQL_FUNCTION, normalise_email, ["VARCHAR"], "VARCHAR", side_effects=False)
+        con.create_function(EMAIL_SQL_FUNCTION, normalise_email, ["VARCHAR"], "VARCHAR", null_handling="special",
+                            side_effects=False)  # special: it returns NULL for an invalid address
     except duckdb.NotImplementedException:   # already registered on this connection
         pass
 
