@@ -73,10 +73,11 @@ def parse_consent(value: Any) -> bool | None:
 
 def consent_sql(column: str) -> str:
     """SQL (DuckDB) for `parse_consent` of a text column: true, false or null."""
+    # Terms are [a-z0-9]+ (checked when read), so quoting them as literals is safe. A MAP lookup, and the
+    # regexes only for values not already spelled canonically (coalesce is lazy): as cheap as the old check.
+    terms = "MAP {" + ", ".join(f"'{t}': {str(g).lower()}" for t, g in vocabulary().items()) + "}"
     term = f"regexp_replace(regexp_replace(lower({column}), '{SEPARATORS}', '', 'g'), '{JOINERS}', '\\1\\2', 'g')"
-    # Terms are [a-z0-9]+ (checked when read), so quoting them as literals is safe.
-    yes, no = (", ".join(f"'{t}'" for t in terms) for terms in (grants(), refusals()))
-    return f"case when {term} in ({yes}) then true when {term} in ({no}) then false end"
+    return f"coalesce({terms}[lower({column})], {terms}[{term}])"
 
 
 def described() -> str:
