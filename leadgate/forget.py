@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 
 import duckdb
 
-from leadgate import db
+from leadgate import db, emails
 from leadgate.config import LeadgateSettings
 from leadgate.status import relation_exists
 from leadgate.state_store import utcnow
 
-# The same shape ingest accepts: something@domain.tld, no spaces.
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # App-owned schemas are erased table by table below; every other schema holds dbt models.
 APP_SCHEMAS = ("raw", "scoring", "review", "sync", "audit", "quality", "lifecycle", "meta",
                "information_schema", "pg_catalog")
@@ -61,9 +58,9 @@ class ForgetReport:
 
 
 def normalise_email(email: str) -> str:
-    """Trimmed and lower-cased; a clear error when it is not an email address."""
-    value = (email or "").strip().lower()
-    if not EMAIL_RE.match(value):
+    """Normalised as ingest does (leadgate/emails.py); a clear error when it is not an email address."""
+    value = emails.normalise_email((email or "").strip())
+    if value is None:
         raise ForgetError(f"not a valid email address: {email!r}")
     return value
 
@@ -123,7 +120,7 @@ def _erase_identity_tables(
                 tests.append(f"{name} = ?")
                 params.append(lead_id)
             elif kind == "email":
-                tests.append(f"lower({name}) = ?")
+                tests.append(f"{emails.ascii_lower_sql(name)} = ?")   # the email rule: A-Z only
                 params.append(email)
             else:
                 tests.append(f"{name} in (select anonymous_id from _forget_anonymous_ids)")
@@ -196,14 +193,14 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
         """
         create or replace temp table _forget_dups as
         select rowid as rid, load_id, source_file from raw.duplicate_events d
-        where contains(lower(coalesce(raw_text, '')), ?)
+        where contains(translate(coalesce(raw_text, ''), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?)
            or exists (select 1 from _forget_events e where e.source = d.source and e.event_id = d.event_id)
         """,
         [email],
     )
     con.execute(
         "create or replace temp table _forget_rejected as select rowid as rid, load_id, source_file"
-        " from raw.rejected_events where contains(lower(coalesce(raw_text, '')), ?)",
+        " from raw.rejected_events where contains(translate(coalesce(raw_text, ''), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?)",
         [email],
     )
     report.source_files = [r[0] for r in con.execute(
@@ -227,7 +224,7 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
         ("field_issues", "raw.field_issues",
          "delete from raw.field_issues f where exists (select 1 from _forget_events e"
          " where e.source = f.source and e.event_id = f.event_id)"
-         " or contains(lower(coalesce(raw_value, '')), ?)", [email]),
+         " or contains(translate(coalesce(raw_value, ''), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), ?)", [email]),
         ("events", "raw.engagement_events",
          "delete from raw.engagement_events where email = ? or (email is null and anonymous_id in"
          " (select anonymous_id from _forget_anonymous_ids))", [email]),

@@ -15,7 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from leadgate import db, read_copy
+from leadgate import consent, db, read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.neutral_text import indented, one_line, terminal_safe
@@ -190,17 +190,17 @@ class ReviewService:
         # Column names come from the policy, checked against information_schema above.
         select = ", ".join(f'"{f}"' for f in required)
         row = con.execute(
-            f"select {select}, has_consent from marts.lead_features where lead_id = ?", [lead_id]
+            f"select {select}, consent_status, has_consent from marts.lead_features where lead_id = ?", [lead_id]
         ).fetchall()
         row = row[0] if row else None
         if row is None:
             return [f"lead {lead_id} is no longer in marts.lead_features (erased or not built yet)"]
         problems = []
-        missing = [f for f, v in zip(required, row[:-1]) if v is None or (isinstance(v, str) and not v.strip())]
+        missing = [f for f, v in zip(required, row[:-2]) if v is None or (isinstance(v, str) and not v.strip())]
         if missing:
             problems.append(f"missing {', '.join(missing)}")
-        if row[-1] is not True:
-            problems.append("no consent to contact (the person withdrew consent or unsubscribed)")
+        if not consent.allows_contact(row[-2], self.policy, row[-1]):   # the one consent rule
+            problems.append(consent.refusal_reason(row[-2], row[-1]))
         return problems
 
     def _decide(

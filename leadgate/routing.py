@@ -4,7 +4,8 @@
 
 1. failed a gate expectation -> needs_review (`gate:<expectation>`)
 2. the batch is blocked by the gate -> stays pending (`gate_batch_blocked`), retried next run
-3. no consent -> nurture (`no_consent`): never an MQL
+3. no consent (withdrawn; unknown unless the policy's consent.unknown is allow) -> nurture
+   (`no_consent`): never an MQL
 4. a rule hit -> needs_review (`target_account`, `missing_company`, `missing_company_size`,
    `high_fit_low_engagement`, `reactivated_after_dormancy`)
 5. confidence >= routing.auto_confidence -> qualified / nurture (`auto_qualified` / `auto_nurture`)
@@ -39,6 +40,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from leadgate.consent import allows_contact
 from leadgate.gate import GateResult
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
@@ -100,7 +102,9 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     fit = pd.to_numeric(f["fit"], errors="coerce").to_numpy(dtype=float)
     engagement = pd.to_numeric(f["engagement"], errors="coerce").to_numpy(dtype=float)
     error = ~np.isfinite(score) | ~np.isfinite(confidence)
-    no_consent = ~_flag(f, "has_consent")          # unknown consent is treated as no consent
+    # The one consent rule (leadgate/consent.py): unknown consent only passes when the policy allows it.
+    no_consent = ~np.array([allows_contact(status, policy, flag) for status, flag in
+                            zip(_column(f, "consent_status"), _column(f, "has_consent"))], dtype=bool)
     rules = np.column_stack(
         [
             _flag(f, "is_target_account"),

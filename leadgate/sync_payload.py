@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from leadgate.consent import allowed_statuses, status_sql
 from leadgate.neutral_text import crm_text
 from leadgate.policy import Policy
 
@@ -112,13 +113,13 @@ join marts.lead_features f on f.lead_id = e.lead_id
 left join latest l on l.lead_id = e.lead_id
 left join scoring.scores s on s.score_id = l.score_id
 left join reviewed r on r.lead_id = e.lead_id
-where f.has_consent
-"""
+where list_contains(?::varchar[], {status})
+""".replace("{status}", status_sql("f.consent_status", "f.has_consent"))  # the one consent rule
 
 
 def current_payloads(con: duckdb.DuckDBPyConnection, policy: Policy) -> pd.DataFrame:
     """lead_id, payload (canonical JSON) and payload_hash of every qualified or synced lead with consent."""
-    cur = con.execute(ELIGIBLE_SQL, [policy.version])
+    cur = con.execute(ELIGIBLE_SQL, [policy.version, list(allowed_statuses(policy))])
     names = [d[0] for d in cur.description]
     lead_ids, texts, hashes, issues = [], [], [], []
     for values in cur.fetchall():

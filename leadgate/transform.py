@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import time
@@ -10,8 +11,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leadgate import db
+from leadgate import consent, db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
+from leadgate.policy import load_policy
 
 # The profile reads the database path from this variable (dbt_project/profiles.yml).
 DB_PATH_ENV = "LEADGATE_DBT_DB_PATH"
@@ -64,6 +66,8 @@ def run_dbt(
     ]
     if full_refresh:
         args.append("--full-refresh")
+    # The consent rule's policy half (leadgate/consent.py), so the mart's has_consent matches routing and sync.
+    args += ["--vars", json.dumps(consent.dbt_vars(load_policy(settings.policy)))]
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):
         started = time.perf_counter()

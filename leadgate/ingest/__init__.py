@@ -20,9 +20,11 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
 - UTF-16/UTF-32 files and JSON documents (a JSON array, pretty-printed objects) are read through a
   UTF-8 copy (decode.py); a file with most records rejected gets a warning (alerts.py).
 - Accepted with a field emptied and a row in raw.field_issues: company_size, company_domain or
-  consent that cannot be read. Normalised: email (trimmed, lower case), source (lower case),
+  consent that cannot be read. Normalised: email (leadgate/emails.py: trimmed, A-Z lower-cased, IDNA
+  domain; never a non-ASCII character mapped to ASCII), source (lower case),
   company_domain (lower case, no scheme, 'www.', port or path), company_size ('250', '51-200',
-  '10000+'), consent (true/false; CSV also yes/no/1/0), text fields trimmed, empty text -> NULL,
+  '10000+'), consent (the vocabulary of leadgate/consent.py, the same for both formats), text fields
+  trimmed, empty text -> NULL,
   occurred_at without an offset taken as UTC. Unknown keys (JSONL) or non-empty unknown columns
   (CSV) are kept in `extra`.
 - Duplicates (raw.duplicate_events): a (source, event_id) already loaded, or seen earlier in the
@@ -49,6 +51,7 @@ import duckdb
 
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.emails import register_sql_function
 from leadgate.ingest.alerts import file_warning
 from leadgate.ingest.decode import LONE_BRACES, prepare_file
 from leadgate.ingest.files import discover_files, read_lines, scan_file
@@ -80,6 +83,7 @@ def ingest_paths(
     with db.connect(settings) as con, tempfile.TemporaryDirectory(prefix="leadgate-ingest-") as workdir:
         # Timestamps without an offset are UTC; line numbers rely on insertion order.
         con.execute("set TimeZone = 'UTC'; set preserve_insertion_order = true")
+        register_sql_function(con)  # the email rule (leadgate/emails.py), for ingest's checks
         for path, fmt in files:
             file_report = _ingest_file(con, path, fmt, report.load_id, Path(workdir), scoring_time)
             report.add(file_report)

@@ -5,10 +5,13 @@ Fragments are composed only from constants (never from input values); values go 
 
 from __future__ import annotations
 
+from leadgate.consent import consent_sql
+from leadgate.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
 
-_EMAIL = (r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
-          r"\.[a-z][a-z0-9-]*[a-z0-9]").replace("'", "''")  # as a SQL string literal
+_EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
+# leadgate/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
+_EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
 _ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
 # Real UTC offsets run from -14:00 to +14:00; DuckDB itself would take '+99:00' and shift the time by days.
@@ -51,8 +54,9 @@ with raw as (
         event_type_raw as event_type,
         case when regexp_full_match(occurred_at_raw, '{_ISO}') then try_cast(occurred_at_raw as timestamptz) end
             as occurred_at,
-        lower(email_raw) as email,
-        regexp_full_match(lower(email_raw), '{_EMAIL}') as email_ok,
+        case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) else lower(email_raw) end as email,
+        case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) is not null
+             else regexp_full_match(lower(email_raw), '{_EMAIL}') end as email_ok,
         case when regexp_full_match(lower(company_domain_raw), '{_DOMAIN}') and not prefix(lower(company_domain_raw), 'www.')
              then lower(company_domain_raw)
              else nullif(rtrim(regexp_extract(lower(company_domain_raw),
@@ -61,9 +65,7 @@ with raw as (
         case when regexp_full_match(company_size_raw, '{_SIZE_EXACT}|{_SIZE_OPEN}|{_SIZE_RANGE}') then company_size_raw
              else regexp_replace(replace(replace(company_size_raw, '–', '-'), '—', '-'), '\\s+', '', 'g')
         end as size_candidate,
-        case when lower(consent_raw) = 'true' or ($csv and lower(consent_raw) in ('yes', '1')) then true
-             when lower(consent_raw) = 'false' or ($csv and lower(consent_raw) in ('no', '0')) then false
-        end as consent
+        {consent_sql('consent_raw')} as consent
     from raw
 ), judged as (
     select *,
@@ -218,7 +220,7 @@ from (
     from _checked where reject_reason is null and bad_company_size is not null
     union all
     select line_no, source, event_id, 'consent', bad_consent,
-        case when $csv then 'not one of true/false, yes/no, 1/0' else 'not true or false' end
+        'not a consent value in the vocabulary (true/false, yes/no, y/n, 1/0, on/off, opt-in/opt-out, ...)'
     from _checked where reject_reason is null and bad_consent is not null
 ) i
 where not exists (select 1 from _dupes d where d.line_no = i.line_no)

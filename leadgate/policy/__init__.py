@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -93,6 +94,12 @@ class CrmPolicy(_Strict):
     required_fields: list[str]
 
 
+class ConsentPolicy(_Strict):
+    """What a lead without an explicit grant or refusal (consent unknown) may receive."""
+
+    unknown: Literal["deny", "allow"] = "deny"   # deny: never an MQL, never synced, never approved
+
+
 class LlmPrice(_Strict):
     """USD per million tokens, for the estimated cost of each LLM call."""
 
@@ -125,6 +132,7 @@ class Policy(_Strict):
     routing: RoutingPolicy
     gate: GatePolicy
     crm: CrmPolicy
+    consent: ConsentPolicy = Field(default_factory=ConsentPolicy)
     llm: LlmPolicy | None = None      # None: the documented defaults of LlmPolicy
 
 

@@ -15,6 +15,7 @@ from leadgate.config import LeadgateSettings
 from leadgate.ingest import IngestError, ingest_paths
 
 INGEST = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
+CONSENT_PROBLEM = "not a consent value in the vocabulary (true/false, yes/no, y/n, 1/0, on/off, opt-in/opt-out, ...)"
 
 
 def _inbox_copy(settings: LeadgateSettings, *names: str) -> list[Path]:
@@ -91,7 +92,7 @@ def test_jsonl_accepted_events_are_normalised_with_extras_and_field_issues(setti
     assert issues == [
         (8, "form", "f-3", "company_domain", "not a domain", "not a domain name such as example.com"),
         (8, "form", "f-3", "company_size", "lots", "not a whole number of employees or a range such as 51-200 or 10000+"),
-        (8, "form", "f-3", "consent", "maybe", "not true or false"),
+        (8, "form", "f-3", "consent", "maybe", CONSENT_PROBLEM),
     ]
 
 
@@ -153,7 +154,7 @@ def test_csv_records_spanning_lines_keep_their_first_line_and_the_next_record_it
     assert json.loads(by_id["ff-1"][7]) == {"lead_source_detail": "webinar"}  # the empty 'unused' column is dropped
     assert by_id["ff-2"][7] is None and by_id["ff-8"][4] is None
     assert _rows(settings, "select line_no, field, raw_value, problem from raw.field_issues order by line_no") == [
-        (8, "consent", "maybe", "not one of true/false, yes/no, 1/0"),
+        (8, "consent", "maybe", CONSENT_PROBLEM),
         (12, "company_size", "500-100", "the range starts above where it ends"),
     ]
     assert _rows(settings, "select line_no, event_id, conflicting from raw.duplicate_events") == [(11, "ff-1", False)]

@@ -13,6 +13,7 @@ from connectors.crm.hubspot.settings import BATCH_LIMIT, HubSpotSettings
 from connectors.crm.ledger import Ledger, Outcome, chunked, utcnow
 from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, load_mapping, neutral_payload
 from connectors.crm.retry import CrmCallError, MalformedBatchError, RateLimiter, Retrier, RetriesExhausted, RetryPolicy
+from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 Item = tuple[OutboundLead, dict[str, Any]]      # a lead and its batch input
 
@@ -63,7 +64,7 @@ class HubSpotConnector:
             return []
         emails: dict[str, str] = {}          # lead_id -> email
         for lead_id, lead in ledger.leads.items():
-            email = str(neutral_payload(lead_id, lead.payload).get("email") or "").strip().lower()
+            email = email_key(neutral_payload(lead_id, lead.payload).get("email") or "")
             if email:
                 emails[lead_id] = email
             else:
@@ -111,7 +112,7 @@ class HubSpotConnector:
             for row in rows:
                 props = row.get("properties") or {}
                 if props.get("email"):
-                    found[str(props["email"]).lower()] = {**props, "hs_object_id": row.get("id")}
+                    found[email_key(props["email"])] = {**props, "hs_object_id": row.get("id")}
         return found
 
     def _send(self, ledger: Ledger, items: list[Item]) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.crm.mapping import FieldRule, is_empty
+from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 LIFECYCLE = "lifecyclestage"
 # HubSpot's default lifecycle stages, earliest first.
@@ -43,7 +44,7 @@ def results_by_email(results: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
     for result in results:
         email = (result.get("properties") or {}).get("email")
         if email:
-            out[str(email).lower()] = result
+            out[email_key(email)] = result
     return out
 
 
@@ -52,7 +53,7 @@ def errors_by_email(errors: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[st
     out = {}
     for error in errors:
         for email in (error.get("context") or {}).get("ids") or []:
-            out[str(email).lower()] = error
+            out[email_key(email)] = error
     return out
 
 

@@ -22,6 +22,7 @@ from connectors.crm.retry import (
 from connectors.crm.salesforce import records as rec
 from connectors.crm.salesforce.client import SalesforceClient, lookup_soql
 from connectors.crm.salesforce.settings import COLLECTION_LIMIT, CONTACT, LEAD, SalesforceSettings
+from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 # Calls one Bulk 2.0 job needs besides status polls: create, upload, close, final status, 3 result CSVs.
 BULK_JOB_CALLS = 7
@@ -132,7 +133,7 @@ class SalesforceConnector:
         for lead_id, payload in payloads.items():
             email = payload.get("email")
             if email:
-                emails.setdefault(str(email).strip().lower(), []).append(lead_id)
+                emails.setdefault(email_key(email), []).append(lead_id)
         first_sync = {lid for lid, lead in ledger.leads.items() if lead.crm_record_id is None}
         lead_fields = rec.lookup_fields(self.ext, self.mapping.if_empty_fields)
         leads_found: list[dict[str, Any]] = []
@@ -143,7 +144,7 @@ class SalesforceConnector:
                 leads_found += self._query(LEAD, lead_fields, chunk)
                 new = [email for email in chunk if any(lid in first_sync for lid in emails[email])]
                 if new:
-                    contacts |= {str(r.get("Email", "")).lower() for r in self._query(CONTACT, ["Id", "Email"], new)}
+                    contacts |= {email_key(r.get("Email", "")) for r in self._query(CONTACT, ["Id", "Email"], new)}
             except RetriesExhausted as exc:
                 # Creating without knowing what exists could duplicate a Lead: these stay owed.
                 ledger.settle_all(ids, Outcome(SyncOutcome.RETRY, error_code="LOOKUP_FAILED", message=str(exc)))

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from connectors.crm.base import SyncOutcome
 from connectors.crm.ledger import Outcome
 from connectors.crm.salesforce.settings import LEAD
+from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 CONVERTED_CODES = {"CANNOT_UPDATE_CONVERTED_LEAD"}
 # Per-record codes that say "not now" rather than "never with this payload".
@@ -52,7 +53,7 @@ def plan_lead(
     leads_by_email: Mapping[str, Sequence[Mapping[str, Any]]], contact_emails: set[str],
 ) -> Plan:
     """Decide create / update ours / adopt a sales-entered Lead / converted / already a contact."""
-    found = list(leads_by_email.get(email.lower(), ())) if email else []
+    found = list(leads_by_email.get(email_key(email), ())) if email else []
     ours = next((r for r in found if r.get(ext_field) == lead_id), None)
     if ours is not None:
         if ours.get("IsConverted"):
@@ -60,7 +61,7 @@ def plan_lead(
         return Plan("update", ours, ours.get("Id"))
     if not first_sync:
         return Plan("update")          # ours exists by external id, no longer under this email: values unknown
-    if email and email.lower() in contact_emails:
+    if email and email_key(email) in contact_emails:
         return Plan("contact")
     open_unowned = [r for r in found if not r.get("IsConverted") and not r.get(ext_field)]
     if open_unowned:
@@ -74,7 +75,7 @@ def index_by_email(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[
     for row in rows:
         email = row.get("Email")
         if email:
-            out.setdefault(str(email).lower(), []).append(row)
+            out.setdefault(email_key(email), []).append(row)
     return out
 
 

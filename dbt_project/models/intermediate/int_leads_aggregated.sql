@@ -14,15 +14,25 @@ free_mail as (
 
 ),
 
+consent_event_types as (
+
+    select term, grants from {{ ref('stg_reference__consent_vocabulary') }}
+
+),
+
+-- An event's explicit consent signal: its consent field, or an event type in the consent vocabulary
+-- (unsubscribe, opt_out, resubscribe, ...); a refusal in either wins.
 signalled as (
 
     select
-        *,
+        events.*,
         case
-            when event_type = 'unsubscribe' or consent = false then 'withdrawn'
-            when consent then 'granted'
+            when events.consent = false or consent_event_types.grants = false then 'withdrawn'
+            when events.consent or consent_event_types.grants then 'granted'
         end as consent_signal
     from events
+    left join consent_event_types
+        on consent_event_types.term = {{ consent_term('events.event_type') }}
 
 ),
 
@@ -203,7 +213,8 @@ select
     coalesce(buying_centres.buying_centre_size, 1) as buying_centre_size,
     accounted.longest_gap_us >= 90 * 86400 * 1000000::bigint as was_dormant_reactivated,
     cast(accounted.longest_gap_us // (86400 * 1000000::bigint) as integer) as longest_gap_days,
-    coalesce(accounted.latest_consent_signal, 'unknown') <> 'withdrawn' as has_consent,
+    -- Whether the status allows contact is the policy's call (consent.unknown), passed in by leadgate.
+    {{ consent_allows("coalesce(accounted.latest_consent_signal, 'unknown')") }} as has_consent,
     coalesce(accounted.latest_consent_signal, 'unknown') as consent_status,
     accounted.latest_message,
     accounted.latest_message_at,

@@ -35,7 +35,8 @@ renamed as (
         event_id,
         lower(trim(event_type)) as event_type,
         occurred_at,
-        nullif(lower(trim(email)), '') as email,
+        -- Ingest's normalised address (leadgate/emails.py); never lower(), which maps U+212A to 'k'.
+        {{ normalise_email('email') }} as email,
         nullif(trim(anonymous_id), '') as anonymous_id,
         nullif(trim(first_name), '') as first_name,
         nullif(trim(last_name), '') as last_name,
