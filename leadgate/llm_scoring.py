@@ -245,7 +245,8 @@ def record_llm_scores(con: duckdb.DuckDBPyConnection, result: LlmScoringResult, 
     llm_rows = result.final[result.final["scorer"] == SCORER_NAME]
     recorded = record_scores(con, llm_rows, run_id, policy) if len(llm_rows) else llm_rows.assign(score_id=pd.Series(dtype="int64"))
     ids = dict(zip(base["lead_id"], base["score_id"])) | dict(zip(recorded["lead_id"], recorded["score_id"]))
-    return result.final.assign(score_id=result.final["lead_id"].map(ids).astype("int64"))
+    final = result.final[result.final["lead_id"].isin(ids)]     # a lead forgotten meanwhile has no score
+    return final.assign(score_id=final["lead_id"].map(ids).astype("int64"))
 
 
 def load_llm_settings() -> tuple[LlmSettings, OpenAISettings]:

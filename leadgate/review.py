@@ -15,6 +15,7 @@ import pandas as pd
 
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.erasure import drop_erased
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.policy import Policy, load_policy
 from leadgate.state_store import StateChange, set_states, utcnow
@@ -264,7 +265,9 @@ def queue_review_items(
     """Open one pending item per lead in `entries` (lead_id, reason_code, summary); older pending items are superseded."""
     if entries.empty:
         return 0
-    frame = entries[["lead_id", "reason_code", "summary"]].drop_duplicates("lead_id", keep="last")
+    frame = drop_erased(con, entries[["lead_id", "reason_code", "summary"]].drop_duplicates("lead_id", keep="last"))
+    if frame.empty:
+        return 0
     has_features = relation_exists(con, "marts", "lead_features")
     has_events = relation_exists(con, "marts", "lead_events")
     features = "marts.lead_features" if has_features else (

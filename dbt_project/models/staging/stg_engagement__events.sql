@@ -1,7 +1,24 @@
 -- Engagement events, typed and normalised; one row per (source, event_id) even if raw ever held two.
-with source as (
+with erased as (
 
-    select * from {{ source('engagement', 'events') }}
+    -- People `leadgate forget` erased (salted hashes): never rebuilt, whatever raw still holds.
+    select kind, key from {{ source('leadgate', 'erasure_list') }} where kind in ('email', 'anonymous_id')
+
+),
+
+source as (
+
+    select events.*
+    from {{ source('engagement', 'events') }} as events
+    anti join (select key from erased where kind = 'email') as erased_email
+        on erased_email.key = sha256(
+            (select lead_id_salt from {{ source('leadgate', 'installation') }} limit 1) || ':' || events.email
+        )
+    anti join (select key from erased where kind = 'anonymous_id') as erased_visitor
+        on events.email is null
+        and erased_visitor.key = sha256(
+            (select lead_id_salt from {{ source('leadgate', 'installation') }} limit 1) || ':' || events.anonymous_id
+        )
 
 ),
 
