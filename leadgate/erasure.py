@@ -93,7 +93,9 @@ def erased_events_condition(alias: str = "") -> str:
 
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})|\\([\"\\/bfnrt])")
 _SIMPLE = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-_EMAIL_TOKEN = re.compile(r"[^\s\"'<>,;:()\[\]{}\\|=]+@[^\s\"'<>,;:()\[\]{}\\|=]+")
+# An address as it may sit in any text: the local part up to a separator, the domain up to a character
+# no domain has (so `?x=alice@acme.com&y` and `<alice@acme.com>` both give alice@acme.com).
+_EMAIL_TOKEN = re.compile(r"[^\s\"'<>,;:()\[\]{}\\|=@/]+@[^\s\"'<>,;:()\[\]{}\\|=@/?#&%+!*$^`~]+")
 _ANON_FIELD = re.compile(r'"anonymous_id"\s*:\s*"([^"]*)"')
 
 
@@ -153,8 +155,7 @@ class PersonMatcher:
         if not text:
             return False
         for variant in text_variants(text):
-            if self.email in variant.lower() or self.email in variant.casefold():
-                return True
+            # Whole addresses only: `malice@acme.com` is someone else, not a variant of alice@acme.com.
             if any(_normalised(token) == self.email for token in _EMAIL_TOKEN.findall(variant)):
                 return True
         return False
