@@ -218,6 +218,8 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
     Returns how many records were taken out; the caller's file counts stay as read, and raw.erasures
     says per file how many the erasure list removed, so conservation still adds up.
     """
+    if not _has_list(con):
+        return 0
     matcher = ListMatcher(con)
     if not matcher:
         return 0
