@@ -30,7 +30,7 @@ def installation_salt(con: duckdb.DuckDBPyConnection) -> str:
 
 def subject_hash(salt: str, value: str) -> str:
     """The key of an email or anonymous id on the list (what SQL computes as sha256(salt || ':' || value))."""
-    return hashlib.sha256(f"{salt}:{value}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
 def record_erasure(

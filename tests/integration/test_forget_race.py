@@ -124,7 +124,7 @@ def test_the_cli_says_it_waits_then_erases(settings):
                               cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "waiting for the pipeline run to release the database" in done.stderr
-    assert done.stdout.startswith(f"erased ") and ALICE in done.stdout
+    assert done.stdout.startswith("erased ") and ALICE in done.stdout
     con = duckdb.connect(str(settings.db_path), read_only=True)
     try:
         assert con.execute("select count(*) from raw.engagement_events where email = ?", [ALICE]).fetchall() == [(0,)]
