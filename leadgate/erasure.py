@@ -215,8 +215,9 @@ class ListMatcher:
 def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_file: str, now: object) -> int:
     """Inside ingest's transaction: take a forgotten person's records of this file out again, counted as erased.
 
-    Returns how many records were taken out; the caller's file counts stay as read, and raw.erasures
-    says per file how many the erasure list removed, so conservation still adds up.
+    Their events by email or listed visitor id, the anonymous events (of any file) of a visitor id one of
+    those events links (that id joins the list), and kept lines naming them. Returns how many records were
+    taken out; raw.erasures says per file how many, so conservation still adds up.
     """
     if not _has_list(con):
         return 0
@@ -225,8 +226,17 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
         return 0
     params = [load_id, source_file]
     con.execute(
-        "create or replace temp table _suppressed as select source, event_id from raw.engagement_events"
-        f" where load_id = ? and source_file = ? and {erased_events_condition()}", params)
+        "create or replace temp table _suppressed as select source, event_id, anonymous_id, email, load_id, source_file"
+        f" from raw.engagement_events where load_id = ? and source_file = ? and {erased_events_condition()}", params)
+    linked = [r[0] for r in con.execute(
+        "select distinct anonymous_id from _suppressed where email is not null and anonymous_id is not null").fetchall()]
+    linked = [a for a in linked if subject_hash(matcher.salt, a) not in matcher.anonymous]
+    if linked:
+        con.execute(
+            "insert into _suppressed select source, event_id, anonymous_id, email, load_id, source_file"
+            " from raw.engagement_events e where email is null and anonymous_id in (select unnest(?::varchar[]))"
+            " and not exists (select 1 from _suppressed s where s.source = e.source and s.event_id = e.event_id)",
+            [linked])
     texts = {}
     for table in ("rejected_events", "duplicate_events"):
         rows = con.execute(f"select rowid, raw_text from raw.{table} where load_id = ? and source_file = ?"
@@ -235,25 +245,37 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
     issues = con.execute("select rowid, raw_value from raw.field_issues where load_id = ? and source_file = ?",
                          params).fetchall()
     issue_ids = [rid for rid, text in issues if matcher.names_someone(text)]
-    con.execute("delete from raw.field_issues where rowid in (select unnest(?::bigint[])) or (load_id = ?"
-                " and source_file = ? and (source, event_id) in (select (source, event_id) from _suppressed))",
-                [issue_ids, *params])
-    accepted = con.execute("delete from raw.engagement_events where load_id = ? and source_file = ?"
-                           " and (source, event_id) in (select (source, event_id) from _suppressed)",
-                           params).fetchall()[0][0]
-    rejected = con.execute("delete from raw.rejected_events where rowid in (select unnest(?::bigint[]))",
-                           [texts["rejected_events"]]).fetchall()[0][0]
-    duplicates = con.execute(
-        "delete from raw.duplicate_events where rowid in (select unnest(?::bigint[])) or (load_id = ?"
-        " and source_file = ? and (source, event_id) in (select (source, event_id) from _suppressed))",
-        [texts["duplicate_events"], *params]).fetchall()[0][0]
+    by_event = "(source, event_id) in (select (source, event_id) from _suppressed)"
+    con.execute(f"delete from raw.field_issues where rowid in (select unnest(?::bigint[])) or {by_event}", [issue_ids])
+    con.execute(
+        "create or replace temp table _suppressed_dups as select rowid as rid, load_id, source_file"
+        f" from raw.duplicate_events where rowid in (select unnest(?::bigint[])) or {by_event}",
+        [texts["duplicate_events"]])
+    counts = con.execute(
+        """
+        select load_id, source_file, sum(a)::bigint, sum(r)::bigint, sum(d)::bigint from (
+            select load_id, source_file, 1 as a, 0 as r, 0 as d from _suppressed
+            union all select load_id, source_file, 0, 0, 1 from _suppressed_dups
+            union all select ?, ?, 0, 1, 0 from range(?)
+        ) group by all
+        """,
+        [load_id, source_file, len(texts["rejected_events"])],
+    ).fetchall()
+    con.execute(f"delete from raw.engagement_events where {by_event}")
+    con.execute("delete from raw.rejected_events where rowid in (select unnest(?::bigint[]))", [texts["rejected_events"]])
+    con.execute("delete from raw.duplicate_events where rowid in (select rid from _suppressed_dups)")
     con.execute("drop table if exists _suppressed")
-    total = int(accepted) + int(rejected) + int(duplicates)
-    if total:
+    con.execute("drop table if exists _suppressed_dups")
+    if not counts:
+        return 0
+    for row in counts:
         con.execute("insert into raw.erasures (load_id, source_file, accepted, rejected, duplicates, erased_at)"
-                    " values (?, ?, ?, ?, ?, ?)", [load_id, source_file, accepted, rejected, duplicates, now])
-        from leadgate.erasure_journal import open_journal
+                    " values (?, ?, ?, ?, ?, ?)", [*row, now])
+    from leadgate.erasure_journal import open_journal
 
-        # A large file's rows may have reached disk before they were taken out again: rewrite the file.
-        open_journal(con, None, now)
-    return total
+    # A large file's rows may have reached disk before they were taken out again: rewrite the file.
+    erasure_id = open_journal(con, None, now)
+    for visitor in linked:
+        con.execute("insert into meta.erasure_list (kind, key, erasure_id, erased_at) values (?, ?, ?, ?)"
+                    " on conflict (kind, key) do nothing", [ANONYMOUS_ID, subject_hash(matcher.salt, visitor), erasure_id, now])
+    return sum(a + r + d for _, _, a, r, d in counts)

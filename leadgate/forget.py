@@ -1,4 +1,4 @@
-"""`leadgate forget`: erase one person's data everywhere, in one transaction, keeping audit rows only."""
+"""`leadgate forget`: erase one person everywhere in one transaction (audit rows stay), then finish resumably."""
 
 from __future__ import annotations
 

@@ -205,14 +205,22 @@ def test_a_forgotten_person_is_not_loaded_again_and_the_counts_still_add_up(seed
 
     report = ingest_paths(settings, [target])
 
-    assert (report.records, report.accepted, report.rejected) == (4, 3, 1)   # as read; then taken out again
+    assert (report.records, report.accepted, report.rejected) == (6, 5, 1)   # as read; then taken out again
     with db.connect(settings) as con:                      # the next writer rewrites the file (rows may have hit disk)
         emails = con.execute("select email from raw.engagement_events where source_file = ?", [str(target)]).fetchall()
         rejected = con.execute("select count(*) from raw.rejected_events where source_file = ?", [str(target)]).fetchall()
         erased = con.execute("select accepted, rejected, duplicates from raw.erasures where source_file = ?",
                              [str(target)]).fetchall()
-    assert emails == [("newcomer@initech.com",)] and rejected == [(0,)] and erased == [(2, 1, 0)]
-    assert _traces(settings.db_path, [ALICE, "anon-a1", "alice again"]) == []
+    # a new visitor id her new event links (anon-new9) goes with her, and joins the list
+    assert emails == [("newcomer@initech.com",)] and rejected == [(0,)] and erased == [(4, 1, 0)]
+    assert _traces(settings.db_path, [ALICE, "anon-a1", "anon-new9", "alice again"]) == []
+    later = settings.inbox / "comeback_visitor.jsonl"
+    later.write_bytes((COMEBACK.parent / later.name).read_bytes())
+    ingest_paths(settings, [later])
+    with db.connect(settings) as con:
+        visitors = con.execute("select anonymous_id from raw.engagement_events where source_file = ?",
+                               [str(later)]).fetchall()
+    assert visitors == [("anon-other",)]
     assert b"alice again" not in settings.db_path.read_bytes().lower()
     with db.read_connection(settings) as con:
         status = collect_status(con)
