@@ -130,3 +130,39 @@ def test_the_cli_says_it_waits_then_erases(settings):
         assert con.execute("select count(*) from raw.engagement_events where email = ?", [ALICE]).fetchall() == [(0,)]
     finally:
         con.close()
+
+
+def test_an_llm_answer_that_arrives_after_forget_is_not_kept(settings, monkeypatch):
+    from tests.emulators.openai_server import OpenAIEmulator, heuristic_score
+    from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
+
+    forgotten = "dana.reyes@northwind.io"      # lead ld_hot_vp of the scoring fixture
+    with db.connect(settings) as con:
+        create_marts(con)
+    done = threading.Event()
+
+    def score_while_she_is_forgotten(leads):
+        if not done.is_set():                   # the first request is still open when the erasure commits
+            forget_person(settings, forgotten)
+            done.set()
+        return heuristic_score(leads)
+
+    with OpenAIEmulator(score=score_while_she_is_forgotten) as emulator:
+        for key, value in {"OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": "sk-test",
+                           "LEADGATE_LLM_BATCH_SIZE": "20", "LEADGATE_LLM_CONCURRENCY": "1"}.items():
+            monkeypatch.setenv(key, value)
+        from leadgate import steps
+
+        policy = test_policy()
+        policy = policy.model_copy(update={"gate": policy.gate.model_copy(update={"max_failed_share": 1.0})})
+        steps.decide_step(settings.model_copy(update={"scorer": "llm", "as_of": NOW}), policy, "llm-race")
+    assert done.is_set()
+    with db.read_connection(settings, allow_copy=False) as con:
+        for table in ("scoring.scores", "lifecycle.lead_states", "review.items"):
+            assert con.execute(f"select count(*) from {table} where lead_id = 'ld_hot_vp'").fetchall() == [(0,)], table
+        cached = {r[0] for r in con.execute("select input_hash from scoring.llm_cache").fetchall()}
+        recorded = {r[0] for r in con.execute("select input_hash from scoring.scores where scorer = 'llm'").fetchall()}
+        others = con.execute("select count(distinct lead_id) from scoring.scores").fetchall()[0][0]
+    assert cached and cached <= recorded                     # every answer kept belongs to a lead still here
+    assert others == 12
+    assert _traces(settings.db_path, [forgotten, "reyes"]) == []
