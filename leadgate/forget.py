@@ -14,7 +14,7 @@ import pandas as pd
 from leadgate import db
 from leadgate.config import LeadgateSettings
 from leadgate.erasure import PersonMatcher, is_erased, record_erasure
-from leadgate.erasure_journal import drop_read_copy, erasure_lock, finish_locked, open_journal
+from leadgate.erasure_journal import ErasureUnfinished, drop_read_copy, erasure_lock, finish_locked, open_journal
 from leadgate.status import relation_exists
 from leadgate.state_store import utcnow
 
@@ -40,6 +40,10 @@ QUOTING_COLUMNS = (
 
 class ForgetError(ValueError):
     """The erasure cannot run as asked (e.g. not an email address)."""
+
+
+class ErasurePending(RuntimeError):
+    """The rows were erased, but the file could not be rewritten now (it is open elsewhere)."""
 
 
 @dataclass
@@ -191,7 +195,14 @@ def forget_person(
         finally:
             con.close()
         if rewrite:
-            report.finished = finish_locked(settings, tell)
+            try:
+                report.finished = finish_locked(settings, tell)
+            except (db.PipelineBusy, ErasureUnfinished) as exc:
+                # The rows are gone and the person is on the list; only the file's old bytes wait.
+                raise ErasurePending(
+                    f"erased {report.total} row(s) about {email}, but the file rewrite and the read-only copy are"
+                    f" still pending ({exc}); re-run `leadgate forget {email}` or the next run finishes them"
+                ) from None
     report.message = _message(report)
     return report
 

@@ -235,3 +235,27 @@ def test_forget_run_again_says_she_was_already_erased_not_nothing_found(seeded):
     again = forget_person(settings, " ALICE@acme.com")
     assert again.total == 0 and again.already_erased
     assert again.message == "alice@acme.com was already erased: no rows left about them"
+
+
+def test_forget_while_an_analyst_holds_the_file_erases_and_says_the_rewrite_is_pending(seeded, monkeypatch):
+    import leadgate.forget as forget_module
+    from leadgate.forget import ErasurePending
+
+    settings, _ = seeded
+    analyst = another_writer(settings.db, raw=True)        # a bare read-write DuckDB session, opened after the commit
+    real_finish = forget_module.finish_locked
+
+    def finish_with_the_analyst_in(*args, **kwargs):
+        analyst.__enter__()
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(forget_module, "finish_locked", finish_with_the_analyst_in)
+    try:
+        with pytest.raises(ErasurePending, match="still pending.*re-run `leadgate forget alice@acme.com`"):
+            forget_person(settings, ALICE)
+    finally:
+        analyst.__exit__(None, None, None)
+    with db.connect(settings) as con:                      # the analyst is gone: the next writer finishes it
+        left = con.execute("select count(*) from meta.erasure_journal where step <> 'done'").fetchall()
+    assert left == [(0,)] and b"alice@acme.com" not in settings.db_path.read_bytes().lower()
+    assert _traces(settings.read_db_path, [ALICE]) == []
