@@ -119,12 +119,18 @@ def test_forget_waits_for_the_writer_and_says_so(settings):
 
 def test_the_cli_says_it_waits_then_erases(settings):
     builders.seed(settings)
-    with another_writer(settings.db, seconds=2):
-        done = subprocess.run([str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"], env=_env(settings),
-                              cwd=REPO, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert "waiting for the pipeline run to release the database" in done.stderr
-    assert done.stdout.startswith("erased ") and ALICE in done.stdout
+    with another_writer(settings.db, seconds=120):        # held until forget says it waits, however slow it starts
+        cli = subprocess.Popen([str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"], env=_env(settings),
+                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            first = cli.stderr.readline()
+        except BaseException:
+            cli.kill()
+            raise
+    out, err = cli.communicate(timeout=120)
+    assert cli.returncode == 0, err
+    assert first.startswith("waiting for the pipeline run to release the database"), first
+    assert out.startswith("erased ") and ALICE in out
     con = duckdb.connect(str(settings.db_path), read_only=True)
     try:
         assert con.execute("select count(*) from raw.engagement_events where email = ?", [ALICE]).fetchall() == [(0,)]
