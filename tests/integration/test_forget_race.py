@@ -80,7 +80,7 @@ def test_a_live_sync_in_flight_when_forget_commits_keeps_nothing_of_the_person(s
 
     ids = builders.seed(settings)
     policy = load_policy(settings.policy)
-    sf_emulator.slow("collections_upsert", 2.0)
+    sf_emulator.slow("collections_upsert", 4.0)
     box: dict = {}
 
     def sync() -> None:
