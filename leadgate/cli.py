@@ -232,13 +232,17 @@ def review_clarify(item_id: int, question: Annotated[str, typer.Option(help="wha
 
 
 @app.command()
-def forget(email: str, yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False) -> None:
+def forget(
+    email: str,
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask for confirmation")] = False,
+    wait: Annotated[float, typer.Option(help="seconds to wait for a running pipeline to release the database")] = 600,
+) -> None:
     """Erase a person's data everywhere, keeping only audit rows without personal data."""
     if not yes and sys.stdin.isatty():
         typer.confirm(f"erase every trace of {email}?", abort=True)
     from leadgate.forget import forget_person
 
-    report = forget_person(_settings(), email)
+    report = forget_person(_settings(), email, wait=wait, progress=lambda msg: typer.echo(msg, err=True))
     typer.echo(report.message or f"erased {report.total} rows for {report.email}")
 
 

@@ -105,6 +105,10 @@ def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterato
         con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
         try:
             migrate(con)
+            # An erasure a killed `forget` left unfinished is completed before anyone writes or copies the file.
+            from leadgate.erasure_journal import finish_pending
+
+            con = finish_pending(settings, con)
             yield con
         finally:
             con.close()

@@ -33,6 +33,7 @@ from connectors.llm import (
 )
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.erasure import erased_lead_ids
 from leadgate.llm_store import load_cache, load_validation_cache, record_llm_calls, recent_messages, store_cache
 from leadgate.pii import scrub_features
 from leadgate.policy import LlmPolicy, Policy
@@ -148,9 +149,9 @@ async def score_with_llm_async(
     scorer = LlmScorer(client, llm, cost=lambda model, tin, tout: estimated_cost(lp, model, tin, tout))
     scoring: list[asyncio.Future] = []
     checks: list[asyncio.Future] = []
+    by_id: dict[str, LeadInput] = {}
     try:
         cached: dict[str, dict[str, Any]] = {}
-        by_id: dict[str, LeadInput] = {}
 
         async def prepare(chunk: list[dict[str, Any]]) -> list[LeadInput]:
             """Scrub and look up one chunk, yielding to the event loop so requests already out keep flowing."""
@@ -207,7 +208,9 @@ async def score_with_llm_async(
         await client.close()
         with db.connect(settings) as con:
             record_llm_calls(con, scorer.calls, run_id)
-            store_cache(con, list(scorer.new_cache.values()))
+            # answers about a lead `forget` erased while the model was thinking are not kept
+            gone = {by_id[lead].input_hash for lead in erased_lead_ids(con) if lead in by_id}
+            store_cache(con, [entry for entry in scorer.new_cache.values() if entry.input_hash not in gone])
     final = pd.DataFrame(rows)
     final["model_version"] = [llm.model if r == SCORER_NAME else None for r in final["scorer"]]
     final["prompt_version"] = [scorer.score_prompt.version if r == SCORER_NAME else None for r in final["scorer"]]
@@ -245,7 +248,8 @@ def record_llm_scores(con: duckdb.DuckDBPyConnection, result: LlmScoringResult, 
     llm_rows = result.final[result.final["scorer"] == SCORER_NAME]
     recorded = record_scores(con, llm_rows, run_id, policy) if len(llm_rows) else llm_rows.assign(score_id=pd.Series(dtype="int64"))
     ids = dict(zip(base["lead_id"], base["score_id"])) | dict(zip(recorded["lead_id"], recorded["score_id"]))
-    return result.final.assign(score_id=result.final["lead_id"].map(ids).astype("int64"))
+    final = result.final[result.final["lead_id"].isin(ids)]     # a lead forgotten meanwhile has no score
+    return final.assign(score_id=final["lead_id"].map(ids).astype("int64"))
 
 
 def load_llm_settings() -> tuple[LlmSettings, OpenAISettings]:

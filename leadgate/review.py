@@ -17,6 +17,7 @@ import pandas as pd
 
 from leadgate import consent, db, read_copy
 from leadgate.config import LeadgateSettings
+from leadgate.erasure import drop_erased
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.neutral_text import indented, one_line, terminal_safe
 from leadgate.policy import Policy, load_policy
@@ -275,7 +276,9 @@ def queue_review_items(
     """Open one pending item per lead in `entries` (lead_id, reason_code, summary); older pending items are superseded."""
     if entries.empty:
         return 0
-    frame = entries[["lead_id", "reason_code", "summary"]].drop_duplicates("lead_id", keep="last")
+    frame = drop_erased(con, entries[["lead_id", "reason_code", "summary"]].drop_duplicates("lead_id", keep="last"))
+    if frame.empty:
+        return 0
     has_features = relation_exists(con, "marts", "lead_features")
     has_events = relation_exists(con, "marts", "lead_events")
     features = "marts.lead_features" if has_features else (

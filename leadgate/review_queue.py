@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
+from leadgate.erasure import erased_lead_ids
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.scoring import is_blank
 from leadgate.state_store import utcnow
@@ -122,6 +123,8 @@ def open_review_items(
     policy_version: str,
 ) -> dict[str, int]:
     """Open a pending item per needs_review lead (once per feature hash); supersede stale pending items."""
+    if decisions and (erased := erased_lead_ids(con)):
+        decisions = [d for d in decisions if d.lead_id not in erased]   # forgotten while the run was scoring
     review = [d for d in decisions if d.state == LeadState.NEEDS_REVIEW]
     leaving = pd.DataFrame({"lead_id": _text([d.lead_id for d in decisions if d.state != LeadState.NEEDS_REVIEW])})
     items = _items_frame(review, frame)

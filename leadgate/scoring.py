@@ -34,6 +34,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from leadgate.erasure import drop_erased
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy, PolicyError
 from leadgate.state_store import StateChange, set_states
@@ -308,8 +309,8 @@ def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False)
 def record_scores(
     con: duckdb.DuckDBPyConnection, scored: pd.DataFrame, run_id: str | None, policy: Policy
 ) -> pd.DataFrame:
-    """Append `scored` to scoring.scores in one insert; return it with `score_id`."""
-    out = scored.copy()
+    """Append `scored` to scoring.scores in one insert; return it with `score_id` (leads forgotten meanwhile left out)."""
+    out = drop_erased(con, scored).copy()
     if out.empty:
         out["score_id"] = pd.Series(dtype="int64")
         return out

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from leadgate.erasure import erased_lead_ids
 from leadgate.lifecycle import ALL_STATES
 
 
@@ -47,6 +48,8 @@ def set_states(
 ) -> int:
     """Upsert current states and append one audit row per change, in one transaction."""
     rows = list(changes)
+    if rows and (erased := erased_lead_ids(con)):
+        rows = [c for c in rows if c.lead_id not in erased]   # forgotten meanwhile: never written back
     if not rows:
         return 0
     for ch in rows:

@@ -20,6 +20,7 @@ from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOut
 from connectors.crm.retry import CrmCallError
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.erasure import erased_lead_ids
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
 from leadgate.redaction import redact
@@ -145,6 +146,7 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
                 select ?, lead_id, payload::json, payload_hash,
                        case when acked is null then 'new' else 'changed' end, ?, ?
                 from _outbox_plan where plan = 'owed' and queued is distinct from payload_hash
+                  and lead_id not in (select key from meta.erasure_list where kind = 'lead_id')
                 on conflict (crm, lead_id) do update set
                     payload = excluded.payload, payload_hash = excluded.payload_hash,
                     reason = excluded.reason, updated_at = excluded.updated_at
@@ -255,12 +257,15 @@ def record_results(
     run_id: str | None = None,
 ) -> dict[str, int]:
     """Record one connector answer per sent lead (acks, refusals, conversions, retries) and every attempt."""
-    by_id = {lead.lead_id: lead for lead in sent}
+    erased = erased_lead_ids(con)     # forgotten while the request was in flight: nothing of them is kept
+    by_id = {lead.lead_id: lead for lead in sent if lead.lead_id not in erased}
     rows: dict[str, tuple] = {}
     answered: list[SyncResult] = []
     unexpected = 0
     for result in results:
         lead = by_id.get(result.lead_id)
+        if result.lead_id in erased:
+            continue
         if lead is None or result.lead_id in rows:
             unexpected += 1
             continue

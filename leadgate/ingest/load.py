@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from leadgate.erasure import suppress_erased_load
 from leadgate.ingest import sql_check as check
 from leadgate.ingest import sql_read as read
 from leadgate.ingest.decode import Prepared
@@ -60,6 +61,8 @@ def load_file(
                 con.execute("rollback")  # a malformed line somewhere: read again, validating every line first
                 con.execute("begin transaction")
                 counts = _write(con, records, parsed, params, fmt)
+            # A person `leadgate forget` erased is never loaded again (counted per file as erased).
+            suppress_erased_load(con, load_id, str(path), params["now"])
             _run(con, check.RECORD_INGESTED_FILE, {**params, **counts})
             con.execute("commit")
         except BaseException:

@@ -223,3 +223,20 @@ def test_broken_model_fails_the_build_naming_the_model(settings: LeadgateSetting
     )
     with pytest.raises(DbtFailed, match=r"model marts\.account_features \(error: .*no_such_column"):
         run_dbt(settings, project_dir=project)
+
+
+def test_a_forgotten_person_is_never_rebuilt_even_if_raw_holds_their_events_again(built: Built, tmp_path) -> None:
+    from leadgate.forget import forget_person
+
+    settings = make_settings(tmp_path)
+    shutil.copyfile(built.settings.db_path, settings.db_path)
+    assert query(settings, "select count(*) from marts.lead_features where email = 'ann@initrode.com'") == [(1,)]
+    forget_person(settings, "ann@initrode.com")
+    # Raw still holds her events behind ingest's back (written un-normalised, as by hand or an old version).
+    assert query(settings, "select count(*) from raw.engagement_events where email = 'Ann@Initrode.com '") == [(1,)]
+    run_dbt(settings)
+    assert query(settings, "select count(*) from marts.lead_features where email = 'ann@initrode.com'") == [(0,)]
+    assert query(settings, "select count(*) from marts.lead_events where event_id like '_-a_'") == [(0,)]
+    assert query(settings, "select count(*) from marts.anonymous_visitors where anonymous_id = 'v-ann'") == [(0,)]
+    assert query(settings, "select count(*) from marts.lead_features") == query(
+        built.settings, "select count(*) - 1 from marts.lead_features")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -134,3 +136,126 @@ def test_forget_erases_the_llm_answers_cached_for_the_person_only(seeded):
         left = con.execute("select input_hash from scoring.llm_cache order by 1").fetchall()
     assert report.llm_answers == 1 and report.tables["scoring.llm_cache"] == 1
     assert left == [("ih-bob",)]
+
+
+KEPT_LINES = Path(__file__).resolve().parents[1] / "fixtures" / "erasure" / "kept_lines.json"
+COMEBACK = Path(__file__).resolve().parents[1] / "fixtures" / "erasure" / "comeback.jsonl"
+
+
+def _add_rejected_file(con, texts: list[str], source_file: str = "inbox/hostile.jsonl") -> None:
+    """Rejected lines of a second loaded file, recorded the way ingest records one."""
+    for line_no, text in enumerate(texts, start=1):
+        con.execute("insert into raw.rejected_events values ('load-2', ?, ?, ?, 'occurred_at is not a timestamp', now())",
+                    [source_file, line_no, text])
+    con.execute("insert into raw.ingested_files values ('hash-2', ?, 10, null, 'jsonl', 'load-2', ?, 0, ?, 0, 0, 0, now())",
+                [source_file, len(texts), len(texts)])
+
+
+def test_forget_erases_her_rejected_lines_in_any_escaping_and_those_tied_only_by_her_visitor_ids(seeded):
+    settings, _ = seeded
+    cases = json.loads(KEPT_LINES.read_text(encoding="utf-8"))
+    with db.connect(settings) as con:
+        _add_rejected_file(con, [c["raw_text"] for c in cases])
+
+    report = forget_person(settings, ALICE)
+
+    with db.read_connection(settings) as con:
+        left = [r[0] for r in con.execute("select raw_text from raw.rejected_events where load_id = 'load-2'"
+                                          " order by line_no").fetchall()]
+        status = collect_status(con)
+    assert left == [c["raw_text"] for c in cases if not c["hers"]], [c["why"] for c in cases if c["raw_text"] in left]
+    assert report.rejected_records == 1 + sum(c["hers"] for c in cases)
+    assert "anon-a7" in report.anonymous_ids               # linked only through her own rejected line
+    assert status["ok"], [inv for inv in status["invariants"] if not inv["ok"]]
+
+
+def test_forget_erases_her_attempts_and_blanks_a_batch_answer_that_quotes_her_in_other_rows(seeded):
+    settings, ids = seeded
+    bob = ids["bob@globex.com"]
+    quote = '{"errors": [{"message": "duplicate value found: Email = ALICE\\u0040acme.com"}]}'
+    with db.connect(settings) as con:
+        con.execute("insert into sync.attempts (crm, lead_id, request, response, outcome, message, attempted_at)"
+                    " values ('salesforce', ?, '{\"Email\": \"bob@globex.com\"}', ?, 'retry', ?, now())",
+                    [bob, quote, "batch refused: duplicate value found: Email = Alice@Acme.com"])
+        con.execute("insert into sync.attempts (crm, lead_id, request, response, outcome, message, attempted_at)"
+                    " values ('salesforce', ?, '{\"Email\": \"bob@globex.com\"}', '{\"id\": \"00Q1\"}', 'acknowledged',"
+                    " 'malice@acme.com is someone else', now())", [bob])
+
+    report = forget_person(settings, ALICE)
+
+    with db.read_connection(settings) as con:
+        attempts = con.execute("select lead_id, request::varchar, response::varchar, message from sync.attempts"
+                               " order by attempt_id").fetchall()
+    assert [a[0] for a in attempts] == [bob, bob]            # hers are gone, bob's rows stay
+    assert attempts[0][1] == '{"Email": "bob@globex.com"}' and attempts[0][2] is None
+    assert attempts[0][3] == "[erased: it named a forgotten person]"
+    assert attempts[1][2:] == ('{"id": "00Q1"}', "malice@acme.com is someone else")
+    assert report.scrubbed_mentions == 2
+    # the only text left that contains her address is malice@'s, checked above
+    assert _traces(settings.db_path, [ALICE, "alice\\u0040"]) == [("sync.attempts", ALICE)]
+
+
+def test_a_forgotten_person_is_not_loaded_again_and_the_counts_still_add_up(seeded):
+    from leadgate.ingest import ingest_paths
+
+    settings, _ = seeded
+    forget_person(settings, ALICE)
+    target = settings.inbox / COMEBACK.name
+    target.write_bytes(COMEBACK.read_bytes())
+
+    report = ingest_paths(settings, [target])
+
+    assert (report.records, report.accepted, report.rejected) == (6, 5, 1)   # as read; then taken out again
+    with db.connect(settings) as con:                      # the next writer rewrites the file (rows may have hit disk)
+        emails = con.execute("select email from raw.engagement_events where source_file = ?", [str(target)]).fetchall()
+        rejected = con.execute("select count(*) from raw.rejected_events where source_file = ?", [str(target)]).fetchall()
+        erased = con.execute("select accepted, rejected, duplicates from raw.erasures where source_file = ?",
+                             [str(target)]).fetchall()
+    # a new visitor id her new event links (anon-new9) goes with her, and joins the list
+    assert emails == [("newcomer@initech.com",)] and rejected == [(0,)] and erased == [(4, 1, 0)]
+    assert _traces(settings.db_path, [ALICE, "anon-a1", "anon-new9", "alice again"]) == []
+    later = settings.inbox / "comeback_visitor.jsonl"
+    later.write_bytes((COMEBACK.parent / later.name).read_bytes())
+    ingest_paths(settings, [later])
+    with db.connect(settings) as con:
+        visitors = con.execute("select anonymous_id from raw.engagement_events where source_file = ?",
+                               [str(later)]).fetchall()
+    assert visitors == [("anon-other",)]
+    assert b"alice again" not in settings.db_path.read_bytes().lower()
+    with db.read_connection(settings) as con:
+        status = collect_status(con)
+    # (newcomer's event waits for dbt here, so only conservation is asked)
+    conserved = [inv for inv in status["invariants"] if inv["name"].startswith("events conserved")]
+    assert conserved and conserved[0]["ok"], conserved
+
+
+def test_forget_run_again_says_she_was_already_erased_not_nothing_found(seeded):
+    settings, _ = seeded
+    forget_person(settings, ALICE)
+    again = forget_person(settings, " ALICE@acme.com")
+    assert again.total == 0 and again.already_erased
+    assert again.message == "alice@acme.com was already erased: no rows left about them"
+
+
+def test_forget_while_an_analyst_holds_the_file_erases_and_says_the_rewrite_is_pending(seeded, monkeypatch):
+    import leadgate.forget as forget_module
+    from leadgate.forget import ErasurePending
+
+    settings, _ = seeded
+    analyst = another_writer(settings.db, raw=True)        # a bare read-write DuckDB session, opened after the commit
+    real_finish = forget_module.finish_locked
+
+    def finish_with_the_analyst_in(*args, **kwargs):
+        analyst.__enter__()
+        return real_finish(*args, **kwargs)
+
+    monkeypatch.setattr(forget_module, "finish_locked", finish_with_the_analyst_in)
+    try:
+        with pytest.raises(ErasurePending, match="still pending.*re-run `leadgate forget alice@acme.com`"):
+            forget_person(settings, ALICE)
+    finally:
+        analyst.__exit__(None, None, None)
+    with db.connect(settings) as con:                      # the analyst is gone: the next writer finishes it
+        left = con.execute("select count(*) from meta.erasure_journal where step <> 'done'").fetchall()
+    assert left == [(0,)] and b"alice@acme.com" not in settings.db_path.read_bytes().lower()
+    assert _traces(settings.read_db_path, [ALICE]) == []

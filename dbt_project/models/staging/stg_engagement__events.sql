@@ -91,6 +91,40 @@ typed as (
         end as company_size_max
     from sized
 
+),
+
+erased as (
+
+    -- People `leadgate forget` erased (salted hashes, no personal data): never rebuilt, whatever raw holds.
+    select kind, key from {{ source('leadgate', 'erasure_list') }} where kind in ('email', 'anonymous_id')
+
+),
+
+salt as (
+
+    select lead_id_salt from {{ source('leadgate', 'installation') }} limit 1
+
+),
+
+erased_events as (
+
+    select typed.source, typed.event_id, typed.anonymous_id
+    from typed
+    semi join (select key from erased where kind = 'email') as erased_email
+        on erased_email.key = sha256((select lead_id_salt from salt) || ':' || typed.email)
+
 )
 
-select * exclude (size_is_valid) from typed
+select typed.* exclude (size_is_valid)
+from typed
+anti join erased_events
+    on erased_events.source = typed.source and erased_events.event_id = typed.event_id
+-- ... and the anonymous events of their visitor ids, listed or linked by one of their events here
+anti join (
+    select key from erased where kind = 'anonymous_id'
+    union
+    select distinct sha256((select lead_id_salt from salt) || ':' || anonymous_id) from erased_events
+    where anonymous_id is not null
+) as erased_visitor
+    on typed.email is null
+    and erased_visitor.key = sha256((select lead_id_salt from salt) || ':' || typed.anonymous_id)
