@@ -12,7 +12,7 @@ from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
 from prefect.concurrency.sync import concurrency
 from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
-from leadgate import db, steps
+from leadgate import db, interrupts, steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
 from leadgate.summary import render_markdown, summary_rows
@@ -50,29 +50,34 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 
 
 @task(name="ingest-inbox", **_task)
+@interrupts.step("ingest")
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
     return steps.ingest_step(settings, paths, progress=log.info)
 
 
 @task(name="dbt-build", **_task)
-def build_features(settings: LeadgateSettings, full_refresh: bool):
-    report = steps.build_step(settings, full_refresh=full_refresh)
+@interrupts.step("dbt")
+def build_features(settings: LeadgateSettings, full_refresh: bool, run_id: str | None = None):
+    report = steps.build_step(settings, full_refresh=full_refresh, run_id=run_id)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
     return report
 
 
 @task(name="score-gate-route", **_task)
+@interrupts.step("scoring and routing")
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
     return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info)
 
 
 @task(name="sync-outbox", **_task)
+@interrupts.step("the CRM sync")
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
     return steps.sync_step(settings, policy, run_id)
 
 
 @task(name="publish-read-copy", **_task)
+@interrupts.step("publishing the read copy")
 def publish(settings: LeadgateSettings) -> str:
     return str(db.publish_read_copy(settings))
 
@@ -86,11 +91,19 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     flow_run_id = runtime.flow_run.id
     ensure_global_limit()
     with db.run_lock(settings), concurrency(GLOBAL_LIMIT, occupy=1, strict=False):
-        steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
+        abandoned = steps.start_run(settings, run_id, kind="pipeline", policy=policy,
+                                    flow_run_id=str(flow_run_id) if flow_run_id else None)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
-        except Exception as exc:
-            steps.finish_run(settings, run_id, status="failed", error=str(exc))
+            summary["abandoned_runs"] = abandoned
+        except BaseException as exc:
+            stopped = interrupts.interruption(exc)   # Ctrl-C: `interrupted`, whatever the step turned it into
+            if stopped is None and not isinstance(exc, Exception):
+                raise
+            with interrupts.shielded():
+                steps.finish_run(settings, run_id, status="interrupted" if stopped else "failed", error=str(stopped or exc))
+            if stopped is not None:
+                raise stopped from None
             raise
         steps.finish_run(settings, run_id, status="completed", summary=summary)
     create_table_artifact(key="leadgate-run-summary", table=summary_rows(summary), description=f"leadgate run {run_id}")
@@ -101,11 +114,16 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
 def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bool, full_refresh: bool) -> dict:
     log = get_run_logger()
     ingested = ingest_inbox(settings)
-    must_build = ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
+    owed = steps.work_owed(settings)   # what dbt has built, whichever path loaded the events
+    must_build = owed.build or ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
     built = decided = None
+    if catch_up := owed.catch_up(ingested.accepted):
+        log.info("catching up: %s", catch_up)
     if must_build:
-        built = build_features(settings, full_refresh)
+        built = build_features(settings, full_refresh, run_id)
         decided = decide(settings, policy, run_id, rescore)
+    elif owed.decide:
+        decided = decide(settings, policy, run_id, False)
     elif waiting := steps.leads_waiting_for_scorer(settings):
         log.info("no new events; retrying %d lead(s) still waiting for the scorer (dbt skipped)", waiting)
         decided = decide(settings, policy, run_id, False)
@@ -120,6 +138,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "sync_mode": settings.sync_mode,
         "crm": settings.crm,
         "ingest": steps.to_plain(ingested),
+        "catch_up": catch_up,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
         "decide": None if decided is None else steps.to_plain(decided),
         "sync": steps.to_plain(synced),

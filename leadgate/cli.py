@@ -288,14 +288,17 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):     # click turns Ctrl-C into Abort
+            typer.echo(str(exc.__cause__) or "interrupted", err=True)
+            sys.exit(130)
         typer.echo("aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        typer.echo(str(exc) or "interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line per error
         if os.environ.get("LEADGATE_DEBUG"):
