@@ -53,7 +53,11 @@ def run(
 
         hide_tracebacks_in_terminal()
 
-    summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+    try:
+        summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+    except KeyboardInterrupt as exc:     # typer would turn it into a silent exit 130: say which step stopped
+        typer.echo(str(exc) or "run interrupted", err=True)
+        raise typer.Exit(130) from None
     if as_json:
         _echo_json(summary)
     else:
