@@ -98,10 +98,11 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
             summary["abandoned_runs"] = abandoned
         except BaseException as exc:
             stopped = interrupts.interruption(exc)   # Ctrl-C: `interrupted`, whatever the step turned it into
-            if stopped is None and not isinstance(exc, Exception):
-                raise
+            failed = stopped is None and isinstance(exc, Exception)
+            # SIGTERM (Prefect's TerminationSignal) or SystemExit: stopped from outside, `interrupted` too
+            why = str(exc) if failed else str(stopped or f"run stopped from outside ({type(exc).__name__})")
             with interrupts.shielded():
-                steps.finish_run(settings, run_id, status="interrupted" if stopped else "failed", error=str(stopped or exc))
+                steps.finish_run(settings, run_id, status="failed" if failed else "interrupted", error=why)
             if stopped is not None:
                 raise stopped from None
             raise
