@@ -53,9 +53,8 @@ def process_gone(pid: int | None, host: str | None, started: str | None) -> bool
     except PermissionError:
         pass                 # exists, owned by someone else
     current = _start_mark(pid)
-    if started is not None and current is not None and current != started:
-        return True          # the pid was reused by a later process
-    return False
+    # a different start mark: the pid was reused by a later process
+    return started is not None and current is not None and current != started
 
 
 # ---------------------------------------------------------------------- meta.runs

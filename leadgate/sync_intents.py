@@ -73,7 +73,7 @@ def close_unfinished(settings: LeadgateSettings, send_id: str, exc: BaseExceptio
     try:
         with db.connect(settings) as con:
             _close(con, send_id, "INTERRUPTED" if isinstance(exc, KeyboardInterrupt) else "SEND_FAILED", note)
-    except Exception:   # noqa: BLE001 - the next sync closes it instead (this process will be gone by then)
+    except Exception:   # noqa: BLE001, S110 - the next sync closes it instead (this process will be gone by then)
         pass
 
 

@@ -117,7 +117,7 @@ def test_ctrl_c_during_dbt_says_so_exits_130_and_the_next_run_completes(world):
     db, env = world["db"], world["env"]
     shutil.copy(SAMPLE_DIR / "chat_transcripts.jsonl", world["inbox"])
     stopped = start_run_then_signal_during_dbt(world, signal.SIGINT)
-    out, err = stopped.communicate()
+    _, err = stopped.communicate()
     assert stopped.returncode == 130, err[-3000:]
     assert INTERRUPTED in err.splitlines(), err[-3000:]
     assert "dbt failed" not in err and "Traceback" not in err

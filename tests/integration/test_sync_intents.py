@@ -19,7 +19,14 @@ from leadgate.status import collect_status, format_status
 from leadgate.sync import run_sync
 from tests.e2e.helpers import LEADGATE
 from tests.emulators.fixtures import (  # noqa: F401
-    hs_emulator, hubspot_server, hubspot_settings, salesforce_server, salesforce_settings, sf_emulator, tls_ca)
+    hs_emulator,
+    hubspot_server,
+    hubspot_settings,
+    salesforce_server,
+    salesforce_settings,
+    sf_emulator,
+    tls_ca,
+)
 from tests.fixtures.services import builders
 
 ALICE, ERIN = "alice@acme.com", "erin@hooli.com"
@@ -123,8 +130,8 @@ def test_a_write_applied_just_before_a_kill_is_visible_and_the_next_sync_logs_it
     assert after["ok"] and after["recovery"]["crm_sends_in_flight"] == 0
 
 
-def test_a_send_still_running_in_another_process_is_left_alone(world, sf_emulator):
-    settings, policy, ids = world
+def test_a_send_still_running_in_another_process_is_left_alone(world, sf_emulator):  # noqa: F811
+    settings = world[0]
     crm = Crm("salesforce", sf_emulator)
     sf_emulator.hold_after_apply("collections_upsert", seconds=30)
     proc = sync_in_subprocess(settings, crm)
@@ -143,8 +150,8 @@ def test_a_send_still_running_in_another_process_is_left_alone(world, sf_emulato
         proc.wait(timeout=10)
 
 
-def test_a_send_that_raises_is_closed_as_unfinished_by_its_own_process(world, sf_emulator):
-    settings, policy, ids = world
+def test_a_send_that_raises_is_closed_as_unfinished_by_its_own_process(world, sf_emulator):  # noqa: F811
+    settings, policy, _ = world
     sf = SalesforceConnector(salesforce_settings(sf_emulator))
 
     class StoppedAfterSend:
