@@ -225,6 +225,9 @@ def sync(
         _echo_json(report)
     else:
         typer.echo(format_sync_report(report))
+        if report.unfinished_sends:      # leadgate.sync_intents: a sender killed before it recorded the answers
+            typer.echo(f"{report.unfinished_sends} lead(s) from a send that died before recording the CRM's answers: "
+                       "logged in sync.attempts and sent again (matched by leadgate's key, no duplicate)")
 
 
 def _crm_connector():

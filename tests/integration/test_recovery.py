@@ -142,3 +142,15 @@ def test_a_killed_runs_row_is_marked_abandoned_by_the_next_start_and_a_live_one_
     later = steps.start_run(settings, "run-later", kind="pipeline", policy=policy, holding_run_lock=False)
     assert [r["run_id"] for r in later] == ["run-alive"]        # run-next's process (this one) still runs
     assert scalar(settings, "select status from meta.runs where run_id = 'run-unknown'") == "running"
+
+
+def test_the_run_summary_names_abandoned_runs_and_what_was_picked_up():
+    from leadgate.summary import render_text, summary_rows
+
+    summary = {"run_id": "run-9", "catch_up": "120 event(s) loaded since dbt last built (run run-8)",
+               "abandoned_runs": [{"run_id": "run-8", "reason": "abandoned: process 4711 on host-a is gone"}]}
+    rows = [(r["section"], r["item"], r["value"]) for r in summary_rows(summary) if r["section"] == "recovery"]
+    assert rows == [("recovery", "run run-8", "abandoned: process 4711 on host-a is gone"),
+                    ("recovery", "picked up", "120 event(s) loaded since dbt last built (run run-8)")]
+    assert "abandoned: process 4711" in render_text(summary)
+    assert not [r for r in summary_rows({"run_id": "run-10", "abandoned_runs": []}) if r["section"] == "recovery"]
