@@ -15,7 +15,7 @@ from prefect.states import Completed
 
 from flows import progress
 from flows.run_slot import RunSkipped, exclusive_run
-from leadgate import db, steps
+from leadgate import db, interrupts, steps
 from leadgate.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
@@ -57,6 +57,7 @@ _task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], 
 
 @task(name="ingest-inbox", **_task)
 @redacted_errors
+@interrupts.step("ingest")
 def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
     log = get_run_logger()
     report = steps.ingest_step(settings, paths, progress=log.info, warn=log.warning)
@@ -66,8 +67,9 @@ def ingest_inbox(settings: LeadgateSettings, paths: list[Path] | None = None):
 
 @task(name="dbt-build", **_task)
 @redacted_errors
-def build_features(settings: LeadgateSettings, full_refresh: bool):
-    report = steps.build_step(settings, full_refresh=full_refresh)
+@interrupts.step("dbt")
+def build_features(settings: LeadgateSettings, full_refresh: bool, run_id: str | None = None):
+    report = steps.build_step(settings, full_refresh=full_refresh, run_id=run_id)
     get_run_logger().info("dbt build: %d nodes in %.1f s", len(report.nodes), report.seconds)
     progress.step_done("dbt", f"{len(report.nodes)} nodes")
     return report
@@ -75,6 +77,7 @@ def build_features(settings: LeadgateSettings, full_refresh: bool):
 
 @task(name="score-gate-route", **_task)
 @redacted_errors
+@interrupts.step("scoring and routing")
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
     return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info,
                              on_batch=progress.scoring_batch)
@@ -82,6 +85,7 @@ def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all:
 
 @task(name="sync-outbox", **_task)
 @redacted_errors
+@interrupts.step("the CRM sync")
 def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
     report = steps.sync_step(settings, policy, run_id)
     progress.step_done("sync", f"{report.sent} sent, {report.would_send} owed")
@@ -90,6 +94,7 @@ def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
 
 @task(name="publish-read-copy", **_task)
 @redacted_errors
+@interrupts.step("publishing the read copy")
 def publish(settings: LeadgateSettings) -> str:
     path = str(db.publish_read_copy(settings))
     progress.step_done("publish", "read copy published")
@@ -113,14 +118,23 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
         except RunSkipped as exc:
             get_run_logger().info("skipped: %s", exc)
             return Completed(name="Skipped", message=f"skipped: {exc}", data={"run_id": run_id, "skipped": f"skipped: {exc}"})
-        steps.start_run(settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None)
+        abandoned = steps.start_run(settings, run_id, kind="pipeline", policy=policy,
+                                    flow_run_id=str(flow_run_id) if flow_run_id else None)
         progress.start(run_id)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
+            summary["abandoned_runs"] = abandoned
             steps.finish_run(settings, run_id, status="completed", summary=summary)
             publish(settings)  # after the run row is final, so the copy shows this run finished
-        except Exception as exc:
-            steps.finish_run(settings, run_id, status="failed", error=str(exc))
+        except BaseException as exc:
+            stopped = interrupts.interruption(exc)   # Ctrl-C: `interrupted`, whatever the step turned it into
+            failed = stopped is None and isinstance(exc, Exception)
+            # SIGTERM (Prefect's TerminationSignal) or SystemExit: stopped from outside, `interrupted` too
+            why = str(exc) if failed else str(stopped or f"run stopped from outside ({type(exc).__name__})")
+            with interrupts.shielded():
+                steps.finish_run(settings, run_id, status="failed" if failed else "interrupted", error=why)
+            if stopped is not None:
+                raise stopped from None
             raise
         finally:
             progress.stop()
@@ -132,11 +146,16 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
 def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bool, full_refresh: bool) -> dict:
     log = get_run_logger()
     ingested = ingest_inbox(settings)
-    must_build = ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
+    owed = steps.work_owed(settings)   # what dbt has built, whichever path loaded the events
+    must_build = owed.build or ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
     built = decided = None
+    if catch_up := owed.catch_up(ingested.accepted):
+        log.info("catching up: %s", catch_up)
     if must_build:
-        built = build_features(settings, full_refresh)
+        built = build_features(settings, full_refresh, run_id)
         decided = decide(settings, policy, run_id, rescore)
+    elif owed.decide:
+        decided = decide(settings, policy, run_id, False)
     elif waiting := steps.leads_waiting_for_scorer(settings):
         log.info("no new events; retrying %d lead(s) still waiting for the scorer (dbt skipped)", waiting)
         decided = decide(settings, policy, run_id, False)
@@ -152,6 +171,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "ingest": steps.to_plain(ingested),
         "rejection_reasons": rejection_reasons(settings, getattr(ingested, "load_id", None)) if ingested.rejected else [],
         "review_budget": policy.routing.review_budget,
+        "catch_up": catch_up,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
         "decide": None if decided is None else steps.to_plain(decided),
         "sync": steps.to_plain(synced),

@@ -60,7 +60,11 @@ def run(
         hide_tracebacks_in_terminal()
 
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
-        summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+        try:
+            summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
+        except KeyboardInterrupt as exc:     # typer would turn it into a silent exit 130: say which step stopped
+            typer.echo(str(exc) or "run interrupted", err=True)
+            raise typer.Exit(130) from None
     if summary.get("skipped"):  # another run held the slot or the run lock for all of LEADGATE_RUN_WAIT
         typer.echo(summary["skipped"], err=True)
         raise typer.Exit(EXIT_SKIPPED)
@@ -295,6 +299,9 @@ def sync(
         _echo_json(report)
     else:
         typer.echo(format_sync_report(report))
+        if report.unfinished_sends:      # leadgate.sync_intents: a sender killed before it recorded the answers
+            typer.echo(f"{report.unfinished_sends} lead(s) from a send that died before recording the CRM's answers: "
+                       "logged in sync.attempts and sent again (matched by leadgate's key, no duplicate)")
 
 
 def _crm_connector():
@@ -380,14 +387,17 @@ def main() -> None:
         sys.exit(code if isinstance(code, int) else 0)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:
+        if isinstance(exc.__cause__, KeyboardInterrupt):     # click turns Ctrl-C into Abort
+            typer.echo(str(exc.__cause__) or "interrupted", err=True)
+            sys.exit(130)
         typer.echo("aborted", err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
+    except KeyboardInterrupt as exc:
+        typer.echo(str(exc) or "interrupted", err=True)
         sys.exit(130)
     except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line per error
         if os.environ.get("LEADGATE_DEBUG"):

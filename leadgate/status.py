@@ -131,11 +131,12 @@ def collect_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     last_run = None
     if run:
         last_run = dict(zip(("run_id", "kind", "status", "started_at", "finished_at", "sync_mode", "crm", "error"), run[0]))
+    recovering = recovery_status(con)
     invariants = [
         _events_conserved(con, has_erasures),
         _one_state_per_lead(con, marts["lead_features"], unknown_states),
         _review_matches_state(con),
-        _events_attributed(con, marts),
+        _events_attributed(con, marts, recovering["build"]),
         _synced_means_acknowledged(con),
     ]
     return {
@@ -145,6 +146,7 @@ def collect_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "review": review_metrics(con),
         "outbox": {"owed": int(sum(outbox.values())), "by_crm": {k: int(v) for k, v in outbox.items()}},
         "last_run": last_run,
+        "recovery": {k: v for k, v in recovering.items() if k != "build"},
         "invariants": invariants,
         "ok": all(inv["ok"] for inv in invariants),
     }
@@ -228,19 +230,46 @@ def _review_matches_state(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return _inv(name, not problems, "; ".join(problems) or f"{pending} pending item(s), each for a needs_review lead")
 
 
-def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool]) -> dict[str, Any]:
+def recovery_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """What the next run picks up: events dbt has not built, unfinished CRM sends, runs that did not end cleanly."""
+    from leadgate.recovery import last_build, unbuilt_events
+
+    has_builds = relation_exists(con, "meta", "dbt_builds")     # a copy from before migration 0011 has none
+    build = last_build(con) if has_builds else None
+    runs = dict(con.execute(
+        "select status, count(*) from meta.runs where status in ('abandoned', 'interrupted') group by status").fetchall())
+    return {
+        "build": build,
+        "events_waiting_for_dbt": unbuilt_events(con, build),
+        "crm_sends_in_flight": int(_one(con, "select count(*) from sync.intents where status = 'in_flight'") or 0)
+        if relation_exists(con, "sync", "intents") else 0,
+        "runs_abandoned": int(runs.get("abandoned", 0)),
+        "runs_interrupted": int(runs.get("interrupted", 0)),
+    }
+
+
+def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool], build: dict | None = None) -> dict[str, Any]:
     name = "every accepted event belongs to a lead or an anonymous visitor"
     if not (marts["lead_events"] and marts["anonymous_visitors"]):
         return _inv(name, True, NOT_BUILT)
+    # Events loaded after the last successful dbt build started are not lost: the next run builds them.
+    waiting = "" if build is None else " and e.ingested_at <= ?"    # null (it saw none): every event waits
     loose = int(_one(
         con,
         """
         select count(*) from raw.engagement_events e
         where not exists (select 1 from marts.lead_events le where le.source = e.source and le.event_id = e.event_id)
           and not (e.email is null and e.anonymous_id in (select anonymous_id from marts.anonymous_visitors))
-        """,
+        """ + waiting,
+        None if build is None else [build["last_ingested_at"]],
     ))
     accepted = int(_one(con, "select count(*) from raw.engagement_events"))
+    pending = 0
+    if build is not None:
+        from leadgate.recovery import unbuilt_events
+
+        pending = unbuilt_events(con, build)
+        accepted -= pending
     counted = int(_one(
         con,
         "select (select count(*) from marts.lead_events)"
@@ -252,7 +281,8 @@ def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool]) -
                         " (new events not transformed yet? run the pipeline)")
     if counted != accepted:
         problems.append(f"{counted} events in the marts vs {accepted} accepted")
-    return _inv(name, not problems, "; ".join(problems) or f"{accepted} events attributed")
+    later = f"; {pending} loaded since dbt last built wait for the next run" if pending else ""
+    return _inv(name, not problems, "; ".join(problems) or f"{accepted} events attributed{later}")
 
 
 def _synced_means_acknowledged(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -284,6 +314,17 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> list[str]:
     return [title] + [f"  {k:<{width}}  {v}" for k, v in rows]
 
 
+def _recovery_lines(rec: dict[str, Any]) -> list[str]:
+    """What the next run picks up, only when there is something (most of the time there is not)."""
+    rows = [(text, rec.get(key, 0)) for key, text in (
+        ("events_waiting_for_dbt", "events waiting for dbt (the next run builds them)"),
+        ("crm_sends_in_flight", "CRM writes in flight or unfinished (sync.intents; the next sync settles them)"),
+        ("runs_abandoned", "runs abandoned (their process died; see meta.runs.error)"),
+        ("runs_interrupted", "runs interrupted (Ctrl-C)"),
+    ) if rec.get(key)]
+    return [""] + _table("recovery", [(text, f"{n:>9,}") for text, n in rows]) if rows else []
+
+
 def format_status(report: dict[str, Any]) -> str:
     """The status report as small aligned tables for the terminal."""
     ev = report["events"]
@@ -311,6 +352,7 @@ def format_status(report: dict[str, Any]) -> str:
                   + (f": {one_line(run['error'])}" if run.get("error") else "")]
     else:
         lines += ["", "last run  none yet"]
+    lines += _recovery_lines(report.get("recovery") or {})
     lines += ["", "invariants"]
     for inv in report["invariants"]:
         mark = "ok    " if inv["ok"] else "BROKEN"

@@ -26,13 +26,22 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
-def start_run(settings: LeadgateSettings, run_id: str, *, kind: str, policy: Policy, flow_run_id: str | None = None) -> None:
+def start_run(
+    settings: LeadgateSettings, run_id: str, *, kind: str, policy: Policy, flow_run_id: str | None = None,
+    holding_run_lock: bool = True,
+) -> list[dict]:
+    """Record the run (and its process); first mark earlier `running` rows whose process is gone `abandoned`."""
+    from leadgate.recovery import abandon_dead_runs, this_process
+
+    me = this_process()
     with db.connect(settings) as con:
+        abandoned = abandon_dead_runs(con, run_id, holding_run_lock=holding_run_lock)
         con.execute(
-            "insert into meta.runs (run_id, kind, started_at, status, sync_mode, crm, policy_version, prefect_flow_run_id)"
-            " values (?, ?, now(), 'running', ?, ?, ?, ?)",
-            [run_id, kind, settings.sync_mode, settings.crm, policy.version, flow_run_id],
+            "insert into meta.runs (run_id, kind, started_at, status, sync_mode, crm, policy_version, prefect_flow_run_id,"
+            " pid, host, process_started) values (?, ?, now(), 'running', ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, kind, settings.sync_mode, settings.crm, policy.version, flow_run_id, me.pid, me.host, me.started],
         )
+    return abandoned
 
 
 def finish_run(settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None) -> None:
@@ -95,10 +104,24 @@ def marts_built(settings: LeadgateSettings) -> bool:
 
 # --- dbt ------------------------------------------------------------------------------------
 
-def build_step(settings: LeadgateSettings, *, full_refresh: bool = False):
+def work_owed(settings: LeadgateSettings):
+    """What raw data dbt has not built yet, or a build not yet scored and routed (recovery.Owed)."""
+    from leadgate.recovery import work_owed as owed
+
+    with db.connect(settings) as con:
+        return owed(con)
+
+
+def build_step(settings: LeadgateSettings, *, full_refresh: bool = False, run_id: str | None = None):
+    from leadgate.recovery import raw_mark, record_build
     from leadgate.transform import run_dbt
 
-    return run_dbt(settings, full_refresh=full_refresh)
+    with db.connect(settings) as con:
+        mark = raw_mark(con)     # before dbt starts: events loaded meanwhile count as not built
+    report = run_dbt(settings, full_refresh=full_refresh)
+    with db.connect(settings) as con:
+        record_build(con, mark, run_id=run_id, full_refresh=full_refresh)
+    return report
 
 
 # --- score, gate, route ---------------------------------------------------------------------
@@ -143,7 +166,10 @@ def decide_step(
     from leadgate.routing import apply_routes, route_leads
     from leadgate.scoring import leads_to_score, record_scores, sync_pending_leads
 
+    from leadgate.recovery import record_decided
+
     report = DecideReport()
+    started = datetime.now(timezone.utc)
     scorer = make_scorer(settings, policy, run_id)
     llm_run = getattr(scorer, "name", None) == "llm"
     if llm_run:
@@ -191,6 +217,8 @@ def decide_step(
         progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
         if on_batch is not None:
             on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
+    with db.connect(settings) as con:
+        record_decided(con, started, run_id=run_id)
     if llm_run:
         report.llm = scorer.summary
         progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(

@@ -16,6 +16,10 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     def add(section: str, item: str, value: Any) -> None:
         rows.append({"section": section, "item": item, "value": value})
 
+    for run in summary.get("abandoned_runs") or []:       # found dead by this run's start (leadgate.recovery)
+        add("recovery", f"run {run['run_id']}", run["reason"])
+    if summary.get("catch_up"):
+        add("recovery", "picked up", summary["catch_up"])
     ingest = summary.get("ingest") or {}
     for warning in ingest.get("warnings") or []:  # first: what needs a look (`--strict` fails the run on these)
         add("warnings", "ingest", warning)

@@ -18,7 +18,7 @@ import pandas as pd
 from connectors.crm.attempts import ATTEMPT_COLUMNS, attempt_rows
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome, SyncResult
 from connectors.crm.retry import CrmCallError
-from leadgate import db
+from leadgate import db, sync_intents
 from leadgate.config import LeadgateSettings
 from leadgate.erasure import erased_lead_ids
 from leadgate.lifecycle import LeadState
@@ -73,6 +73,7 @@ class SyncReport:
     to_review: int = 0
     crm_calls: int = 0              # every HTTP request to the CRM in this run (set-up check and look-ups included)
     attempts_logged: int = 0        # rows written to sync.attempts
+    unfinished_sends: int = 0       # leads of an earlier send that died before its answers were recorded (re-sent)
 
 
 # ---------------------------------------------------------------------- outbox
@@ -221,9 +222,10 @@ def run_sync(
         if getattr(connector, "name", crm) != crm:
             raise SyncError(f"the {connector.name} connector cannot sync LEADGATE_CRM={crm}")
     with db.connect(settings) as con:
+        unfinished = sync_intents.reconcile(con)
         outbox = refresh_outbox(con, crm, policy)
         owed = owed_leads(con, crm) if mode == "live" else []
-    report = SyncReport(mode=mode, crm=crm, outbox=outbox, would_send=outbox.owed)
+    report = SyncReport(mode=mode, crm=crm, outbox=outbox, would_send=outbox.owed, unfinished_sends=unfinished)
     if not owed:
         return report            # nothing owed: not a single CRM request, not even the set-up check
     calls_before = connector.stats.calls
@@ -235,10 +237,11 @@ def run_sync(
     if missing:
         raise CrmNotReady(not_ready_message(crm, missing))
     # Sent without holding the database: a slow CRM must not lock out reviewers.
-    # CrmAuthError propagates from here with nothing marked.
-    results = connector.upsert_leads(owed)
+    # CrmAuthError propagates from here with nothing marked (the intent log says the send did not finish).
+    # The intent log is committed before the first request (sync_intents).
+    send_id, results = sync_intents.send_logged(settings, crm, run_id, owed, connector.upsert_leads)
     with db.connect(settings) as con:
-        counts = record_results(con, crm, owed, results, policy=policy, run_id=run_id)
+        counts = record_results(con, crm, owed, results, policy=policy, run_id=run_id, send_id=send_id)
     return replace(report, sent=len(owed), crm_calls=connector.stats.calls - calls_before, **counts)
 
 
@@ -255,6 +258,7 @@ def record_results(
     *,
     policy: Policy,
     run_id: str | None = None,
+    send_id: str | None = None,
 ) -> dict[str, int]:
     """Record one connector answer per sent lead (acks, refusals, conversions, retries) and every attempt."""
     erased = erased_lead_ids(con)     # forgotten while the request was in flight: nothing of them is kept
@@ -288,6 +292,8 @@ def record_results(
         con.execute("begin transaction")
         try:
             _write_results(con, crm, now)
+            if send_id is not None:
+                sync_intents.close_completed(con, send_id)
             con.execute(
                 f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)})"    # fixed column list, no values
                 " select run_id, crm, lead_id, payload_hash, request::json, response::json, outcome, crm_record_id,"

@@ -85,6 +85,9 @@ def run_dbt(
         seconds=seconds,
         target_path=target,
     )
+    if isinstance(outcome.exception, KeyboardInterrupt):
+        # Ctrl-C: dbt cancelled its queries and hands the interrupt back as the build's "exception"
+        raise KeyboardInterrupt from None
     problems = _problems(results)
     if outcome.exception is not None:
         problems.insert(0, _one_line(outcome.exception))

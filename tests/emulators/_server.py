@@ -47,7 +47,7 @@ class Fault:
     """What to do to the next `times` requests of `kind` ('*' = any kind)."""
 
     kind: str
-    action: str                      # status | slow | drop_after_apply | drop_before
+    action: str                      # status | slow | drop_after_apply | hold_after_apply | drop_before
     times: int = 1
     status: int = 500
     body: Any = None
@@ -156,6 +156,11 @@ class EmulatorBase:
         with self.lock:
             self.faults.append(Fault(kind, "drop_after_apply", times))
 
+    def hold_after_apply(self, kind: str, seconds: float, *, times: int = 1) -> None:
+        """Apply the next `times` requests of `kind`, then wait `seconds` before answering (a client killed meanwhile)."""
+        with self.lock:
+            self.faults.append(Fault(kind, "hold_after_apply", times, seconds=seconds))
+
     def requests_of(self, kind: str) -> list[Received]:
         with self.lock:
             return [r for r in self.received if r.kind == kind]
@@ -187,6 +192,13 @@ class EmulatorBase:
         else:
             denied = self.check_auth(headers)
             answer = denied if denied is not None else self.route(kind, method, path, query, headers, body)
+        if fault is not None and fault.action == "hold_after_apply":
+            time.sleep(fault.seconds)
+            try:
+                self._write(handler, self.decorate(kind, answer))
+            except OSError:
+                pass            # the client is gone (that is the point)
+            return
         if fault is not None and fault.action == "drop_after_apply":
             handler.close_connection = True
             handler.wfile.flush()

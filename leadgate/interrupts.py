@@ -1,0 +1,97 @@
+"""Ctrl-C (SIGINT) during a pipeline step: one clear message naming the step, never `dbt failed:` or a traceback.
+
+Python turns SIGINT into KeyboardInterrupt, but the libraries in a step swallow it in their own ways:
+dbt's runner returns it as the build's exception, and DuckDB ends the running query with
+`RuntimeError('Query interrupted')`. So while a step runs, a SIGINT handler notes the signal, and any
+exception the step ends with after that note is reported as the interruption it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_seen = threading.Event()
+_current: list[str] = []
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """The run was stopped by Ctrl-C during `step`; what the step wrote was rolled back."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(step)
+        self.step = step
+
+    def __str__(self) -> str:
+        return (f"run interrupted (during {self.step}): nothing was half-applied; "
+                "the next run picks up from here")
+
+
+def _note(signum: int, frame: Any) -> None:
+    _seen.set()
+    raise KeyboardInterrupt
+
+
+@contextmanager
+def _noting() -> Iterator[None]:
+    """Note SIGINT while the block runs (main thread only: elsewhere Python delivers no signals anyway)."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield             # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
+        return
+    signal.signal(signal.SIGINT, _note)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def interruption(exc: BaseException) -> RunInterrupted | None:
+    """The RunInterrupted that `exc` stands for, or None when Ctrl-C had nothing to do with it."""
+    if isinstance(exc, RunInterrupted):
+        return exc
+    if isinstance(exc, KeyboardInterrupt) or (_seen.is_set() and isinstance(exc, Exception)):
+        return RunInterrupted(_current[-1] if _current else "between steps")
+    return None
+
+
+def step(name: str) -> Callable[[F], F]:
+    """Decorate a pipeline step: Ctrl-C inside it surfaces as RunInterrupted(name)."""
+
+    def wrap(fn: F) -> F:
+        @functools.wraps(fn)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            _seen.clear()
+            _current.append(name)
+            try:
+                with _noting():
+                    return fn(*args, **kwargs)
+            except BaseException as exc:
+                stopped = interruption(exc)
+                if stopped is None:
+                    raise
+                raise stopped from None
+            finally:
+                _current.pop()
+
+        return run  # type: ignore[return-value]
+
+    return wrap
+
+
+@contextmanager
+def shielded() -> Iterator[None]:
+    """Ignore a second Ctrl-C while the run records how it ended (a half-written run row helps nobody)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    before = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, before)
