@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from leadgate.llm_vocab import channels_value, consent_value, country_value, industry_value, seniority_value
+from leadgate.llm_vocab import (
+    channels_value, consent_value, country_value, industry_value, seniority_value,
+)
 from leadgate.pii_shapes import PHONE_RE, prepare, scrub_emails, scrub_numbers
 
 EMAIL, PHONE, NAME, ADDRESS, URL = "[EMAIL]", "[PHONE]", "[NAME]", "[ADDRESS]", "[URL]"
@@ -177,9 +179,12 @@ def _is_phone(candidate: str, known_digits: str) -> bool:
     if len(known_digits) >= 7 and len(digits) >= 7 and digits[-7:] == known_digits[-7:]:
         return True
     international = core.lstrip("(").startswith(("+", "00"))
-    if not 7 <= len(digits) <= (16 if international else 15):    # E.164's 15, plus a written trunk "(0)"
+    e164 = digits[2:] if core.lstrip("(").startswith("00") else digits    # "00" dials out; it is not the number
+    if not 7 <= len(e164) <= (16 if international else 15):    # E.164's 15, plus a written trunk "(0)"
         return False
-    if _DATE_RE.match(core) or _IP_RE.match(core) or _THOUSANDS_RE.match(core):
+    # An amount never starts with 0: "001 000 000 123" is a number dialled, "1 000 000" is money.
+    amount = _THOUSANDS_RE.match(core) and not core.startswith("0")
+    if _DATE_RE.match(core) or _IP_RE.match(core) or amount:
         return False
     if international:
         return len(digits) >= 8
