@@ -7,6 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from connectors.llm.schema import LeadAnswer
+from connectors.llm.screen import screen
 
 # Text written to steer the model rather than to describe a need.
 _INJECTION_RES = [
@@ -49,12 +50,12 @@ def injection_signals(texts: Iterable[str]) -> list[str]:
     """The fragments of `texts` that try to instruct the model; empty when there are none."""
     hits: list[str] = []
     for text in texts:
-        if not text or not _ANY_INJECTION.search(text):
+        if not text:
             continue
-        for pattern in _INJECTION_RES:
-            match = pattern.search(text or "")
-            if match:
-                hits.append(match.group(0).strip()[:80])
+        if _ANY_INJECTION.search(text):
+            hits += [m.group(0).strip()[:80] for pattern in _INJECTION_RES if (m := pattern.search(text))]
+        # the wider screen: polite and indirect requests, other languages, obfuscated text (connectors.llm.screen)
+        hits += [fragment for _, fragment in screen(text) if fragment not in hits]
     return hits
 
 

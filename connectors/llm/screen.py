@@ -233,3 +233,21 @@ def screen(text: str | None) -> list[tuple[str, str]]:
 
 def screen_all(texts: Iterable[str | None]) -> list[tuple[str, str]]:
     return [hit for text in texts for hit in screen(text)]
+
+
+# Words without which a text can hardly ask a model to rate anyone: far wider than the screen, so that
+# leads whose text talks about ratings, the model or other leads are never batched with leads whose
+# text does not (and their promoting answers are confirmed alone).
+_RATING_WORDS = re.compile(
+    r"qualif|calific|cualific|score|scoring|\brat(?:e|ed|es|ing)\b|\brank|priorit|\bmark|\bflag|\blabel|\btag|classif|"
+    r"\btier|\bmql|\bsql|\bhot\b|sales[ -]?ready|decision[ -]?maker|decisor|decideur|entscheid|ignor|instruc|anweisung|"
+    r"consigne|regel|prompt|assistant|system|\bmodel|\bmodell?o?\b|\bai\b|\bia\b|\bki\b|llm|gpt|\bbot\b|algorithm|"
+    r"\bevery(?:one|body| lead| contact)|\ball (?:the |of |our |these |other )?(?:leads|contacts|attendees|participants|them|of us)|"
+    r"\bother leads|these leads|this (?:batch|list|request)|\btod[oa]s\b|\btou(?:s|tes)\b|\balle[ns]?\b|ready to buy|"
+    r"kaufbereit|quente|caliente|\bchaud|\bbewert|\beinstuf|\bclass(?:ez|er|e)\b|\bnot(?:ez|er)\b|\bavali|\bpuntu|\bnota\b"
+)
+
+
+def mentions_rating(texts: Iterable[str | None]) -> bool:
+    """True when any text so much as mentions ratings, the model or other leads (in any of its folded forms)."""
+    return any(text and any(_RATING_WORDS.search(v) for v in _variants(text)) for text in texts)
