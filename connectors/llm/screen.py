@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _INVISIBLE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
                         r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
@@ -167,6 +168,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(kind, re.compile(p)) for kind, 
     ("rating_request", rf"\b(?:anything|anyone|everyone|everything|every lead|all leads|any lead)\b(?: \S+){{0,4}}? (?:counts?|is|are|should be|must be|will be)(?: \S+){{0,2}}? (?:{_VALUE})"),
     ("role_marker", r"(?:^|[\n.!?] ?)(?:system|assistant|developer|sistema|systeme|asistente|assistente|user) ?:"),
     ("template_marker", r"<\s*/?\s*(?:leads_data|system|assistant|instructions?|prompt)\s*>|<\|im_(?:start|end)\|>|\[/?inst\]|<<sys>>|#{2,} ?(?:instruction|system)"),
+    ("output_order", r"\b(?:respond|reply|answer|output|return)\s+(?:only\s+)?with\b[^.\n]{0,30}\b(?:json|qualified|confidence)\b"),
     ("persona", r"\b(?:you are now|act as|pretend (?:to be|you are)|from now on,? you|jailbreak|dan mode|developer mode|ahora eres|a partir de ahora eres|tu es maintenant|du bist jetzt|agora voce e|voce agora e)\b"),
     ("addressed_to_model", r"\b(?:note|message|instruction|hint|memo|reminder|tip|nota|mensaje|remarque|hinweis|notiz|recado|mensagem)s? (?:to|for|para|pour|an|fur|ao|a) (?:the |el |la |le |l'|den |die |das |o |any |all )?"
                            r"(?:ai|a\.i\.|assistant|models?|llms?|bots?|chatbot|gpt|chatgpt|scorer|scoring \w+|classifier|algorithm|ia|modelo|modele|modell|ki|algoritmo|algorithme|algorithmus|lead scor\w*|automated \w+|machine)\b"),
@@ -212,6 +214,11 @@ def screen(text: str | None) -> list[tuple[str, str]]:
     """(kind, fragment) for every way `text` tries to instruct the model; empty when it does not."""
     if not text or not text.strip():
         return []
+    return list(_screen(text))
+
+
+@lru_cache(maxsize=65536)    # a run asks about the same texts several times (batching, judging, validating)
+def _screen(text: str) -> tuple[tuple[str, str], ...]:
     hits: list[tuple[str, str]] = []
     for variant in _variants(text):
         for kind, pattern in _PATTERNS:
@@ -228,7 +235,7 @@ def screen(text: str | None) -> list[tuple[str, str]]:
                 hits.append(("rating_request", fragment.strip()[:80]))
         if hits:
             break
-    return list(dict.fromkeys(hits))
+    return tuple(dict.fromkeys(hits))
 
 
 def screen_all(texts: Iterable[str | None]) -> list[tuple[str, str]]:
@@ -250,4 +257,9 @@ _RATING_WORDS = re.compile(
 
 def mentions_rating(texts: Iterable[str | None]) -> bool:
     """True when any text so much as mentions ratings, the model or other leads (in any of its folded forms)."""
-    return any(text and any(_RATING_WORDS.search(v) for v in _variants(text)) for text in texts)
+    return any(text and _mentions(text) for text in texts)
+
+
+@lru_cache(maxsize=65536)
+def _mentions(text: str) -> bool:
+    return any(_RATING_WORDS.search(v) for v in _variants(text))
