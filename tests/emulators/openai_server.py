@@ -123,7 +123,7 @@ def heuristic_score(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Anything that reads like an instruction about ratings, in any language the tests use, or a marker a test picks.
 GULLIBLE_TRIGGER = re.compile(
     r"qualif|calific|cualific|rate |rating|score|priorit|mark |marque|markier|einstuf|class|hot lead|sales-ready|"
-    r"decision maker|ignore|instruc|anweisung|consigne|ready to buy|全員|有望", re.IGNORECASE)
+    r"decision maker|ignore|instruc|anweisung|consigne|ready to buy|quente|tratad|全員|有望", re.IGNORECASE)
 
 
 def gullible_score(leads: list[dict[str, Any]], trigger: re.Pattern[str] = GULLIBLE_TRIGGER) -> list[dict[str, Any]]:
