@@ -40,9 +40,10 @@ from leadgate.policy import LlmPolicy, Policy
 SCORER_NAME, SCORER_VERSION = "llm", "1.0.0"
 PREPARE_BATCHES = 25          # leads are scrubbed and looked up this many batches at a time
 REVIEW_CODES = {"llm_error": "llm_error", "llm_inconsistent": "llm_inconsistent", "prompt_injection": "prompt_injection"}
-# A batched answer that raises a lead's score by more than this (or qualifies it) is only used once the
-# lead, asked alone, gives it again: another lead's text in the batch can then never promote it.
-PROMOTION_LIFT = 0.05
+# A batched answer that qualifies a lead, or raises its score by more than PROMOTION_LIFT to within
+# PROMOTION_REACH of the qualify threshold, is only used once the lead, asked alone, gives it again (when
+# its batch could have been steered): another lead's text can then never promote it.
+PROMOTION_LIFT, PROMOTION_REACH = 0.05, 0.2
 
 
 def llm_policy(policy: Policy) -> LlmPolicy:
@@ -106,11 +107,12 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
 
 
 def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy) -> bool:
-    """Would `answer` promote its lead: a `qualified` label, a qualified decision, or a higher score?"""
+    """Would `answer` promote its lead: a `qualified` label, a qualified decision, or a score raised towards it?"""
     if answer.qualification == "qualified":
         return True
     row = combine_one(base, LeadResult(str(base["lead_id"]), "ok", answer), policy, lp)
-    return bool(row["qualified"]) or float(row["score"]) > float(base["score"]) + PROMOTION_LIFT
+    score, reach = float(row["score"]), policy.scoring.qualify_threshold - PROMOTION_REACH
+    return bool(row["qualified"]) or (score > float(base["score"]) + PROMOTION_LIFT and score >= reach)
 
 
 def apply_validation(row: dict[str, Any], check: ValidationResult) -> dict[str, Any]:

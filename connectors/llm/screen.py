@@ -250,7 +250,7 @@ _RATING_WORDS = re.compile(
     r"\btier|\bmql|\bsql|\bhot\b|sales[ -]?ready|decision[ -]?maker|decisor|decideur|entscheid|ignor|instruc|anweisung|"
     r"consigne|regel|prompt|assistant|system|\bmodel|\bmodell?o?\b|\bai\b|\bia\b|\bki\b|llm|gpt|\bbot\b|algorithm|"
     r"\bevery(?:one|body| lead| contact)|\ball (?:the |of |our |these |other )?(?:leads|contacts|attendees|participants|them|of us)|"
-    r"\bother leads|these leads|this (?:batch|list|request)|\btod[oa]s\b|\btou(?:s|tes)\b|\balle[ns]?\b|ready to buy|"
+    r"\bother leads|these leads|this batch|\btod[oa]s\b|\btou(?:s|tes)\b|\balle[ns]?\b|ready to buy|"
     r"kaufbereit|quente|caliente|\bchaud|\bbewert|\beinstuf|\bclass(?:ez|er|e)\b|\bnot(?:ez|er)\b|\bavali|\bpuntu|\bnota\b"
 )
 
