@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import math
 import random
 import time
 import uuid
@@ -23,8 +22,8 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.llm.client import LlmConfigError
 from connectors.llm.guards import inconsistencies, injection_signals
+from connectors.llm.independence import batch_suspect, plain, wordy
 from connectors.llm.limits import RateLimiter, TokenBudget
-from connectors.llm.screen import mentions_rating
 from connectors.llm.records import (
     LLM_ERROR, LLM_INCONSISTENT, OK, PENDING, PROMPT_INJECTION, TRANSPORT_FAILURES, CacheEntry, CallRecord,
     LeadInput, LeadResult, ValidationResult, cache_key, canonical, lead_input,
@@ -131,7 +130,7 @@ class LlmScorer:
         size = self.settings.batch_size
         # Leads whose text mentions ratings, the model or other leads are batched only among themselves.
         batches = [[lead] for lead in isolated]
-        for group in (self._plain(regular), self._wordy(regular)):
+        for group in (plain(regular), wordy(regular)):
             batches += [group[i : i + size] for i in range(0, len(group), size)]
         async def one(batch: list[LeadInput]) -> dict[str, LeadResult]:
             chunk = await self._score_batch(batch, may_split=True)
@@ -156,7 +155,7 @@ class LlmScorer:
                 failure, outcome.error = "wrong_leads", f"answer ids {sorted(set(ids) - set(local))[:5]} not in the request"
             else:
                 alone: list[LeadInput] = []
-                suspect = len(batch) > 1 and self._batch_suspect(batch, answers)
+                suspect = len(batch) > 1 and batch_suspect(batch, answers, self.baseline_qualified)
                 for answer in answers:
                     lead = local[answer.lead_id]
                     # Another lead's text in the same request may have written this answer: an answer that
@@ -188,24 +187,6 @@ class LlmScorer:
                 results.update(chunk)
             return results
         return results | {l.lead_id: self._result(l, LLM_ERROR, f"{failure}: {outcome.error}") for l in retry}
-
-    def _wordy(self, leads: Sequence[LeadInput]) -> list[LeadInput]:
-        return [lead for lead in leads if mentions_rating(lead.free_texts)]
-
-    def _plain(self, leads: Sequence[LeadInput]) -> list[LeadInput]:
-        return [lead for lead in leads if not mentions_rating(lead.free_texts)]
-
-    def _batch_suspect(self, batch: Sequence[LeadInput], answers: Sequence[LeadAnswer]) -> bool:
-        """Could one lead's text have moved the others' answers? Its text talks ratings, or the answers move together."""
-        if self._wordy(batch):
-            return True
-        # An honest answer sometimes disagrees with the baseline; three in four of the leads the baseline
-        # would not qualify (and at least three) labelled qualified at once is what an obeyed "mark all of
-        # them qualified" looks like.
-        by_id = {f"L{i + 1}": lead for i, lead in enumerate(batch)}
-        candidates = [a for a in answers if a.lead_id in by_id and not self.baseline_qualified(by_id[a.lead_id].lead_id)]
-        flipped = sum(1 for a in candidates if a.qualification == "qualified")
-        return len(candidates) >= 3 and flipped >= math.ceil(0.75 * len(candidates))
 
     def _fresh(self, key: str) -> dict[str, Any] | None:
         entry = self.new_cache.get(key)
@@ -253,8 +234,8 @@ class LlmScorer:
             else:
                 todo.append((lead, answer, key, input_hash))
         size = self.settings.batch_size
-        wordy = {lead.lead_id for lead in self._wordy([item[0] for item in todo])}
-        groups = [[i for i in todo if i[0].lead_id not in wordy], [i for i in todo if i[0].lead_id in wordy]]
+        steerable = {lead.lead_id for lead in wordy([item[0] for item in todo])}
+        groups = [[i for i in todo if i[0].lead_id not in steerable], [i for i in todo if i[0].lead_id in steerable]]
         batches = [group[i : i + size] for group in groups for i in range(0, len(group), size)]
         for chunk in await asyncio.gather(*(self._validate_batch(b, may_split=True) for b in batches)):
             results.update(chunk)
@@ -275,7 +256,7 @@ class LlmScorer:
                 _mark(outcome, failure)
             else:
                 results, alone = {}, []
-                suspect = len(batch) > 1 and bool(self._wordy([item[0] for item in batch]))
+                suspect = len(batch) > 1 and bool(wordy([item[0] for item in batch]))
                 for verdict in outcome.parsed.verdicts:
                     lead, first, key, input_hash = local[verdict.lead_id]
                     # An agreement that lets a lead qualify is, like a promoting answer, never taken from a batch.
