@@ -68,8 +68,13 @@ def _weak_is_email(match: str) -> bool:
     return local not in _NOT_A_MAILBOX
 
 
+_ENCODED_AT_RE = re.compile(r"%40|&#0*64;|&#x0*40;|&commat;", re.IGNORECASE)
+
+
 def scrub_emails(text: str, placeholder: str, found: Counter) -> str:
-    """Every email spelling above becomes `placeholder`."""
+    """Every email spelling above becomes `placeholder` (an at-sign written as %40 or &#64; too)."""
+    if "%" in text or "&" in text:
+        text = _ENCODED_AT_RE.sub("@", text)
     if "@" in text:
         text = _sub(EMAIL_RE, text, placeholder, found)
     lower = text.lower()
@@ -91,7 +96,7 @@ PHONE_RE = re.compile(
 
 # --- cards, IBANs, national ids ---------------------------------------------------------------
 
-_CARD_RE = re.compile(r"(?<![\d\w])\d(?:[ \-\u2010-\u2015]?\d){12,22}(?![\d\w])")
+_CARD_RE = re.compile(r"(?<![\d\w])\d(?:[ .\-\u2010-\u2015]?\d){12,22}(?![\d\w])")
 _IBAN_RE = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){10,32}", re.IGNORECASE)
 _IBAN_LENGTHS = {
     "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21,
@@ -102,7 +107,7 @@ _IBAN_LENGTHS = {
     "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
     "UA": 29, "VG": 24, "XK": 20,
 }
-_SSN_RE = re.compile(r"(?<![\d\w])(?!000|666)\d{3}([ \-])(?!00)\d{2}\1(?!0000)\d{4}(?![\d\w])")
+_SSN_RE = re.compile(r"(?<![\d\w])(?!000|666)\d{3}([ .\-])(?!00)\d{2}\1(?!0000)\d{4}(?![\d\w])")
 _NINO_RE = re.compile(r"(?<![\w])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)",
                       re.IGNORECASE)
 _SIN_RE = re.compile(r"(?<![\d\w])\d{3}[ \-]\d{3}[ \-]\d{3}(?![\d\w])")

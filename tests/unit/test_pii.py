@@ -172,6 +172,10 @@ def test_llm_view_with_missing_values():
         ("codice fiscale RSSMRA85T10A562S", "RSSMRA", "[ID]"),
         ("CPF 123.456.789-09", "456", "[ID]"),
         ("passport no. X1234567", "1234567", "[ID]"),
+        ("mailto:jane%40acme.com", "acme", "[EMAIL]"),
+        ("jane&#64;acme.io", "acme", "[EMAIL]"),
+        ("card 4111.1111.1111.1111", "1111", "[CARD]"),
+        ("ssn 123.45.6789", "6789", "[ID]"),
     ],
 )
 def test_issue_8_shapes_are_replaced(text, must_vanish, placeholder):
