@@ -12,6 +12,8 @@ Combination (policy section `llm`; `LlmPolicy`'s defaults when the policy file h
   Budget overflow or an unreachable endpoint: the baseline score on record, and the lead stays pending.
 - Final confidence in the routing's middle band: a validator call; it agrees -> `llm_validator_agrees`
   (the second check passed), it disagrees -> review with `llm_validator_disagrees`.
+- Independence: in a batch that could have been steered (see connectors.llm.independence), an answer
+  that `promotes` its lead is replaced by the answer the lead gets when asked alone.
 - scoring.scores: a baseline row for every lead, and an `llm` row (model, prompt version, input hash)
   for every lead the model answered, used or not; routing points at the row it used.
 """
