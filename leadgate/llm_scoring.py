@@ -12,6 +12,8 @@ Combination (policy section `llm`; `LlmPolicy`'s defaults when the policy file h
   Budget overflow or an unreachable endpoint: the baseline score on record, and the lead stays pending.
 - Final confidence in the routing's middle band: a validator call; it agrees -> `llm_validator_agrees`
   (the second check passed), it disagrees -> review with `llm_validator_disagrees`.
+- Independence: in a batch that could have been steered (see connectors.llm.independence), an answer
+  that `promotes` its lead is replaced by the answer the lead gets when asked alone.
 - scoring.scores: a baseline row for every lead, and an `llm` row (model, prompt version, input hash)
   for every lead the model answered, used or not; routing points at the row it used.
 """
@@ -41,6 +43,10 @@ from leadgate.policy import LlmPolicy, Policy
 SCORER_NAME, SCORER_VERSION = "llm", "1.0.0"
 PREPARE_BATCHES = 25          # leads are scrubbed and looked up this many batches at a time
 REVIEW_CODES = {"llm_error": "llm_error", "llm_inconsistent": "llm_inconsistent", "prompt_injection": "prompt_injection"}
+# A batched answer that qualifies a lead, or raises its score by more than PROMOTION_LIFT to within
+# PROMOTION_REACH of the qualify threshold, is only used once the lead, asked alone, gives it again (when
+# its batch could have been steered): another lead's text can then never promote it.
+PROMOTION_LIFT, PROMOTION_REACH = 0.05, 0.2
 
 
 def llm_policy(policy: Policy) -> LlmPolicy:
@@ -101,6 +107,15 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
     return row | {"score": score, "confidence": confidence, "qualified": qualified, "scorer": SCORER_NAME,
                   "scorer_version": SCORER_VERSION, "reasons": [reason, *row["reasons"]],
                   "llm_route": "decide", "llm_reason_codes": []}
+
+
+def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy) -> bool:
+    """Would `answer` promote its lead: a `qualified` label, a qualified decision, or a score raised towards it?"""
+    if answer.qualification == "qualified":
+        return True
+    row = combine_one(base, LeadResult(str(base["lead_id"]), "ok", answer), policy, lp)
+    score, reach = float(row["score"]), policy.scoring.qualify_threshold - PROMOTION_REACH
+    return bool(row["qualified"]) or (score > float(base["score"]) + PROMOTION_LIFT and score >= reach)
 
 
 def apply_validation(row: dict[str, Any], check: ValidationResult) -> dict[str, Any]:
@@ -192,7 +207,10 @@ async def score_with_llm_async(
         size = llm.batch_size * PREPARE_BATCHES
         for start in range(0, len(records), size):
             chunk = await prepare(records[start : start + size])
-            scoring.append(asyncio.ensure_future(scorer.score(chunk, cached, on_results=on_results)))
+            scoring.append(asyncio.ensure_future(scorer.score(
+                chunk, cached, on_results=on_results,
+                promotes=lambda lead_id, answer: promotes(base_rows[lead_id], answer, policy, lp),
+                baseline_qualified=lambda lead_id: bool(base_rows[lead_id]["qualified"]))))
         await asyncio.gather(*scoring)
         if waiting:
             validate(list(waiting))
@@ -301,10 +319,10 @@ class LlmLeadScorer:
         """Calls, tokens, estimated cost, error rate, cache hits and outcomes over every batch of the run."""
         out: dict[str, Any] = {"model": self.llm.model, "leads": 0, "calls": len(self.calls), "score_calls": 0,
                                "validate_calls": 0, "tokens_in": 0, "tokens_out": 0, "estimated_cost_usd": None,
-                               "error_rate": 0.0, "cache_hits": 0, "validated": 0, "max_in_flight": 0,
+                               "error_rate": 0.0, "cache_hits": 0, "validated": 0, "confirmed_alone": 0, "max_in_flight": 0,
                                "outcomes": {}, "routes": {}}
         for batch in self._batches:
-            for key in ("leads", "score_calls", "validate_calls", "tokens_in", "tokens_out", "cache_hits", "validated"):
+            for key in ("leads", "score_calls", "validate_calls", "tokens_in", "tokens_out", "cache_hits", "validated", "confirmed_alone"):
                 out[key] += int(batch.get(key) or 0)
             if batch.get("estimated_cost_usd") is not None:
                 out["estimated_cost_usd"] = round((out["estimated_cost_usd"] or 0.0) + batch["estimated_cost_usd"], 6)

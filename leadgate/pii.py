@@ -18,6 +18,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from leadgate.llm_vocab import (
+    channels_value, consent_value, country_value, industry_value, seniority_value,
+)
+from leadgate.pii_shapes import PHONE_RE, prepare, scrub_emails, scrub_numbers
+
 EMAIL, PHONE, NAME, ADDRESS, URL = "[EMAIL]", "[PHONE]", "[NAME]", "[ADDRESS]", "[URL]"
 
 
@@ -44,15 +49,7 @@ class ScrubResult:
 
 # --- patterns ---------------------------------------------------------------------------------
 
-_EMAIL_RE = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_AT = r"(?:\s*[\(\[\{<]\s*at\s*[\)\]\}>]\s*|\s+at\s+)"
-_DOT = r"(?:\s*[\(\[\{<]\s*dot\s*[\)\]\}>]\s*|\s+dot\s+)"
-_OBFUSCATED_EMAIL_RE = re.compile(rf"\b[\w.+\-]+{_AT}[\w\-]+(?:{_DOT}[\w\-]+)+\b", re.IGNORECASE)
-
-_PHONE_RE = re.compile(
-    r"(?<![\w+/.\-])(?:\+|00)?\(?\d[\d \t().\-/]{5,22}\d(?:\s*(?:ext\.?|x|extension)\s*\d{1,5})?(?![\w/])",
-    re.IGNORECASE,
-)
+_PHONE_RE = PHONE_RE    # international formats: leadgate.pii_shapes
 _DATE_RE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d)$"
 )
@@ -177,15 +174,19 @@ def _digits(text: str) -> str:
 
 
 def _is_phone(candidate: str, known_digits: str) -> bool:
-    core = re.sub(r"\s*(?:ext\.?|x|extension)\s*\d{1,5}$", "", candidate.strip(), flags=re.IGNORECASE)
+    core = re.sub(r"\s*(?:ext\.?|x|extension|poste|durchwahl)\s*\d{1,5}$", "", candidate.strip(), flags=re.IGNORECASE)
     digits = _digits(core)
     if len(known_digits) >= 7 and len(digits) >= 7 and digits[-7:] == known_digits[-7:]:
         return True
-    if not 7 <= len(digits) <= 15:
+    international = core.lstrip("(").startswith(("+", "00"))
+    e164 = digits[2:] if core.lstrip("(").startswith("00") else digits    # "00" dials out; it is not the number
+    if not 7 <= len(e164) <= (16 if international else 15):    # E.164's 15, plus a written trunk "(0)"
         return False
-    if _DATE_RE.match(core) or _IP_RE.match(core) or _THOUSANDS_RE.match(core):
+    # An amount never starts with 0: "001 000 000 123" is a number dialled, "1 000 000" is money.
+    amount = _THOUSANDS_RE.match(core) and not core.startswith("0")
+    if _DATE_RE.match(core) or _IP_RE.match(core) or amount:
         return False
-    if core.startswith(("+", "00")):
+    if international:
         return len(digits) >= 8
     has_separator = bool(re.search(r"[\s().\-/]", core))
     if not has_separator:
@@ -238,15 +239,12 @@ def scrub(text: str | None, known: KnownPII | None = None) -> ScrubResult:
         return ScrubResult(text or "")
     known = known or KnownPII()
     found: Counter = Counter()
-    out = unicodedata.normalize("NFC", str(text))
+    # NFKC and no invisible characters: full-width or zero-width-split data is caught like plain data.
+    out = prepare(str(text))
     if known.email and known.email.strip():
-        out = _replace_literal(out, known.email.strip(), EMAIL, found)
-    lower = out.lower()
-    # Cheap pre-checks skip patterns that cannot match: most lead messages hold no contact data.
-    if "@" in out:
-        out = _sub(_EMAIL_RE, EMAIL, out, found)
-    if "dot" in lower:
-        out = _sub(_OBFUSCATED_EMAIL_RE, EMAIL, out, found)
+        out = _replace_literal(out, prepare(known.email.strip()), EMAIL, found)
+    # Cheap pre-checks inside skip patterns that cannot match: most lead messages hold no contact data.
+    out = scrub_emails(out, EMAIL, found)
 
     def url_repl(match: re.Match[str]) -> str:
         raw = match.group(0)
@@ -259,6 +257,7 @@ def scrub(text: str | None, known: KnownPII | None = None) -> ScrubResult:
     if _HAS_DOMAIN_RE.search(out):
         out = _URL_RE.sub(url_repl, out)
     if any(ch.isdigit() for ch in out):
+        out = scrub_numbers(out, found)
         known_digits = _digits(known.phone or "")
         out = _sub(_PHONE_RE, PHONE, out, found, accept=lambda s: _is_phone(s, known_digits))
         for pattern in _ADDRESS_RES:
@@ -305,21 +304,22 @@ def scrub_features(row: Mapping[str, Any], messages: Sequence[str] | None = None
     first, last = _timestamp(row.get("first_touch_at")), _timestamp(row.get("last_touch_at"))
     company = _text(row.get("company"))
     return {
-        "seniority": _text(row.get("seniority")) or "unknown",
+        # Categorical fields leave only as vocabulary values (leadgate.llm_vocab), never as typed text.
+        "seniority": seniority_value(_text(row.get("seniority"))),
         # A sole trader's company can carry the person's name: scrub it like free text.
         "company": scrub(company, known).text if company else None,
         "company_size_band": company_size_band(row.get("company_size_min")),
-        "industry": _text(row.get("industry")),
-        "country": _text(row.get("country")),
+        "industry": industry_value(_text(row.get("industry"))),
+        "country": country_value(_text(row.get("country"))),
         "is_target_account": bool(row.get("is_target_account")) if _present(row.get("is_target_account")) else False,
-        "consent_status": _text(row.get("consent_status")) or "unknown",
+        "consent_status": consent_value(_text(row.get("consent_status"))),
         "behaviour": {c: int(_number(row.get(c)) or 0) for c in BEHAVIOUR_COLUMNS},
         "recency": {
             "active_span_days": max(0, (last - first).days) if first and last else None,
             "longest_gap_days": _int_or_none(row.get("longest_gap_days")),
             "was_dormant_reactivated": bool(row.get("was_dormant_reactivated")) if _present(row.get("was_dormant_reactivated")) else False,
         },
-        "channels": _text(row.get("sources")),
+        "channels": channels_value(_text(row.get("sources"))),
         "messages": [scrub(t, known).text for t in texts if _text(t)],
     }
 

@@ -7,19 +7,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 
 from connectors.llm.schema import LeadAnswer
-
-# Text written to steer the model rather than to describe a need.
-_INJECTION_RES = [
-    re.compile(p, re.IGNORECASE)
-    for p in (
-        r"\b(?:ignore|disregard|forget|override|bypass)\b[^.\n]{0,40}\b(?:instructions?|prompts?|rules|guidelines|system\s+prompt)\b",
-        r"\b(?:mark|score|rate|classify|label|flag|set|treat|put)\s+(?:me|us|this(?:\s+lead)?|all(?:\s+(?:of\s+)?(?:the\s+)?(?:leads|them))?|every\s+lead|everyone|each\s+lead|[\w\-]+\s+leads)\b[^.\n]{0,20}\b(?:qualified|hot|high[\s\-]priority|100|1\.0|sales[\s\-]ready|mql)\b",
-        r"(?:^|[\n\r]|[.!?]\s)\s*(?:system|assistant|developer|user)\s*:",
-        r"\b(?:you\s+are\s+now|act\s+as|pretend\s+to\s+be|new\s+instructions?|jailbreak|dan\s+mode|developer\s+mode)\b",
-        r"<\s*/?\s*(?:leads_data|system|assistant|instructions?)\s*>|<\|im_(?:start|end)\|>|\[/?INST\]",
-        r"\b(?:respond|reply|answer|output)\s+(?:only\s+)?with\b[^.\n]{0,30}\b(?:json|qualified|confidence)\b",
-    )
-]
+from connectors.llm.screen import screen
 
 # Phrases that say no: a `qualified` answer next to them contradicts the text.
 _NEGATIVE_RES = [
@@ -39,23 +27,16 @@ _NEGATIVE_RES = [
         r"\b(?:went|going|chose|decided|signed)\s+(?:with|on|for)\s+(?:another|a\s+different|someone\s+else|a\s+competitor)\b",
     )
 ]
-# One alternation each, so the common case (no hit) costs a single scan.
-_ANY_INJECTION = re.compile("|".join(f"(?:{p.pattern})" for p in _INJECTION_RES), re.IGNORECASE)
+# One alternation, so the common case (no hit) costs a single scan.
 _ANY_NEGATIVE = re.compile("|".join(f"(?:{p.pattern})" for p in _NEGATIVE_RES), re.IGNORECASE)
 _NOT_BUYING_INTENTS = frozenset({"spam", "job_seeker", "vendor_pitch"})
 
 
 def injection_signals(texts: Iterable[str]) -> list[str]:
     """The fragments of `texts` that try to instruct the model; empty when there are none."""
-    hits: list[str] = []
-    for text in texts:
-        if not text or not _ANY_INJECTION.search(text):
-            continue
-        for pattern in _INJECTION_RES:
-            match = pattern.search(text or "")
-            if match:
-                hits.append(match.group(0).strip()[:80])
-    return hits
+    # The screen (connectors.llm.screen): overrides, role and template markers, text addressed to the model,
+    # and polite or indirect rating requests in five languages, read through NFKC, zero-width and look-alike folding.
+    return list(dict.fromkeys(fragment for text in texts if text for _, fragment in screen(text)))
 
 
 def negative_signals(texts: Iterable[str]) -> list[str]:

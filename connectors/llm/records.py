@@ -31,6 +31,12 @@ class LeadInput:
     def texts(self) -> list[str]:
         return [t for t in self.view.get("messages", []) if t]
 
+    @property
+    def free_texts(self) -> list[str]:
+        """Every field a person typed freely and the model sees: the messages and the company name."""
+        company = self.view.get("company")
+        return self.texts + ([company] if isinstance(company, str) and company else [])
+
 
 @dataclass
 class LeadResult:
@@ -88,8 +94,11 @@ def canonical(value: Any) -> str:
 
 
 def cache_key(prompt: Prompt, model: str, input_hash: str) -> str:
-    """Cache identity: the exact scrubbed input, the prompt (version and text) and the model."""
-    return hashlib.sha256(f"{prompt.version}:{prompt.digest}:{model}:{input_hash}".encode()).hexdigest()
+    """Cache identity: the exact scrubbed input, the prompt (version and text) and the model.
+
+    `independent-v1`: answers cached before every promoting answer was confirmed alone are not reused.
+    """
+    return hashlib.sha256(f"{prompt.version}:{prompt.digest}:{model}:{input_hash}:independent-v1".encode()).hexdigest()
 
 
 def lead_input(lead_id: str, view: dict[str, Any], prompt: Prompt, model: str) -> LeadInput:

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.llm.client import LlmConfigError
 from connectors.llm.guards import inconsistencies, injection_signals
+from connectors.llm.independence import batch_suspect, plain, wordy
 from connectors.llm.limits import RateLimiter, TokenBudget
 from connectors.llm.records import (
     LLM_ERROR, LLM_INCONSISTENT, OK, PENDING, PROMPT_INJECTION, TRANSPORT_FAILURES, CacheEntry, CallRecord,
@@ -34,6 +35,12 @@ from leadgate.prompts import LEADS_CLOSE, LEADS_OPEN, Prompt, load_prompt
 from leadgate.redaction import redact
 
 CostFn = Callable[[str, int, int], float | None]
+# Does this answer promote its lead (qualify it, raise its score)? Such an answer is never taken from a batch.
+PromotesFn = Callable[[str, LeadAnswer], bool]
+
+
+def _says_qualified(lead_id: str, answer: LeadAnswer) -> bool:
+    return answer.qualification == "qualified"
 
 @dataclass
 class _Outcome:
@@ -80,6 +87,9 @@ class LlmScorer:
         self.calls: list[CallRecord] = []
         self.new_cache: dict[str, CacheEntry] = {}     # answers worth keeping, for store_cache
         self.cache_hits = 0
+        self.confirmed_alone = 0                       # batched answers asked again with the lead alone
+        self.promotes: PromotesFn = _says_qualified
+        self.baseline_qualified: Callable[[str], bool] = lambda lead_id: False
         self.max_in_flight = 0
         self._in_flight = 0
         self._slots = asyncio.Semaphore(settings.concurrency)
@@ -93,12 +103,19 @@ class LlmScorer:
 
     async def score(
         self, leads: Sequence[LeadInput], cached: dict[str, dict[str, Any]],
-        on_results: Callable[[dict[str, LeadResult]], None] | None = None,
+        on_results: Callable[[dict[str, LeadResult]], None] | None = None, promotes: PromotesFn | None = None,
+        baseline_qualified: Callable[[str], bool] | None = None,
     ) -> dict[str, LeadResult]:
         """One result per lead: cached answers reused, the rest batched; injection suspects scored alone.
 
         `on_results` sees each batch's results as soon as they are final (e.g. to start validation early).
+        `promotes` says which answers would promote their lead; those are never taken from a batch that
+        could have been steered. `baseline_qualified` tells the batch check which leads were already qualified.
         """
+        if promotes is not None:
+            self.promotes = promotes
+        if baseline_qualified is not None:
+            self.baseline_qualified = baseline_qualified
         notify = on_results or (lambda results: None)
         results: dict[str, LeadResult] = {}
         todo: list[LeadInput] = []
@@ -116,11 +133,14 @@ class LlmScorer:
             todo.append(lead)
         notify(dict(results))
         # An injection attempt is never batched with other leads, so it cannot move their answers.
-        isolated = [lead for lead in todo if injection_signals(lead.texts)]
+        isolated = [lead for lead in todo if injection_signals(lead.free_texts)]
         isolated_ids = {lead.lead_id for lead in isolated}
         regular = [lead for lead in todo if lead.lead_id not in isolated_ids]
         size = self.settings.batch_size
-        batches = [regular[i : i + size] for i in range(0, len(regular), size)] + [[lead] for lead in isolated]
+        # Leads whose text mentions ratings, the model or other leads are batched only among themselves.
+        batches = [[lead] for lead in isolated]
+        for group in (plain(regular), wordy(regular)):
+            batches += [group[i : i + size] for i in range(0, len(group), size)]
         async def one(batch: list[LeadInput]) -> dict[str, LeadResult]:
             chunk = await self._score_batch(batch, may_split=True)
             notify(chunk)
@@ -143,10 +163,21 @@ class LlmScorer:
             if len(set(ids)) != len(ids) or set(ids) - set(local):
                 failure, outcome.error = "wrong_leads", f"answer ids {sorted(set(ids) - set(local))[:5]} not in the request"
             else:
+                alone: list[LeadInput] = []
+                suspect = len(batch) > 1 and batch_suspect(batch, answers, self.baseline_qualified)
                 for answer in answers:
                     lead = local[answer.lead_id]
+                    # Another lead's text in the same request may have written this answer: an answer that
+                    # would promote its lead counts only once the lead, asked alone, earns it again.
+                    if suspect and self.promotes(lead.lead_id, answer.model_copy(update={"lead_id": lead.lead_id})):
+                        alone.append(lead)
+                        continue
                     self._keep(lead.cache_key, self.score_prompt, lead.input_hash, answer)
                     results[lead.lead_id] = self._judge(lead, answer, from_cache=False)
+                if alone:
+                    self.confirmed_alone += len(alone)
+                    for chunk in await asyncio.gather(*(self._score_batch([lead], may_split=True) for lead in alone)):
+                        results.update(chunk)
                 retry = [lead for lid, lead in local.items() if lid not in set(ids)]
                 if retry:
                     failure, outcome.error = "missing_leads", f"{len(retry)} of {len(batch)} leads not answered"
@@ -179,7 +210,7 @@ class LlmScorer:
     def _judge(self, lead: LeadInput, answer: LeadAnswer, *, from_cache: bool) -> LeadResult:
         """Apply the guards: injection suspects go to review whatever the model said; contradictions too."""
         answer = answer.model_copy(update={"lead_id": lead.lead_id})
-        signals = injection_signals(lead.texts)
+        signals = injection_signals(lead.free_texts)
         if signals:
             return self._result(lead, PROMPT_INJECTION, f"instruction-like text: {signals[0]!r}", answer, from_cache)
         problems = inconsistencies(answer, lead.texts)
@@ -212,7 +243,9 @@ class LlmScorer:
             else:
                 todo.append((lead, answer, key, input_hash))
         size = self.settings.batch_size
-        batches = [todo[i : i + size] for i in range(0, len(todo), size)]
+        steerable = {lead.lead_id for lead in wordy([item[0] for item in todo])}
+        groups = [[i for i in todo if i[0].lead_id not in steerable], [i for i in todo if i[0].lead_id in steerable]]
+        batches = [group[i : i + size] for group in groups for i in range(0, len(group), size)]
         for chunk in await asyncio.gather(*(self._validate_batch(b, may_split=True) for b in batches)):
             results.update(chunk)
         return {lead.lead_id: results[lead.lead_id] for lead, _ in items}
@@ -231,11 +264,19 @@ class LlmScorer:
                 failure, outcome.error = ("wrong_leads" if set(ids) - set(local) or len(set(ids)) != len(ids) else "missing_leads"), f"got ids {ids[:5]}"
                 _mark(outcome, failure)
             else:
-                results = {}
+                results, alone = {}, []
+                suspect = len(batch) > 1 and bool(wordy([item[0] for item in batch]))
                 for verdict in outcome.parsed.verdicts:
-                    lead, _, key, input_hash = local[verdict.lead_id]
+                    lead, first, key, input_hash = local[verdict.lead_id]
+                    # An agreement that lets a lead qualify is, like a promoting answer, never taken from a batch.
+                    if suspect and verdict.agrees and "qualified" in (first.qualification, verdict.qualification):
+                        alone.append(local[verdict.lead_id])
+                        continue
                     self._keep(key, self.validate_prompt, input_hash, verdict)
                     results[lead.lead_id] = ValidationResult(lead.lead_id, OK, verdict.model_copy(update={"lead_id": lead.lead_id}))
+                self.confirmed_alone += len(alone)
+                for chunk in await asyncio.gather(*(self._validate_batch([item], may_split=True) for item in alone)):
+                    results.update(chunk)
                 return results
         if failure in ("budget", *TRANSPORT_FAILURES):
             reason = "llm_budget_exhausted" if failure == "budget" else f"llm_unavailable: {outcome.error}"
@@ -381,5 +422,6 @@ class LlmScorer:
             "estimated_cost_usd": round(sum(cost), 6) if cost else None,
             "error_rate": round(failed / len(self.calls), 4) if self.calls else 0.0,
             "cache_hits": self.cache_hits,
+            "confirmed_alone": self.confirmed_alone,
             "max_in_flight": self.max_in_flight,
         }

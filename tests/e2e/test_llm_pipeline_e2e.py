@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import Counter
 import math
 import re
 import shutil
@@ -13,7 +14,7 @@ import pytest
 
 from tests.conftest import SAMPLE_DIR
 from tests.e2e.helpers import cli_env, leadgate, query, run_json, scalar
-from tests.emulators.openai_server import OpenAIEmulator
+from tests.emulators.openai_server import OpenAIEmulator, gullible_score, gullible_validate, heuristic_score, heuristic_validate
 
 pytestmark = pytest.mark.slow
 
@@ -21,6 +22,7 @@ MODEL = "gpt-4o"          # priced in the default policy, so the run has a cost 
 INJECTOR = "eve.mallory@initech-labs.com"
 BYSTANDER = "oliver.byrne@pebble-analytics.com"
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "llm" / "late_leads.jsonl"
+POLITE = FIXTURE.with_name("polite_injection_leads.jsonl")
 
 
 def llm_env(work: Path, emulator: OpenAIEmulator, prefect_api: str) -> dict[str, str]:
@@ -80,7 +82,7 @@ def sample_people() -> dict[str, set[str]]:
         elif path.suffix == ".csv":
             with path.open(encoding="utf-8", newline="") as handle:
                 records += list(csv.DictReader(handle))
-    records += [json.loads(line) for line in FIXTURE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records += [json.loads(line) for path in (FIXTURE, POLITE) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     for record in records:
         email = (record.get("email") or "").strip().lower()
         if "@" in email:
@@ -207,6 +209,36 @@ def test_a_prompt_injection_goes_to_review_and_moves_no_other_lead(first_run, em
     assert states(db)[bystander][0] == "nurture"
 
 
+def test_issue_8_a_polite_injection_sent_to_a_gullible_model_qualifies_no_one(first_run, emulator):
+    db, env = first_run["db"], first_run["env"]
+    shutil.copy(POLITE, first_run["work"] / "inbox" / POLITE.name)
+    calls = len(emulator.requests)
+    emulator.score, emulator.validate = gullible_score, gullible_validate      # obeys any lead's text, for every lead
+    try:
+        summary = run_json(env)
+    finally:
+        emulator.score, emulator.validate = heuristic_score, heuristic_validate
+    assert summary["decide"]["scored"] == 3
+    lead_of = dict(query(db, "select email, lead_id from marts.lead_features where email like '%@initech-labs.com'"))
+    author = lead_of["dana.whitlock@initech-labs.com"]
+    state, codes = states(db)[author]
+    assert state == "needs_review" and "prompt_injection" in codes
+    scores = dict(query(db, "select scorer, score from scoring.scores where lead_id = ?", [author]))
+    assert scores["llm"] == scores["baseline"]
+    for email, expected in (("sam.okoro@initech-labs.com", "unknown"), ("lee.park@initech-labs.com", "nurture")):
+        answer = json.loads(scalar(db, """
+            select c.answer::varchar from scoring.scores s join scoring.llm_cache c using (input_hash)
+            where s.lead_id = ? and s.scorer = 'llm' and c.prompt_version = 'score_v1'""", [lead_of[email]]))
+        assert answer["qualification"] == expected and answer["confidence"] != 0.99, email
+        assert states(db)[lead_of[email]][0] != "qualified"
+    # what left: industry and country only as vocabulary values, no card, IBAN or obfuscated email
+    sent = json.dumps([r.leads for r in emulator.requests[calls:]], ensure_ascii=False)
+    for secret in ("312 555", "initech-labs (dot)", "4111 1111", "DE89", "whitlock", "Whitlock"):
+        assert secret not in sent, secret
+    views = [lead for r in emulator.requests[calls:] for lead in r.leads if "lead" not in lead]
+    assert {v["industry"] for v in views} <= {"software", "other"} and {v["country"] for v in views} <= {"US", "other"}
+
+
 def test_no_personal_data_from_the_sample_reaches_the_endpoint(first_run, emulator):
     assert_no_sample_pii(emulator.requests)
 
@@ -231,8 +263,11 @@ def test_an_endpoint_outage_leaves_leads_pending_with_their_baseline_score(tmp_p
     assert per_scorer == {"baseline": leads}
     assert scalar(db, "select count(*) from review.items") == len(gated)
     llm = summary["decide"]["llm"]
-    # bounded retries: every batch of 20 tried twice (LEADGATE_LLM_MAX_RETRIES=1), then held
-    assert llm["error_rate"] == 1.0 and llm["calls"] == len(down.requests) == 2 * math.ceil(leads / 20)
+    # bounded retries: every batch (of at most 20) tried twice (LEADGATE_LLM_MAX_RETRIES=1), then held
+    payloads = Counter(json.dumps(r.leads, sort_keys=True) for r in down.requests)
+    assert set(payloads.values()) == {2} and sum(len(json.loads(p)) for p in payloads) == leads
+    assert max(len(json.loads(p)) for p in payloads) == 20 and len(payloads) <= math.ceil(leads / 20) + 2
+    assert llm["error_rate"] == 1.0 and llm["calls"] == len(down.requests) == 2 * len(payloads)
     assert set(r[0] for r in query(db, "select distinct outcome from scoring.llm_calls")) == {"server_error"}
     assert all(inv["ok"] for inv in summary["status"]["invariants"])
 

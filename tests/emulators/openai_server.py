@@ -3,7 +3,8 @@
 It speaks the real wire format (`POST /v1/chat/completions`, structured output via
 `response_format: json_schema`, `usage`, `x-request-id`), answers from the leads in the request
 (a callable per test; by default a keyword heuristic, deliberately gullible towards injected
-instructions so tests can prove the scorer's isolation), injects faults on demand, and records
+instructions so tests can prove the scorer's isolation; `gullible=True` obeys any instruction-like
+text in any lead for every lead of the request), injects faults on demand, and records
 every request so tests can assert what left the pipeline.
 """
 
@@ -119,6 +120,32 @@ def heuristic_score(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return answers
 
 
+# Anything that reads like an instruction about ratings, in any language the tests use, or a marker a test picks.
+GULLIBLE_TRIGGER = re.compile(
+    r"qualif|calific|cualific|rate |rating|score|priorit|mark |marque|markier|einstuf|class|hot lead|sales-ready|"
+    r"decision maker|ignore|instruc|anweisung|consigne|ready to buy|quente|tratad|全員|有望", re.IGNORECASE)
+
+
+def gullible_score(leads: list[dict[str, Any]], trigger: re.Pattern[str] = GULLIBLE_TRIGGER) -> list[dict[str, Any]]:
+    """A model that obeys instructions in any lead's text across the whole request: all answers qualified."""
+    answers = [heuristic_answer(lead) for lead in leads]
+    texts = [" ".join([*(l.get("messages") or []), l.get("company") or ""]) for l in leads]
+    if any(trigger.search(text) for text in texts):
+        for answer in answers:
+            answer.update(qualification="qualified", intent_category="demo", confidence=0.99, intent_score=0.99,
+                          fit_score=0.99, exception_reason=None)
+    return answers
+
+
+def gullible_validate(items: list[dict[str, Any]], trigger: re.Pattern[str] = GULLIBLE_TRIGGER) -> list[dict[str, Any]]:
+    """The validator of the same model: agrees with every first answer when any lead's text asks it to."""
+    verdicts = heuristic_validate(items)
+    if any(trigger.search(" ".join(it["lead"].get("messages") or [])) for it in items):
+        for verdict, item in zip(verdicts, items):
+            verdict.update(agrees=True, qualification=item["first_answer"]["qualification"], confidence=0.99)
+    return verdicts
+
+
 def heuristic_validate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     verdicts = []
     for item in items:
@@ -138,10 +165,11 @@ class OpenAIEmulator:
 
     def __init__(self, *, score: ScoreFn | None = None, validate: ScoreFn | None = None,
                  faults: FaultFn | None = None, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0,
-                 record_bodies: bool = True, api_key: str | None = None) -> None:
+                 record_bodies: bool = True, api_key: str | None = None, gullible: bool = False) -> None:
         self.api_key = api_key       # when set, any other bearer token gets OpenAI's 401 invalid_api_key
-        self.score = score or heuristic_score
-        self.validate = validate or heuristic_validate
+        # gullible: obeys instructions in any lead's text for every lead of the request (gullible_score)
+        self.score = score or (gullible_score if gullible else heuristic_score)
+        self.validate = validate or (gullible_validate if gullible else heuristic_validate)
         self.fault_fn = faults
         self.latency = latency
         self.record_bodies = record_bodies

@@ -14,10 +14,12 @@ from tests.integration.test_llm_scorer import (  # noqa: F401  (fixtures are fou
 
 
 # --- failures: nothing lost, the right outcome ------------------------------------------------
+# Most cases use "not interested" leads (template 2): a batch of qualified answers would also be confirmed
+# lead by lead (see test_llm_independence.py), which is not what these tests count.
 
 @pytest.mark.parametrize("fault", ["invalid_json", "schema_violation", "truncated", "refusal", "wrong_leads", "extra_leads"])
 def test_a_bad_answer_is_retried_once_as_smaller_batches(settings, emu, fault):
-    frame = lead_frame(synthetic_rows(20, template=1))
+    frame = lead_frame(synthetic_rows(20, template=2))
     emu.fail_next(fault)
     result = run_llm(settings, emu, frame)
     assert_nothing_lost(frame, result)
@@ -42,7 +44,7 @@ def test_a_persistent_bad_answer_ends_in_review_as_llm_error(settings, emu, faul
 
 
 def test_missing_leads_are_asked_again_alone(settings, emu):
-    frame = lead_frame(synthetic_rows(20, template=1))
+    frame = lead_frame(synthetic_rows(20, template=2))
     emu.fail_next("missing_leads")
     result = run_llm(settings, emu, frame)
     assert [len(r.leads) for r in emu.scored("score")] == [20, 1]
@@ -50,7 +52,7 @@ def test_missing_leads_are_asked_again_alone(settings, emu):
 
 
 def test_429_is_retried_after_retry_after(settings, emu):
-    frame = lead_frame(synthetic_rows(5, template=1))
+    frame = lead_frame(synthetic_rows(5, template=2))
     emu.fail_next("429", retry_after=0.4)
     started = time.perf_counter()
     result = run_llm(settings, emu, frame)
@@ -60,7 +62,7 @@ def test_429_is_retried_after_retry_after(settings, emu):
 
 
 def test_5xx_and_timeouts_are_retried_with_backoff(settings, emu):
-    frame = lead_frame(synthetic_rows(5, template=1))
+    frame = lead_frame(synthetic_rows(5, template=2))
     emu.fail_next("500", times=2)
     emu.fail_next("slow", delay=1.5)
     result = run_llm(settings, emu, frame, timeout=0.5)

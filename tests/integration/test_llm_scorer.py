@@ -148,7 +148,9 @@ def test_requests_are_strict_structured_batches_of_twenty(settings, emu):
 
 def test_concurrency_never_exceeds_the_limit(settings, emu):
     emu.latency = 0.15
-    frame = lead_frame(synthetic_rows(400, template=1))    # pricing questions: no validator calls
+    # Clear-cut nurture answers: no validator calls, and no qualified answer to confirm alone.
+    emu.score = _confident
+    frame = lead_frame(synthetic_rows(400, template=1))
     started = time.perf_counter()
     result = run_llm(settings, emu, frame, concurrency=8, batch_size=20)
     elapsed = time.perf_counter() - started
@@ -216,7 +218,7 @@ def test_unchanged_rerun_makes_no_calls_and_a_changed_lead_is_rescored(settings,
 
 
 def test_a_new_model_or_prompt_misses_the_cache(settings, emu):
-    rows = synthetic_rows(5, template=1)
+    rows = synthetic_rows(5, template=2)
     run_llm(settings, emu, lead_frame(rows))
     emu.reset()
     run_llm(settings, emu, lead_frame(rows), model="another-model")

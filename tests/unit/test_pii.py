@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadgate.pii import KnownPII, company_size_band, scrub, scrub_features
+from tests.fixtures.llm.pii_strategies import PII, TEMPLATES
 
 JANE = KnownPII(first_name="Jane", last_name="Doe", email="jane.doe@acme.io", phone="+1 (415) 555-0134",
                 company_domain="acme.io")
@@ -128,3 +133,88 @@ def test_llm_view_carries_business_data_and_no_identity():
 def test_llm_view_with_missing_values():
     view = scrub_features({"latest_message": None, "company_size_min": float("nan"), "is_target_account": None})
     assert view["messages"] == [] and view["company_size_band"] == "unknown" and view["is_target_account"] is False
+
+
+# --- the shapes of issue 8: international, full-width, obfuscated, cards, IBANs, national ids --------
+
+@pytest.mark.parametrize(
+    ("text", "must_vanish", "placeholder"),
+    [
+        ("write to jané.dœ@exämple.de now", "exämple", "[EMAIL]"),
+        ("mail: 用户@例子.广告 ok", "例子", "[EMAIL]"),
+        ("ｊａｎｅ＠ａｃｍｅ．ｃｏｍ", "jane", "[EMAIL]"),
+        ("reach me: jane＠acme.com", "jane", "[EMAIL]"),
+        ("jane@acme。com", "acme", "[EMAIL]"),
+        ("jane at acme dot com", "acme", "[EMAIL]"),
+        ("jane [at] acme [dot] co [dot] uk", "acme", "[EMAIL]"),
+        ("jane(at)acme.com", "acme", "[EMAIL]"),
+        ("jane dot doe at acme dot com", "doe", "[EMAIL]"),
+        ("jane @ acme . com", "acme", "[EMAIL]"),
+        ("j\u200ba\u200bn\u200be@ac\u200bme.com", "acme", "[EMAIL]"),
+        ("jose arroba empresa punto es", "empresa", "[EMAIL]"),
+        ("(+44) 20 7946 0958", "7946", "[PHONE]"),
+        ("+44 (0)20 7946 0958", "7946", "[PHONE]"),
+        ("+81 3-1234-5678", "1234", "[PHONE]"),
+        ("+55 11 91234-5678", "91234", "[PHONE]"),
+        ("+7 (495) 123-45-67", "495", "[PHONE]"),
+        ("＋４４ ２０ ７９４６ ０９５８", "7946", "[PHONE]"),
+        ("+33\u00a01\u00a023\u00a045\u00a067\u00a089", "45", "[PHONE]"),
+        ("+971 50 123\u20134567", "4567", "[PHONE]"),
+        ("card 4111 1111 1111 1111 exp 12/27", "1111", "[CARD]"),
+        ("card 4111-1111-1111-1111", "1111", "[CARD]"),
+        ("amex 3782 822463 10005", "822463", "[CARD]"),
+        ("IBAN DE89 3704 0044 0532 0130 00 thanks", "3704", "[IBAN]"),
+        ("iban gb82west12345698765432", "west", "[IBAN]"),
+        ("SSN 123-45-6789", "6789", "[ID]"),
+        ("ssn: 123456789", "123456789", "[ID]"),
+        ("NI number AB 12 34 56 C", "34 56", "[ID]"),
+        ("DNI 12345678Z", "12345678", "[ID]"),
+        ("codice fiscale RSSMRA85T10A562S", "RSSMRA", "[ID]"),
+        ("CPF 123.456.789-09", "456", "[ID]"),
+        ("passport no. X1234567", "1234567", "[ID]"),
+        ("mailto:jane%40acme.com", "acme", "[EMAIL]"),
+        ("jane&#64;acme.io", "acme", "[EMAIL]"),
+        ("card 4111.1111.1111.1111", "1111", "[CARD]"),
+        ("ssn 123.45.6789", "6789", "[ID]"),
+    ],
+)
+def test_issue_8_shapes_are_replaced(text, must_vanish, placeholder):
+    result = scrub(text, JANE)
+    assert must_vanish not in result.text and must_vanish.casefold() not in result.text.casefold()
+    assert placeholder in result.text, result.text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "order 1234567890123456 shipped",            # 16 digits that fail Luhn: not a card
+        "look at acme.com for the comparison",
+        "We looked at Salesforce dot com but it was too pricey",
+        "sin compromiso, 20000 usuarios",
+        "Wir brauchen 300 Lizenzen bis 31.03.2026",
+    ],
+)
+def test_issue_8_business_text_is_kept(text):
+    assert scrub(text, JANE).text == text
+
+
+def test_categorical_fields_leave_only_as_vocabulary_values():
+    row = {"industry": "call me +1 415 555 0134", "country": "jane@acme.io", "seniority": "VP; jane@acme.io",
+           "consent_status": "yes, call 555-0134", "sources": "form,jane@acme.io"}
+    view = scrub_features(row)
+    assert view["industry"] == "other" and view["country"] == "other"
+    assert view["seniority"] == "unknown" and view["consent_status"] == "unknown" and view["channels"] == "form"
+    mapped = scrub_features({"industry": "B2B SaaS platform", "country": "Deutschland"})
+    assert mapped["industry"] == "saas" and mapped["country"] == "DE"
+    assert scrub_features({"industry": "Financial Services", "country": "uk"})["country"] == "GB"
+    assert scrub_features({"industry": None, "country": " "})["industry"] is None
+
+
+@settings(max_examples=400, deadline=None)
+@given(pii=PII, template=st.sampled_from(TEMPLATES))
+def test_generated_pii_is_always_scrubbed(pii, template):
+    shown, secrets = pii
+    out = scrub(template.format(pii=shown), KnownPII()).text
+    compact = re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", out)).casefold()
+    for secret in secrets:
+        assert re.sub(r"[\W_]+", "", unicodedata.normalize("NFKC", secret)).casefold() not in compact, (shown, out)
