@@ -27,12 +27,22 @@ deduplicated as (
 
 ),
 
+-- Events whose consent field held a value outside the vocabulary (ingest emptied it): their consent
+-- is unknown, which is a signal too (it never reads as a grant, not even from a granting event type).
+unreadable_consent as (
+
+    select distinct source, event_id
+    from {{ source('engagement', 'field_issues') }}
+    where field = 'consent'
+
+),
+
 renamed as (
 
     select
         -- Keys stay exactly as loaded: they are how raw, marts and `forget` find an event.
-        source,
-        event_id,
+        deduplicated.source,
+        deduplicated.event_id,
         lower(trim(event_type)) as event_type,
         occurred_at,
         -- Ingest's normalised address (leadgate/emails.py); never lower(), which maps U+212A to 'k'.
@@ -54,10 +64,14 @@ renamed as (
         nullif(trim(utm_source), '') as utm_source,
         nullif(trim(utm_campaign), '') as utm_campaign,
         consent,
+        unreadable_consent.event_id is not null as consent_unreadable,
         load_id,
         ingested_at,
         line_no
     from deduplicated
+    left join unreadable_consent
+        on unreadable_consent.source = deduplicated.source
+        and unreadable_consent.event_id = deduplicated.event_id
 
 ),
 

@@ -1,0 +1,64 @@
+"""Red-team variants of the consent rule on real ingest + dbt + routing + outbox (issue 8 item 1).
+
+A consent value outside the vocabulary ('ｎｏ' in full width, 'declined_all', 'No.') is unknown: it must
+never read as a grant because the event's type ('consent') is a granting term, and a later one must
+end an earlier grant, so that neither is qualified nor owed to the CRM under the shipped policy.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from leadgate.ingest import ingest_paths
+from leadgate.policy import load_policy
+from leadgate.transform import run_dbt
+from tests.integration.test_consent_rule import CONSENT, GRANTER, Pipeline, _decide, _lead, _settings
+
+TYPED = "tia@northwind.io"      # a qualifying profile whose only consent event is type 'consent' with 'declined_all'
+FULL_WIDTH = "finn@northwind.io"  # granted, then 'ｎｏ' (full width) a day later
+DOTTED = "dora@northwind.io"    # granted, then 'No.' at the same instant
+
+
+def _profile(email: str, consent_events: list[dict]) -> list[dict]:
+    """The granter's qualifying events under another email, its consent event replaced by `consent_events`."""
+    rows = [json.loads(line) for line in (CONSENT / "refusals.jsonl").read_text(encoding="utf-8").splitlines()]
+    rows = [r for r in rows if r["email"] == GRANTER]
+    out = []
+    for i, row in enumerate(rows):
+        row = {**row, "email": email, "event_id": f"{email}-{i}"}
+        row.pop("consent", None)
+        out.append(row)
+    return out + [{"source": "crm", "email": email, **e} for e in consent_events]
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory) -> Pipeline:
+    settings = _settings(tmp_path_factory.mktemp("consent-variants"))
+    rows = (_profile(TYPED, [{"event_id": "t-c", "event_type": "consent", "occurred_at": "2026-11-15T09:00:00Z",
+                              "consent": "declined_all"}])
+            + _profile(FULL_WIDTH, [{"event_id": "f-g", "event_type": "contact_updated", "occurred_at": "2026-11-14T09:00:00Z",
+                                     "consent": True},
+                                    {"event_id": "f-n", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
+                                     "consent": "ｎｏ"}])
+            + _profile(DOTTED, [{"event_id": "d-g", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
+                                 "consent": "yes"},
+                                {"event_id": "d-n", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
+                                 "consent": "No."}]))
+    path: Path = settings.inbox / "variants.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    ingest_paths(settings, [path])
+    run_dbt(settings)
+    policy = load_policy(settings.policy)
+    _decide(settings, policy)
+    return Pipeline(settings, policy)
+
+
+@pytest.mark.parametrize("email", [TYPED, FULL_WIDTH, DOTTED])
+def test_an_unreadable_consent_value_is_unknown_never_qualified_nor_owed(variants: Pipeline, email: str) -> None:
+    lead = _lead(variants.settings, email)
+    assert (lead["consent_status"], lead["has_consent"]) == ("unknown", False)
+    assert (lead["state"], lead["owed"]) == ("nurture", False)
+    assert "no_consent" in lead["reason_codes"]
