@@ -20,6 +20,7 @@ from tests.integration.test_consent_rule import CONSENT, GRANTER, Pipeline, _dec
 TYPED = "tia@northwind.io"      # a qualifying profile whose only consent event is type 'consent' with 'declined_all'
 FULL_WIDTH = "finn@northwind.io"  # granted, then 'ｎｏ' (full width) a day later
 DOTTED = "dora@northwind.io"    # granted, then 'No.' at the same instant
+COMPOSED, DECOMPOSED = "\u00e5sa@northwind.io", "a\u030aSA@northwind.io"   # one address (NFC), two spellings
 
 
 def _profile(email: str, consent_events: list[dict]) -> list[dict]:
@@ -46,7 +47,11 @@ def variants(tmp_path_factory) -> Pipeline:
             + _profile(DOTTED, [{"event_id": "d-g", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
                                  "consent": "yes"},
                                 {"event_id": "d-n", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                                 "consent": "No."}]))
+                                 "consent": "No."}])
+            + _profile(COMPOSED, [{"event_id": "a-g", "event_type": "contact_updated", "occurred_at": "2026-11-14T09:00:00Z",
+                                   "consent": "yes"}])
+            + [{"event_id": "a-u", "source": "email", "event_type": "unsubscribe", "occurred_at": "2026-11-15T09:00:00Z",
+                "email": DECOMPOSED}])
     path: Path = settings.inbox / "variants.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     ingest_paths(settings, [path])
@@ -62,3 +67,8 @@ def test_an_unreadable_consent_value_is_unknown_never_qualified_nor_owed(variant
     assert (lead["consent_status"], lead["has_consent"]) == ("unknown", False)
     assert (lead["state"], lead["owed"]) == ("nurture", False)
     assert "no_consent" in lead["reason_codes"]
+
+
+def test_a_refusal_spelled_decomposed_withdraws_the_composed_persons_consent(variants: Pipeline) -> None:
+    lead = _lead(variants.settings, COMPOSED)
+    assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)
