@@ -171,6 +171,19 @@ left join earlier k on k.source = c.source and k.event_id = c.event_id
 left join firsts f on f.source = c.source and f.event_id = c.event_id
 where k.event_id is not null or (f.event_id is not null and c.line_no <> f.first_line)
 """
+# A conflicting copy of an event whose consent differs from the first copy's (a re-export that withdraws it):
+# the first copy stays, but its consent becomes unknown (a field issue), so a grant there no longer counts.
+INSERT_CONSENT_CONFLICTS = """
+insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
+select $load_id, d.source, d.event_id, $source_file, d.line_no, 'consent', cast(c.consent as varchar),
+    'differs from the consent of the first copy of this event (kept): the event''s consent is unknown', $now
+from _dupes d
+join raw.engagement_events c on c.load_id = $load_id and c.source_file = $source_file and c.line_no = d.line_no
+where d.conflicting and exists (
+    select 1 from raw.engagement_events f
+    where f.source = d.source and f.event_id = d.event_id and f.consent is distinct from c.consent
+      and not (f.load_id = $load_id and f.source_file = $source_file and f.line_no in (select line_no from _dupes)))
+"""
 DELETE_DUPES = """
 delete from raw.engagement_events
 where load_id = $load_id and source_file = $source_file and line_no in (select line_no from _dupes)

@@ -72,3 +72,26 @@ def test_an_unreadable_consent_value_is_unknown_never_qualified_nor_owed(variant
 def test_a_refusal_spelled_decomposed_withdraws_the_composed_persons_consent(variants: Pipeline) -> None:
     lead = _lead(variants.settings, COMPOSED)
     assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)
+
+
+def test_a_conflicting_copy_that_withdraws_consent_leaves_the_lead_uncontacted(tmp_path: Path) -> None:
+    """A CRM re-export with the same event id and consent 'no': the first copy's 'yes' no longer counts."""
+    settings = _settings(tmp_path / "copies")
+    regranted, refused = "remy@northwind.io", "rita@northwind.io"
+    first = _profile(regranted, [{"event_id": "r-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
+                                  "consent": "yes"}]) \
+        + _profile(refused, [{"event_id": "f-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
+                              "consent": "no"}])
+    again = [{**first[-1 - len(first) // 2], "consent": "no"}, {**first[-1], "consent": "yes"}]   # the two consent events
+    (settings.inbox / "first.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first), encoding="utf-8")
+    (settings.inbox / "again.jsonl").write_text("".join(json.dumps(r) + "\n" for r in again), encoding="utf-8")
+    ingest_paths(settings, [settings.inbox / "first.jsonl"])
+    report = ingest_paths(settings, [settings.inbox / "again.jsonl"])
+    assert (report.conflicts, report.field_issues) == (2, 2)
+    run_dbt(settings)
+    policy = load_policy(settings.policy)
+    _decide(settings, policy)
+    lead = _lead(settings, regranted)
+    assert (lead["consent_status"], lead["state"], lead["owed"]) == ("unknown", "nurture", False)
+    lead = _lead(settings, refused)                  # a copy saying 'yes' never undoes the first copy's refusal
+    assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)
