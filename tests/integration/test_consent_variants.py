@@ -75,7 +75,7 @@ def test_a_refusal_spelled_decomposed_withdraws_the_composed_persons_consent(var
 
 
 def test_a_conflicting_copy_that_withdraws_consent_leaves_the_lead_uncontacted(tmp_path: Path) -> None:
-    """A CRM re-export with the same event id and consent 'no': the first copy's 'yes' no longer counts."""
+    """A CRM re-export with the same event id and consent 'no' is a refusal, though the first copy (kept) said 'yes'."""
     settings = _settings(tmp_path / "copies")
     regranted, refused = "remy@northwind.io", "rita@northwind.io"
     first = _profile(regranted, [{"event_id": "r-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
@@ -92,6 +92,6 @@ def test_a_conflicting_copy_that_withdraws_consent_leaves_the_lead_uncontacted(t
     policy = load_policy(settings.policy)
     _decide(settings, policy)
     lead = _lead(settings, regranted)
-    assert (lead["consent_status"], lead["state"], lead["owed"]) == ("unknown", "nurture", False)
+    assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)
     lead = _lead(settings, refused)                  # a copy saying 'yes' never undoes the first copy's refusal
     assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)

@@ -29,7 +29,8 @@ signalled as (
     select
         events.*,
         case
-            when events.consent = false or consent_event_types.grants = false then 'withdrawn'
+            when events.consent = false or consent_event_types.grants = false or events.consent_refused_by_copy
+                then 'withdrawn'
             when events.consent_unreadable then 'unknown'
             when events.consent or consent_event_types.grants then 'granted'
         end as consent_signal

@@ -27,13 +27,15 @@ deduplicated as (
 
 ),
 
--- Events whose consent field held a value outside the vocabulary (ingest emptied it): their consent
--- is unknown, which is a signal too (it never reads as a grant, not even from a granting event type).
+-- Consent field issues: a value outside the vocabulary (ingest emptied it) makes the event's consent
+-- unknown, a signal too (never a grant, not even from a granting event type); raw_value 'false' (never
+-- an unreadable value: 'false' is in the vocabulary) is a later copy of the event refusing consent.
 unreadable_consent as (
 
-    select distinct source, event_id
+    select source, event_id, bool_or(raw_value = 'false') as refused_by_copy
     from {{ source('engagement', 'field_issues') }}
     where field = 'consent'
+    group by source, event_id
 
 ),
 
@@ -65,6 +67,7 @@ renamed as (
         nullif(trim(utm_campaign), '') as utm_campaign,
         consent,
         unreadable_consent.event_id is not null as consent_unreadable,
+        coalesce(unreadable_consent.refused_by_copy, false) as consent_refused_by_copy,
         load_id,
         ingested_at,
         line_no
