@@ -132,7 +132,8 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
 def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bool, full_refresh: bool) -> dict:
     log = get_run_logger()
     ingested = ingest_inbox(settings)
-    must_build = ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
+    # field issues without accepted events: later copies that refuse consent, which must reach the mart now
+    must_build = ingested.accepted > 0 or ingested.field_issues > 0 or rescore or full_refresh or not steps.marts_built(settings)
     built = decided = None
     if must_build:
         built = build_features(settings, full_refresh)

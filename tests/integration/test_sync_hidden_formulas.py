@@ -48,7 +48,7 @@ def test_salesforce_gets_hidden_formulas_neutralised(hidden, sf_emulator):
 
 
 def test_hubspot_gets_hidden_formulas_neutralised(hidden, hs_emulator):
-    settings, policy, ids = hidden
+    settings, policy, _ = hidden
     run_sync(settings, policy, crm="hubspot", mode="live", connector=HubSpotConnector(hubspot_settings(hs_emulator)),
              run_id="run-1")
     contact = hs_emulator.contact(EMAIL)
