@@ -147,7 +147,9 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
     log = get_run_logger()
     ingested = ingest_inbox(settings)
     owed = steps.work_owed(settings)   # what dbt has built, whichever path loaded the events
-    must_build = owed.build or ingested.accepted > 0 or rescore or full_refresh or not steps.marts_built(settings)
+    # field issues without accepted events: later copies that refuse consent, which must reach the mart now
+    must_build = (owed.build or ingested.accepted > 0 or ingested.field_issues > 0 or rescore or full_refresh
+                  or not steps.marts_built(settings))
     built = decided = None
     if catch_up := owed.catch_up(ingested.accepted):
         log.info("catching up: %s", catch_up)

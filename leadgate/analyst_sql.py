@@ -23,6 +23,7 @@ from filelock import FileLock, Timeout
 
 from leadgate import db
 from leadgate.config import LeadgateSettings
+from leadgate.neutral_text import one_line, terminal_safe
 
 SANDBOX = {
     **db.DUCKDB_CONFIG,
@@ -150,12 +151,13 @@ def _text(value: Any) -> str:
 def format_table(result: QueryResult) -> str:
     """Aligned columns; long cells are cut to CELL_CHARS characters."""
     def cell(value: Any) -> str:
-        text = " ".join(_text(value).split())
+        text = one_line(_text(value))          # lead text (a message, a name) cannot drive the terminal
         return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
 
     cells = [[cell(v) for v in row] for row in result.rows]
-    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(result.columns, widths)).rstrip(),
+    columns = [one_line(c) for c in result.columns]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
              "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
     return "\n".join(lines)
@@ -166,7 +168,8 @@ def format_csv(result: QueryResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(result.columns)
     for row in result.rows:
-        writer.writerow(["" if v is None else _text(v) for v in row])
+        # Printed to a terminal as often as to a file: no escape sequence or control character (newline kept).
+        writer.writerow(["" if v is None else terminal_safe(_text(v)) for v in row])
     return out.getvalue().rstrip("\n")
 
 

@@ -54,10 +54,9 @@ def run(
     from leadgate.summary import render_text
     from leadgate.temporary_prefect import prefect_api
 
-    if not os.environ.get("LEADGATE_DEBUG"):
-        from leadgate.terminal_logs import hide_tracebacks_in_terminal
+    from leadgate.terminal_logs import hide_tracebacks_in_terminal
 
-        hide_tracebacks_in_terminal()
+    hide_tracebacks_in_terminal(keep_tracebacks=bool(os.environ.get("LEADGATE_DEBUG")))  # lead text stays inert either way
 
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
         try:

@@ -3,9 +3,10 @@
 - The domain is compared as the mail system resolves it: an ASCII domain is lower-cased; an
   internationalised one (non-ASCII, or with an `xn--` label) goes through IDNA's UTS46 mapping and is
   kept as its ASCII (punycode) A-label, so 'bücher.de', 'BÜCHER.de' and 'xn--bcher-kva.de' are one domain.
-- The local part: only the ASCII letters A-Z are lower-cased. Every other character is kept exactly
-  as typed, never mapped onto ASCII (no Unicode case folding or normalisation: the Kelvin sign U+212A
-  stays U+212A, so 'KELVIN@x.com' written with it is another address, not 'kelvin@x.com').
+- The local part: composed to NFC (canonically equivalent spellings such as 'A' + U+030A and 'Å' are
+  one address, as RFC 6532 asks), then only the ASCII letters A-Z are lower-cased. No character is
+  ever mapped onto ASCII (no case folding; NFC is skipped when it would turn one into ASCII: the
+  Kelvin sign U+212A stays U+212A, so 'KELVIN@x.com' written with it is another address, not 'kelvin@x.com').
   Control, format (zero-width, bidi) and space characters make an address invalid.
 - Exactly one '@'; the local part uses RFC 5322 atext, dots and non-ASCII characters; the domain is
   dot-separated LDH labels ending in a letter-led TLD.
@@ -62,7 +63,7 @@ def normalise_email(value: str | None) -> str | None:
             return None
     if not _DOMAIN.fullmatch(domain):
         return None
-    return ascii_lower(local) + "@" + domain
+    return ascii_lower(_composed(local)) + "@" + domain
 
 
 def ascii_lower_sql(expr: str) -> str:
@@ -83,6 +84,15 @@ def register_sql_function(con: duckdb.DuckDBPyConnection) -> None:
                             side_effects=False)  # special: it returns NULL for an invalid address
     except duckdb.NotImplementedException:   # already registered on this connection
         pass
+
+
+def _composed(local: str) -> str:
+    """The local part in NFC ('A' + U+030A is 'Å'), unless that would turn a character into ASCII (U+212A -> 'K')."""
+    if local.isascii():
+        return local
+    if any(not ch.isascii() and any(c.isascii() for c in unicodedata.normalize("NFC", ch)) for ch in local):
+        return local                        # a confusable stays exactly as typed: another address
+    return unicodedata.normalize("NFC", local)
 
 
 def _allowed_non_ascii(ch: str) -> bool:

@@ -7,15 +7,17 @@ lead text (`review list/show`, `sync --preview`, `status`, the run summary, the 
 passes its output through them.
 
 CRM: `crm_text` neutralises a value for a CRM text field the way OWASP's CSV-injection guidance says
-(a leading `= + - @`, also in full width, after any whitespace, tab or CR, gets a single quote in
-front), strips HTML tags, and removes NUL, other control characters and bidi controls; it returns
-what it changed, which the sync records as field issues. A phone number keeps its leading `+`;
-identifiers (email, domain, lead id) are never rewritten, as the CRM matches records by them.
+(a leading `= + - @`, also in full-width or other compatibility forms, after any whitespace, tab,
+CR or invisible character, which is removed, gets a single quote in front), strips HTML tags, and
+removes NUL, other control characters and bidi controls; it returns what it changed, which the sync
+records as field issues. A phone number keeps its leading `+`; identifiers (email, domain, lead id)
+are never rewritten, as the CRM matches records by them.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 _STRING_END = r"(?:\x07|\x1b\\|\x9c)"
@@ -54,6 +56,12 @@ def indented(text: Any, prefix: str) -> str:
 # ---------------------------------------------------------------------- CRM text fields
 
 FORMULA_TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"     # with their full-width forms
+# Unicode's Default_Ignorable_Code_Point set (zero-width, soft hyphen, word joiner, fillers, variation
+# selectors, tags): invisible, so at the start of a value they hide a formula trigger ("\u200b=1").
+_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+              "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+              "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_LEADING_INVISIBLE = re.compile(rf"^[\s{_IGNORABLE}]+")
 IDENTIFIER_FIELDS = frozenset({"lead_id", "email", "company_domain"})
 PHONE_FIELDS = frozenset({"phone"})
 MULTILINE_FIELDS = frozenset({"top_reasons", "reviewer_summary"})
@@ -67,12 +75,18 @@ PROBLEM_CONTROL = "control characters or escape sequences removed (NUL, ESC, C1)
 PROBLEM_LINE_BREAK = "line breaks replaced by spaces"
 PROBLEM_BIDI = "bidi control characters removed (they can reverse how the value reads)"
 PROBLEM_HTML = "HTML tags removed"
+PROBLEM_INVISIBLE = "invisible characters (zero-width, soft hyphen, fillers) removed from its start"
 PROBLEM_FORMULA = "starts with {char!r}: prefixed with a single quote so spreadsheets do not run it as a formula"
 PROBLEM_IDENTIFIER = "starts with {char!r}: kept unchanged, as the CRM matches records by it"
 
 
 def _is_phone(text: str) -> bool:
     return bool(_PHONE.fullmatch(text)) and sum(c.isdigit() for c in text) >= 5
+
+
+def _is_trigger(char: str) -> bool:
+    # Compatibility forms count as their plain character: full-width '＝', small '﹦', superscript '⁺'.
+    return char in FORMULA_TRIGGERS or unicodedata.normalize("NFKC", char)[:1] in FORMULA_TRIGGERS
 
 
 def crm_text(field: str, value: str | None) -> tuple[str | None, list[str]]:
@@ -98,8 +112,11 @@ def crm_text(field: str, value: str | None) -> tuple[str | None, list[str]]:
         if stripped != text:
             problems.append(PROBLEM_HTML)
             text = stripped
-    text = text.strip()
-    if text and text[0] in FORMULA_TRIGGERS:
+    text, trimmed = text.strip(), _LEADING_INVISIBLE.sub("", text.strip())
+    if trimmed != text and field not in IDENTIFIER_FIELDS:
+        problems.append(PROBLEM_INVISIBLE)
+        text = trimmed
+    if text and _is_trigger(text[0]):
         if field in IDENTIFIER_FIELDS:
             problems.append(PROBLEM_IDENTIFIER.format(char=text[0]))
         elif not (field in PHONE_FIELDS and text[0] == "+" and _is_phone(text)):

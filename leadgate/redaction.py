@@ -18,7 +18,7 @@ import logging
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
+from urllib.parse import quote, quote_plus, unquote, urlsplit
 
 from pydantic import SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +27,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 MIN_SECRET_LENGTH = 4
 # A message cut off inside a secret (`str(exc)[:200]`) must not keep its first characters either.
 MIN_PARTIAL = 6
+# A longer piece of a secret's start or end, anywhere in a text ("pat-na1-01234..." cut and continued,
+# a "'sk-abc...xyz'" elision, a message starting mid-token), is redacted too: at least MIN_FRAGMENT
+# characters and a third of the secret, so a shared opening such as "https://" alone is not a piece.
+MIN_FRAGMENT = 8
 
 _lock = threading.Lock()
 _forms: dict[str, str] = {}          # a text form of a secret -> the variable it belongs to
@@ -80,11 +84,36 @@ def redact(text: Any) -> Any:
         if form in text:
             text = text.replace(form, f"[{variable} redacted]")
     for form, variable in forms:
+        text = _without_fragments(text, form, f"[{variable} redacted]")
+    for form, variable in forms:
         # a message truncated inside the secret: its tail is a prefix of the secret
         for size in range(min(len(form) - 1, len(text)), MIN_PARTIAL - 1, -1):
             if text.endswith(form[:size]):
                 text = text[:-size] + f"[{variable} redacted]"
                 break
+    return text
+
+
+def _without_fragments(text: str, form: str, label: str) -> str:
+    """`text` with every long enough piece of `form` that starts (or ends) as `form` does replaced by `label`."""
+    size = max(MIN_FRAGMENT, len(form) // 3)
+    if len(form) <= size:
+        return text
+    head, tail = form[:size], form[-size:]
+    at = text.find(head)
+    while at != -1:
+        n = size
+        while n < len(form) and at + n < len(text) and text[at + n] == form[n]:
+            n += 1
+        text = text[:at] + label + text[at + n:]
+        at = text.find(head, at + len(label))
+    at = text.find(tail)
+    while at != -1:
+        n = 0                               # how far the piece reaches back before the tail
+        while n < len(form) - size and at - n > 0 and text[at - n - 1] == form[-size - n - 1]:
+            n += 1
+        text = text[:at - n] + label + text[at + size:]
+        at = text.find(tail, at - n + len(label))
     return text
 
 
@@ -133,9 +162,25 @@ class SecretSettings(BaseSettings):
     @field_validator("*", mode="after")
     @classmethod
     def _register_secrets(cls, value: Any, info: ValidationInfo) -> Any:
+        variable = f"{cls.model_config.get('env_prefix', '')}{info.field_name}".upper()
         if isinstance(value, SecretStr):
-            checked_secret(value, f"{cls.model_config.get('env_prefix', '')}{info.field_name}".upper())
+            checked_secret(value, variable)
+        elif isinstance(value, str):
+            register_url_password(value, variable)
         return value
+
+
+def register_url_password(value: str, variable: str) -> None:
+    """A password in a URL setting (`https://user:pass@proxy/v1`) is a secret too: registered, as typed and decoded."""
+    if "://" not in value or "@" not in value:
+        return
+    try:
+        password = urlsplit(value.strip()).password
+    except ValueError:
+        return
+    if password:
+        register_secret(password, variable)
+        register_secret(unquote(password), variable)
 
 
 # ---------------------------------------------------------------------- logging

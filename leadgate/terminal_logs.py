@@ -14,11 +14,14 @@ from leadgate.neutral_text import terminal_safe
 class _WithoutTraceback(logging.Formatter):
     """Formats a record as the wrapped formatter would, minus exception and stack text."""
 
-    def __init__(self, inner: logging.Formatter | None) -> None:
+    def __init__(self, inner: logging.Formatter | None, keep_tracebacks: bool = False) -> None:
         super().__init__()
         self._inner = inner or logging.Formatter()
+        self._keep = keep_tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
+        if self._keep:                  # LEADGATE_DEBUG: the traceback too, still unable to drive the terminal
+            return terminal_safe(self._inner.format(record))
         saved = record.exc_info, record.exc_text, record.stack_info
         record.exc_info = record.exc_text = record.stack_info = None
         try:
@@ -27,8 +30,8 @@ class _WithoutTraceback(logging.Formatter):
             record.exc_info, record.exc_text, record.stack_info = saved
 
 
-def hide_tracebacks_in_terminal() -> int:
-    """Wrap the formatter of every Prefect console handler; returns how many were wrapped."""
+def hide_tracebacks_in_terminal(keep_tracebacks: bool = False) -> int:
+    """Wrap the formatter of every Prefect console handler (output made terminal-safe); returns how many were wrapped."""
     from prefect.logging.handlers import PrefectConsoleHandler
 
     loggers = [logging.getLogger()] + [
@@ -38,6 +41,6 @@ def hide_tracebacks_in_terminal() -> int:
     for logger in loggers:
         for handler in getattr(logger, "handlers", []):
             if isinstance(handler, PrefectConsoleHandler) and not isinstance(handler.formatter, _WithoutTraceback):
-                handler.setFormatter(_WithoutTraceback(handler.formatter))
+                handler.setFormatter(_WithoutTraceback(handler.formatter, keep_tracebacks))
                 wrapped += 1
     return wrapped

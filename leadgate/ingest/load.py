@@ -90,6 +90,7 @@ def _write(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: di
     earlier = check.EARLIER if _count(_run(con, check.ANY_EARLIER, params)) else check.NO_EARLIER
     _run(con, check.DUPES.replace("{earlier}", earlier), params)
     duplicates, conflicts = con.execute("select count(*), count(*) filter (where conflicting) from _dupes").fetchall()[0]
+    consent_conflicts = _count(_run(con, check.INSERT_CONSENT_CONFLICTS, params)) if conflicts else 0
     if duplicates:
         _run(con, check.DELETE_DUPES, params)
     needed = [q for q, wanted in ((check.NEEDED_REJECTS, leftover), (check.NEEDED_CONFLICTS, conflicts)) if wanted]
@@ -106,7 +107,7 @@ def _write(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: di
     if accepted + rejected + duplicates != total:  # a bug, never bad input: keep nothing
         raise RuntimeError(f"{params['source_file']}: {accepted} + {rejected} + {duplicates} != {total} records")
     return {"records": total, "accepted": accepted, "rejected": rejected, "duplicates": duplicates,
-            "conflicts": conflicts, "field_issues": issues}
+            "conflicts": conflicts, "field_issues": issues + consent_conflicts}
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, lines: str) -> tuple[str, str, dict]:

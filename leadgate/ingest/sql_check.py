@@ -171,6 +171,22 @@ left join earlier k on k.source = c.source and k.event_id = c.event_id
 left join firsts f on f.source = c.source and f.event_id = c.event_id
 where k.event_id is not null or (f.event_id is not null and c.line_no <> f.first_line)
 """
+# A conflicting copy of an event that refuses consent the first copy did not (a re-export withdrawing it),
+# or grants what it refused: the first copy stays, and a consent field issue with the copy's value
+# ('false': dbt's staging reads it as a refusal of that event) keeps the refusal from being lost.
+INSERT_CONSENT_CONFLICTS = """
+insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
+select $load_id, d.source, d.event_id, $source_file, d.line_no, 'consent', cast(c.consent as varchar),
+    case when c.consent then 'grants consent the first copy of this event refused: the refusal counts'
+         else 'refuses consent the first copy of this event did not: the refusal counts' end, $now
+from _dupes d
+join raw.engagement_events c on c.load_id = $load_id and c.source_file = $source_file and c.line_no = d.line_no
+where d.conflicting and c.consent is not null and exists (
+    select 1 from raw.engagement_events f
+    where f.source = d.source and f.event_id = d.event_id
+      and (f.consent is distinct from false) = (c.consent = false)
+      and not (f.load_id = $load_id and f.source_file = $source_file and f.line_no in (select line_no from _dupes)))
+"""
 DELETE_DUPES = """
 delete from raw.engagement_events
 where load_id = $load_id and source_file = $source_file and line_no in (select line_no from _dupes)

@@ -21,13 +21,17 @@ consent_event_types as (
 ),
 
 -- An event's explicit consent signal: its consent field, or an event type in the consent vocabulary
--- (unsubscribe, opt_out, resubscribe, ...); a refusal in either wins.
+-- (unsubscribe, opt_out, resubscribe, ...); a refusal in either wins. A consent field outside the
+-- vocabulary ('ｎｏ', 'declined_all') is an 'unknown' signal: it never reads as a grant (not even
+-- from a granting event type such as 'consent'), and it ends an earlier grant.
 signalled as (
 
     select
         events.*,
         case
-            when events.consent = false or consent_event_types.grants = false then 'withdrawn'
+            when events.consent = false or consent_event_types.grants = false or events.consent_refused_by_copy
+                then 'withdrawn'
+            when events.consent_unreadable then 'unknown'
             when events.consent or consent_event_types.grants then 'granted'
         end as consent_signal
     from events
@@ -65,9 +69,9 @@ aggregated as (
         count_if(event_type = 'email_open') as email_opens,
         count_if(event_type = 'meeting_request') as meeting_requests,
         count_if(event_type = 'chat_message') as chat_messages,
-        -- At equal timestamps a withdrawal beats a grant: when in doubt, do not contact.
+        -- At equal timestamps a withdrawal beats an unknown, which beats a grant: when in doubt, do not contact.
         arg_max(
-            consent_signal, (occurred_at, consent_signal = 'withdrawn', source, event_id)
+            consent_signal, (occurred_at, consent_signal = 'withdrawn', consent_signal = 'unknown', source, event_id)
         ) filter (where consent_signal is not null) as latest_consent_signal,
         arg_max(message, {{ event_order() }}) filter (where message is not null) as latest_message,
         max(occurred_at) filter (where message is not null) as latest_message_at,

@@ -27,12 +27,24 @@ deduplicated as (
 
 ),
 
+-- Consent field issues: a value outside the vocabulary (ingest emptied it) makes the event's consent
+-- unknown, a signal too (never a grant, not even from a granting event type); raw_value 'false' (never
+-- an unreadable value: 'false' is in the vocabulary) is a later copy of the event refusing consent.
+unreadable_consent as (
+
+    select source, event_id, bool_or(raw_value = 'false') as refused_by_copy
+    from {{ source('engagement', 'field_issues') }}
+    where field = 'consent'
+    group by source, event_id
+
+),
+
 renamed as (
 
     select
         -- Keys stay exactly as loaded: they are how raw, marts and `forget` find an event.
-        source,
-        event_id,
+        deduplicated.source,
+        deduplicated.event_id,
         lower(trim(event_type)) as event_type,
         occurred_at,
         -- Ingest's normalised address (leadgate/emails.py); never lower(), which maps U+212A to 'k'.
@@ -54,10 +66,15 @@ renamed as (
         nullif(trim(utm_source), '') as utm_source,
         nullif(trim(utm_campaign), '') as utm_campaign,
         consent,
+        unreadable_consent.event_id is not null as consent_unreadable,
+        coalesce(unreadable_consent.refused_by_copy, false) as consent_refused_by_copy,
         load_id,
         ingested_at,
         line_no
     from deduplicated
+    left join unreadable_consent
+        on unreadable_consent.source = deduplicated.source
+        and unreadable_consent.event_id = deduplicated.event_id
 
 ),
 
