@@ -132,7 +132,7 @@ def sql(
     if not result.columns:
         typer.echo("(no result set)", err=True)
         return
-    typer.echo(render(result, fmt))
+    typer.echo(render(result, fmt, terminal=sys.stdout.isatty()))
     more = f"; more rows exist (showing the first {limit}: raise --limit)" if result.truncated else ""
     typer.echo(f"({len(result.rows)} row(s){more})", err=True)
 
