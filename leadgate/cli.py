@@ -59,6 +59,7 @@ def run(
 
         hide_tracebacks_in_terminal()
 
+    _sigterm_unwinds_the_run()
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
         summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
     if summary.get("skipped"):  # another run held the slot or the run lock for all of LEADGATE_RUN_WAIT
@@ -71,6 +72,22 @@ def run(
     if any(not inv.get("ok") for inv in (summary.get("status") or {}).get("invariants", [])):
         raise typer.Exit(1)
     _fail_if_strict(strict, (summary.get("ingest") or {}).get("warnings") or [])
+
+
+def _sigterm_unwinds_the_run() -> None:
+    """SIGTERM raises Prefect's TerminationSignal: the server stops and `main` says so, not a silent death by signal.
+
+    Prefect's flow engine re-sends SIGTERM to the handler it found on the way out; with the default
+    one the process died at once (exit by signal, no line, the temporary server left to the kernel).
+    """
+    import signal
+
+    from prefect.exceptions import TerminationSignal
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise TerminationSignal(signal=signum)
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def _fail_if_strict(strict: bool, warnings: list[str]) -> None:
