@@ -241,3 +241,20 @@ def test_utf16_json_array_is_transcoded_and_read_as_json(settings) -> None:
     assert _counts(report) == (3, 2, 1, 0) and report.files[0].read_as == "UTF-16 LE, a JSON array"
     assert _rows(settings, "select line_no, event_id from raw.engagement_events order by 1") == [(2, "t-a1"), (15, "t-a3")]
     assert _rows(settings, "select line_no from raw.rejected_events") == [(9,)]
+
+
+def test_a_named_pipe_given_as_a_path_is_ignored_with_a_note_instead_of_hanging(settings, tmp_path) -> None:
+    import os
+    import subprocess
+
+    from tests.e2e.helpers import cli_env, leadgate
+
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    try:
+        done = leadgate("ingest", str(fifo), env=cli_env(settings.db_path, settings.inbox), timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`leadgate ingest` of a named pipe blocked")
+    assert done.returncode == 0, done.stderr
+    assert f"ignored {fifo}: not a regular file" in done.stderr
+    assert done.stdout.startswith("0 records: 0 accepted")
