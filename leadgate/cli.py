@@ -149,7 +149,8 @@ def sql(
     if not result.columns:
         typer.echo("(no result set)", err=True)
         return
-    typer.echo(render(result, fmt, terminal=sys.stdout.isatty()))
+    # color=True: click would otherwise strip escape sequences from redirected CSV (the values must stay exact)
+    typer.echo(render(result, fmt, terminal=sys.stdout.isatty()), color=True)
     more = f"; more rows exist (showing the first {limit}: raise --limit)" if result.truncated else ""
     typer.echo(f"({len(result.rows)} row(s){more})", err=True)
 

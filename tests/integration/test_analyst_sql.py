@@ -153,3 +153,10 @@ def test_json_output_stays_valid_json_with_nan_and_infinity(published):
     out = leadgate("sql", "select 'nan'::double as x, ['inf'::double, 1.5] as l", "--format", "json", env=env)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == [{"x": None, "l": [None, 1.5]}]
+
+
+def test_redirected_csv_keeps_the_values_exactly(published):
+    _, env, _ = published
+    as_csv = leadgate("sql", HOSTILE, "--format", "csv", env=env)
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.splitlines()[1] == "\x1b[2J\x1b]52;c;ZXZpbA==\x07Acme\x9b31m Ltd"
