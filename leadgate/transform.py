@@ -118,28 +118,7 @@ def _release_database() -> None:
     with DuckDBConnectionManager._LOCK:
         env, DuckDBConnectionManager._ENV = DuckDBConnectionManager._ENV, None
         if env is not None:
-            close_dbt_environment(env)
-
-
-def close_dbt_environment(env, wait: float = 10.0) -> None:
-    """Close dbt-duckdb's connection; a statement still running on it is interrupted first.
-
-    That happens when the build is interrupted (SIGTERM, a cancelled deployment run) while a node runs
-    in dbt's thread: DuckDB refuses to close a busy connection, and that error would replace the
-    interruption and keep the file open for the run's last bookkeeping.
-    """
-    import duckdb
-
-    deadline = time.monotonic() + wait
-    while True:
-        try:
             env.close()
-            return
-        except duckdb.Error:
-            if time.monotonic() >= deadline or getattr(env, "conn", None) is None:
-                raise
-            env.conn.interrupt()
-            time.sleep(0.05)
 
 
 def _problems(results: list) -> list[str]:
