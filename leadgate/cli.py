@@ -58,6 +58,7 @@ def run(
 
     hide_tracebacks_in_terminal(keep_tracebacks=bool(os.environ.get("LEADGATE_DEBUG")))  # lead text stays inert either way
 
+    _sigterm_unwinds_the_run()
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
         try:
             summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
@@ -74,6 +75,22 @@ def run(
     if any(not inv.get("ok") for inv in (summary.get("status") or {}).get("invariants", [])):
         raise typer.Exit(1)
     _fail_if_strict(strict, (summary.get("ingest") or {}).get("warnings") or [])
+
+
+def _sigterm_unwinds_the_run() -> None:
+    """SIGTERM raises Prefect's TerminationSignal: the server stops and `main` says so, not a silent death by signal.
+
+    Prefect's flow engine re-sends SIGTERM to the handler it found on the way out; with the default
+    one the process died at once (exit by signal, no line, the temporary server left to the kernel).
+    """
+    import signal
+
+    from prefect.exceptions import TerminationSignal
+
+    def terminate(signum: int, _frame: object) -> None:
+        raise TerminationSignal(signal=signum)
+
+    signal.signal(signal.SIGTERM, terminate)
 
 
 def _fail_if_strict(strict: bool, warnings: list[str]) -> None:
@@ -135,7 +152,8 @@ def sql(
     if not result.columns:
         typer.echo("(no result set)", err=True)
         return
-    typer.echo(render(result, fmt))
+    # color=True: click would otherwise strip escape sequences from redirected CSV (the values must stay exact)
+    typer.echo(render(result, fmt, terminal=sys.stdout.isatty()), color=True)
     more = f"; more rows exist (showing the first {limit}: raise --limit)" if result.truncated else ""
     typer.echo(f"({len(result.rows)} row(s){more})", err=True)
 

@@ -69,4 +69,8 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 def docs_server(folder: Path, port: int, host: str = "127.0.0.1") -> ThreadingHTTPServer:
     """An HTTP server for the generated docs folder (loopback by default); the caller runs serve_forever."""
     handler = functools.partial(_QuietHandler, directory=str(folder))
-    return ThreadingHTTPServer((host, port), handler)
+    try:
+        return ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:  # e.g. the port is taken: say which, and what to do
+        raise DocsFailed(f"cannot serve the docs on http://{host}:{port}: {exc.strerror or exc}; "
+                         f"choose another --port (the docs are in {folder})") from None

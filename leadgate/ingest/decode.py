@@ -168,7 +168,7 @@ def _document(text: str, label: str, *, whole_or_nothing: bool = True,
     try:
         spans, array = _json_spans(text)
     except json.JSONDecodeError as exc:
-        if not whole_or_nothing or exc.lineno == _first_content_line(text):
+        if not whole_or_nothing or (exc.lineno == _first_content_line(text) and not _one_array_line(text)):
             return None, {}, ""  # JSON Lines with a broken first line
         reason = f"the file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): nothing in it was loaded"
         return *_whole(text, exc.lineno, reason), "a JSON document"
@@ -189,6 +189,12 @@ def _document(text: str, label: str, *, whole_or_nothing: bool = True,
     for at, record in zip(starts, records):
         lines[at - 1] = record
     return lines, {}, layout
+
+
+def _one_array_line(text: str) -> bool:
+    """The whole file is one line opening an array: a one-line JSON document, never JSON Lines."""
+    content = [line for line in text.lstrip("\ufeff").split("\n") if line.strip()]
+    return len(content) == 1 and content[0].lstrip().startswith("[")
 
 
 def _json_spans(text: str) -> tuple[list[tuple[int, int]], bool]:

@@ -72,6 +72,9 @@ def discover_files(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[str]
     seen: set[Path] = set()
     for given in paths:
         root = Path(given).expanduser().resolve()
+        if not (root.is_dir() or root.is_file()):  # a FIFO or device: reading it would block or never end
+            notes.append(f"ignored {root}: not a regular file (a pipe, device or socket)")
+            continue
         candidates = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
         for path in candidates:
             if path in seen:

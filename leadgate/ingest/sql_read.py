@@ -46,7 +46,9 @@ from (
                  when strlen(raw_text) > {MAX_RECORD_BYTES} then {_too_large('raw_text')}
                  {_VALIDATE}
                  when case when prefix(raw_text, '{{') then false else json_type(raw_text) <> 'OBJECT' end
-                      then 'line is a JSON ' || lower(json_type(raw_text)) || ', not an object'
+                      then 'line is a JSON ' || case when json_type(raw_text) in ('BIGINT', 'UBIGINT', 'DOUBLE') then 'number'
+                                                     when json_type(raw_text) = 'VARCHAR' then 'string'
+                                                     else lower(json_type(raw_text)) end || ', not an object'
             end as parse_error
         from ({{records}})
     )

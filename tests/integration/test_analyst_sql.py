@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import subprocess
 
 import pytest
 
 from leadgate import db
-from tests.e2e.helpers import cli_env, leadgate, scalar
+from tests.e2e.helpers import LEADGATE, cli_env, leadgate, scalar
 from tests.fixtures.services import builders
 from tests.writer_holder import another_writer
 
@@ -113,3 +116,47 @@ def test_reads_the_main_file_when_the_copy_is_older_and_the_file_is_free(publish
     assert proc.returncode == 0, proc.stderr
     rows = [tuple(r) for r in csv.reader(io.StringIO(proc.stdout))][1:]
     assert rows[0] == (expected[0][0], "rejected") and rows[1:] == expected[1:]
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """The command's stdout as a terminal receives it (a pseudo-terminal, not a pipe)."""
+    main, tty = pty.openpty()
+    proc = subprocess.Popen([LEADGATE, *args], env=env, stdout=tty, stderr=subprocess.DEVNULL)
+    os.close(tty)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the command closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    return out.decode("utf-8", "replace")
+
+
+HOSTILE = "select chr(27) || '[2J' || chr(27) || ']52;c;ZXZpbA==' || chr(7) || 'Acme' || chr(155) || '31m Ltd' as company"
+
+
+@pytest.mark.parametrize("fmt", ["table", "csv"])
+def test_lead_text_cannot_drive_the_terminal(published, fmt):
+    _, env, _ = published
+    shown = _on_a_terminal("sql", HOSTILE, "--format", fmt, env=env)
+    assert "Acme Ltd" in shown
+    assert not any(ch in shown for ch in "\x1b\x07\x9b"), repr(shown)
+
+
+def test_json_output_stays_valid_json_with_nan_and_infinity(published):
+    _, env, _ = published
+    out = leadgate("sql", "select 'nan'::double as x, ['inf'::double, 1.5] as l", "--format", "json", env=env)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == [{"x": None, "l": [None, 1.5]}]
+
+
+def test_redirected_csv_keeps_the_values_exactly(published):
+    _, env, _ = published
+    as_csv = leadgate("sql", HOSTILE, "--format", "csv", env=env)
+    assert as_csv.returncode == 0, as_csv.stderr
+    assert as_csv.stdout.splitlines()[1] == "\x1b[2J\x1b]52;c;ZXZpbA==\x07Acme\x9b31m Ltd"

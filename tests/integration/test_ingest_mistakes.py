@@ -121,6 +121,26 @@ def test_a_json_document_that_is_not_valid_json_is_rejected_whole_with_one_reaso
     assert _rows(settings, "select count(*) from raw.engagement_events") == [(0,)]
 
 
+@pytest.mark.parametrize("ending", [",]", "]]", ", {]"])
+def test_a_one_line_json_array_that_does_not_parse_is_rejected_with_the_parsers_reason(settings, ending) -> None:
+    records = [json.loads(line) for line in (INGEST / "three_events.jsonl").read_text().splitlines() if line]
+    path = settings.inbox / "export.json"
+    path.write_text(json.dumps(records)[:-1] + ending + "\n")  # e.g. a trailing comma, which DuckDB would let pass
+    report = ingest_paths(settings, [path])
+
+    assert _counts(report) == (1, 0, 1, 0)
+    ((line, reason),) = _rows(settings, "select line_no, reason from raw.rejected_events")
+    assert line == 1 and reason.startswith("the file is not valid JSON (") and "at line 1, column" in reason
+
+
+def test_json_lines_of_scalars_name_the_json_type(settings) -> None:
+    path = _write(settings.inbox / "scalars.jsonl", b'1\n"text"\n2.5\ntrue\n')
+    ingest_paths(settings, [path])
+    assert _rows(settings, "select line_no, reason from raw.rejected_events order by 1") == [
+        (1, "line is a JSON number, not an object"), (2, "line is a JSON string, not an object"),
+        (3, "line is a JSON number, not an object"), (4, "line is a JSON boolean, not an object")]
+
+
 def test_json_lines_with_a_broken_first_line_is_still_read_line_by_line(settings) -> None:
     good = (INGEST / "three_events.jsonl").read_text().replace("\r\n", "\n")
     path = settings.inbox / "first_cut.jsonl"
@@ -221,3 +241,20 @@ def test_utf16_json_array_is_transcoded_and_read_as_json(settings) -> None:
     assert _counts(report) == (3, 2, 1, 0) and report.files[0].read_as == "UTF-16 LE, a JSON array"
     assert _rows(settings, "select line_no, event_id from raw.engagement_events order by 1") == [(2, "t-a1"), (15, "t-a3")]
     assert _rows(settings, "select line_no from raw.rejected_events") == [(9,)]
+
+
+def test_a_named_pipe_given_as_a_path_is_ignored_with_a_note_instead_of_hanging(settings, tmp_path) -> None:
+    import os
+    import subprocess
+
+    from tests.e2e.helpers import cli_env, leadgate
+
+    fifo = tmp_path / "events.jsonl"
+    os.mkfifo(fifo)
+    try:
+        done = leadgate("ingest", str(fifo), env=cli_env(settings.db_path, settings.inbox), timeout=120)
+    except subprocess.TimeoutExpired:
+        pytest.fail("`leadgate ingest` of a named pipe blocked")
+    assert done.returncode == 0, done.stderr
+    assert f"ignored {fifo}: not a regular file" in done.stderr
+    assert done.stdout.startswith("0 records: 0 accepted")
