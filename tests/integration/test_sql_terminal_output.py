@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 
 import pytest
@@ -27,12 +25,11 @@ def hostile_copy(settings):
     return cli_env(settings.db_path, settings.inbox)
 
 
-@pytest.mark.parametrize("fmt", ["table", "csv", "json"])
+# CSV is terminal-safe when stdout is a terminal (test_analyst_sql.py, on a pseudo-terminal); redirected
+# to a file it keeps the values exactly, so it is not in this list.
+@pytest.mark.parametrize("fmt", ["table", "json"])
 def test_sql_output_of_lead_text_has_no_escape_or_control(hostile_copy, fmt):
     proc = leadgate("sql", QUERY, "--format", fmt, env=hostile_copy)
     assert proc.returncode == 0, proc.stderr
     assert not UNSAFE.search(proc.stdout), repr(proc.stdout)
     assert "click" in proc.stdout and "Rejected" in proc.stdout      # the text itself stays readable
-    if fmt == "csv":
-        rows = list(csv.reader(io.StringIO(proc.stdout)))
-        assert rows[1][0] == "alice@acme.com" and len(rows) == 2
