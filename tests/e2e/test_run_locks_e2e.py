@@ -187,6 +187,7 @@ def test_a_reader_on_the_main_file_is_named_at_once_and_the_run_fails_clearly(tm
     from leadgate.config import LeadgateSettings
 
     db = tmp_path / "leadgate.duckdb"
+    (tmp_path / "inbox").mkdir()   # an empty inbox: a missing one is an error of its own (exit 2)
     with leadgate_db.connect(LeadgateSettings(db=db, _env_file=None)):
         pass
     reader = subprocess.Popen([str(Path(LEADGATE).with_name("python")), "-c",
