@@ -31,7 +31,7 @@ from connectors.llm.records import (
 )
 from connectors.llm.schema import LeadAnswer, ScoreBatchAnswer, ValidateBatchAnswer, ValidatorVerdict
 from connectors.llm.settings import LlmSettings
-from leadgate.prompts import LEADS_CLOSE, LEADS_OPEN, Prompt, load_prompt
+from leadgate.scoring.prompts import LEADS_CLOSE, LEADS_OPEN, Prompt, load_prompt
 from leadgate.redaction import redact
 
 CostFn = Callable[[str, int, int], float | None]

@@ -23,7 +23,7 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
   consent that cannot be read. Normalised: email (leadgate/emails.py: trimmed, A-Z lower-cased, IDNA
   domain; never a non-ASCII character mapped to ASCII), source (lower case),
   company_domain (lower case, no scheme, 'www.', port or path), company_size ('250', '51-200',
-  '10000+'), consent (the vocabulary of leadgate/consent.py, the same for both formats), text fields
+  '10000+'), consent (the vocabulary of leadgate/policy/consent.py, the same for both formats), text fields
   trimmed, empty text -> NULL,
   occurred_at without an offset taken as UTC. Unknown keys (JSONL) or non-empty unknown columns
   (CSV) are kept in `extra`.
@@ -49,7 +49,7 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.emails import register_sql_function
 from leadgate.ingest.alerts import file_warning

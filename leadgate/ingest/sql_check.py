@@ -5,7 +5,7 @@ Fragments are composed only from constants (never from input values); values go 
 
 from __future__ import annotations
 
-from leadgate.consent import consent_sql
+from leadgate.policy.consent import consent_sql
 from leadgate.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
 

@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from tests.e2e.helpers import cli_env, leadgate, scalar
 from tests.fixtures.services import builders
 from tests.writer_holder import another_writer

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from connectors.crm.registry import CrmSettingsError, crm_settings
 from connectors.llm import LlmConfigError
 from connectors.llm.settings import OpenAISettings
-from leadgate.llm_scoring import load_llm_settings
+from leadgate.scoring.llm import load_llm_settings
 from leadgate.redaction import RedactedError, redact, redact_value, redacted_errors, register_secret
 
 
