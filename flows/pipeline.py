@@ -21,7 +21,7 @@ from leadgate.pipeline import steps
 from leadgate.pipeline.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
-from leadgate.redaction import redact, redact_value, redacted_errors
+from leadgate.shared.redaction import redact, redact_value, redacted_errors
 from leadgate.pipeline.summary import attention_rows, render_markdown, shown_rows
 from leadgate.pipeline.telemetry import apply_telemetry_defaults
 

@@ -1,1 +1,1 @@
-"""cli."""
+"""The command line: every command, and every piece of terminal rendering and process start-up it needs."""

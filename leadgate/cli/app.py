@@ -92,7 +92,7 @@ def ingest(
     """Load event files into the raw engagement table."""
     from leadgate.pipeline.steps import ingest_step
 
-    from leadgate.neutral_text import one_line
+    from leadgate.shared.neutral_text import one_line
 
     report = ingest_step(_settings(), paths or None, progress=lambda msg: typer.echo(one_line(msg), err=True))
     typer.echo(
@@ -353,8 +353,8 @@ def crm_setup() -> None:
 
 def _one_line(exc: BaseException) -> str:
     """The error line: secrets redacted, and no terminal control sequence from quoted input."""
-    from leadgate.neutral_text import one_line
-    from leadgate.redaction import redact
+    from leadgate.shared.neutral_text import one_line
+    from leadgate.shared.redaction import redact
 
     return one_line(redact(_error_text(exc)))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from leadgate.neutral_text import terminal_safe
+from leadgate.shared.neutral_text import terminal_safe
 
 
 class _WithoutTraceback(logging.Formatter):

@@ -1,1 +1,1 @@
-"""pipeline."""
+"""The steps of one run (ingest, dbt, score/gate/route, sync), its summary, recovery, interrupts and telemetry defaults."""

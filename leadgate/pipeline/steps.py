@@ -45,7 +45,7 @@ def start_run(
 
 
 def finish_run(settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None) -> None:
-    from leadgate.redaction import redact
+    from leadgate.shared.redaction import redact
 
     with db.connect(settings) as con:
         con.execute(

@@ -6,7 +6,7 @@ from typing import Any
 
 from leadgate.pipeline.attention import attention_items, exception_rate, review_budget
 from leadgate.lifecycle import ALL_STATES
-from leadgate.neutral_text import terminal_safe
+from leadgate.shared.neutral_text import terminal_safe
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:

@@ -23,7 +23,7 @@ from leadgate.store import read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import LeadState, ReviewStatus
-from leadgate.neutral_text import indented, one_line, terminal_safe
+from leadgate.shared.neutral_text import indented, one_line, terminal_safe
 from leadgate.policy import Policy, load_policy
 from leadgate.store.states import StateChange, set_states, utcnow
 from leadgate.store.invariants import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)

@@ -1,1 +1,1 @@
-"""routing."""
+"""Routing: the policy rules from scores to a lifecycle state, and the Great Expectations quality gate."""

@@ -1,1 +1,1 @@
-"""sample."""
+"""The synthetic data generator: journeys, vocabulary, and the bundled sample's writer."""

@@ -35,6 +35,7 @@ from connectors.llm import (
 )
 from leadgate.store import db
 from leadgate.config import LeadgateSettings
+from leadgate.scoring.prompts import load_prompt
 from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.store.llm_cache import load_cache, load_validation_cache, record_llm_calls, recent_messages, store_cache
 from leadgate.scoring.pii import scrub_features
@@ -161,7 +162,8 @@ async def score_with_llm_async(
         with db.connect(settings) as con:
             messages = recent_messages(con, lead_ids)
     client = make_async_client(endpoint, llm)
-    scorer = LlmScorer(client, llm, cost=lambda model, tin, tout: estimated_cost(lp, model, tin, tout))
+    scorer = LlmScorer(client, llm, score_prompt=load_prompt(llm.score_prompt), validate_prompt=load_prompt(llm.validate_prompt),
+                       cost=lambda model, tin, tout: estimated_cost(lp, model, tin, tout))
     scoring: list[asyncio.Future] = []
     checks: list[asyncio.Future] = []
     by_id: dict[str, LeadInput] = {}

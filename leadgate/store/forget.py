@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,7 +12,7 @@ import pandas as pd
 
 from leadgate.store import db
 
-from leadgate import emails
+from leadgate.shared import emails
 from leadgate.config import LeadgateSettings
 from leadgate.store.erasure_list import PersonMatcher, is_erased, record_erasure
 from leadgate.store.erasure_journal import ErasureUnfinished, drop_read_copy, erasure_lock, finish_locked, open_journal
@@ -77,7 +75,7 @@ class ForgetReport:
 
 
 def normalise_email(email: str) -> str:
-    """Normalised as ingest does (leadgate/emails.py); a clear error when it is not an email address."""
+    """Normalised as ingest does (leadgate/shared/emails.py); a clear error when it is not an email address."""
     value = emails.normalise_email((email or "").strip())
     if value is None:
         raise ForgetError(f"not a valid email address: {email!r}")

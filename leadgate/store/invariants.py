@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from leadgate.lifecycle import ALL_STATES
-from leadgate.neutral_text import one_line, terminal_safe
+from leadgate.shared.neutral_text import one_line, terminal_safe
 
 NOT_BUILT = "marts not built yet (dbt has not run): nothing to check"
 SHOW_AT_MOST = 5

@@ -24,7 +24,7 @@ from leadgate.config import LeadgateSettings
 from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
-from leadgate.redaction import redact
+from leadgate.shared.redaction import redact
 from leadgate.review.service import queue_review_items
 from leadgate.store.states import StateChange, set_states, utcnow
 from leadgate.store.invariants import relation_exists

@@ -15,7 +15,7 @@ import duckdb
 import pandas as pd
 
 from leadgate.policy.consent import allowed_statuses, status_sql
-from leadgate.neutral_text import crm_text
+from leadgate.shared.neutral_text import crm_text
 from leadgate.policy import Policy
 
 PERSON_FIELDS = ("email", "first_name", "last_name", "company", "company_domain", "job_title", "phone",

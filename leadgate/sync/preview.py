@@ -11,7 +11,7 @@ from typing import Any
 from connectors.crm.mapping import CrmMapping, diff_fields
 from leadgate.store import db
 from leadgate.config import LeadgateSettings
-from leadgate.neutral_text import one_line, terminal_safe
+from leadgate.shared.neutral_text import one_line, terminal_safe
 from leadgate.policy import Policy
 from leadgate.sync.outbox import planned_outbox
 

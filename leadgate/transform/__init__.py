@@ -1,1 +1,1 @@
-"""transform."""
+"""Running dbt in-process against the staging database, and dbt docs against the read copy."""

@@ -183,7 +183,7 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
 
 
 def test_a_reader_on_the_main_file_is_named_at_once_and_the_run_fails_clearly(tmp_path, prefect_api):
-    from leadgate.store import db
+    from leadgate.store import db as leadgate_db
     from leadgate.config import LeadgateSettings
 
     db = tmp_path / "leadgate.duckdb"

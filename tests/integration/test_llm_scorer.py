@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings
+from connectors.llm import LlmSettings, OpenAISettings
 from leadgate.store import db
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings
 from leadgate.scoring.llm import record_llm_scores, score_with_llm

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from leadgate.store import db
-from leadgate.neutral_text import BIDI_CONTROLS
+from leadgate.shared.neutral_text import BIDI_CONTROLS
 from tests.e2e.helpers import cli_env, leadgate
 from tests.fixtures.services import builders
 

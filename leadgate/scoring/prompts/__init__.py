@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-LEADS_OPEN, LEADS_CLOSE = "<leads_data>", "</leads_data>"
-
-
-@dataclass(frozen=True)
-class Prompt:
-    name: str
-    version: str
-    system: str
-
-    @property
-    def digest(self) -> str:
-        """A short hash of the text: a prompt edited without a version bump still changes cache keys."""
-        return hashlib.sha256(self.system.encode()).hexdigest()[:12]
+from leadgate.shared.prompt import LEADS_CLOSE, LEADS_OPEN, Prompt  # noqa: F401 (the type the connector receives)
 
 
 class PromptError(ValueError):
