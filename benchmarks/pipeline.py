@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
-from leadgate import db, steps  # noqa: E402
+from leadgate.pipeline import steps  # noqa: E402
+from leadgate.store import db  # noqa: E402
 from leadgate.config import LeadgateSettings  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
 from leadgate.sample.generator import write_sample  # noqa: E402

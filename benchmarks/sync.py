@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.crm.hubspot import HubSpotConnector, HubSpotSettings  # noqa: E402
 from connectors.crm.salesforce import SalesforceConnector, SalesforceSettings  # noqa: E402
-from leadgate import db  # noqa: E402
+from leadgate.store import db  # noqa: E402
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
 from leadgate.store.states import StateChange, set_states  # noqa: E402
