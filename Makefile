@@ -44,6 +44,8 @@ run: setup
 	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} LEADGATE_AS_OF=$${LEADGATE_AS_OF:-$(SAMPLE_AS_OF)} $(VENV)/bin/leadgate run
 
 test: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 LEADS ?= 100000

@@ -30,7 +30,7 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 
 from connectors.llm import LlmSettings, OpenAISettings  # noqa: E402
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings  # noqa: E402
-from leadgate.llm_scoring import score_with_llm  # noqa: E402
+from leadgate.scoring.llm import score_with_llm  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
 
 NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)

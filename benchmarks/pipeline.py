@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python benchmarks/pipeline.py --leads 100000 [--keep DIR]
 
-Prints one JSON line. Stages run as the flow runs them (leadgate.steps), without the Prefect server,
+Prints one JSON line. Stages run as the flow runs them (leadgate.pipeline.steps), without the Prefect server,
 so the figure excludes Prefect start-up. Beside our ingest it measures DuckDB's own floor,
 `create table t as select * from read_json(...)` / `read_csv(...)` of the same files, in the same run.
 """
@@ -31,10 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
-from leadgate import db, steps  # noqa: E402
+from leadgate.pipeline import steps  # noqa: E402
+from leadgate.store import db  # noqa: E402
 from leadgate.config import LeadgateSettings  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
-from leadgate.sample import write_sample  # noqa: E402
+from leadgate.sample.generator import write_sample  # noqa: E402
 
 
 def peak_rss_mb() -> float:

@@ -1,4 +1,4 @@
-"""CRM sync benchmark: N owed leads through leadgate.sync.run_sync and each connector, against the local emulators.
+"""CRM sync benchmark: N owed leads through leadgate.sync.outbox.run_sync and each connector, against the local emulators.
 
 Usage: .venv/bin/python benchmarks/sync.py [--leads 10000 100000] [--crm salesforce hubspot]
 
@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from connectors.crm.hubspot import HubSpotConnector, HubSpotSettings  # noqa: E402
 from connectors.crm.salesforce import SalesforceConnector, SalesforceSettings  # noqa: E402
-from leadgate import db  # noqa: E402
+from leadgate.store import db  # noqa: E402
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
-from leadgate.state_store import StateChange, set_states  # noqa: E402
-from leadgate.sync import run_sync  # noqa: E402
+from leadgate.store.states import StateChange, set_states  # noqa: E402
+from leadgate.sync.outbox import run_sync  # noqa: E402
 from tests.emulators.fixtures import make_tls  # noqa: E402
 from tests.emulators.hubspot import HubSpotEmulator  # noqa: E402
 from tests.emulators.salesforce import SalesforceEmulator  # noqa: E402

@@ -15,13 +15,15 @@ from prefect.states import Completed
 
 from flows import progress
 from flows.run_slot import RunSkipped, exclusive_run
-from leadgate import db, interrupts, steps
-from leadgate.attention import rejection_reasons
+from leadgate.store import db
+from leadgate.pipeline import interrupts
+from leadgate.pipeline import steps
+from leadgate.pipeline.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
-from leadgate.redaction import redact, redact_value, redacted_errors
-from leadgate.summary import attention_rows, render_markdown, shown_rows
-from leadgate.telemetry import apply_telemetry_defaults
+from leadgate.shared.redaction import redact, redact_value, redacted_errors
+from leadgate.pipeline.summary import attention_rows, render_markdown, shown_rows
+from leadgate.pipeline.telemetry import apply_telemetry_defaults
 
 GLOBAL_LIMIT = "leadgate-pipeline"
 

@@ -28,8 +28,8 @@ from prefect.exceptions import ObjectNotFound
 from prefect.settings import get_current_settings
 
 from leadgate.config import LeadgateSettings
-from leadgate.processes import ProcessIdentity
-from leadgate.run_lock import RunInProgress, hold_run_lock, run_lock_is_free
+from leadgate.store.processes import ProcessIdentity
+from leadgate.store.run_lock import RunInProgress, hold_run_lock, run_lock_is_free
 
 LEASE_SECONDS = 60.0      # the shortest lease Prefect's server accepts for renewal
 RENEW_EVERY = 20.0        # well inside the lease, so one failed renewal does not lose the slot

@@ -10,7 +10,9 @@ import os
 import signal
 import sys
 
-from leadgate import erasure_journal, forget
+from leadgate.store import erasure_journal
+
+from leadgate.store import forget
 from leadgate.config import LeadgateSettings
 
 POINTS = ("in_transaction", "after_commit", "rewrite_copied", "rewrite_swapped", "before_publish",

@@ -11,10 +11,10 @@ import sys
 import time
 from pathlib import Path
 
-from leadgate import steps
+from leadgate.pipeline import steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
-from leadgate.scoring import BaselineScorer
+from leadgate.scoring.baseline import BaselineScorer
 
 
 def main(paused: Path, go: Path) -> None:

@@ -16,7 +16,7 @@ def another_writer(db_path: Path, *, raw: bool = False, seconds: float = 30) -> 
     body = (
         f"import duckdb; con = duckdb.connect({str(db_path)!r})"
         if raw
-        else "from leadgate import db; from leadgate.config import LeadgateSettings\n"
+        else "from leadgate.store import db; from leadgate.config import LeadgateSettings\n"
         f"cm = db.connect(LeadgateSettings(db={str(db_path)!r}, _env_file=None)); cm.__enter__()"
     )
     code = textwrap.dedent(f"{body}\nimport time; print('holding', flush=True); time.sleep({seconds})")

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connectors.crm.base import SyncResult
-from leadgate.redaction import redact
+from leadgate.shared.redaction import redact
 
 ATTEMPT_COLUMNS = ("run_id", "crm", "lead_id", "payload_hash", "request", "response", "outcome", "crm_record_id",
                    "error_code", "message", "http_status", "attempted_at")

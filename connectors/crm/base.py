@@ -1,6 +1,6 @@
 """The interface every CRM connector implements, and the records that cross it.
 
-The sync service (leadgate.sync) owns state: it decides which outbox rows are owed, hands them to a
+The sync service (leadgate.sync.outbox) owns state: it decides which outbox rows are owed, hands them to a
 connector in batches, and records what came back. A connector owns only the wire: it maps payloads
 to the CRM's fields, sends them, and reports one `SyncResult` per lead, never raising for a
 per-record problem.

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-# The CRM-neutral payload fields (leadgate.sync_payload.build_payload builds the payload) and how each is rendered.
+# The CRM-neutral payload fields (leadgate.sync.payload.build_payload builds the payload) and how each is rendered.
 NEUTRAL_FIELDS: dict[str, str] = {
     "lead_id": "text", "email": "text", "first_name": "text", "last_name": "text", "company": "text",
     "company_domain": "text", "job_title": "text", "phone": "text", "country": "text", "industry": "text",

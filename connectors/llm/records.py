@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from connectors.llm.schema import LeadAnswer, ValidatorVerdict
-from leadgate.prompts import Prompt
+from leadgate.shared.prompt import Prompt
 
 # Lead outcomes. ok: an answer to use; the rest send the lead to review, or keep it pending.
 OK, LLM_ERROR, LLM_INCONSISTENT, PROMPT_INJECTION, PENDING = "ok", "llm_error", "llm_inconsistent", "prompt_injection", "pending"

@@ -31,8 +31,8 @@ from connectors.llm.records import (
 )
 from connectors.llm.schema import LeadAnswer, ScoreBatchAnswer, ValidateBatchAnswer, ValidatorVerdict
 from connectors.llm.settings import LlmSettings
-from leadgate.prompts import LEADS_CLOSE, LEADS_OPEN, Prompt, load_prompt
-from leadgate.redaction import redact
+from leadgate.shared.prompt import LEADS_CLOSE, LEADS_OPEN, Prompt
+from leadgate.shared.redaction import redact
 
 CostFn = Callable[[str, int, int], float | None]
 # Does this answer promote its lead (qualify it, raise its score)? Such an answer is never taken from a batch.
@@ -78,11 +78,12 @@ def _retry_after(exc: openai.APIStatusError) -> float | None:
 class LlmScorer:
     """Scores and validates scrubbed leads against one OpenAI-compatible endpoint, for one run."""
 
-    def __init__(self, client: openai.AsyncOpenAI, settings: LlmSettings, *, cost: CostFn | None = None) -> None:
+    def __init__(self, client: openai.AsyncOpenAI, settings: LlmSettings, *, score_prompt: Prompt,
+                 validate_prompt: Prompt, cost: CostFn | None = None) -> None:
         self.client = client
         self.settings = settings
-        self.score_prompt = load_prompt(settings.score_prompt)
-        self.validate_prompt = load_prompt(settings.validate_prompt)
+        self.score_prompt = score_prompt          # prompts come from the core (leadgate.scoring.prompts)
+        self.validate_prompt = validate_prompt
         self.cost = cost or (lambda model, tokens_in, tokens_out: None)
         self.calls: list[CallRecord] = []
         self.new_cache: dict[str, CacheEntry] = {}     # answers worth keeping, for store_cache

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
-from leadgate.redaction import SecretSettings
+from leadgate.shared.redaction import SecretSettings
 
 SCORE_PROMPT = "score_v1"
 VALIDATE_PROMPT = "validate_v1"

@@ -37,14 +37,14 @@
     end
 {%- endmacro %}
 
-{#- Emails: ingest already normalised them (leadgate/emails.py: IDNA domain, A-Z lower-cased, nothing
+{#- Emails: ingest already normalised them (leadgate/shared/emails.py: IDNA domain, A-Z lower-cased, nothing
     else changed). Here only trim and lower-case A-Z, never lower(), which maps the Kelvin sign to 'k'. -#}
 {% macro normalise_email(column) -%}
     nullif(translate(trim({{ column }}), 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), '')
 {%- endmacro %}
 
 {#- A consent value or event type as the vocabulary spells it (seeds/consent_vocabulary.csv): lower case,
-    spaces removed, '-' / '_' between letters or digits removed. The patterns are leadgate/consent.py's
+    spaces removed, '-' / '_' between letters or digits removed. The patterns are leadgate/policy/consent.py's
     SEPARATORS and JOINERS (a test keeps them equal). -#}
 {% macro consent_term(column) -%}
     regexp_replace(
@@ -52,7 +52,7 @@
         '([a-z0-9])[_-]+([a-z0-9])', '\1\2', 'g')
 {%- endmacro %}
 
-{#- Whether a consent status allows contact: the statuses leadgate's policy allows (leadgate/consent.py
+{#- Whether a consent status allows contact: the statuses leadgate's policy allows (leadgate/policy/consent.py
     passes them as a var; without it only an explicit grant does). -#}
 {% macro consent_allows(status) -%}
     {%- set allowed = var('consent_allowed_statuses', ['granted']) -%}

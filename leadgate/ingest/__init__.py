@@ -20,10 +20,10 @@ Contract, file by file (each file is one transaction, so a crash leaves it unrec
 - UTF-16/UTF-32 files and JSON documents (a JSON array, pretty-printed objects) are read through a
   UTF-8 copy (decode.py); a file with most records rejected gets a warning (alerts.py).
 - Accepted with a field emptied and a row in raw.field_issues: company_size, company_domain or
-  consent that cannot be read. Normalised: email (leadgate/emails.py: trimmed, A-Z lower-cased, IDNA
+  consent that cannot be read. Normalised: email (leadgate/shared/emails.py: trimmed, A-Z lower-cased, IDNA
   domain; never a non-ASCII character mapped to ASCII), source (lower case),
   company_domain (lower case, no scheme, 'www.', port or path), company_size ('250', '51-200',
-  '10000+'), consent (the vocabulary of leadgate/consent.py, the same for both formats), text fields
+  '10000+'), consent (the vocabulary of leadgate/policy/consent.py, the same for both formats), text fields
   trimmed, empty text -> NULL,
   occurred_at without an offset taken as UTC. Unknown keys (JSONL) or non-empty unknown columns
   (CSV) are kept in `extra`.
@@ -49,9 +49,9 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
-from leadgate.emails import register_sql_function
+from leadgate.shared.emails import register_sql_function
 from leadgate.ingest.alerts import file_warning
 from leadgate.ingest.decode import LONE_BRACES, prepare_file
 from leadgate.ingest.files import discover_files, read_lines, scan_file
@@ -83,7 +83,7 @@ def ingest_paths(
     with db.connect(settings) as con, tempfile.TemporaryDirectory(prefix="leadgate-ingest-") as workdir:
         # Timestamps without an offset are UTC; line numbers rely on insertion order.
         con.execute("set TimeZone = 'UTC'; set preserve_insertion_order = true")
-        register_sql_function(con)  # the email rule (leadgate/emails.py), for ingest's checks
+        register_sql_function(con)  # the email rule (leadgate/shared/emails.py), for ingest's checks
         for path, fmt in files:
             file_report = _ingest_file(con, path, fmt, report.load_id, Path(workdir), scoring_time)
             report.add(file_report)

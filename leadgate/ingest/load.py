@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from leadgate.erasure import suppress_erased_load
+from leadgate.store.erasure_list import suppress_erased_load
 from leadgate.ingest import sql_check as check
 from leadgate.ingest import sql_read as read
 from leadgate.ingest.decode import Prepared

@@ -5,12 +5,12 @@ Fragments are composed only from constants (never from input values); values go 
 
 from __future__ import annotations
 
-from leadgate.consent import consent_sql
-from leadgate.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
+from leadgate.policy.consent import consent_sql
+from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
 
 _EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
-# leadgate/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
+# leadgate/shared/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
 _EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
 _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
 _ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"

@@ -15,7 +15,7 @@ LINES_PATCHED = (
     " from _lines l left join _specials s on s.line_no = l.rowid + 1"
 )
 INVALID_JSON = "line is not valid JSON"
-_TOO_LARGE = f"'record is larger than 1 MiB (' || format('{{:,}}', strlen({{col}})) || ' bytes)'"
+_TOO_LARGE = "'record is larger than 1 MiB (' || format('{:,}', strlen({col})) || ' bytes)'"
 
 
 def _too_large(col: str) -> str:

@@ -53,7 +53,7 @@ def test_status_and_review_do_not_load_prefect_dbt_or_gx(tmp_path):
     assert leadgate("ingest", str(tmp_path / "inbox"), env=env).returncode == 0
     code = (
         "import sys\n"
-        "from leadgate import cli\n"
+        "from leadgate.cli import app as cli\n"
         "for args in (['status'], ['review', 'list']):\n"
         "    sys.argv = ['leadgate', *args]\n"
         "    try:\n"
@@ -68,7 +68,7 @@ def test_status_and_review_do_not_load_prefect_dbt_or_gx(tmp_path):
 
 
 def test_status_exits_1_when_an_invariant_is_broken(tmp_path):
-    from leadgate import db
+    from leadgate.store import db
     from leadgate.config import LeadgateSettings
 
     env = _env(tmp_path)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from leadgate.lifecycle import ALL_STATES
-from leadgate.sample import SAMPLE_LEADS, SAMPLE_SEED, write_sample
+from leadgate.sample.generator import SAMPLE_LEADS, SAMPLE_SEED, write_sample
 from tests.conftest import SAMPLE_DIR
 from tests.e2e.helpers import cli_env, leadgate, query, records_in_files, run_json, scalar
 from tests.e2e.readme_commands import shell_commands, sql_statements
@@ -195,7 +195,7 @@ def test_a_second_writer_waits_then_gets_a_clear_message(first_run):
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
             from leadgate.config import LeadgateSettings
-            from leadgate import db
+            from leadgate.store import db
             with db.connect(LeadgateSettings(db={str(first_run['db'])!r})):
                 print('holding', flush=True)
                 time.sleep(20)

@@ -165,7 +165,7 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
     # a holder of the run lock outside Prefect (e.g. a run on another server): waited for, then skipped
     outside = subprocess.Popen([str(Path(LEADGATE).with_name("python")), "-c", textwrap.dedent(f"""
         from leadgate.config import LeadgateSettings
-        from leadgate.run_lock import hold_run_lock
+        from leadgate.store.run_lock import hold_run_lock
         with hold_run_lock(LeadgateSettings(db={str(db)!r}, _env_file=None), run_id="r-outside"):
             print("holding", flush=True)
             import time; time.sleep(60)
@@ -183,7 +183,7 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
 
 
 def test_a_reader_on_the_main_file_is_named_at_once_and_the_run_fails_clearly(tmp_path, prefect_api):
-    from leadgate import db as leadgate_db
+    from leadgate.store import db as leadgate_db
     from leadgate.config import LeadgateSettings
 
     db = tmp_path / "leadgate.duckdb"

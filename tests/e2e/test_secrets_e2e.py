@@ -63,7 +63,7 @@ def test_a_secret_inside_an_exception_or_log_line_is_redacted_before_prefect_see
     from prefect.runtime import flow_run
 
     from connectors.crm.hubspot import HubSpotSettings
-    from leadgate.redaction import redacted_errors
+    from leadgate.shared.redaction import redacted_errors
 
     token = "pat-eu1-" + stdlib_secrets.token_hex(16)
     HubSpotSettings(_env_file=None, access_token=token)           # building the settings registers the value

@@ -248,7 +248,7 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
 
     def _describe(self, sobject: str) -> Answer:
         if sobject != "Lead":
-            return Answer.json(404, [{"errorCode": "NOT_FOUND", "message": f"The requested resource does not exist"}])
+            return Answer.json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
         fields = [{"name": name, "label": name.removesuffix("__c").replace("_", " "), "type": spec["type"],
                    "length": spec.get("length", 0), "custom": name.endswith("__c"),
                    "externalId": bool(spec.get("externalId")), "unique": bool(spec.get("unique")),

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from tests.e2e.helpers import LEADGATE, cli_env, leadgate, scalar
 from tests.fixtures.services import builders
 from tests.writer_holder import another_writer

@@ -17,15 +17,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings
 from leadgate.ingest import ingest_paths
 from leadgate.policy import Policy, load_policy
-from leadgate.review import ReviewError, ReviewService
-from leadgate.routing import apply_routes, route_leads
-from leadgate.scoring import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
-from leadgate.sync import refresh_outbox
-from leadgate.transform import run_dbt
+from leadgate.review.service import ReviewError, ReviewService
+from leadgate.routing.rules import apply_routes, route_leads
+from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
+from leadgate.sync.outbox import refresh_outbox
+from leadgate.transform.dbt import run_dbt
 from tests.fixtures.scoring.frames import NOW
 from tests.fixtures.services import builders
 

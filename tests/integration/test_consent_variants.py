@@ -14,7 +14,7 @@ import pytest
 
 from leadgate.ingest import ingest_paths
 from leadgate.policy import load_policy
-from leadgate.transform import run_dbt
+from leadgate.transform.dbt import run_dbt
 from tests.integration.test_consent_rule import CONSENT, GRANTER, Pipeline, _decide, _lead, _settings
 
 TYPED = "tia@northwind.io"      # a qualifying profile whose only consent event is type 'consent' with 'declined_all'

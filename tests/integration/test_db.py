@@ -7,7 +7,7 @@ import time
 import duckdb
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from tests.writer_holder import another_writer
 
 

@@ -1,4 +1,4 @@
-"""The dbt project on a real DuckDB file, built in-process by leadgate.transform.run_dbt."""
+"""The dbt project on a real DuckDB file, built in-process by leadgate.transform.dbt.run_dbt."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, REFERENCE_DIR, LeadgateSettings
-from leadgate.transform import DbtFailed, DbtReport, run_dbt
+from leadgate.transform.dbt import DbtFailed, DbtReport, run_dbt
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dbt"
 
@@ -226,7 +226,7 @@ def test_broken_model_fails_the_build_naming_the_model(settings: LeadgateSetting
 
 
 def test_a_forgotten_person_is_never_rebuilt_even_if_raw_holds_their_events_again(built: Built, tmp_path) -> None:
-    from leadgate.forget import forget_person
+    from leadgate.store.forget import forget_person
 
     settings = make_settings(tmp_path)
     shutil.copyfile(built.settings.db_path, settings.db_path)

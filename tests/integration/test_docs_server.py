@@ -6,7 +6,7 @@ import socket
 
 import pytest
 
-from leadgate.docs import DocsFailed, docs_server
+from leadgate.transform.docs import DocsFailed, docs_server
 
 
 def test_a_taken_port_is_named_with_what_to_do(tmp_path):

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
-from leadgate.forget import forget_person
+from leadgate.store.forget import forget_person
 from leadgate.ingest import ingest_paths
-from leadgate.transform import run_dbt
+from leadgate.transform.dbt import run_dbt
 
 CONSENT = Path(__file__).resolve().parents[1] / "fixtures" / "consent"
 REAL = "kelvin@acme-labs.com"

@@ -10,11 +10,11 @@ import pytest
 
 from tests.writer_holder import another_writer
 
-from leadgate import db
-from leadgate.forget import ForgetError, forget_person
+from leadgate.store import db
+from leadgate.store.forget import ForgetError, forget_person
 from leadgate.policy import load_policy
-from leadgate.status import collect_status
-from leadgate.sync import run_sync
+from leadgate.store.invariants import collect_status
+from leadgate.sync.outbox import run_sync
 from tests.fixtures.services import builders
 
 ALICE = "alice@acme.com"
@@ -238,8 +238,8 @@ def test_forget_run_again_says_she_was_already_erased_not_nothing_found(seeded):
 
 
 def test_forget_while_an_analyst_holds_the_file_erases_and_says_the_rewrite_is_pending(seeded, monkeypatch):
-    import leadgate.forget as forget_module
-    from leadgate.forget import ErasurePending
+    import leadgate.store.forget as forget_module
+    from leadgate.store.forget import ErasurePending
 
     settings, _ = seeded
     analyst = another_writer(settings.db, raw=True)        # a bare read-write DuckDB session, opened after the commit

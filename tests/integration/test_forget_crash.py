@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadgate import db
-from leadgate.status import collect_status
+from leadgate.store import db
+from leadgate.store.invariants import collect_status
 from tests.fixtures.services import builders
 from tests.forget_killer import POINTS
 from tests.integration.test_forget import ALICE, _traces

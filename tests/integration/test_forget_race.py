@@ -11,11 +11,11 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate import db
-from leadgate.forget import forget_person
+from leadgate.store import db
+from leadgate.store.forget import forget_person
 from leadgate.policy import load_policy
-from leadgate.status import collect_status
-from leadgate.sync import run_sync
+from leadgate.store.invariants import collect_status
+from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
 from tests.fixtures.services import builders
 from tests.integration.test_forget import ALICE, _traces
@@ -157,7 +157,7 @@ def test_an_llm_answer_that_arrives_after_forget_is_not_kept(settings, monkeypat
         for key, value in {"OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": "sk-test",
                            "LEADGATE_LLM_BATCH_SIZE": "20", "LEADGATE_LLM_CONCURRENCY": "1"}.items():
             monkeypatch.setenv(key, value)
-        from leadgate import steps
+        from leadgate.pipeline import steps
 
         policy = test_policy()
         policy = policy.model_copy(update={"gate": policy.gate.model_copy(update={"max_failed_share": 1.0})})

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import REPO_DIR
-from leadgate.gate import GateError, load_suite, record_validations, validate_batch
-from leadgate.routing import route_leads
-from leadgate.scoring import BaselineScorer
+from leadgate.routing.gate import GateError, load_suite, record_validations, validate_batch
+from leadgate.routing.rules import route_leads
+from leadgate.scoring.baseline import BaselineScorer
 from tests.fixtures.scoring.frames import NOW, lead_features, test_policy
 
 REGEX = "expect_column_values_to_match_regex(email)"

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import IngestError, ingest_paths
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import ingest_paths
 from leadgate.ingest.report import InputMissing
-from leadgate.steps import ingest_step
+from leadgate.pipeline.steps import ingest_step
 
 INGEST = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 AS_OF = datetime(2026, 11, 15, 12, 0, tzinfo=timezone.utc)

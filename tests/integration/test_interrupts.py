@@ -9,8 +9,8 @@ import threading
 import duckdb
 import pytest
 
-from leadgate import interrupts
-from leadgate.interrupts import RunInterrupted
+from leadgate.pipeline import interrupts
+from leadgate.pipeline.interrupts import RunInterrupted
 
 
 def ctrl_c_in(seconds: float) -> None:

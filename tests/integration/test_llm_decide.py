@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings
-from leadgate import db, steps
+from leadgate.store import db
+from leadgate.pipeline import steps
 from leadgate.config import REPO_DIR
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.fixtures.scoring.frames import NOW, create_marts, test_policy

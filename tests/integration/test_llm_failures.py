@@ -7,7 +7,7 @@ import time
 import pytest
 
 from connectors.llm import LlmConfigError
-from leadgate import db
+from leadgate.store import db
 from tests.integration.test_llm_scorer import (  # noqa: F401  (fixtures are found by name)
     _server, assert_nothing_lost, emu, lead_frame, run_llm, synthetic_rows,
 )

@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.llm import LlmConfigError, OpenAISettings
-from leadgate import db
-from leadgate.llm_scoring import score_with_llm
+from leadgate.store import db
+from leadgate.scoring.llm import score_with_llm
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.integration.test_llm_scorer import NOW, POLICY, lead_frame, llm_settings, synthetic_rows
 

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.fixtures.llm.pii_strategies import PII, TEMPLATES

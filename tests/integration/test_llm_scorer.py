@@ -14,10 +14,10 @@ import pandas as pd
 import pytest
 from pydantic import SecretStr
 
-from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings
-from leadgate import db
+from connectors.llm import LlmSettings, OpenAISettings
+from leadgate.store import db
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings
-from leadgate.llm_scoring import record_llm_scores, score_with_llm
+from leadgate.scoring.llm import record_llm_scores, score_with_llm
 from leadgate.policy import load_policy
 from tests.emulators.openai_server import OpenAIEmulator, heuristic_answer, heuristic_score, heuristic_validate
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import ingest_paths
 

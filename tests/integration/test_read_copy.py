@@ -7,10 +7,12 @@ import time
 import duckdb
 import pytest
 
-from leadgate import db, read_copy
+from leadgate.store import db
+
+from leadgate.store import read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
-from leadgate.review import ReviewService
+from leadgate.review.service import ReviewService
 from tests.fixtures.services import builders
 
 BOB, DAN = "bob@globex.com", "dan@umbrella.com"

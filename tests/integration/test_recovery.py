@@ -10,11 +10,13 @@ import sys
 
 import pytest
 
-from leadgate import db, steps
+from leadgate.store import db
+
+from leadgate.pipeline import steps
 from leadgate.config import REPO_DIR
 from leadgate.policy import load_policy
-from leadgate.status import collect_status, format_status
-from leadgate.transform import DbtFailed
+from leadgate.store.invariants import collect_status, format_status
+from leadgate.transform.dbt import DbtFailed
 from tests.conftest import SAMPLE_DIR
 
 ATTRIBUTED = "every accepted event belongs to a lead or an anonymous visitor"
@@ -92,7 +94,7 @@ def test_a_build_whose_scoring_never_finished_is_scored_by_the_next_run_without_
 
 START_RUN = """
 import os, signal, sys, time
-from leadgate import steps
+from leadgate.pipeline import steps
 from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
 settings = LeadgateSettings(_env_file=None)
@@ -145,7 +147,7 @@ def test_a_killed_runs_row_is_marked_abandoned_by_the_next_start_and_a_live_one_
 
 
 def test_the_run_summary_names_abandoned_runs_and_what_was_picked_up():
-    from leadgate.summary import render_text, summary_rows
+    from leadgate.pipeline.summary import render_text, summary_rows
 
     summary = {"run_id": "run-9", "catch_up": "120 event(s) loaded since dbt last built (run run-8)",
                "abandoned_runs": [{"run_id": "run-8", "reason": "abandoned: process 4711 on host-a is gone"}]}

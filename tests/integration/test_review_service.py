@@ -9,10 +9,10 @@ import pytest
 
 from tests.writer_holder import another_writer
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.review import ReviewError, ReviewService, format_item_detail, format_item_table, review_metrics
-from leadgate.sync import refresh_outbox
+from leadgate.review.service import ReviewError, ReviewService, format_item_detail, format_item_table, review_metrics
+from leadgate.sync.outbox import refresh_outbox
 from tests.fixtures.services import builders
 
 BOB, DAN, CAROL, ALICE = "bob@globex.com", "dan@umbrella.com", "carol@initech.com", "alice@acme.com"
@@ -157,7 +157,7 @@ def test_a_decision_while_another_writer_holds_the_database_says_try_again(seede
 
 def test_status_and_review_modules_stay_light():
     code = (
-        "import sys, leadgate.review, leadgate.status\n"
+        "import sys, leadgate.review.service, leadgate.store.invariants\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'prefect', 'dbt', 'great_expectations'}))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -7,11 +7,11 @@ from datetime import timedelta
 
 import pytest
 
-from leadgate import db
-from leadgate.gate import GateResult
-from leadgate.routing import apply_routes, route_leads
-from leadgate.scoring import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
-from leadgate.state_store import StateChange, current_states, set_states
+from leadgate.store import db
+from leadgate.routing.gate import GateResult
+from leadgate.routing.rules import apply_routes, route_leads
+from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
+from leadgate.store.states import StateChange, current_states, set_states
 from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
 
 ALL_LEADS = 13

@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from leadgate import db
-from leadgate.run_lock import RunInProgress, hold_run_lock, read_run_holder
+from leadgate.store import db
+from leadgate.store.run_lock import RunInProgress, hold_run_lock, read_run_holder
 
 
 def _holder(code: str) -> subprocess.Popen:
@@ -27,7 +27,7 @@ def _holder(code: str) -> subprocess.Popen:
 def _run_holder(settings, run_id: str) -> subprocess.Popen:
     return _holder(f"""
         from leadgate.config import LeadgateSettings
-        from leadgate.run_lock import hold_run_lock
+        from leadgate.store.run_lock import hold_run_lock
         cm = hold_run_lock(LeadgateSettings(db={str(settings.db_path)!r}, _env_file=None), run_id={run_id!r}); cm.__enter__()
     """)
 
@@ -77,7 +77,7 @@ def test_a_reader_on_the_main_file_is_named_at_once_then_fails_clearly(settings,
     reader = _holder(f"import duckdb; con = duckdb.connect({str(settings.db_path)!r}, read_only=True)")
     try:
         started = time.time()  # LogRecord.created is wall-clock time
-        with caplog.at_level(logging.WARNING, logger="leadgate.db"):
+        with caplog.at_level(logging.WARNING, logger="leadgate.store.db"):
             with pytest.raises(db.PipelineBusy) as info:
                 with db.connect(settings, timeout=1.5):
                     pass
@@ -86,7 +86,7 @@ def test_a_reader_on_the_main_file_is_named_at_once_then_fails_clearly(settings,
     message = str(info.value)
     assert f"held by a reader (pid {reader.pid}: python -c import duckdb" in message
     assert str(settings.read_db_path) in message and "another writer" not in message
-    warnings = [r for r in caplog.records if r.name == "leadgate.db"]
+    warnings = [r for r in caplog.records if r.name == "leadgate.store.db"]
     assert len(warnings) == 1 and f"a reader (pid {reader.pid}" in warnings[0].getMessage()
     assert warnings[0].created - started < 1.0, "the wait must be announced at once, not after it"
 
@@ -107,7 +107,7 @@ def test_another_leadgate_writer_is_named_with_its_pid(settings):
     with db.connect(settings):
         pass
     writer = _holder(f"""
-        from leadgate import db
+        from leadgate.store import db
         from leadgate.config import LeadgateSettings
         cm = db.connect(LeadgateSettings(db={str(settings.db_path)!r}, _env_file=None)); cm.__enter__()
     """)

@@ -71,7 +71,7 @@ def test_a_slot_the_server_forgot_is_given_back(settings, limit, prefect_api):
     from prefect.client.schemas.actions import GlobalConcurrencyLimitUpdate
 
     from flows.run_slot import free_dead_slots, record_slot
-    from leadgate.processes import ProcessIdentity
+    from leadgate.store.processes import ProcessIdentity
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()

@@ -258,7 +258,7 @@ def test_the_daily_api_limit_margin_stops_sending_and_leaves_the_rest_owed(sf_em
 
 
 def test_the_payload_leadgate_sync_builds_is_mapped_field_by_field(sf_emulator):
-    from leadgate.sync import build_payload
+    from leadgate.sync.outbox import build_payload
 
     row = {"lead_id": "ld_fromsync0000001", "email": "grace@navy.example", "first_name": "Grace", "last_name": "Hopper",
            "company": "Navy", "job_title": "Rear Admiral", "score": 0.91234, "confidence": 0.8,
@@ -277,7 +277,7 @@ def test_the_payload_leadgate_sync_builds_is_mapped_field_by_field(sf_emulator):
 
 def test_every_attempt_is_a_row_of_sync_attempts(sf_emulator, settings):
     from connectors.crm.attempts import ATTEMPT_COLUMNS, attempt_rows
-    from leadgate import db
+    from leadgate.store import db
 
     sf_emulator.fail("collections_upsert", 500)
     lead = fixture_lead("complete")

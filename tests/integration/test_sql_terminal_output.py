@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from tests.e2e.helpers import cli_env, leadgate
 from tests.fixtures.services import builders
 

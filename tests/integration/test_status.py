@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from leadgate import db
+from leadgate.store import db
 from leadgate.lifecycle import ALL_STATES
-from leadgate.status import collect_status, format_status
+from leadgate.store.invariants import collect_status, format_status
 from tests.fixtures.services import builders
 
 

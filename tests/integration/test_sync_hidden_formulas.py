@@ -6,9 +6,9 @@ import pytest
 
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.sync import run_sync
+from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import (  # noqa: F401  (fixtures are found by name)
     hs_emulator, hubspot_server, hubspot_settings, salesforce_server, salesforce_settings, sf_emulator, tls_ca,
 )

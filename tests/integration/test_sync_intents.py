@@ -13,10 +13,10 @@ import pytest
 
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.status import collect_status, format_status
-from leadgate.sync import run_sync
+from leadgate.store.invariants import collect_status, format_status
+from leadgate.sync.outbox import run_sync
 from tests.e2e.helpers import LEADGATE
 from tests.emulators.fixtures import (  # noqa: F401
     hs_emulator,
@@ -141,7 +141,7 @@ def test_a_send_still_running_in_another_process_is_left_alone(world, sf_emulato
             assert time.monotonic() < deadline and proc.poll() is None
             time.sleep(0.05)
         with db.connect(settings) as con:
-            from leadgate.sync_intents import reconcile
+            from leadgate.sync.intents import reconcile
 
             assert reconcile(con) == 0                               # its process is alive: not ours to close
         assert rows(settings, "select distinct status from sync.intents") == [("in_flight",)]

@@ -10,12 +10,12 @@ import pytest
 from connectors.crm.base import CrmAuthError, CrmNotReady
 from connectors.crm.mapping import default_mapping
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.review import ReviewService
-from leadgate.status import collect_status
-from leadgate.sync import run_sync
-from leadgate.sync_preview import format_preview, preview_sync
+from leadgate.review.service import ReviewService
+from leadgate.store.invariants import collect_status
+from leadgate.sync.outbox import run_sync
+from leadgate.sync.preview import format_preview, preview_sync
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
 from tests.fixtures.services import builders
 
@@ -245,7 +245,7 @@ def test_preview_names_the_leads_and_the_fields_that_change_and_sends_nothing(wo
 
 
 def test_forget_erases_what_was_sent_for_a_person(world, sf_emulator):
-    from leadgate.forget import forget_person
+    from leadgate.store.forget import forget_person
 
     settings, policy, ids = world
     live(settings, policy, connector(sf_emulator))
@@ -256,7 +256,7 @@ def test_forget_erases_what_was_sent_for_a_person(world, sf_emulator):
 
 
 def test_a_crm_that_stays_down_fails_the_sync_with_one_line_and_leaves_everything_owed(world, sf_emulator):
-    from leadgate.sync import SyncError
+    from leadgate.sync.outbox import SyncError
 
     settings, policy, ids = world
     sf_emulator.fail("describe", 503, times=2)

@@ -7,9 +7,9 @@ import pytest
 
 from connectors.crm.base import CrmAuthError, CrmNotReady
 from connectors.crm.hubspot import HubSpotConnector
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.sync import run_sync
+from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import hs_emulator, hubspot_server, hubspot_settings  # noqa: F401
 from tests.fixtures.services import builders
 

@@ -10,9 +10,9 @@ import pytest
 
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.sync import run_sync
+from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import (  # noqa: F401  (fixtures are found by name)
     hs_emulator, hubspot_server, hubspot_settings, salesforce_server, salesforce_settings, sf_emulator, tls_ca,
 )
@@ -81,7 +81,7 @@ def test_hubspot_receives_neutral_text_and_each_change_is_a_field_issue(hostile_
 
 
 def test_field_issues_are_recorded_once_per_lead_field_and_problem_and_go_with_forget(hostile_world):
-    from leadgate.forget import forget_person
+    from leadgate.store.forget import forget_person
 
     settings, policy, ids = hostile_world
     for run in ("run-1", "run-2"):

@@ -9,11 +9,11 @@ import pytest
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, OutboundLead, SyncOutcome, SyncResult, SyncStats
 from connectors.crm.mapping import NEUTRAL_FIELDS
-from leadgate import db
+from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.review import ReviewService
-from leadgate.status import collect_status
-from leadgate.sync import SyncError, build_payload, payload_hash, refresh_outbox, run_sync
+from leadgate.review.service import ReviewService
+from leadgate.store.invariants import collect_status
+from leadgate.sync.outbox import SyncError, build_payload, payload_hash, refresh_outbox, run_sync
 from tests.fixtures.services import builders
 
 ALICE, ERIN = "alice@acme.com", "erin@hooli.com"

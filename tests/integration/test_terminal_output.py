@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from leadgate import db
-from leadgate.neutral_text import BIDI_CONTROLS
+from leadgate.store import db
+from leadgate.shared.neutral_text import BIDI_CONTROLS
 from tests.e2e.helpers import cli_env, leadgate
 from tests.fixtures.services import builders
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadgate import consent
+from leadgate.policy import consent
 from leadgate.config import DBT_PROJECT_DIR
 from leadgate.policy import ConsentPolicy, PolicyError, load_policy
-from leadgate.routing import route_leads
+from leadgate.routing.rules import route_leads
 from tests.fixtures.scoring.frames import routing_cases, test_policy
 
 CASES = Path(__file__).resolve().parents[1] / "fixtures" / "consent" / "vocabulary_cases.csv"

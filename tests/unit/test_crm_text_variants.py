@@ -8,7 +8,7 @@ import unicodedata
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from leadgate.neutral_text import PROBLEM_INVISIBLE, crm_text
+from leadgate.shared.neutral_text import PROBLEM_INVISIBLE, crm_text
 
 # Invisible in a spreadsheet cell, and dropped by some CRMs and exports: the value then starts with the trigger.
 INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\u034f", "\u180e", "\u3164", "\ufeff", "\ufe0f",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from leadgate.emails import EMAIL_NOT_FAST_SQL, email_key, normalise_email, register_sql_function
+from leadgate.shared.emails import EMAIL_NOT_FAST_SQL, email_key, normalise_email, register_sql_function
 
 
 @pytest.mark.parametrize("decomposed, composed", [

@@ -7,7 +7,7 @@ import pytest
 
 from connectors.crm.hubspot import records as hubspot
 from connectors.crm.salesforce import records as salesforce
-from leadgate.emails import EMAIL_NOT_FAST_SQL, email_key, normalise_email, register_sql_function
+from leadgate.shared.emails import EMAIL_NOT_FAST_SQL, email_key, normalise_email, register_sql_function
 from leadgate.ingest.sql_check import _EMAIL
 
 KELVIN = "\u212a"     # KELVIN SIGN: str.lower() and DuckDB's lower() make it 'k'

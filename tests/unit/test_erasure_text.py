@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.erasure import PersonMatcher, subject_hash, text_variants
+from leadgate.store.erasure_list import PersonMatcher, subject_hash, text_variants
 
 CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "erasure" / "kept_lines.json").read_text("utf-8"))
 

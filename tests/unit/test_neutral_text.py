@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from leadgate.neutral_text import BIDI_CONTROLS, FORMULA_TRIGGERS, crm_text, one_line, terminal_safe
+from leadgate.shared.neutral_text import BIDI_CONTROLS, FORMULA_TRIGGERS, crm_text, one_line, terminal_safe
 
 HOSTILE = Path(__file__).resolve().parents[1] / "fixtures" / "hostile"
 CASES = json.loads((HOSTILE / "terminal_texts.json").read_text(encoding="utf-8"))["cases"]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadgate.pii import KnownPII, company_size_band, scrub, scrub_features
+from leadgate.scoring.pii import KnownPII, company_size_band, scrub, scrub_features
 from tests.fixtures.llm.pii_strategies import PII, TEMPLATES
 
 JANE = KnownPII(first_name="Jane", last_name="Doe", email="jane.doe@acme.io", phone="+1 (415) 555-0134",

@@ -14,8 +14,8 @@ from pydantic import SecretStr
 from connectors.crm.registry import CrmSettingsError, crm_settings
 from connectors.llm import LlmConfigError
 from connectors.llm.settings import OpenAISettings
-from leadgate.llm_scoring import load_llm_settings
-from leadgate.redaction import RedactedError, redact, redact_value, redacted_errors, register_secret
+from leadgate.scoring.llm import load_llm_settings
+from leadgate.shared.redaction import RedactedError, redact, redact_value, redacted_errors, register_secret
 
 
 def _token(prefix: str = "pat-na1-") -> str:
@@ -128,7 +128,7 @@ def test_any_settings_class_with_a_secret_field_is_covered(monkeypatch):
     """A webhook URL or token added later is registered and checked just by being a SecretStr on SecretSettings."""
     from pydantic_settings import SettingsConfigDict
 
-    from leadgate.redaction import SecretSettings
+    from leadgate.shared.redaction import SecretSettings
 
     class WebhookSettings(SecretSettings):
         model_config = SettingsConfigDict(env_prefix="LEADGATE_WEBHOOK_")

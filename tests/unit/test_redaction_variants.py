@@ -10,7 +10,7 @@ import pytest
 
 from connectors.crm.hubspot.settings import HubSpotSettings
 from connectors.llm.settings import OpenAISettings
-from leadgate.redaction import redact, register_secret
+from leadgate.shared.redaction import redact, register_secret
 
 
 def _token() -> str:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from leadgate.gate import ExpectationOutcome, GateResult
-from leadgate.routing import route_leads
-from leadgate.scoring import BaselineScorer
+from leadgate.routing.gate import ExpectationOutcome, GateResult
+from leadgate.routing.rules import route_leads
+from leadgate.scoring.baseline import BaselineScorer
 from tests.fixtures.scoring.frames import NOW, lead_features, routing_cases, test_policy
 
 CASES = routing_cases()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from leadgate.routing import route_leads
+from leadgate.routing.rules import route_leads
 from tests.fixtures.scoring.frames import routing_cases, test_policy
 from tests.unit.test_routing import _case_gate
 

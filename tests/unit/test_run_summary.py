@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from leadgate.attention import attention_items, reason_kind
-from leadgate.summary import attention_rows, render_markdown, render_text, shown_rows
+from leadgate.pipeline.attention import attention_items, reason_kind
+from leadgate.pipeline.summary import attention_rows, render_markdown, render_text, shown_rows
 from tests.conftest import FIXTURES
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from leadgate.config import REFERENCE_DIR, REPO_DIR
-from leadgate.sample import BAD_KINDS, FILES, SAMPLE_LEADS, SAMPLE_NOW, SAMPLE_SEED, SampleReport, write_sample
+from leadgate.sample.generator import BAD_KINDS, FILES, SAMPLE_LEADS, SAMPLE_NOW, SAMPLE_SEED, SampleReport, write_sample
 
 SAMPLE_DIR = REPO_DIR / "data" / "sample"
 
@@ -308,7 +308,7 @@ def test_two_seeds_or_sizes_never_share_an_event_id(tmp_path):
 def test_leadgate_sample_default_seed_does_not_reuse_the_bundled_samples_ids(tmp_path):
     from typer.testing import CliRunner
 
-    from leadgate.cli import app
+    from leadgate.cli.app import app
 
     result = CliRunner().invoke(app, ["sample", "--leads", "200", "--out", str(tmp_path / "default")])
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ import pytest
 
 from leadgate.config import DEFAULT_POLICY
 from leadgate.policy import PolicyError, load_policy
-from leadgate.scoring import SCORE_COLUMNS, BaselineScorer, Scorer
+from leadgate.scoring.baseline import SCORE_COLUMNS, BaselineScorer, Scorer
 from tests.fixtures.scoring.frames import MART_COLUMNS, NOW, lead_features, test_policy
 
 

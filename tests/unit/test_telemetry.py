@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadgate.telemetry import TELEMETRY_OFF, apply_telemetry_defaults
+from leadgate.pipeline.telemetry import TELEMETRY_OFF, apply_telemetry_defaults
 
 
 def test_unset_switches_are_turned_off():

@@ -9,7 +9,7 @@ import re
 import pytest
 from prefect.logging.handlers import PrefectConsoleHandler
 
-from leadgate.terminal_logs import hide_tracebacks_in_terminal
+from leadgate.cli.terminal_logs import hide_tracebacks_in_terminal
 
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
 

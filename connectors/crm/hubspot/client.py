@@ -124,7 +124,7 @@ class HubSpotClient:
             message = message or exc.reason or "no message"
             category = body.get("category") or body.get("errorType") if isinstance(body, dict) else None
             if status == 401:
-                raise CrmAuthError(f"HubSpot refused the access token (401): set a valid HUBSPOT_ACCESS_TOKEN") from None
+                raise CrmAuthError("HubSpot refused the access token (401): set a valid HUBSPOT_ACCESS_TOKEN") from None
             if status == 403:
                 raise CrmAuthError(f"HubSpot refused the {what} (403 {message}): give the private app the contacts "
                                    "read/write and schema scopes") from None

@@ -13,7 +13,7 @@ from connectors.crm.hubspot.settings import BATCH_LIMIT, HubSpotSettings
 from connectors.crm.ledger import Ledger, Outcome, chunked, utcnow
 from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, load_mapping, neutral_payload
 from connectors.crm.retry import CrmCallError, MalformedBatchError, RateLimiter, Retrier, RetriesExhausted, RetryPolicy
-from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
+from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 Item = tuple[OutboundLead, dict[str, Any]]      # a lead and its batch input
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from connectors.crm.mapping import FieldRule, is_empty
-from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
+from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 LIFECYCLE = "lifecyclestage"
 # HubSpot's default lifecycle stages, earliest first.

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
-from leadgate.redaction import SecretSettings
+from leadgate.shared.redaction import SecretSettings
 
 BATCH_LIMIT = 100                 # inputs per batch upsert / batch read call
 WINDOW_SECONDS = 10.0

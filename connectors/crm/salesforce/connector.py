@@ -22,7 +22,7 @@ from connectors.crm.retry import (
 from connectors.crm.salesforce import records as rec
 from connectors.crm.salesforce.client import SalesforceClient, lookup_soql
 from connectors.crm.salesforce.settings import COLLECTION_LIMIT, CONTACT, LEAD, SalesforceSettings
-from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
+from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 # Calls one Bulk 2.0 job needs besides status polls: create, upload, close, final status, 3 result CSVs.
 BULK_JOB_CALLS = 7

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from connectors.crm.base import SyncOutcome
 from connectors.crm.ledger import Outcome
 from connectors.crm.salesforce.settings import LEAD
-from leadgate.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
+from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 CONVERTED_CODES = {"CANNOT_UPDATE_CONVERTED_LEAD"}
 # Per-record codes that say "not now" rather than "never with this payload".

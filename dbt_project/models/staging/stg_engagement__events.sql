@@ -47,7 +47,7 @@ renamed as (
         deduplicated.event_id,
         lower(trim(event_type)) as event_type,
         occurred_at,
-        -- Ingest's normalised address (leadgate/emails.py); never lower(), which maps U+212A to 'k'.
+        -- Ingest's normalised address (leadgate/shared/emails.py); never lower(), which maps U+212A to 'k'.
         {{ normalise_email('email') }} as email,
         nullif(trim(anonymous_id), '') as anonymous_id,
         nullif(trim(first_name), '') as first_name,

@@ -1,0 +1,1 @@
+"""The command line: every command, and every piece of terminal rendering and process start-up it needs."""

@@ -1,0 +1,1 @@
+"""Models trained on outcomes (issue 13): training, calibration, the registry, explanations, drift."""

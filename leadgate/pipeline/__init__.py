@@ -1,0 +1,1 @@
+"""The steps of one run (ingest, dbt, score/gate/route, sync), its summary, recovery, interrupts and telemetry defaults."""

@@ -1,0 +1,1 @@
+"""Routing: the policy rules from scores to a lifecycle state, and the Great Expectations quality gate."""

@@ -1,0 +1,1 @@
+"""The synthetic data generator: journeys, vocabulary, and the bundled sample's writer."""

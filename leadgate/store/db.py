@@ -1,0 +1,207 @@
+"""Access to the staging database: one writer at a time, short connections, a read-only path.
+
+DuckDB lets one process write a file. Every leadgate writer (flow steps, CLI, review UI) first
+takes a cross-process file lock beside the database, waits for it a bounded time, then opens a
+short connection. A lock held by a foreign process (an analyst's read-write session) is retried
+with a bounded backoff too. Readers open the file read-only and fall back to the copy published
+after each run, so they are never locked out by a long dbt run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+
+import duckdb
+from filelock import FileLock, Timeout
+
+from leadgate.config import LeadgateSettings
+from leadgate.store.holders import DatabaseHolder, holder_from_lock_error, leadgate_writer
+
+log = logging.getLogger("leadgate.store.db")
+DUCKDB_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
+
+
+class PipelineBusy(RuntimeError):
+    """Another writer holds the database for longer than we are willing to wait."""
+
+
+class DatabaseMissing(RuntimeError):
+    """A reader asked for a database that was never created."""
+
+
+def _busy_message(path: Path, holder: DatabaseHolder | None = None, read_copy: Path | None = None) -> str:
+    if holder is None or holder.kind == "leadgate":
+        who = f", pid {holder.pid}: {holder.command or '?'}" if holder is not None and holder.pid else ""
+        return f"the pipeline is running (database {path} is locked by another leadgate writer{who}); try again in a minute"
+    hint = f"; analysts: query the read copy {read_copy} instead" if read_copy is not None else ""
+    return f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"
+
+
+def _is_lock_error(exc: Exception) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _open(path: Path, read_only: bool, deadline: float, read_copy: Path | None = None) -> duckdb.DuckDBPyConnection:
+    """Connect, retrying a lock held by another process until `deadline`; a writer says at once who holds it."""
+    delay = 0.05
+    announced = False
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
+        except duckdb.IOException as exc:
+            if not _is_lock_error(exc):
+                raise
+            holder = holder_from_lock_error(str(exc))
+            if time.monotonic() >= deadline:
+                raise PipelineBusy(_busy_message(path, holder, read_copy)) from None
+            if not read_only and not announced:
+                log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
+                            holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
+                announced = True
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
+            delay = min(delay * 2, 1.0)
+
+
+def lock_path(settings: LeadgateSettings) -> Path:
+    return settings.db_path.with_name(settings.db_path.name + ".lock")
+
+
+@contextmanager
+def writer_lock(settings: LeadgateSettings, timeout: float | None = None) -> Iterator[None]:
+    """Hold the cross-process writer lock (without opening a connection): used around dbt runs."""
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(settings)))
+    wait = settings.lock_timeout if timeout is None else timeout
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        holder = leadgate_writer(lock_path(settings))
+        if wait > 0:
+            log.warning("waiting up to %.0f s for %s to finish with database %s", wait, holder.name(), settings.db_path)
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise PipelineBusy(_busy_message(settings.db_path, holder)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+@contextmanager
+def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short read-write connection under the writer lock, with the schema migrated."""
+    wait = settings.lock_timeout if timeout is None else timeout
+    with writer_lock(settings, timeout=wait):
+        con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
+        try:
+            migrate(con)
+            # An erasure a killed `forget` left unfinished is completed before anyone writes or copies the file.
+            from leadgate.store.erasure_journal import finish_pending
+
+            con = finish_pending(settings, con)
+            yield con
+        finally:
+            con.close()
+
+
+@contextmanager
+def read_connection(
+    settings: LeadgateSettings, timeout: float = 2.0, allow_copy: bool = True
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection: the live file if it can be opened quickly, else the published copy."""
+    path = settings.db_path
+    if not path.exists():
+        raise DatabaseMissing(f"no database at {path}: run `leadgate ingest` or `leadgate run` first")
+    try:
+        con = _open(path, read_only=True, deadline=time.monotonic() + timeout)
+    except PipelineBusy:
+        copy = settings.read_db_path
+        if not allow_copy or not copy.exists():
+            raise
+        con = _open(copy, read_only=True, deadline=time.monotonic() + timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def pending_marker(settings: LeadgateSettings) -> Path:
+    """A file that exists while changes made under the writer lock are not in the read copy yet."""
+    copy = settings.read_db_path
+    return copy.with_name(copy.name + ".pending")
+
+
+def publish_read_copy(settings: LeadgateSettings, timeout: float | None = None) -> Path:
+    """Copy the database (checkpointed, under the writer lock) to the read-only path, atomically."""
+    target = settings.read_db_path
+    tmp = target.with_name(target.name + ".tmp")
+    marker = pending_marker(settings)
+    with connect(settings, timeout=timeout) as con:
+        # Cleared under the lock: a change marked after this point is not in this copy and marks again.
+        pending = marker.exists()
+        marker.unlink(missing_ok=True)
+        try:
+            con.execute("checkpoint")
+            # Copy and swap while still holding the writer lock: no write lands mid-copy, and two
+            # publishers (a run, a review decision) never interleave on the temporary file.
+            shutil.copyfile(settings.db_path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            if pending:
+                marker.touch()
+            raise
+    return target
+
+
+# --- migrations -----------------------------------------------------------------------------
+
+def _migration_files() -> list[tuple[int, str, str]]:
+    found = []
+    for entry in resources.files("leadgate.store.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply pending versioned migrations (idempotent; cheap when up to date)."""
+    con.execute("create schema if not exists meta")
+    con.execute(
+        "create table if not exists meta.schema_migrations("
+        " version integer primary key, name varchar not null, applied_at timestamptz not null default now())"
+    )
+    done = {row[0] for row in con.execute("select version from meta.schema_migrations").fetchall()}
+    applied = []
+    for version, name, sql in _migration_files():
+        if version in done:
+            continue
+        con.execute("begin transaction")
+        try:
+            con.execute(sql)
+            con.execute("insert into meta.schema_migrations(version, name) values (?, ?)", [version, name])
+            con.execute("commit")
+        except Exception:
+            con.execute("rollback")
+            raise
+        applied.append(name)
+    return applied
+
+
+@contextmanager
+def run_lock(settings: LeadgateSettings, wait: float = 0.0, **holder: str | None) -> Iterator[None]:
+    """Held for a whole pipeline run, so two runs never overlap even without a Prefect server."""
+    from leadgate.store.run_lock import hold_run_lock
+
+    with hold_run_lock(settings, wait=wait, **holder):
+        yield

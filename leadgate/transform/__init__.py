@@ -1,0 +1,1 @@
+"""Running dbt in-process against the staging database, and dbt docs against the read copy."""
