@@ -38,6 +38,9 @@ class TiedSubprocessServer(SubprocessASGIServer):
                 "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on",
             ],
             env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
+            # Its own session: a Ctrl-C in the terminal reaches the run, which records it and then stops this
+            # server itself; signalled directly, the server would die first and the run hang reporting to it.
+            start_new_session=True,
         )
 
 

@@ -131,3 +131,31 @@ def test_ctrl_c_during_dbt_says_so_exits_130_and_the_next_run_completes(world):
     assert in_marts(db, "chat_transcripts.jsonl") == (total, 0)
     assert all(inv["ok"] for inv in summary["status"]["invariants"]), summary["status"]["invariants"]
     assert query(db, "select status from meta.runs where run_id = ?", [run_id]) == [("interrupted",)]
+
+
+def test_ctrl_c_on_the_temporary_server_path_stops_the_run_at_once_and_leaves_no_server(tmp_path):
+    """`make run` / a plain `leadgate run`: the terminal's Ctrl-C goes to the whole process group."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    shutil.copy(SAMPLE_DIR / "form_fills.csv", inbox)
+    home = tmp_path / "prefect-home"
+    env = cli_env(tmp_path / "leadgate.duckdb", inbox, None, PREFECT_HOME=str(home))
+    env.pop("PREFECT_API_URL", None)
+    world = {"db": tmp_path / "leadgate.duckdb", "env": env}
+    started = time.monotonic()
+    stopped = start_run_then_signal_during_dbt(world, signal.SIGINT)
+    _, err = stopped.communicate()
+    assert stopped.returncode == 130, err[-3000:]
+    assert INTERRUPTED in err.splitlines(), err[-3000:]
+    assert time.monotonic() - started < 240, "the run hung after Ctrl-C"
+    needle = f"PREFECT_HOME={home}".encode()
+    left = [p.name for p in Path("/proc").iterdir() if p.name.isdigit() and _environ_has(p, needle)]
+    assert left == [], f"processes of the run still alive: {left}"
+    assert query(world["db"], "select status from meta.runs order by started_at desc limit 1") == [("interrupted",)]
+
+
+def _environ_has(proc_dir: Path, needle: bytes) -> bool:
+    try:
+        return needle in (proc_dir / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
