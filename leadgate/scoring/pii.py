@@ -21,7 +21,7 @@ from typing import Any
 from leadgate.scoring.llm_vocab import (
     channels_value, consent_value, country_value, industry_value, seniority_value,
 )
-from leadgate.scoring.pii_shapes import PHONE_RE, prepare, scrub_emails, scrub_numbers
+from leadgate.scoring.pii_shapes import PHONE_RE, prepare, scrub_emails, scrub_numbers, substitute
 
 EMAIL, PHONE, NAME, ADDRESS, URL = "[EMAIL]", "[PHONE]", "[NAME]", "[ADDRESS]", "[URL]"
 
@@ -194,16 +194,6 @@ def _is_phone(candidate: str, known_digits: str) -> bool:
     return True
 
 
-def _sub(pattern: re.Pattern[str], placeholder: str, text: str, found: Counter, accept=None) -> str:
-    def repl(match: re.Match[str]) -> str:
-        if accept is not None and not accept(match.group(0)):
-            return match.group(0)
-        found[placeholder] += 1
-        return placeholder
-
-    return pattern.sub(repl, text)
-
-
 def _host_and_path(url: str) -> tuple[str, str]:
     bare = re.sub(r"^(?:https?://)?(?:www\.)?", "", url, flags=re.IGNORECASE)
     host, _, path = bare.partition("/")
@@ -259,9 +249,9 @@ def scrub(text: str | None, known: KnownPII | None = None) -> ScrubResult:
     if any(ch.isdigit() for ch in out):
         out = scrub_numbers(out, found)
         known_digits = _digits(known.phone or "")
-        out = _sub(_PHONE_RE, PHONE, out, found, accept=lambda s: _is_phone(s, known_digits))
+        out = substitute(_PHONE_RE, out, PHONE, found, accept=lambda s: _is_phone(s, known_digits))
         for pattern in _ADDRESS_RES:
-            out = _sub(pattern, ADDRESS, out, found)
+            out = substitute(pattern, out, ADDRESS, found)
     out = _scrub_names(out, known, found)
     return ScrubResult(out, dict(found))
 

@@ -76,11 +76,11 @@ def scrub_emails(text: str, placeholder: str, found: Counter) -> str:
     if "%" in text or "&" in text:
         text = _ENCODED_AT_RE.sub("@", text)
     if "@" in text:
-        text = _sub(EMAIL_RE, text, placeholder, found)
+        text = substitute(EMAIL_RE, text, placeholder, found)
     lower = text.lower()
     if any(w in lower for w in ("at", "@", "arroba", "arobase")):
-        text = _sub(_OBFUSCATED_STRONG_RE, text, placeholder, found)
-        text = _sub(_OBFUSCATED_WEAK_RE, text, placeholder, found, accept=_weak_is_email)
+        text = substitute(_OBFUSCATED_STRONG_RE, text, placeholder, found)
+        text = substitute(_OBFUSCATED_WEAK_RE, text, placeholder, found, accept=_weak_is_email)
     return text
 
 
@@ -188,8 +188,8 @@ def _cpf_valid(text: str) -> bool:
     return True
 
 
-def _sub(pattern: re.Pattern[str], text: str, placeholder: str, found: Counter,
-         accept: Callable[[str], bool] | None = None) -> str:
+def substitute(pattern: re.Pattern[str], text: str, placeholder: str, found: Counter,
+               accept: Callable[[str], bool] | None = None) -> str:
     def repl(match: re.Match[str]) -> str:
         if accept is not None and not accept(match.group(0)):
             return match.group(0)
@@ -216,14 +216,14 @@ def _sub_span(pattern: re.Pattern[str], text: str, placeholder: str, found: Coun
 def scrub_numbers(text: str, found: Counter) -> str:
     """IBANs, card numbers and national ids become [IBAN], [CARD] and [ID] (before phones see the digits)."""
     text = _sub_span(_IBAN_RE, text, IBAN, found, lambda m: (0, end) if (end := _iban_end(m)) else None)
-    text = _sub(_ID_KEYWORD_RE, text, NATIONAL_ID, found)
-    text = _sub(_CODICE_RE, text, NATIONAL_ID, found)
-    text = _sub(_NINO_RE, text, NATIONAL_ID, found)
-    text = _sub(_NIR_RE, text, NATIONAL_ID, found, accept=_nir_valid)
-    text = _sub(_DNI_RE, text, NATIONAL_ID, found, accept=_dni_valid)
-    text = _sub(_CPF_RE, text, NATIONAL_ID, found, accept=_cpf_valid)
+    text = substitute(_ID_KEYWORD_RE, text, NATIONAL_ID, found)
+    text = substitute(_CODICE_RE, text, NATIONAL_ID, found)
+    text = substitute(_NINO_RE, text, NATIONAL_ID, found)
+    text = substitute(_NIR_RE, text, NATIONAL_ID, found, accept=_nir_valid)
+    text = substitute(_DNI_RE, text, NATIONAL_ID, found, accept=_dni_valid)
+    text = substitute(_CPF_RE, text, NATIONAL_ID, found, accept=_cpf_valid)
     text = _sub_span(_CARD_RE, text, CARD, found, _card_span)
-    text = _sub(_SSN_RE, text, NATIONAL_ID, found)
-    text = _sub(_SIN_RE, text, NATIONAL_ID, found, accept=lambda m: _luhn(re.sub(r"\D", "", m)))
-    text = _sub(_PERSONNUMMER_RE, text, NATIONAL_ID, found, accept=lambda m: _luhn(re.sub(r"\D", "", m)[-10:]))
+    text = substitute(_SSN_RE, text, NATIONAL_ID, found)
+    text = substitute(_SIN_RE, text, NATIONAL_ID, found, accept=lambda m: _luhn(re.sub(r"\D", "", m)))
+    text = substitute(_PERSONNUMMER_RE, text, NATIONAL_ID, found, accept=lambda m: _luhn(re.sub(r"\D", "", m)[-10:]))
     return text

@@ -103,7 +103,14 @@ def run_dbt(
 @contextmanager
 def _environment(settings: LeadgateSettings) -> Iterator[None]:
     """Point the profile at this database and keep telemetry off, restoring the environment after."""
-    wanted = {DB_PATH_ENV: str(settings.db_path), **TELEMETRY_OFF}
+    with environment_for_dbt({DB_PATH_ENV: str(settings.db_path)}):
+        yield
+
+
+@contextmanager
+def environment_for_dbt(values: dict[str, str]) -> Iterator[None]:
+    """Set these variables (and telemetry off) for one dbt invocation, restoring the environment after."""
+    wanted = {**values, **TELEMETRY_OFF}
     saved = {key: os.environ.get(key) for key in wanted}
     os.environ.update(wanted)
     try:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
-from leadgate.transform.dbt import TELEMETRY_OFF, _one_line, _release_database
+from leadgate.transform.dbt import _one_line, _release_database, environment_for_dbt
 
 # The `read_copy` target in dbt_project/profiles.yml reads the copy's path from this variable and
 # opens it with access_mode READ_ONLY.
@@ -39,22 +38,13 @@ def generate_docs(settings: LeadgateSettings, project_dir: Path = DBT_PROJECT_DI
         "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
         "--target", DOCS_TARGET, "--target-path", str(target),
     ]
-    wanted = {READ_DB_PATH_ENV: str(copy), **TELEMETRY_OFF}
-    saved = {key: os.environ.get(key) for key in wanted}
-    os.environ.update(wanted)
-    try:
+    with environment_for_dbt({READ_DB_PATH_ENV: str(copy)}):
         from dbt.cli.main import dbtRunner  # ~3 s import: only here
 
         try:
             outcome = dbtRunner().invoke(args)
         finally:
             _release_database()
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     if outcome.exception is not None or not outcome.success or not (target / "catalog.json").exists():
         reason = _one_line(outcome.exception) if outcome.exception is not None else "see the log"
         raise DocsFailed(f"dbt docs generate failed: {reason} (log: {target / 'logs' / 'dbt.log'})")
