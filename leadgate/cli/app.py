@@ -58,13 +58,18 @@ def run(
 
     hide_tracebacks_in_terminal(keep_tracebacks=bool(os.environ.get("LEADGATE_DEBUG")))  # lead text stays inert either way
 
+    from leadgate.pipeline.interrupts import RunTerminated
+
     _sigterm_unwinds_the_run()
+    stopped: KeyboardInterrupt | None = None
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
         try:
             summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
         except KeyboardInterrupt as exc:     # typer would turn it into a silent exit 130: say which step stopped
-            typer.echo(str(exc) or "run interrupted", err=True)
-            raise typer.Exit(130) from None
+            stopped = exc
+    if stopped is not None:                  # said last, once the temporary server has stopped
+        typer.echo(str(stopped) or "run interrupted", err=True)
+        raise typer.Exit(143 if isinstance(stopped, RunTerminated) else 130)
     if summary.get("skipped"):  # another run held the slot or the run lock for all of LEADGATE_RUN_WAIT
         typer.echo(summary["skipped"], err=True)
         raise typer.Exit(EXIT_SKIPPED)
@@ -395,6 +400,28 @@ def _exit_code(exc: BaseException) -> int:
 
 def main() -> None:
     """Entry point: every error is one clear line on stderr, never a traceback (LEADGATE_DEBUG=1 shows it)."""
+    try:
+        _main()
+    except SystemExit:
+        _silence_shutdown_noise()
+        raise
+
+
+def _silence_shutdown_noise() -> None:
+    """Nothing after the command's last line: duckdb's `nanobind: leaked …` lines and other interpreter-exit output."""
+    if os.environ.get("LEADGATE_DEBUG"):
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
+def _main() -> None:
     from leadgate.pipeline.telemetry import apply_telemetry_defaults
 
     apply_telemetry_defaults()  # before dbt, Prefect or GX read their settings

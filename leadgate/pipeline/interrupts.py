@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 _seen = threading.Event()
+_terminated = threading.Event()   # SIGTERM during a step: DuckDB turns it into 'Query interrupted' too
 _current: list[str] = []
 
 
@@ -33,28 +34,57 @@ class RunInterrupted(KeyboardInterrupt):
                 "the next run picks up from here")
 
 
+class RunTerminated(RunInterrupted):
+    """The run was stopped by SIGTERM during `step` (a service manager, a cancelled deployment run)."""
+
+    def __str__(self) -> str:
+        return "leadgate: terminated (SIGTERM)"
+
+
 def _note(signum: int, frame: Any) -> None:
     _seen.set()
     raise KeyboardInterrupt
 
 
+def _terminating(previous: Any) -> Callable[[int, Any], None]:
+    """A SIGTERM handler that notes the signal, then does what the handler before it (Prefect's) did."""
+
+    def handler(signum: int, frame: Any) -> None:
+        _terminated.set()
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise SystemExit(128 + signum)
+
+    return handler
+
+
 @contextmanager
 def _noting() -> Iterator[None]:
-    """Note SIGINT while the block runs (main thread only: elsewhere Python delivers no signals anyway)."""
-    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-        yield             # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
-        return
-    signal.signal(signal.SIGINT, _note)
-    try:
+    """Note SIGINT and SIGTERM while the block runs (main thread only: elsewhere Python delivers no signals anyway)."""
+    if threading.current_thread() is not threading.main_thread():
         yield
+        return
+    before_term = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
+    try:
+        if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+            yield         # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
+            return
+        signal.signal(signal.SIGINT, _note)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
     finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, before_term)
 
 
 def interruption(exc: BaseException) -> RunInterrupted | None:
     """The RunInterrupted that `exc` stands for, or None when Ctrl-C had nothing to do with it."""
     if isinstance(exc, RunInterrupted):
         return exc
+    if _terminated.is_set() and isinstance(exc, Exception):
+        return RunTerminated(_current[-1] if _current else "between steps")
     if isinstance(exc, KeyboardInterrupt) or (_seen.is_set() and isinstance(exc, Exception)):
         return RunInterrupted(_current[-1] if _current else "between steps")
     return None

@@ -25,10 +25,8 @@ OWED_SQL = "select lead_id, email from marts.lead_features join lifecycle.lead_s
 
 
 def error_lines(stderr: str) -> list[str]:
-    """stderr up to duckdb's harmless `nanobind: leaked ...` exit noise, blank lines dropped."""
-    lines = stderr.splitlines()
-    end = next((i for i, ln in enumerate(lines) if ln.startswith("nanobind:")), len(lines))
-    return [ln for ln in lines[:end] if ln.strip()]
+    """The whole of stderr, blank lines dropped: no `nanobind: leaked ...` or other exit noise after the error."""
+    return [ln for ln in stderr.splitlines() if ln.strip()]
 
 
 def one_clear_line(proc, *needles: str) -> str:
