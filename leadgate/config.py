@@ -6,7 +6,7 @@ import getpass
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -72,3 +72,17 @@ class LeadgateSettings(SecretSettings):
             return getpass.getuser()
         except (KeyError, OSError):
             return os.environ.get("USER", "unknown")
+
+
+def load_llm_settings() -> tuple[Any, Any]:
+    """(LlmSettings, OpenAISettings) from `LEADGATE_LLM_*` and `OPENAI_*`; a bad value is one line naming the variable."""
+    from pydantic import ValidationError
+
+    from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings      # imported when the LLM scorer is chosen
+    from leadgate.shared.settings_errors import settings_error_line
+
+    try:
+        return LlmSettings(), OpenAISettings()
+    except ValidationError as exc:
+        prefix = "LEADGATE_LLM_" if exc.title == LlmSettings.__name__ else "OPENAI_"
+        raise LlmConfigError(settings_error_line(exc, prefix, "invalid LLM setting")) from None

@@ -83,13 +83,40 @@ class CrmNotReady(RuntimeError):
     """The CRM lacks fields or properties leadgate writes; the message lists them."""
 
 
+@dataclass(frozen=True)
+class SetupGap:
+    """What `leadgate crm check|setup` tells a person about missing set-up, and the line it fails with."""
+
+    heading: str | None                   # printed above the instructions (None: nothing to print)
+    instructions: list[str]               # one line per item a person must create by hand
+    error: str                            # the command's one-line error
+
+
 @runtime_checkable
 class CrmConnector(Protocol):
+    """What the sync and the command line use; connectors.crm.skeleton.CrmConnectorBase implements the shared part."""
+
     name: str
     stats: SyncStats
+    mapping: Any                          # the CrmMapping in use
 
     def missing_setup(self) -> list[str]:
         """Fields/properties leadgate needs that the CRM does not have yet (empty when ready)."""
+
+    def create_missing(self) -> list[str]:
+        """Create the set-up the CRM lets leadgate create; the names created (none where an admin must)."""
+
+    def setup_instructions(self, missing: Sequence[str] | None = None) -> list[str]:
+        """One line per missing item a person must create by hand."""
+
+    def setup_gap(self, missing: Sequence[str]) -> SetupGap:
+        """What `leadgate crm check|setup` prints about `missing`, and its one-line error."""
+
+    def created_line(self, created: Sequence[str]) -> str:
+        """The line `leadgate crm setup` prints after creating `created`."""
+
+    def not_ready_message(self, missing: Sequence[str]) -> str:
+        """The sync's one line naming what the CRM lacks and how to fix it."""
 
     def upsert_leads(self, leads: Sequence[OutboundLead]) -> list[SyncResult]:
         """Send the leads; return exactly one result per input lead, in any order."""

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
 from connectors.crm.base import CrmConnector
 from connectors.crm.mapping import CrmMapping, load_mapping
+from leadgate.shared.settings_errors import settings_error_line
 
+# Each is a package connectors.crm.<name> exposing CONNECTOR (a CrmConnectorBase with its settings_class).
 CRMS = ("salesforce", "hubspot")
 
 
@@ -16,20 +19,20 @@ class CrmSettingsError(ValueError):
     """A SALESFORCE_* / HUBSPOT_* setting is invalid; the message names the variable."""
 
 
+def connector_class(crm: str) -> Any:
+    """The connector class for `crm`, imported only when asked for (each pulls in its SDK)."""
+    if crm not in CRMS:
+        raise ValueError(f"no CRM connector for {crm!r}: use {' or '.join(CRMS)}")
+    return import_module(f"connectors.crm.{crm}").CONNECTOR
+
+
 def crm_settings(crm: str, **settings_overrides: Any) -> BaseModel:
     """SalesforceSettings / HubSpotSettings from the environment (and .env); bad values name their variable."""
-    if crm == "salesforce":
-        from connectors.crm.salesforce import SalesforceSettings as cls
-    elif crm == "hubspot":
-        from connectors.crm.hubspot import HubSpotSettings as cls
-    else:
-        raise ValueError(f"no CRM connector for {crm!r}: use salesforce or hubspot")
+    cls = connector_class(crm).settings_class
     try:
         return cls(**settings_overrides)
     except ValidationError as exc:
-        prefix = crm.upper()
-        parts = [f"{prefix}_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
-        raise CrmSettingsError("invalid setting " + "; ".join(parts)) from None
+        raise CrmSettingsError(settings_error_line(exc, f"{crm.upper()}_")) from None
 
 
 def crm_mapping(crm: str) -> CrmMapping:
@@ -39,11 +42,4 @@ def crm_mapping(crm: str) -> CrmMapping:
 
 def build_connector(crm: str, **settings_overrides: Any) -> CrmConnector:
     """A connector for `crm` ('salesforce' | 'hubspot') from its SALESFORCE_* / HUBSPOT_* settings."""
-    settings = crm_settings(crm, **settings_overrides)
-    if crm == "salesforce":
-        from connectors.crm.salesforce import SalesforceConnector
-
-        return SalesforceConnector(settings)
-    from connectors.crm.hubspot import HubSpotConnector
-
-    return HubSpotConnector(settings)
+    return connector_class(crm)(crm_settings(crm, **settings_overrides))

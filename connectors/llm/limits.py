@@ -1,28 +1,9 @@
-"""Pacing for one run: requests per minute and a token budget (leads beyond it wait for the next run)."""
+"""A token budget for one run (leads beyond it wait for the next run); the request pace is
+leadgate.shared.rate_limits.EvenPacer."""
 
 from __future__ import annotations
 
 import asyncio
-import time
-
-
-class RateLimiter:
-    """Spaces request starts evenly so no minute sees more than `per_minute` of them."""
-
-    def __init__(self, per_minute: int | None) -> None:
-        self.interval = 60.0 / per_minute if per_minute else 0.0
-        self._next = 0.0
-        self._lock = asyncio.Lock()
-
-    async def acquire(self) -> None:
-        if not self.interval:
-            return
-        async with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            await asyncio.sleep(start - now)
 
 
 class TokenBudget:

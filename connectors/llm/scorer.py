@@ -9,22 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import random
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-import openai
 from pydantic import BaseModel, ValidationError
 
-from connectors.llm.client import LlmConfigError
+from connectors.llm.client import chat_once
 from connectors.llm.guards import inconsistencies, injection_signals
 from connectors.llm.independence import batch_suspect, plain, wordy
-from connectors.llm.limits import RateLimiter, TokenBudget
+from connectors.llm.limits import TokenBudget
 from connectors.llm.records import (
     LLM_ERROR, LLM_INCONSISTENT, OK, PENDING, PROMPT_INJECTION, TRANSPORT_FAILURES, CacheEntry, CallRecord,
     LeadInput, LeadResult, ValidationResult, cache_key, canonical, lead_input,
@@ -32,7 +28,9 @@ from connectors.llm.records import (
 from connectors.llm.schema import LeadAnswer, ScoreBatchAnswer, ValidateBatchAnswer, ValidatorVerdict
 from connectors.llm.settings import LlmSettings
 from leadgate.shared.prompt import LEADS_CLOSE, LEADS_OPEN, Prompt
+from leadgate.shared.rate_limits import EvenPacer
 from leadgate.shared.redaction import redact
+from leadgate.shared.retry import Retrier, Retryable, RetryPolicy
 
 CostFn = Callable[[str, int, int], float | None]
 # Does this answer promote its lead (qualify it, raise its score)? Such an answer is never taken from a batch.
@@ -56,29 +54,19 @@ def _mark(outcome: _Outcome, failure: str) -> None:
         outcome.record.outcome, outcome.record.error = failure, outcome.error
 
 
-def _error_code(exc: openai.APIStatusError) -> str:
-    """The endpoint's error code (e.g. invalid_api_key), never its message (it may quote part of the key)."""
-    body = exc.body if isinstance(exc.body, dict) else {}
-    inner = body.get("error") if isinstance(body.get("error"), dict) else body
-    return str(inner.get("code") or "unauthorized")
+class _Transient(Retryable):
+    """A transport failure (429, 5xx, timeout, dropped connection): the shared retrier tries again."""
 
-
-def _retry_after(exc: openai.APIStatusError) -> float | None:
-    headers = exc.response.headers
-    try:
-        if headers.get("retry-after-ms"):
-            return float(headers["retry-after-ms"]) / 1000
-        if headers.get("retry-after"):
-            return float(headers["retry-after"])
-    except ValueError:
-        return None
-    return None
+    def __init__(self, outcome: _Outcome, retry_after: float | None) -> None:
+        super().__init__(outcome.error)
+        self.outcome = outcome
+        self.retry_after = retry_after
 
 
 class LlmScorer:
     """Scores and validates scrubbed leads against one OpenAI-compatible endpoint, for one run."""
 
-    def __init__(self, client: openai.AsyncOpenAI, settings: LlmSettings, *, score_prompt: Prompt,
+    def __init__(self, client: Any, settings: LlmSettings, *, score_prompt: Prompt,
                  validate_prompt: Prompt, cost: CostFn | None = None) -> None:
         self.client = client
         self.settings = settings
@@ -94,7 +82,10 @@ class LlmScorer:
         self.max_in_flight = 0
         self._in_flight = 0
         self._slots = asyncio.Semaphore(settings.concurrency)
-        self._limiter = RateLimiter(settings.max_requests_per_min)
+        self._pacer = EvenPacer(settings.max_requests_per_min)
+        # Transport failures are retried in place; a Retry-After is honoured (cut to backoff_max, see _attempt).
+        self._retrier = Retrier(RetryPolicy(max_attempts=settings.max_retries + 1, base_seconds=settings.backoff_base,
+                                            max_seconds=settings.backoff_max, max_retry_after=None))
         self.budget = TokenBudget(settings.max_tokens_per_run)
 
     def lead_input(self, lead_id: str, view: dict[str, Any]) -> LeadInput:
@@ -314,102 +305,45 @@ class LlmScorer:
         if not await self.budget.reserve(reserve):
             return _Outcome(failure="budget", error="token budget for this run exhausted")
         used = 0
+
+        async def once() -> _Outcome:
+            nonlocal used
+            outcome, record, wait = await self._attempt(kind, prompt, messages, model, max_tokens, lead_ids)
+            outcome.record = record
+            used += record.tokens_in + record.tokens_out
+            if outcome.failure in TRANSPORT_FAILURES:
+                raise _Transient(outcome, wait)
+            return outcome
+
         try:
-            for attempt in range(self.settings.max_retries + 1):
-                outcome, record, wait = await self._attempt(kind, prompt, messages, model, max_tokens, lead_ids)
-                outcome.record = record
-                used += record.tokens_in + record.tokens_out
-                if outcome.failure not in TRANSPORT_FAILURES or attempt == self.settings.max_retries:
-                    return outcome
-                await asyncio.sleep(wait if wait is not None else self._backoff(attempt))
-            raise AssertionError("unreachable")
+            return await self._retrier.call_async(once)
+        except _Transient as exc:             # out of attempts: the last failure is the outcome
+            return exc.outcome
         finally:
             await self.budget.settle(reserve, used)
-
-    def _backoff(self, attempt: int) -> float:
-        return min(self.settings.backoff_max, self.settings.backoff_base * 2**attempt * (0.5 + random.random()))
 
     async def _attempt(self, kind, prompt, messages, model, max_tokens, lead_ids) -> tuple[_Outcome, CallRecord, float | None]:
         record = CallRecord(uuid.uuid4().hex, kind, self.settings.model, prompt.version, len(lead_ids), lead_ids, "ok")
         self.calls.append(record)
-        wait: float | None = None
-        extra = {} if self.settings.temperature is None else {"temperature": self.settings.temperature}
         async with self._slots:
-            await self._limiter.acquire()
+            await self._pacer.acquire()
             self._in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self._in_flight)
             started = time.perf_counter()
             try:
-                raw = await self.client.chat.completions.with_raw_response.parse(
-                    model=self.settings.model, messages=messages, response_format=model,
-                    max_completion_tokens=max_tokens, **extra,
-                )
-                outcome = self._read(raw, record)
-            except openai.APITimeoutError:
-                outcome = _Outcome(failure="timeout", error=f"no answer within {self.settings.timeout:g}s")
-            except openai.APIConnectionError as exc:
-                if isinstance(exc.__cause__, httpx.LocalProtocolError):
-                    # the request could not even be written (e.g. a header the key made illegal): not transient
-                    raise LlmConfigError("the request to the LLM endpoint could not be sent: "
-                                         f"{redact(str(exc.__cause__))[:150]}; check OPENAI_API_KEY") from None
-                outcome = _Outcome(failure="connection_error", error=redact(str(exc))[:200])
-            except openai.AuthenticationError as exc:
-                raise LlmConfigError(
-                    f"the LLM endpoint refused the key in OPENAI_API_KEY ({exc.status_code} {_error_code(exc)}): "
-                    "it is wrong, revoked, or for another endpoint (OPENAI_BASE_URL)"
-                ) from None
-            except (openai.PermissionDeniedError, openai.NotFoundError) as exc:
-                raise LlmConfigError(
-                    f"the LLM endpoint refused the request ({exc.status_code}): check OPENAI_API_KEY, "
-                    f"OPENAI_BASE_URL and LEADGATE_LLM_MODEL={self.settings.model!r}"
-                ) from None
-            except openai.APIStatusError as exc:
-                record.request_id = exc.request_id
-                if exc.status_code == 429:
-                    wait = _retry_after(exc)
-                    wait = None if wait is None else min(wait, self.settings.backoff_max)
-                    outcome = _Outcome(failure="rate_limited", error="429 too many requests")
-                elif exc.status_code >= 500:
-                    outcome = _Outcome(failure="server_error", error=f"{exc.status_code} {redact(str(exc))[:150]}")
-                else:
-                    outcome = _Outcome(failure="bad_request", error=f"{exc.status_code} {redact(str(exc))[:150]}")
+                answer = await chat_once(self.client, self.settings, messages, model, max_tokens)
             finally:
                 self._in_flight -= 1
         record.latency_ms = round((time.perf_counter() - started) * 1000, 1)
+        record.request_id = answer.request_id
+        record.tokens_in, record.tokens_out = answer.tokens_in, answer.tokens_out
+        outcome = _Outcome(parsed=answer.parsed, failure=answer.failure, error=answer.error)
         record.outcome = outcome.failure or "ok"
         record.error = redact(outcome.error)
         record.estimated_cost_usd = self.cost(self.settings.model, record.tokens_in, record.tokens_out)
+        # A Retry-After longer than one backoff wait is cut to it: the run keeps moving, the call is logged.
+        wait = None if answer.retry_after is None else min(answer.retry_after, self.settings.backoff_max)
         return outcome, record, wait
-
-    def _read(self, raw, record: CallRecord) -> _Outcome:
-        """Usage and request id first (they are logged whatever happens), then the parsed answer."""
-        record.request_id = raw.request_id or raw.headers.get("x-request-id")
-        try:
-            usage = (raw.http_response.json() or {}).get("usage") or {}
-            record.tokens_in = int(usage.get("prompt_tokens") or 0)
-            record.tokens_out = int(usage.get("completion_tokens") or 0)
-        except (ValueError, AttributeError, TypeError):
-            pass
-        try:
-            completion = raw.parse()
-        except openai.LengthFinishReasonError:
-            return _Outcome(failure="truncated", error="finish_reason length: the answer was cut off")
-        except openai.ContentFilterFinishReasonError:
-            return _Outcome(failure="refusal", error="finish_reason content_filter")
-        except ValidationError as exc:
-            kinds = {e["type"] for e in exc.errors()}
-            failure = "invalid_json" if kinds & {"json_invalid", "json_type"} else "schema_violation"
-            return _Outcome(failure=failure, error=str(exc.errors()[0]["msg"])[:200])
-        except (ValueError, json.JSONDecodeError) as exc:
-            return _Outcome(failure="invalid_json", error=str(exc)[:200])
-        message = completion.choices[0].message if completion.choices else None
-        if message is None:
-            return _Outcome(failure="invalid_json", error="no choices in the response")
-        if message.refusal:
-            return _Outcome(failure="refusal", error=message.refusal[:200])
-        if message.parsed is None:
-            return _Outcome(failure="invalid_json", error="empty content")
-        return _Outcome(parsed=message.parsed)
 
     def summary(self) -> dict[str, Any]:
         failed = sum(1 for c in self.calls if c.outcome != "ok")

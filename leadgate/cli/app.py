@@ -300,7 +300,8 @@ def sync(
     settings = _settings()
     policy = load_policy(settings.policy)
     if preview:
-        from leadgate.sync.preview import format_preview, preview_sync
+        from leadgate.cli.sync_output import format_preview
+        from leadgate.sync.preview import preview_sync
 
         mapping = None
         if settings.crm != "none":
@@ -314,7 +315,7 @@ def sync(
             typer.echo(format_preview(result, limit=limit))
         return
     from leadgate.pipeline.steps import new_run_id, sync_step
-    from leadgate.sync.preview import format_sync_report
+    from leadgate.cli.sync_output import format_sync_report
 
     report = sync_step(settings, policy, new_run_id())
     if as_json:
@@ -339,14 +340,12 @@ def _report_missing(connector: Any, missing: list[str]) -> None:
     """Print what the CRM lacks, then fail (exit 1) with one line: a live sync would refuse to start."""
     from connectors.crm.base import CrmNotReady
 
-    if connector.name == "salesforce":
-        typer.echo(f"Salesforce needs {len(missing)} Lead field(s) before a live sync. Custom fields cannot be "
-                   "created over the API: ask a Salesforce admin to create (Setup > Object Manager > Lead > Fields):")
-        for line in connector.setup_instructions(missing):
-            typer.echo(f"  - {line}")
-        raise CrmNotReady(f"Salesforce is not ready for a live sync: {len(missing)} Lead field(s) missing (listed above)")
-    raise CrmNotReady(f"HubSpot lacks {len(missing)} contact propert(ies) leadgate writes: {', '.join(missing)}; "
-                      "run `leadgate crm setup` to create them")
+    gap = connector.setup_gap(missing)
+    if gap.heading:
+        typer.echo(gap.heading)
+    for line in gap.instructions:
+        typer.echo(f"  - {line}")
+    raise CrmNotReady(gap.error)
 
 
 @crm_app.command("check")
@@ -363,10 +362,9 @@ def crm_check() -> None:
 def crm_setup() -> None:
     """HubSpot: create the contact properties leadgate writes. Salesforce: print the Lead fields an admin must create."""
     connector = _crm_connector()
-    if connector.name == "hubspot":
-        created = connector.setup()
-        if created:
-            typer.echo(f"created {len(created)} HubSpot contact propert(ies): {', '.join(created)}")
+    created = connector.create_missing()
+    if created:
+        typer.echo(connector.created_line(created))
     missing = connector.missing_setup()
     if missing:
         _report_missing(connector, missing)
@@ -385,8 +383,9 @@ def _error_text(exc: BaseException) -> str:
     from pydantic import ValidationError
 
     if isinstance(exc, ValidationError):
-        parts = [f"LEADGATE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors()]
-        return "invalid setting " + "; ".join(parts)
+        from leadgate.shared.settings_errors import settings_error_line
+
+        return settings_error_line(exc, "LEADGATE_")
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text
 

@@ -145,9 +145,11 @@ def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None =
     if settings.scorer == "baseline":
         return BaselineScorer(policy)
     if settings.scorer == "llm":
+        from leadgate.config import load_llm_settings
         from leadgate.scoring.llm import LlmLeadScorer
 
-        return LlmLeadScorer(settings, policy, run_id=run_id)
+        llm, endpoint = load_llm_settings()
+        return LlmLeadScorer(settings, policy, llm=llm, endpoint=endpoint, run_id=run_id)
     raise ValueError(f"unknown scorer {settings.scorer!r}; use LEADGATE_SCORER=baseline or llm")
 
 

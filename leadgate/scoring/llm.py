@@ -28,10 +28,9 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from pydantic import ValidationError
 
 from connectors.llm import (
-    CallRecord, LeadInput, LeadResult, LlmConfigError, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
+    CallRecord, LeadInput, LeadResult, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
 )
 from leadgate.store import db
 from leadgate.config import LeadgateSettings
@@ -145,14 +144,15 @@ class LlmScoringResult:
 
 async def score_with_llm_async(
     settings: LeadgateSettings, policy: Policy, features: pd.DataFrame, now: datetime, *,
-    run_id: str | None = None, llm: LlmSettings | None = None, endpoint: OpenAISettings | None = None,
+    llm: LlmSettings, endpoint: OpenAISettings, run_id: str | None = None,
     messages: dict[str, list[str]] | None = None,
 ) -> LlmScoringResult:
-    """Score `features` (marts.lead_features rows) with the baseline and the LLM; calls and cache go to the DB."""
+    """Score `features` (marts.lead_features rows) with the baseline and the LLM; calls and cache go to the DB.
+
+    `llm` and `endpoint` are built at the edge (leadgate.config.load_llm_settings) and passed in.
+    """
     from leadgate.scoring.baseline import BaselineScorer
 
-    llm = llm or LlmSettings()
-    endpoint = endpoint or OpenAISettings()
     lp = llm_policy(policy)
     baseline = BaselineScorer(policy).score(features, now)
     if baseline.empty:
@@ -272,16 +272,6 @@ def record_llm_scores(con: duckdb.DuckDBPyConnection, result: LlmScoringResult, 
     return final.assign(score_id=final["lead_id"].map(ids).astype("int64"))
 
 
-def load_llm_settings() -> tuple[LlmSettings, OpenAISettings]:
-    """`LEADGATE_LLM_*` and `OPENAI_*` from the environment; a bad value is one clear error naming the variable."""
-    try:
-        return LlmSettings(), OpenAISettings()
-    except ValidationError as exc:
-        prefix = "LEADGATE_LLM_" if exc.title == LlmSettings.__name__ else "OPENAI_"
-        problems = "; ".join(f"{prefix}{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        raise LlmConfigError(f"invalid LLM setting {problems}") from None
-
-
 class LlmLeadScorer:
     """The `Scorer` protocol over `score_with_llm` for one run, batch after batch.
 
@@ -291,11 +281,8 @@ class LlmLeadScorer:
 
     name, version = SCORER_NAME, SCORER_VERSION
 
-    def __init__(self, settings: LeadgateSettings, policy: Policy, *, llm: LlmSettings | None = None,
-                 endpoint: OpenAISettings | None = None, run_id: str | None = None) -> None:
-        if llm is None or endpoint is None:
-            env_llm, env_endpoint = load_llm_settings()
-            llm, endpoint = llm or env_llm, endpoint or env_endpoint
+    def __init__(self, settings: LeadgateSettings, policy: Policy, *, llm: LlmSettings,
+                 endpoint: OpenAISettings, run_id: str | None = None) -> None:
         self.settings, self.policy, self.llm, self.endpoint, self.run_id = settings, policy, llm, endpoint, run_id
         self.last: LlmScoringResult | None = None
         self.calls: list[CallRecord] = []

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import shutil
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
+from leadgate.shared.retry import Retrier, Retryable, RetryPolicy
 from leadgate.store.holders import DatabaseHolder, holder_from_lock_error, leadgate_writer
 
 log = logging.getLogger("leadgate.store.db")
@@ -50,25 +50,44 @@ def _is_lock_error(exc: Exception) -> bool:
     return "Could not set lock" in text or "Conflicting lock" in text
 
 
+class _LockHeld(Retryable, RuntimeError):
+    """Another process holds the DuckDB file lock: worth trying again until the deadline."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.holder = holder_from_lock_error(message)
+
+
+# The lock's bounded backoff: 25-50 ms first, doubling to at most a second, never past the deadline.
+LOCK_RETRY = RetryPolicy(max_attempts=None, base_seconds=0.05, max_seconds=1.0)
+
+
 def _open(path: Path, read_only: bool, deadline: float, read_copy: Path | None = None) -> duckdb.DuckDBPyConnection:
     """Connect, retrying a lock held by another process until `deadline`; a writer says at once who holds it."""
-    delay = 0.05
     announced = False
-    while True:
+
+    def attempt() -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
         except duckdb.IOException as exc:
             if not _is_lock_error(exc):
                 raise
-            holder = holder_from_lock_error(str(exc))
-            if time.monotonic() >= deadline:
-                raise PipelineBusy(_busy_message(path, holder, read_copy)) from None
-            if not read_only and not announced:
-                log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
-                            holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
-                announced = True
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())) * (0.5 + random.random()))
-            delay = min(delay * 2, 1.0)
+            raise _LockHeld(str(exc)) from None
+
+    def waiting(exc: _LockHeld) -> None:
+        nonlocal announced
+        if not read_only and not announced and time.monotonic() < deadline:
+            log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
+                        exc.holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
+            announced = True
+
+    def busy(exc: _LockHeld, _attempts: int) -> PipelineBusy:
+        return PipelineBusy(_busy_message(path, exc.holder, read_copy))
+
+    try:
+        return Retrier(LOCK_RETRY).call(attempt, on_failure=waiting, give_up=busy, deadline=deadline)
+    except PipelineBusy as exc:
+        raise exc.with_traceback(None) from None
 
 
 def lock_path(settings: LeadgateSettings) -> Path:

@@ -196,13 +196,6 @@ def owed_leads(con: duckdb.DuckDBPyConnection, crm: str) -> list[OutboundLead]:
     return [OutboundLead(lid, json.loads(payload), phash, record) for lid, payload, phash, record in rows]
 
 
-def not_ready_message(crm: str, missing: Sequence[str]) -> str:
-    """One line naming what the CRM lacks and how to fix it."""
-    what = "Lead fields" if crm == "salesforce" else "contact properties"
-    return (f"{crm} lacks {len(missing)} {what} leadgate writes ({', '.join(missing)}): run `leadgate crm setup`"
-            + (" and ask an admin to create them" if crm == "salesforce" else "") + "; nothing was sent")
-
-
 def run_sync(
     settings: LeadgateSettings,
     policy: Policy,
@@ -236,7 +229,7 @@ def run_sync(
         raise SyncError(f"{crm} did not answer the set-up check, so nothing was sent and "
                         f"{len(owed)} lead(s) stay owed: {exc}") from exc
     if missing:
-        raise CrmNotReady(not_ready_message(crm, missing))
+        raise CrmNotReady(connector.not_ready_message(missing))
     # Sent without holding the database: a slow CRM must not lock out reviewers.
     # CrmAuthError propagates from here with nothing marked (the intent log says the send did not finish).
     # The intent log is committed before the first request (sync_intents).

@@ -6,7 +6,9 @@ import time
 
 from connectors.crm.base import SyncOutcome
 from connectors.crm.hubspot import HubSpotConnector
-from connectors.crm.retry import RateLimiter, Retrier, RetriesExhausted, RetryPolicy, TransientCrmError
+from connectors.crm.retry import CrmRetrier, RetriesExhausted, TransientCrmError
+from leadgate.shared.rate_limits import RollingWindowLimiter
+from leadgate.shared.retry import RetryPolicy
 from tests.emulators.fixtures import hs_emulator, hubspot_server, hubspot_settings, synthetic_leads  # noqa: F401
 
 
@@ -27,7 +29,7 @@ def test_a_final_transient_error_is_not_retried():
         calls.append(1)
         raise TransientCrmError("daily limit", status=429, final=True)
 
-    retrier = Retrier(RetryPolicy(), sleep=lambda s: None)
+    retrier = CrmRetrier(RetryPolicy(), sleep=lambda s: None)
     try:
         retrier.call(daily_quota)
     except RetriesExhausted as exc:
@@ -37,18 +39,18 @@ def test_a_final_transient_error_is_not_retried():
 
 def test_the_limiter_allows_n_requests_per_window_then_waits():
     now = [0.0]
-    limiter = RateLimiter(3, 10.0, slack=0.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    limiter = RollingWindowLimiter(3, 10.0, slack=0.0, clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
     starts = []
     for _ in range(7):
         limiter.acquire()
         starts.append(now[0])
     assert starts == [0.0, 0.0, 0.0, 10.0, 10.0, 10.0, 20.0]
-    assert RateLimiter(0, 10.0).acquire() is None                # 0 = no proactive limit
+    assert RollingWindowLimiter(0, 10.0).acquire() is None                # 0 = no proactive limit
 
 
 def test_the_connector_stays_under_the_portal_limit_without_a_single_429(hs_emulator):
     hs_emulator.rate_limit, hs_emulator.interval_ms = 5, 1000
-    limiter = RateLimiter(5, 1.0)            # HUBSPOT_REQUESTS_PER_10S, on a 1-second window to keep this fast
+    limiter = RollingWindowLimiter(5, 1.0)            # HUBSPOT_REQUESTS_PER_10S, on a 1-second window to keep this fast
     hs = HubSpotConnector(hubspot_settings(hs_emulator), limiter=limiter)
     started = time.monotonic()
     results = hs.upsert_leads(synthetic_leads(600))      # 6 reads + 6 upserts

@@ -15,7 +15,8 @@ from leadgate.policy import load_policy
 from leadgate.review.service import ReviewService
 from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
-from leadgate.sync.preview import format_preview, preview_sync
+from leadgate.cli.sync_output import format_preview
+from leadgate.sync.preview import preview_sync
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
 from tests.fixtures.services import builders
 

@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from connectors.crm.registry import CrmSettingsError, crm_settings
 from connectors.llm import LlmConfigError
 from connectors.llm.settings import OpenAISettings
-from leadgate.scoring.llm import load_llm_settings
+from leadgate.config import load_llm_settings
 from leadgate.shared.redaction import RedactedError, redact, redact_value, redacted_errors, register_secret
 
 

@@ -27,7 +27,9 @@ from urllib3.util.retry import Retry
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, SyncStats
 from connectors.crm.hubspot.settings import WINDOW_SECONDS, HubSpotSettings
-from connectors.crm.retry import MalformedBatchError, RateLimiter, TransientCrmError, parse_retry_after
+from connectors.crm.retry import MalformedBatchError, TransientCrmError
+from leadgate.shared.rate_limits import RollingWindowLimiter
+from leadgate.shared.retry import retry_after_from_headers
 
 _API_ERRORS = (ContactsApiException, PropertiesApiException)
 OBJECT_TYPE = "contacts"
@@ -46,14 +48,14 @@ def make_hubspot(settings: HubSpotSettings) -> hubspot.Client:
 class HubSpotClient:
     """One method per HubSpot call leadgate makes; each raises leadgate errors, never SDK ones."""
 
-    def __init__(self, settings: HubSpotSettings, stats: SyncStats, *, limiter: RateLimiter | None = None) -> None:
+    def __init__(self, settings: HubSpotSettings, stats: SyncStats, *, limiter: RollingWindowLimiter | None = None) -> None:
         self.settings = settings
         self.stats = stats
         sdk = make_hubspot(settings)
         # Built once: each attribute access on the SDK creates a fresh client and connection pool.
         self._batch = sdk.crm.contacts.batch_api
         self._properties = sdk.crm.properties.core_api
-        self.limiter = limiter or RateLimiter(settings.requests_per_10s, WINDOW_SECONDS)
+        self.limiter = limiter or RollingWindowLimiter(settings.requests_per_10s, WINDOW_SECONDS)
 
     def _call(self, kind: str, what: str, fn: Callable[[], Any]) -> tuple[dict[str, Any], int]:
         """Run one SDK call made with `_preload_content=False`: (the answer's JSON, its status)."""
@@ -131,7 +133,7 @@ class HubSpotClient:
             if status == 0:
                 raise CrmNotReady(f"HubSpot {what}: {message} (check HUBSPOT_BASE_URL and TLS trust)") from None
             if status == 429 or status >= 500:
-                retry_after = parse_retry_after((exc.headers or {}).get("Retry-After"))
+                retry_after = retry_after_from_headers(exc.headers)
                 daily = isinstance(body, dict) and body.get("policyName") == "DAILY"
                 raise TransientCrmError(f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
                                         status=status, code=category or f"HTTP_{status}", body=body,

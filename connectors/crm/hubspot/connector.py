@@ -6,34 +6,36 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from connectors.crm.base import CrmNotReady, OutboundLead, SyncOutcome, SyncResult, SyncStats
+from connectors.crm.base import CrmNotReady, SetupGap, SyncOutcome
 from connectors.crm.hubspot import records as rec
 from connectors.crm.hubspot.client import HubSpotClient
 from connectors.crm.hubspot.settings import BATCH_LIMIT, HubSpotSettings
-from connectors.crm.ledger import Ledger, Outcome, chunked, utcnow
-from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, load_mapping, neutral_payload
-from connectors.crm.retry import CrmCallError, MalformedBatchError, RateLimiter, Retrier, RetriesExhausted, RetryPolicy
+from connectors.crm.ledger import Ledger, Outcome, chunked
+from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, neutral_payload
+from connectors.crm.retry import CrmCallError, MalformedBatchError, RetriesExhausted
+from connectors.crm.skeleton import CrmConnectorBase, Item
 from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
+from leadgate.shared.rate_limits import RollingWindowLimiter
 
-Item = tuple[OutboundLead, dict[str, Any]]      # a lead and its batch input
 
-
-class HubSpotConnector:
+class HubSpotConnector(CrmConnectorBase):
     """CrmConnector for HubSpot contacts through hubspot-api-client."""
 
     name = "hubspot"
+    setup_noun = "contact properties"
+    settings_class = HubSpotSettings
 
     def __init__(
         self, settings: HubSpotSettings, *, mapping: CrmMapping | None = None,
-        limiter: RateLimiter | None = None, sleep: Callable[[float], None] = time.sleep,
+        limiter: RollingWindowLimiter | None = None, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
-        self.mapping = mapping or load_mapping(settings.mapping, crm="hubspot")
-        if self.mapping.fields.get("email") is None:
-            raise CrmNotReady(f"{settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`")
-        self.stats = SyncStats()
+        super().__init__(settings, mapping=mapping, sleep=sleep)
         self.client = HubSpotClient(settings, self.stats, limiter=limiter)
-        self.retrier = Retrier(RetryPolicy.from_settings(settings), sleep=sleep)
+        self._stop: str | None = None
+
+    def check_mapping(self, mapping: CrmMapping) -> None:
+        if mapping.fields.get("email") is None:
+            raise CrmNotReady(f"{self.settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`")
 
     # ------------------------------------------------------------------ setup
 
@@ -55,13 +57,21 @@ class HubSpotConnector:
             self.retrier.call(lambda spec=spec: self.client.create_property(spec))
         return missing
 
+    def create_missing(self) -> list[str]:
+        """HubSpot lets leadgate create its custom properties: `setup`."""
+        return self.setup()
+
+    def setup_gap(self, missing: Sequence[str]) -> SetupGap:
+        return SetupGap(None, [], f"HubSpot lacks {len(missing)} contact propert(ies) leadgate writes: "
+                                  f"{', '.join(missing)}; run `leadgate crm setup` to create them")
+
+    def created_line(self, created: Sequence[str]) -> str:
+        return f"created {len(created)} HubSpot contact propert(ies): {', '.join(created)}"
+
     # ------------------------------------------------------------------ sync
 
-    def upsert_leads(self, leads: Sequence[OutboundLead]) -> list[SyncResult]:
-        """Read current values by email, then upsert by email; one result per lead (CrmAuthError aborts)."""
-        ledger = Ledger(leads)
-        if not ledger.leads:
-            return []
+    def send(self, ledger: Ledger) -> None:
+        """Read current values by email, then upsert by email."""
         emails: dict[str, str] = {}          # lead_id -> email
         for lead_id, lead in ledger.leads.items():
             email = email_key(neutral_payload(lead_id, lead.payload).get("email") or "")
@@ -83,17 +93,20 @@ class HubSpotConnector:
             if ours is not None and found is not None and not rec.stage_moves_forward(str(ours), found.get(rec.LIFECYCLE)):
                 del props[rec.LIFECYCLE]
             items.append((lead, rec.contact_input(email, props)))
-        self._stop: str | None = None
+        self._stop = None
         for chunk in chunked(items, BATCH_LIMIT):
             if self._stop is None:
                 self._send(ledger, list(chunk))
             else:                            # a daily-quota 429: more calls today cannot succeed
                 ledger.settle_all([lead.lead_id for lead, _ in chunk],
                                   Outcome(SyncOutcome.RETRY, error_code="DAILY_LIMIT", message=self._stop))
-        self.stats.retries = self.retrier.retries
-        self.stats.extra["waits"] = list(self.retrier.waits)
+
+    def record_stats(self) -> None:
         self.stats.extra["rate_limiter_waited_s"] = round(self.client.limiter.waited, 3)
-        return ledger.results()
+
+    def retries_exhausted(self, exc: RetriesExhausted) -> None:
+        if exc.last.final:
+            self._stop = str(exc)
 
     def _read_current(self, ledger: Ledger, emails: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Current properties by email; leads whose read failed are settled RETRY (stages unknown)."""
@@ -117,26 +130,11 @@ class HubSpotConnector:
 
     def _send(self, ledger: Ledger, items: list[Item]) -> None:
         """One batch upsert; 207 errors map to their inputs; a batch refused whole is split."""
+        sent = self.send_batch(ledger, items, self.client.batch_upsert, resend=lambda part: self._send(ledger, list(part)))
+        if sent is None:
+            return
+        (status, results, errors), started = sent
         requests_ = [(lead.lead_id, body) for lead, body in items]
-        started = utcnow()
-
-        def call() -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
-            nonlocal started
-            started = utcnow()
-            return self.client.batch_upsert([body for _, body in items])
-
-        try:
-            status, results, errors = self.retrier.call(
-                call, on_failure=lambda exc: ledger.batch_failed(requests_, exc, started))
-        except RetriesExhausted as exc:
-            if exc.last.final:
-                self._stop = str(exc)
-            ledger.settle_all([lid for lid, _ in requests_],
-                              Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
-            return
-        except MalformedBatchError as exc:
-            ledger.bisect_malformed(items, requests_, exc, started, lambda part: self._send(ledger, part))
-            return
         if rec.unattributed_errors(errors) and len(items) > 1:
             exc = CrmCallError("HubSpot reported errors without naming the contacts", status=status,
                                code="UNATTRIBUTED_ERROR", body=errors)

@@ -9,13 +9,13 @@ from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
-from leadgate.shared.redaction import SecretSettings
+from connectors.crm.settings import CrmSettings
 
 BATCH_LIMIT = 100                 # inputs per batch upsert / batch read call
 WINDOW_SECONDS = 10.0
 
 
-class HubSpotSettings(SecretSettings):
+class HubSpotSettings(CrmSettings):
     """The private-app token, the API host, and how hard to push it."""
 
     model_config = SettingsConfigDict(env_prefix="HUBSPOT_", env_file=".env", extra="ignore")
@@ -23,11 +23,6 @@ class HubSpotSettings(SecretSettings):
     access_token: SecretStr | None = None           # never logged
     base_url: str = "https://api.hubapi.com"
     requests_per_10s: int = Field(default=100, ge=0, description="proactive limit; 0 = none")
-    timeout_seconds: float = Field(default=60.0, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
-    retry_base_seconds: float = Field(default=0.5, ge=0)
-    retry_max_seconds: float = Field(default=30.0, ge=0)
-    max_retry_after_seconds: float = Field(default=120.0, ge=0)
     property_group: str = "contactinformation"
     mapping: Path = MAPPINGS_DIR / "hubspot" / "mapping.yaml"
 

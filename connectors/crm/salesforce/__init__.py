@@ -3,4 +3,6 @@
 from connectors.crm.salesforce.connector import SalesforceConnector
 from connectors.crm.salesforce.settings import SalesforceSettings
 
-__all__ = ["SalesforceConnector", "SalesforceSettings"]
+CONNECTOR = SalesforceConnector         # what connectors.crm.registry builds for LEADGATE_CRM=salesforce
+
+__all__ = ["CONNECTOR", "SalesforceConnector", "SalesforceSettings"]

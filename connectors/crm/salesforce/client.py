@@ -31,8 +31,9 @@ from simple_salesforce.exceptions import (
 )
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, SyncStats
-from connectors.crm.retry import ApiBudgetExhausted, MalformedBatchError, TransientCrmError, parse_retry_after
+from connectors.crm.retry import ApiBudgetExhausted, MalformedBatchError, TransientCrmError
 from connectors.crm.salesforce.settings import LEAD, SalesforceSettings
+from leadgate.shared.retry import retry_after_from_headers
 
 _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 _RESULT_KINDS = ("successfulResults", "failedResults", "unprocessedrecords")
@@ -237,7 +238,7 @@ class SalesforceClient:
                                     code="CONNECTION_ERROR") from None
 
     def _retry_after(self) -> float | None:
-        return parse_retry_after(self._last_headers.get("Retry-After")) if self._last_headers is not None else None
+        return retry_after_from_headers(self._last_headers)
 
 
 def _first_error(content: Any) -> tuple[str | None, str]:

@@ -6,49 +6,41 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import requests
-
-from connectors.crm.base import CrmNotReady, OutboundLead, SyncOutcome, SyncResult, SyncStats
-from connectors.crm.ledger import Ledger, Outcome, chunked, utcnow
-from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, load_mapping, neutral_payload
-from connectors.crm.retry import (
-    ApiBudgetExhausted,
-    CrmCallError,
-    MalformedBatchError,
-    Retrier,
-    RetriesExhausted,
-    RetryPolicy,
-)
+from connectors.crm.base import CrmNotReady, SetupGap, SyncOutcome
+from connectors.crm.ledger import Ledger, Outcome, chunked
+from connectors.crm.mapping import CrmMapping, crm_values, fields_to_send, neutral_payload
+from connectors.crm.retry import CrmCallError, MalformedBatchError, RetriesExhausted
 from connectors.crm.salesforce import records as rec
 from connectors.crm.salesforce.client import SalesforceClient, lookup_soql
 from connectors.crm.salesforce.settings import COLLECTION_LIMIT, CONTACT, LEAD, SalesforceSettings
+from connectors.crm.skeleton import CrmConnectorBase, Item
 from leadgate.shared.emails import email_key  # the email rule ingest and dbt use: A-Z only, IDNA domain
 
 # Calls one Bulk 2.0 job needs besides status polls: create, upload, close, final status, 3 result CSVs.
 BULK_JOB_CALLS = 7
 _TYPES = {"number": "Number(16, 2)", "textarea": "Long Text Area(32768)"}
 
-Item = tuple[OutboundLead, dict[str, Any]]      # a lead and the record sent for it
 
-
-class SalesforceConnector:
+class SalesforceConnector(CrmConnectorBase):
     """CrmConnector for Salesforce Leads through simple-salesforce."""
 
     name = "salesforce"
+    setup_noun = "Lead fields"
+    setup_hint = " and ask an admin to create them"
+    settings_class = SalesforceSettings
 
     def __init__(
         self, settings: SalesforceSettings, *, mapping: CrmMapping | None = None,
-        session: requests.Session | None = None, sleep: Callable[[float], None] = time.sleep,
+        session: Any = None, sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.settings = settings
-        self.mapping = mapping or load_mapping(settings.mapping, crm="salesforce")
-        if any(rule.field.lower() == settings.external_id_field.lower() for rule in self.mapping.fields.values()):
-            raise CrmNotReady(f"{settings.mapping}: {settings.external_id_field} is the external id; "
-                              "do not map a field to it")
-        self.stats = SyncStats()
-        self.client = SalesforceClient(settings, self.stats, session=session)
-        self.retrier = Retrier(RetryPolicy.from_settings(settings), sleep=sleep)
+        """`session`: a requests.Session whose TLS trust (verify=) and proxies the client keeps."""
         self.ext = settings.external_id_field
+        super().__init__(settings, mapping=mapping, sleep=sleep)
+        self.client = SalesforceClient(settings, self.stats, session=session)
+
+    def check_mapping(self, mapping: CrmMapping) -> None:
+        if any(rule.field.lower() == self.ext.lower() for rule in mapping.fields.values()):
+            raise CrmNotReady(f"{self.settings.mapping}: {self.ext} is the external id; do not map a field to it")
 
     # ------------------------------------------------------------------ setup
 
@@ -86,47 +78,44 @@ class SalesforceConnector:
                               + "; ".join(self.setup_instructions(missing)))
         return []
 
+    def setup_gap(self, missing: Sequence[str]) -> SetupGap:
+        heading = (f"Salesforce needs {len(missing)} Lead field(s) before a live sync. Custom fields cannot be "
+                   "created over the API: ask a Salesforce admin to create (Setup > Object Manager > Lead > Fields):")
+        return SetupGap(heading, self.setup_instructions(missing),
+                        f"Salesforce is not ready for a live sync: {len(missing)} Lead field(s) missing (listed above)")
+
     # ------------------------------------------------------------------ sync
 
-    def upsert_leads(self, leads: Sequence[OutboundLead]) -> list[SyncResult]:
-        """Look leads up by email, then upsert by external id; one result per lead (CrmAuthError aborts)."""
-        ledger = Ledger(leads)
-        if not ledger.leads:
-            return []
+    def send(self, ledger: Ledger) -> None:
+        """Look leads up by email, then upsert by external id."""
         payloads = {lid: neutral_payload(lid, lead.payload) for lid, lead in ledger.leads.items()}
-        try:
-            plans = self._look_up(ledger, payloads)
-            adopt: list[Item] = []
-            upsert: list[Item] = []
-            for lead_id, plan in plans.items():
-                lead = ledger.leads[lead_id]
-                if plan.action in ("converted", "contact"):
-                    # Decided by the look-up, nothing written: logged as an attempt with the evidence.
-                    outcome = (Outcome(SyncOutcome.CONVERTED, plan.record_id, "CONVERTED_IN_CRM",
-                                       "the Salesforce Lead was converted") if plan.action == "converted" else
-                               Outcome(SyncOutcome.ALREADY_CONTACT, None, "EXISTING_CONTACT",
-                                       "a Salesforce Contact with this email exists"))
-                    evidence = dict(plan.current) if plan.current else {"Contact.Email": payloads[lead_id].get("email")}
-                    ledger.attempt(lead_id, None, {"lookup": evidence}, outcome.outcome, crm_record_id=outcome.crm_record_id,
-                                   error_code=outcome.error_code, message=outcome.message, http_status=200)
-                    ledger.settle(lead_id, outcome)
-                else:
-                    values = crm_values(self.mapping, payloads[lead_id])
-                    fields = fields_to_send(self.mapping, values, plan.current, creating=plan.action == "create")
-                    record_id = plan.record_id if plan.action == "adopt" else None
-                    (adopt if record_id else upsert).append((lead, rec.lead_record(self.ext, lead_id, fields, record_id)))
-            for chunk in chunked(adopt, COLLECTION_LIMIT):
-                self._send_collection(ledger, list(chunk), by_id=True)
-            if len(upsert) > self.settings.bulk_threshold:
-                self._send_bulk(ledger, upsert)
+        plans = self._look_up(ledger, payloads)
+        adopt: list[Item] = []
+        upsert: list[Item] = []
+        for lead_id, plan in plans.items():
+            lead = ledger.leads[lead_id]
+            if plan.action in ("converted", "contact"):
+                # Decided by the look-up, nothing written: logged as an attempt with the evidence.
+                outcome = (Outcome(SyncOutcome.CONVERTED, plan.record_id, "CONVERTED_IN_CRM",
+                                   "the Salesforce Lead was converted") if plan.action == "converted" else
+                           Outcome(SyncOutcome.ALREADY_CONTACT, None, "EXISTING_CONTACT",
+                                   "a Salesforce Contact with this email exists"))
+                evidence = dict(plan.current) if plan.current else {"Contact.Email": payloads[lead_id].get("email")}
+                ledger.attempt(lead_id, None, {"lookup": evidence}, outcome.outcome, crm_record_id=outcome.crm_record_id,
+                               error_code=outcome.error_code, message=outcome.message, http_status=200)
+                ledger.settle(lead_id, outcome)
             else:
-                for chunk in chunked(upsert, COLLECTION_LIMIT):
-                    self._send_collection(ledger, list(chunk), by_id=False)
-        except ApiBudgetExhausted as exc:
-            ledger.settle_all(ledger.unsettled(), Outcome(SyncOutcome.RETRY, error_code=exc.code, message=str(exc)))
-        self.stats.retries = self.retrier.retries
-        self.stats.extra["waits"] = list(self.retrier.waits)
-        return ledger.results()
+                values = crm_values(self.mapping, payloads[lead_id])
+                fields = fields_to_send(self.mapping, values, plan.current, creating=plan.action == "create")
+                record_id = plan.record_id if plan.action == "adopt" else None
+                (adopt if record_id else upsert).append((lead, rec.lead_record(self.ext, lead_id, fields, record_id)))
+        for chunk in chunked(adopt, COLLECTION_LIMIT):
+            self._send_collection(ledger, list(chunk), by_id=True)
+        if len(upsert) > self.settings.bulk_threshold:
+            self._send_bulk(ledger, upsert)
+        else:
+            for chunk in chunked(upsert, COLLECTION_LIMIT):
+                self._send_collection(ledger, list(chunk), by_id=False)
 
     def _look_up(self, ledger: Ledger, payloads: dict[str, dict[str, Any]]) -> dict[str, rec.Plan]:
         emails: dict[str, list[str]] = {}
@@ -170,34 +159,17 @@ class SalesforceConnector:
 
     def _send_collection(self, ledger: Ledger, items: list[Item], *, by_id: bool) -> None:
         """One Collections call (update by Id or upsert by external id), split if refused as malformed."""
-        send = self.client.collections_update if by_id else self.client.collections_upsert
-        requests_ = [(lead.lead_id, record) for lead, record in items]
-        started = utcnow()
-
-        def call() -> list[dict[str, Any]]:
-            nonlocal started
-            self.client.check_budget()
-            started = utcnow()
-            return send([record for _, record in items])
-
-        def failed(exc: CrmCallError) -> None:
-            ledger.batch_failed(requests_, exc, started)
-
-        try:
-            answers = self.retrier.call(call, on_failure=failed)
-        except RetriesExhausted as exc:
-            ledger.settle_all([lid for lid, _ in requests_],
-                              Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
+        call = self.client.collections_update if by_id else self.client.collections_upsert
+        sent = self.send_batch(ledger, items, call, before=self.client.check_budget,
+                               resend=lambda part: self._send_collection(ledger, list(part), by_id=by_id))
+        if sent is None:
             return
-        except MalformedBatchError as exc:
-            ledger.bisect_malformed(items, requests_, exc, started,
-                                    lambda part: self._send_collection(ledger, part, by_id=by_id))
-            return
+        answers, started = sent
         if len(answers) != len(items):
             exc = CrmCallError(f"Salesforce answered {len(answers)} results for {len(items)} records", status=200,
                                code="RESULT_COUNT_MISMATCH", body=answers)
-            ledger.batch_failed(requests_, exc, started)
-            ledger.settle_all([lid for lid, _ in requests_],
+            ledger.batch_failed([(lead.lead_id, record) for lead, record in items], exc, started)
+            ledger.settle_all([lead.lead_id for lead, _ in items],
                               Outcome(SyncOutcome.RETRY, error_code=exc.code, message=str(exc)))
             return
         for (lead, record), answer in zip(items, answers):
@@ -209,28 +181,18 @@ class SalesforceConnector:
     def _send_bulk(self, ledger: Ledger, items: list[Item]) -> None:
         """Bulk API 2.0 upsert; results matched back by external id. A failed job falls back to Collections."""
         rows = {lead.lead_id: rec.bulk_row(record) for lead, record in items}
-        started = utcnow()
 
-        def call() -> list[dict[str, Any]]:
-            nonlocal started
-            self.client.check_budget(BULK_JOB_CALLS)
-            started = utcnow()
-            return self.client.bulk_upsert(list(rows.values()))
-
-        def failed(exc: CrmCallError) -> None:
+        def fall_back(exc: MalformedBatchError, started: Any) -> None:
             ledger.batch_failed(list(rows.items()), exc, started)
-
-        try:
-            jobs = self.retrier.call(call, on_failure=failed)
-        except RetriesExhausted as exc:
-            ledger.settle_all(list(rows), Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
-            return
-        except MalformedBatchError as exc:
-            failed(exc)
             self.stats.extra["bulk_fallback"] = str(exc)
             for chunk in chunked(items, COLLECTION_LIMIT):
                 self._send_collection(ledger, list(chunk), by_id=False)
+
+        sent = self.send_batch(ledger, [(lead, rows[lead.lead_id]) for lead, _ in items], self.client.bulk_upsert,
+                               before=lambda: self.client.check_budget(BULK_JOB_CALLS), on_malformed=fall_back)
+        if sent is None:
             return
+        jobs, started = sent
         self.stats.extra["bulk_jobs"] = [job.get("job_id") for job in jobs]
         for job in jobs:
             kinds = ["successfulResults", "failedResults"]

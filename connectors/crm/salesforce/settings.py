@@ -9,14 +9,14 @@ from pydantic_settings import SettingsConfigDict
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
-from leadgate.shared.redaction import SecretSettings
+from connectors.crm.settings import CrmSettings
 
 LEAD = "Lead"
 CONTACT = "Contact"
 COLLECTION_LIMIT = 200            # sObject Collections: records per call
 
 
-class SalesforceSettings(SecretSettings):
+class SalesforceSettings(CrmSettings):
     """Where the org is, how to authenticate, and how hard to push it."""
 
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_", env_file=".env", extra="ignore")
@@ -28,11 +28,6 @@ class SalesforceSettings(SecretSettings):
     bulk_threshold: int = Field(default=10_000, ge=0, description="more upserts than this go through Bulk API 2.0")
     auto_assign: bool = True                        # Sforce-Auto-Assign: let assignment rules pick owners
     api_limit_margin: int = Field(default=1_000, ge=0, description="daily API requests kept in reserve")
-    timeout_seconds: float = Field(default=60.0, gt=0)
-    max_attempts: int = Field(default=5, ge=1)
-    retry_base_seconds: float = Field(default=0.5, ge=0)
-    retry_max_seconds: float = Field(default=30.0, ge=0)
-    max_retry_after_seconds: float = Field(default=120.0, ge=0)
     bulk_poll_seconds: float = Field(default=2.0, gt=0)
     lookup_batch_size: int = Field(default=300, ge=1, le=1000)
     mapping: Path = MAPPINGS_DIR / "salesforce" / "mapping.yaml"
