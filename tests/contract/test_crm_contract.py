@@ -11,62 +11,19 @@ import time
 import pytest
 
 from connectors.crm.base import CrmAuthError, CrmConnector, SyncOutcome
-from connectors.crm.hubspot import HubSpotConnector
-from connectors.crm.salesforce import SalesforceConnector
 from leadgate.policy import load_policy
 from leadgate.store import db
 from leadgate.sync.outbox import run_sync
+from tests.emulators.crms import crm, crm_for  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     hs_emulator,
     hubspot_server,
-    hubspot_settings,
     salesforce_server,
-    salesforce_settings,
     sf_emulator,
     synthetic_leads,
     tls_ca,
 )
 from tests.fixtures.services import builders
-
-
-class Crm:
-    """What differs between the CRMs for the contract: how to build a connector and read the emulator."""
-
-    def __init__(self, name, emulator):
-        self.name, self.emulator = name, emulator
-
-    @property
-    def write_kind(self):
-        return "collections_upsert" if self.name == "salesforce" else "batch_upsert"
-
-    @property
-    def token_variable(self):
-        return "SALESFORCE_ACCESS_TOKEN" if self.name == "salesforce" else "HUBSPOT_ACCESS_TOKEN"
-
-    @property
-    def auth_detail(self):
-        """What the CRM's refusal says besides the variable to fix."""
-        return "INVALID_SESSION_ID" if self.name == "salesforce" else "(401)"
-
-    @property
-    def unavailable_code(self):
-        """The error code a 503 is recorded with (the CRM's own words for it)."""
-        return "SERVER_UNAVAILABLE" if self.name == "salesforce" else "INTERNAL_ERROR"
-
-    def connector(self, **overrides):
-        if self.name == "salesforce":
-            return SalesforceConnector(salesforce_settings(self.emulator, **overrides))
-        return HubSpotConnector(hubspot_settings(self.emulator, **overrides))
-
-    def stored(self):
-        """Every lead / contact the CRM holds."""
-        return self.emulator.leads if self.name == "salesforce" else self.emulator.contacts
-
-
-@pytest.fixture(params=["salesforce", "hubspot"])
-def crm(request):
-    fixture = "sf_emulator" if request.param == "salesforce" else "hs_emulator"
-    return Crm(request.param, request.getfixturevalue(fixture))
 
 
 def by_lead(results):
@@ -82,7 +39,7 @@ TRANSIENT = [("salesforce", 429, {"Retry-After": "1"}), ("salesforce", 429, {}),
 
 @pytest.mark.parametrize("name,status,headers", TRANSIENT)
 def test_transient_failures_are_retried_until_they_converge(request, name, status, headers):
-    crm = Crm(name, request.getfixturevalue("sf_emulator" if name == "salesforce" else "hs_emulator"))
+    crm = crm_for(request, name)
     crm.emulator.fail(crm.write_kind, status, times=2, headers=headers)
     connector = crm.connector()
     assert isinstance(connector, CrmConnector)

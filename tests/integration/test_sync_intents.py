@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
 from leadgate.store import db
 from leadgate.policy import load_policy
 from leadgate.store.invariants import collect_status, format_status
 from leadgate.sync.outbox import run_sync
 from tests.e2e.helpers import LEADGATE
+from tests.emulators.crms import Crm, crm  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import (  # noqa: F401
     hs_emulator,
     hubspot_server,
@@ -35,40 +35,6 @@ ALICE, ERIN = "alice@acme.com", "erin@hooli.com"
 def rows(settings, sql, params=None):
     with db.read_connection(settings) as con:
         return con.execute(sql, params or []).fetchall()
-
-
-class Crm:
-    """What differs between the two CRMs for these tests."""
-
-    def __init__(self, name, emulator):
-        self.name, self.emulator = name, emulator
-
-    @property
-    def write_kind(self):
-        return "collections_upsert" if self.name == "salesforce" else "batch_upsert"
-
-    def env(self):
-        e = self.emulator
-        if self.name == "salesforce":
-            return {"SALESFORCE_INSTANCE_URL": e.url, "SALESFORCE_ACCESS_TOKEN": e.token}
-        return {"HUBSPOT_BASE_URL": e.url, "HUBSPOT_ACCESS_TOKEN": e.token, "HUBSPOT_REQUESTS_PER_10S": "0"}
-
-    def connector(self):
-        if self.name == "salesforce":
-            return SalesforceConnector(salesforce_settings(self.emulator))
-        return HubSpotConnector(hubspot_settings(self.emulator))
-
-    def records(self):
-        """(record id, email) of every lead/contact the CRM holds."""
-        if self.name == "salesforce":
-            return sorted((r["Id"], str(r["Email"])) for r in self.emulator.leads.values())
-        return sorted((cid, c["properties"]["email"]) for cid, c in self.emulator.contacts.items())
-
-
-@pytest.fixture(params=["salesforce", "hubspot"])
-def crm(request):
-    fixture = "sf_emulator" if request.param == "salesforce" else "hs_emulator"
-    return Crm(request.param, request.getfixturevalue(fixture))
 
 
 @pytest.fixture
