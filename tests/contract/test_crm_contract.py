@@ -11,10 +11,8 @@ import time
 import pytest
 
 from connectors.crm.base import CrmAuthError, CrmConnector, SyncOutcome
-from leadgate.policy import load_policy
-from leadgate.store import db
 from leadgate.sync.outbox import run_sync
-from tests.emulators.crms import crm, crm_for  # noqa: F401  (a pytest fixture)
+from tests.emulators.crms import ALICE, by_lead, crm, crm_for, rows, world  # noqa: F401  (pytest fixtures)
 from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     hs_emulator,
     hubspot_server,
@@ -23,12 +21,6 @@ from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     synthetic_leads,
     tls_ca,
 )
-from tests.fixtures.services import builders
-
-
-def by_lead(results):
-    assert len({r.lead_id for r in results}) == len(results)
-    return {r.lead_id: r for r in results}
 
 
 # 403 REQUEST_LIMIT_EXCEEDED is Salesforce's way of saying 429; HubSpot's 403 is a missing scope (final).
@@ -96,22 +88,35 @@ def test_a_connection_dropped_after_the_write_does_not_duplicate(crm):
     assert len(crm.stored()) == 3
 
 
+def test_missing_set_up_is_named_alike_by_the_sync_and_crm_check_and_created_where_the_crm_allows(crm):
+    for name in crm.custom_fields:
+        crm.remove_field(name)
+    connector = crm.connector()
+    missing = connector.missing_setup()
+    assert missing == crm.custom_fields
+
+    line = connector.not_ready_message(missing)
+    assert line.startswith(f"{crm.name} lacks 2 ") and f"({', '.join(crm.custom_fields)})" in line
+    assert "run `leadgate crm setup`" in line and line.endswith("nothing was sent") and "\n" not in line
+    gap = connector.setup_gap(missing)
+    assert "2 " in gap.error and "\n" not in gap.error
+    created = connector.create_missing()
+    assert bool(created) == crm.creates_setup
+    if crm.creates_setup:                # nothing is left for a person to do
+        assert created == crm.custom_fields and connector.missing_setup() == []
+        assert connector.created_line(created).endswith(", ".join(crm.custom_fields))
+        assert gap.instructions == []
+    else:                                # an admin's: one instruction each, and still missing
+        assert [line.split(":")[0] for line in gap.instructions] == [f"Lead.{n}" for n in crm.custom_fields]
+        assert gap.heading and connector.missing_setup() == crm.custom_fields
+
+
 # --- through run_sync, on a real leadgate database -----------------------------------------------
 
-ALICE, CAROL = "alice@acme.com", "carol@initech.com"
-
-
-def rows(settings, sql, params=None):
-    with db.read_connection(settings) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def test_refused_credentials_stop_the_sync_with_one_line_and_mark_nothing(settings, crm):
-    ids = builders.seed(settings)
-    with db.connect(settings) as con:
-        builders.route(con, ids[CAROL], "qualified", ["auto_qualified"])    # qualified, but no consent
+def test_refused_credentials_stop_the_sync_with_one_line_and_mark_nothing(world, crm):
+    settings, policy, ids = world
     with pytest.raises(CrmAuthError) as err:
-        run_sync(settings, load_policy(settings.policy), crm=crm.name, mode="live",
+        run_sync(settings, policy, crm=crm.name, mode="live",
                  connector=crm.connector(access_token="expired"), run_id="run-1")
     assert crm.token_variable in str(err.value) and "\n" not in str(err.value)
     assert crm.auth_detail in str(err.value)

@@ -1,4 +1,4 @@
-"""One adapter over both CRM emulators, for tests that hold for every CRM (what differs, named once)."""
+"""One adapter over both CRM emulators (what differs, named once), and the helpers the CRM tests share."""
 
 from __future__ import annotations
 
@@ -30,6 +30,23 @@ class Crm:
     def unavailable_code(self):
         """The error code a 503 is recorded with (the CRM's own words for it)."""
         return "SERVER_UNAVAILABLE" if self.name == "salesforce" else "INTERNAL_ERROR"
+
+    @property
+    def custom_fields(self):
+        """Two custom fields of the default mapping, in mapping order."""
+        return ["Leadgate_Score__c", "Leadgate_Summary__c"] if self.name == "salesforce" else ["leadgate_score", "leadgate_summary"]
+
+    @property
+    def creates_setup(self):
+        """HubSpot lets leadgate create its custom properties; Salesforce's custom fields are an admin's."""
+        return self.name == "hubspot"
+
+    def remove_field(self, name):
+        """Make the CRM lack one field/property leadgate writes."""
+        if self.name == "salesforce":
+            self.emulator.remove_field(name)
+        else:
+            self.emulator.remove_property(name)
 
     def env(self):
         e = self.emulator
@@ -64,3 +81,38 @@ def crm_for(request, name):
 @pytest.fixture(params=["salesforce", "hubspot"])
 def crm(request):
     return crm_for(request, request.param)
+
+
+# --- helpers the CRM tests share --------------------------------------------------------------
+
+ALICE, ERIN, BOB, CAROL, DAN = "alice@acme.com", "erin@hooli.com", "bob@globex.com", "carol@initech.com", "dan@umbrella.com"
+
+
+@pytest.fixture
+def world(settings):
+    """alice and erin qualified; bob and dan in review; carol forced to qualified although she withdrew consent."""
+    from leadgate.policy import load_policy
+    from leadgate.store import db
+    from tests.fixtures.services import builders
+
+    ids = builders.seed(settings)
+    with db.connect(settings) as con:
+        builders.route(con, ids[CAROL], "qualified", ["auto_qualified"])
+    return settings, load_policy(settings.policy), ids
+
+
+def by_lead(results):
+    """Results by lead id, asserting one per lead."""
+    assert len({r.lead_id for r in results}) == len(results)
+    return {r.lead_id: r for r in results}
+
+
+def rows(settings, sql, params=None):
+    from leadgate.store import db
+
+    with db.read_connection(settings) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
+def state(settings, lead_id):
+    return rows(settings, "select state from lifecycle.lead_states where lead_id = ?", [lead_id])[0][0]

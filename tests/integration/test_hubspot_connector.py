@@ -7,6 +7,7 @@ import pytest
 
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome
 from connectors.crm.hubspot import HubSpotConnector
+from tests.emulators.crms import by_lead
 from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     fixture_lead,
     hs_emulator,
@@ -18,11 +19,6 @@ from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
 
 def connector(emulator, **overrides) -> HubSpotConnector:
     return HubSpotConnector(hubspot_settings(emulator, **overrides))
-
-
-def by_lead(results):
-    assert len({r.lead_id for r in results}) == len(results)
-    return {r.lead_id: r for r in results}
 
 
 def test_250_leads_go_in_three_upserts_keyed_by_email_with_string_values(hs_emulator):

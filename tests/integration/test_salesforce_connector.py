@@ -8,6 +8,7 @@ import pytest
 
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome
 from connectors.crm.salesforce import SalesforceConnector
+from tests.emulators.crms import by_lead
 from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     fixture_lead,
     salesforce_server,
@@ -22,11 +23,6 @@ EXT = "Leadgate_Id__c"
 
 def connector(emulator, **overrides) -> SalesforceConnector:
     return SalesforceConnector(salesforce_settings(emulator, **overrides))
-
-
-def by_lead(results):
-    assert len({r.lead_id for r in results}) == len(results)
-    return {r.lead_id: r for r in results}
 
 
 def test_450_leads_go_in_three_collections_calls_of_the_documented_shape(sf_emulator):

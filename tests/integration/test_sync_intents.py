@@ -17,7 +17,7 @@ from leadgate.policy import load_policy
 from leadgate.store.invariants import collect_status, format_status
 from leadgate.sync.outbox import run_sync
 from tests.e2e.helpers import LEADGATE
-from tests.emulators.crms import Crm, crm  # noqa: F401  (a pytest fixture)
+from tests.emulators.crms import ALICE, ERIN, Crm, crm, rows  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import (  # noqa: F401
     hs_emulator,
     hubspot_server,
@@ -28,13 +28,6 @@ from tests.emulators.fixtures import (  # noqa: F401
     tls_ca,
 )
 from tests.fixtures.services import builders
-
-ALICE, ERIN = "alice@acme.com", "erin@hooli.com"
-
-
-def rows(settings, sql, params=None):
-    with db.read_connection(settings) as con:
-        return con.execute(sql, params or []).fetchall()
 
 
 @pytest.fixture

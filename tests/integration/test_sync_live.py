@@ -11,25 +11,14 @@ from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import default_mapping
 from connectors.crm.salesforce import SalesforceConnector
 from leadgate.store import db
-from leadgate.policy import load_policy
 from leadgate.review.service import ReviewService
 from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
 from leadgate.cli.sync_output import format_preview
 from leadgate.sync.preview import preview_sync
+from tests.emulators.crms import ALICE, BOB, CAROL, DAN, ERIN, rows, state, world  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
 from tests.fixtures.services import builders
-
-ALICE, ERIN, BOB, CAROL, DAN = "alice@acme.com", "erin@hooli.com", "bob@globex.com", "carol@initech.com", "dan@umbrella.com"
-
-
-@pytest.fixture
-def world(settings):
-    """alice and erin qualified; bob and dan in review; carol forced to qualified although she withdrew consent."""
-    ids = builders.seed(settings)
-    with db.connect(settings) as con:
-        builders.route(con, ids[CAROL], "qualified", ["auto_qualified"])
-    return settings, load_policy(settings.policy), ids
 
 
 def connector(emulator, **overrides) -> SalesforceConnector:
@@ -38,15 +27,6 @@ def connector(emulator, **overrides) -> SalesforceConnector:
 
 def live(settings, policy, crm, run_id="run-1"):
     return run_sync(settings, policy, crm="salesforce", mode="live", connector=crm, run_id=run_id)
-
-
-def rows(settings, sql, params=None):
-    with db.read_connection(settings) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def state(settings, lead_id):
-    return rows(settings, "select state from lifecycle.lead_states where lead_id = ?", [lead_id])[0][0]
 
 
 def emails_in_crm(emulator) -> list[str]:

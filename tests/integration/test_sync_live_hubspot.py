@@ -7,21 +7,9 @@ import pytest
 
 from connectors.crm.base import CrmNotReady
 from connectors.crm.hubspot import HubSpotConnector
-from leadgate.store import db
-from leadgate.policy import load_policy
 from leadgate.sync.outbox import run_sync
+from tests.emulators.crms import ALICE, CAROL, ERIN, rows, state, world  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import hs_emulator, hubspot_server, hubspot_settings  # noqa: F401
-from tests.fixtures.services import builders
-
-ALICE, ERIN, CAROL = "alice@acme.com", "erin@hooli.com", "carol@initech.com"
-
-
-@pytest.fixture
-def world(settings):
-    ids = builders.seed(settings)
-    with db.connect(settings) as con:
-        builders.route(con, ids[CAROL], "qualified", ["auto_qualified"])    # qualified, but no consent
-    return settings, load_policy(settings.policy), ids
 
 
 def connector(emulator, **overrides) -> HubSpotConnector:
@@ -30,15 +18,6 @@ def connector(emulator, **overrides) -> HubSpotConnector:
 
 def live(settings, policy, crm, run_id="run-1"):
     return run_sync(settings, policy, crm="hubspot", mode="live", connector=crm, run_id=run_id)
-
-
-def rows(settings, sql, params=None):
-    with db.read_connection(settings) as con:
-        return con.execute(sql, params or []).fetchall()
-
-
-def state(settings, lead_id):
-    return rows(settings, "select state from lifecycle.lead_states where lead_id = ?", [lead_id])[0][0]
 
 
 def test_contacts_are_upserted_once_by_email_and_an_unchanged_rerun_makes_no_call(world, hs_emulator):
