@@ -50,7 +50,7 @@ class CrmMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
-    crm: Literal["salesforce", "hubspot"]
+    crm: str = Field(pattern=r"^[a-z][a-z0-9_]*$")   # the connector's name; load_mapping checks it matches
     object: str
     fields: dict[str, FieldRule]
 

@@ -7,39 +7,25 @@ import pytest
 from tests.emulators.fixtures import hubspot_settings, salesforce_settings
 
 
+# The wire facts the contract tests name per CRM: the write request, the token variable and what a refusal
+# says, a 503's error code, two custom fields of the default mapping, and whether leadgate may create them.
+FACTS = {
+    "salesforce": {"write_kind": "collections_upsert", "token_variable": "SALESFORCE_ACCESS_TOKEN",
+                   "auth_detail": "INVALID_SESSION_ID", "unavailable_code": "SERVER_UNAVAILABLE",
+                   "custom_fields": ["Leadgate_Score__c", "Leadgate_Summary__c"], "creates_setup": False},
+    "hubspot": {"write_kind": "batch_upsert", "token_variable": "HUBSPOT_ACCESS_TOKEN",
+                "auth_detail": "(401)", "unavailable_code": "INTERNAL_ERROR",
+                "custom_fields": ["leadgate_score", "leadgate_summary"], "creates_setup": True},
+}
+
+
 class Crm:
-    """What differs between the two CRMs for the contract: connectors, settings, and reading the emulator."""
+    """What differs between the two CRMs for the contract: the FACTS, connectors, settings, reading the emulator."""
 
     def __init__(self, name, emulator):
         self.name, self.emulator = name, emulator
-
-    @property
-    def write_kind(self):
-        return "collections_upsert" if self.name == "salesforce" else "batch_upsert"
-
-    @property
-    def token_variable(self):
-        return "SALESFORCE_ACCESS_TOKEN" if self.name == "salesforce" else "HUBSPOT_ACCESS_TOKEN"
-
-    @property
-    def auth_detail(self):
-        """What the CRM's refusal says besides the variable to fix."""
-        return "INVALID_SESSION_ID" if self.name == "salesforce" else "(401)"
-
-    @property
-    def unavailable_code(self):
-        """The error code a 503 is recorded with (the CRM's own words for it)."""
-        return "SERVER_UNAVAILABLE" if self.name == "salesforce" else "INTERNAL_ERROR"
-
-    @property
-    def custom_fields(self):
-        """Two custom fields of the default mapping, in mapping order."""
-        return ["Leadgate_Score__c", "Leadgate_Summary__c"] if self.name == "salesforce" else ["leadgate_score", "leadgate_summary"]
-
-    @property
-    def creates_setup(self):
-        """HubSpot lets leadgate create its custom properties; Salesforce's custom fields are an admin's."""
-        return self.name == "hubspot"
+        for key, value in FACTS[name].items():
+            setattr(self, key, value)
 
     def remove_field(self, name):
         """Make the CRM lack one field/property leadgate writes."""
