@@ -48,7 +48,7 @@ def test_a_lead_without_a_lifecycle_row_breaks_the_state_invariant(seeded):
     settings, ids = seeded
     with db.connect(settings) as con:
         con.execute("delete from lifecycle.lead_states where lead_id = ?", [ids["erin@hooli.com"]])
-        con.execute("insert into lifecycle.lead_states values ('ld_ghost', 'nurture', [], null, null, null, 'test', now())")
+        con.execute("insert into lifecycle.lead_states (lead_id, state, reason_codes, decided_by, changed_at) values ('ld_ghost', 'nurture', [], 'test', now())")
     report = _status(settings)
     detail = _broken(report)["every lead has exactly one lifecycle state"]
     assert f"1 lead(s) without a state: {ids['erin@hooli.com']}" in detail and "ld_ghost" in detail
