@@ -16,6 +16,7 @@ from leadgate.policy import consent
 from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
 from leadgate.policy import load_policy
+from leadgate.review import metrics as review_metrics
 
 # The profile reads the database path from this variable (dbt_project/profiles.yml).
 DB_PATH_ENV = "LEADGATE_DBT_DB_PATH"
@@ -69,7 +70,8 @@ def run_dbt(
     if full_refresh:
         args.append("--full-refresh")
     # The consent rule's policy half (leadgate/policy/consent.py), so the mart's has_consent matches routing and sync.
-    args += ["--vars", json.dumps(consent.dbt_vars(load_policy(settings.policy)))]
+    policy = load_policy(settings.policy)   # and the review SLA clock, so review_metrics_* count as `leadgate metrics`
+    args += ["--vars", json.dumps({**consent.dbt_vars(policy), **review_metrics.dbt_vars(policy)})]
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):
         started = time.perf_counter()

@@ -1,0 +1,63 @@
+"""The review SLA clock: business hours (Mon-Fri, 09:00-17:00 UTC) and when an item queued at a time is due.
+
+dbt_project/models/marts/review_metrics_items.sql computes the same deadline in SQL (vars
+`review_sla_business_hours`, `review_day_start_hour`, `review_day_end_hour`); tests check they agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta, timezone
+from typing import Any
+
+DEFAULT_SLA_BUSINESS_HOURS = 4.0
+DAY_START_HOUR = 9          # business day, UTC
+DAY_END_HOUR = 17
+BUSINESS_DAYS = frozenset(range(5))   # Monday..Friday (datetime.weekday)
+
+
+def sla_business_hours(policy: Any) -> float:
+    """The policy's `review.sla_business_hours` when the policy has it, else 4."""
+    review = getattr(policy, "review", None)
+    value = getattr(review, "sla_business_hours", None) if review is not None else None
+    if value is None and isinstance(review, dict):
+        value = review.get("sla_business_hours")
+    hours = float(value) if value is not None else DEFAULT_SLA_BUSINESS_HOURS
+    if not hours > 0:
+        raise ValueError(f"review.sla_business_hours must be above 0, got {value!r}")
+    return hours
+
+
+def as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def sla_due(queued_at: datetime, hours: float) -> datetime:
+    """When an item queued at `queued_at` has used `hours` business hours (UTC)."""
+    remaining = timedelta(hours=hours)
+    t = as_utc(queued_at)
+    while True:
+        if t.weekday() in BUSINESS_DAYS:
+            opens = datetime.combine(t.date(), time(DAY_START_HOUR), tzinfo=timezone.utc)
+            closes = datetime.combine(t.date(), time(DAY_END_HOUR), tzinfo=timezone.utc)
+            start = max(t, opens)
+            if start < closes:
+                if closes - start >= remaining:
+                    return start + remaining
+                remaining -= closes - start
+        t = datetime.combine(t.date() + timedelta(days=1), time(0), tzinfo=timezone.utc)
+
+
+def business_hours_between(start: datetime, end: datetime) -> float:
+    """Business hours from `start` to `end` (0 when end is not after start)."""
+    s, e = as_utc(start), as_utc(end)
+    total = timedelta(0)
+    day = s.date()
+    while day <= e.date():
+        if day.weekday() in BUSINESS_DAYS:
+            opens = datetime.combine(day, time(DAY_START_HOUR), tzinfo=timezone.utc)
+            closes = datetime.combine(day, time(DAY_END_HOUR), tzinfo=timezone.utc)
+            lo, hi = max(s, opens), min(e, closes)
+            if hi > lo:
+                total += hi - lo
+        day += timedelta(days=1)
+    return total.total_seconds() / 3600
