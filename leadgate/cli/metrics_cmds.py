@@ -65,12 +65,14 @@ def format_report(report: Any) -> str:
 
 def metrics(
     as_json: Annotated[bool, typer.Option("--json", help="one JSON document")] = False,
-    days: Annotated[int, typer.Option("--days", min=1, max=3660, help="how many days back (today included)")] = 30,
+    days: Annotated[int, typer.Option("--days", help="how many days back (today included), 1 to 3660")] = 30,
 ) -> None:
     """The review loop's health per day and week: exceptions, latency, SLA breaches, overrides, CRM/LLM errors."""
     from leadgate.config import LeadgateSettings
     from leadgate.review.metrics import metrics_report
 
+    if not 1 <= days <= 3660:
+        raise ValueError(f"--days must be between 1 and 3660, got {days}")
     report = metrics_report(LeadgateSettings(), days=days)
     if as_json:
         typer.echo(json.dumps(report.to_dict(), indent=2, default=str))

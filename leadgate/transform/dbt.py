@@ -49,7 +49,8 @@ def target_dir(settings: LeadgateSettings) -> Path:
 
 
 def run_dbt(
-    settings: LeadgateSettings, *, full_refresh: bool = False, project_dir: Path = DBT_PROJECT_DIR
+    settings: LeadgateSettings, *, full_refresh: bool = False, project_dir: Path = DBT_PROJECT_DIR,
+    select: list[str] | None = None,
 ) -> DbtReport:
     """`dbt build` the project into settings.db_path under the writer lock; raise DbtFailed on any bad node."""
     # dbt reads app-owned tables (raw.*, meta.installation): make sure they exist and are migrated.
@@ -69,6 +70,8 @@ def run_dbt(
     ]
     if full_refresh:
         args.append("--full-refresh")
+    if select:       # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
+        args += ["--select", *select]
     # The consent rule's policy half (leadgate/policy/consent.py), so the mart's has_consent matches routing and sync.
     policy = load_policy(settings.policy)   # and the review SLA clock, so review_metrics_* count as `leadgate metrics`
     args += ["--vars", json.dumps({**consent.dbt_vars(policy), **review_metrics.dbt_vars(policy)})]
