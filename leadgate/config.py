@@ -81,5 +81,5 @@ class AlertSettings(SecretSettings):
 
     alert_webhook_url: SecretStr | None = Field(default=None, description="the webhook (a secret: its path is the key)")
     alert_format: Literal["auto", "slack", "teams"] = "auto"
-    alert_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds for the whole webhook request")
+    alert_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds to connect (at most 5) and to wait for the answer")
     review_url: str = Field(default="http://127.0.0.1:8080/", description="the review queue, linked from every alert")

@@ -1,4 +1,5 @@
 -- CRM write attempts without what was sent: when, which CRM, the outcome.
+-- depends_on: {{ ref('stg_leadgate__installations') }} (a database mixing two installations builds no metrics either)
 select
     attempt_id,
     attempted_at,

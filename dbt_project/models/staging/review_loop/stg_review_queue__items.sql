@@ -1,4 +1,5 @@
 -- Review items without personal data: when queued and decided, how, why, and the score they carried.
+-- depends_on: {{ ref('stg_leadgate__installations') }} (a database mixing two installations builds no metrics either)
 select
     item_id,
     score_id,

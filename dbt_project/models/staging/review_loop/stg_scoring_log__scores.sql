@@ -1,4 +1,5 @@
 -- What the machine would have done with each score: qualify it or not.
+-- depends_on: {{ ref('stg_leadgate__installations') }} (a database mixing two installations builds no metrics either)
 select
     score_id,
     qualified
