@@ -140,6 +140,11 @@ def report_charts(report: Any, *, period: str = "daily") -> dict[str, str]:
         "reasons": svg_hbars("Why items were queued", [r["reason"] for r in data["top_reasons"]][:12],
                              [r["items"] for r in data["top_reasons"]][:12]),
     }
+    if period == "daily":           # the five most frequent reasons, day by day
+        top = [r["reason"] for r in data["top_reasons"][:5]]
+        per_day = {(r["day"], r["reason"]): r["items"] for r in data["reasons"]}
+        charts["reasons_over_time"] = svg_line("Reasons over time (items queued per day)", labels,
+                                               {code: [per_day.get((r["period"], code), 0) for r in rows] for code in top})
     tiers = sorted({r["tier"] for r in data["score_distribution"]})
     bins = [f"{b / 10:.1f}-{(b + 1) / 10:.1f}" for b in range(10)]
     for tier in tiers:

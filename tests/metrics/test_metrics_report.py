@@ -89,9 +89,11 @@ def test_charts_are_svg_with_escaped_labels(settings):
         loop.fill(con)
         con.execute("update review.items set reason_codes = ['<script>alert(1)</script>'] where status = 'pending'")
     charts = report_charts(metrics_report(settings, days=8, as_of=loop.AS_OF))
-    assert {"exception_rate", "latency", "sla_breaches", "override_rate", "api_errors", "reasons", "scores_A"} <= set(charts)
+    assert {"exception_rate", "latency", "sla_breaches", "override_rate", "api_errors", "reasons", "reasons_over_time",
+            "scores_A"} <= set(charts)
     assert all(svg.startswith("<svg") and "<script" not in svg for svg in charts.values())
-    assert "&lt;script&gt;" in charts["reasons"]
+    assert "&lt;script&gt;" in charts["reasons"] and "&lt;script&gt;" in charts["reasons_over_time"]
+    assert "exception rate: 25%" in charts["exception_rate"] and "p90: 7.6h" in charts["latency"]
 
 
 def _cli(settings, *args: str):
