@@ -169,7 +169,7 @@ def _slack_escape(text: str) -> str:
 def slack_payload(headline: str, lines: list[str], review_url: str) -> dict[str, Any]:
     """An incoming-webhook message: `text` (notifications, fallback) and Block Kit `blocks`."""
     return {
-        "text": f"{headline}. " + " ".join(lines) + f" Review queue: {review_url}",
+        "text": " ".join(f"{x}." for x in [headline, *lines]) + f" Review queue: {review_url}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(_slack_escape(x) for x in lines)}},

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- live: always the numbers `leadgate metrics` shows, in the read copy too -#}
 -- One row per review item with its SLA deadline, latency and whether a person overrode the machine.
 -- The deadline is `review_sla_business_hours` business hours (Mon-Fri, review_day_start_hour to
 -- review_day_end_hour, UTC) after queueing: leadgate/review/business_hours.py computes the same.

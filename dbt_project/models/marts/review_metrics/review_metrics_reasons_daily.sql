@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- live: always the numbers `leadgate metrics` shows, in the read copy too -#}
 -- Why items were queued, per UTC day and reason code (an item with two codes counts under each).
 select
     {{ utc_day('queued_at') }} as day,

@@ -1,3 +1,4 @@
+{{ config(materialized='view') }}  {#- live: always the numbers `leadgate metrics` shows, in the read copy too -#}
 -- The score distribution of routing decisions per UTC day and tier, in bins of 0.1 (bin 0 = [0, 0.1)).
 select
     {{ utc_day('decided_at') }} as day,
