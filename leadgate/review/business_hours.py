@@ -31,20 +31,29 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
-def sla_due(queued_at: datetime, hours: float) -> datetime:
-    """When an item queued at `queued_at` has used `hours` business hours (UTC)."""
-    remaining = timedelta(hours=hours)
-    t = as_utc(queued_at)
+DAY_SECONDS = 86_400
+
+
+def sla_due_epoch(queued_s: float, hours: float) -> float:
+    """The deadline as epoch seconds, from the queueing time as epoch seconds (fast: no datetime objects)."""
+    remaining = hours * 3600.0
+    day = int(queued_s // DAY_SECONDS)
+    t = queued_s
     while True:
-        if t.weekday() in BUSINESS_DAYS:
-            opens = datetime.combine(t.date(), time(DAY_START_HOUR), tzinfo=timezone.utc)
-            closes = datetime.combine(t.date(), time(DAY_END_HOUR), tzinfo=timezone.utc)
+        if (day + 3) % 7 < 5:                     # 1970-01-01 was a Thursday: (day + 3) % 7 is Monday = 0
+            opens, closes = day * DAY_SECONDS + DAY_START_HOUR * 3600, day * DAY_SECONDS + DAY_END_HOUR * 3600
             start = max(t, opens)
             if start < closes:
                 if closes - start >= remaining:
                     return start + remaining
                 remaining -= closes - start
-        t = datetime.combine(t.date() + timedelta(days=1), time(0), tzinfo=timezone.utc)
+        day += 1
+        t = day * DAY_SECONDS
+
+
+def sla_due(queued_at: datetime, hours: float) -> datetime:
+    """When an item queued at `queued_at` has used `hours` business hours (UTC)."""
+    return datetime.fromtimestamp(sla_due_epoch(as_utc(queued_at).timestamp(), hours), tz=timezone.utc)
 
 
 def business_hours_between(start: datetime, end: datetime) -> float:

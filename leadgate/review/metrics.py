@@ -16,6 +16,7 @@ tests/metrics check that both agree. Definitions (UTC days, ISO weeks from Monda
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from contextlib import contextmanager
@@ -25,12 +26,14 @@ from typing import Any, Iterator
 
 import duckdb
 
-from leadgate.review.business_hours import DAY_END_HOUR, DAY_START_HOUR, as_utc, sla_business_hours, sla_due
+from leadgate.review.business_hours import (DAY_END_HOUR, DAY_SECONDS, DAY_START_HOUR, as_utc, sla_business_hours,
+                                            sla_due_epoch)
 
 HUMAN_DECISIONS = ("approved", "rejected", "clarification_requested")
 LLM_RETRIED = ("rate_limited", "server_error", "timeout", "connection_error")
 CRM_FAILED = ("retry", "rejected")
 UNTIERED = "untiered"
+_EPOCH = date(1970, 1, 1)
 
 
 @dataclass
@@ -125,10 +128,17 @@ def _connection(source: Any) -> Iterator[duckdb.DuckDBPyConnection]:
         yield con
 
 
-def _day(ts: datetime) -> date:
-    return as_utc(ts).date()
+@functools.lru_cache(maxsize=4096)
+def _date(day_number: int) -> date:
+    return _EPOCH + timedelta(days=day_number)
 
 
+def _day(seconds: float) -> date:
+    """The UTC day of an epoch-seconds time."""
+    return _date(int(seconds // DAY_SECONDS))
+
+
+@functools.lru_cache(maxsize=4096)
 def _week(d: date) -> date:
     return d - timedelta(days=d.weekday())
 
@@ -183,13 +193,16 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
     with _connection(source) as con:
         # items whose deadline can fall in the window were queued at most a few weeks before it
         items = con.execute(
-            "select i.created_at, i.decided_at, i.status, i.reason_codes,"
+            "select epoch(i.created_at), epoch(i.decided_at), i.status,"
             " coalesce(s.qualified, i.score >= cast(? as double)) from review.items i"
             " left join scoring.scores s on s.score_id = i.score_id"
             " where i.created_at <= ? and (i.created_at >= ? or i.decided_at >= ? or i.status = 'pending')",
             [_threshold(policy), now, load_from - timedelta(days=60), load_from],
         ).fetchall()
         params = [load_from, now]
+        queued_reasons = con.execute(
+            f"select {_day_sql('created_at')}, code, count(*) from review.items, unnest(reason_codes) as r(code)"
+            " where created_at >= ? and created_at <= ? group by all", params).fetchall()
         routes = con.execute(
             f"select {_day_sql('decided_at')}, count(*) filter (where to_state <> 'pending'),"
             " count(*) filter (where to_state = 'needs_review') from audit.decisions"
@@ -207,18 +220,18 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             " from audit.decisions where kind = 'route' and score is not null"
             " and decided_at >= ? and decided_at <= ? group by all", params).fetchall()
 
-    for created, decided, status, codes, qualified in items:
-        created_day = _day(created)
-        if created_day >= load_from.date():
+    now_s, window_start = now.timestamp(), load_from.date()
+    for d, code, n in queued_reasons:
+        reasons[(d, code)] += n
+    for created_s, decided_s, status, qualified in items:
+        created_day = _day(created_s)
+        if created_day >= window_start:
             add(created_day, "queued")
-            for code in codes or []:
-                reasons[(created_day, code)] += 1
-        human = status in HUMAN_DECISIONS and decided is not None and as_utc(decided) <= now
+        human = status in HUMAN_DECISIONS and decided_s is not None and decided_s <= now_s
         if human:
-            d = _day(decided)
-            if d >= load_from.date():
-                latency = (as_utc(decided) - as_utc(created)).total_seconds() / 3600
-                add(d, "decided", latency=latency)
+            d = _day(decided_s)
+            if d >= window_start:
+                add(d, "decided", latency=(decided_s - created_s) / 3600)
                 add(d, {"approved": "approved", "rejected": "rejected"}.get(status, "clarified"))
                 if status in ("approved", "rejected") and qualified is not None:
                     add(d, "override_base")
@@ -228,12 +241,12 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             pending += 1
         if status == "superseded":
             continue              # the queue replaced it with a newer item, which has its own clock
-        due = sla_due(created, hours)
-        ended = as_utc(decided) if human else now
-        if due <= now and ended > due:
+        due_s = sla_due_epoch(created_s, hours)
+        ended = decided_s if human else now_s
+        if due_s <= now_s and ended > due_s:
             overdue += status == "pending"
-            if due.date() >= load_from.date():
-                add(due.date(), "sla_breaches")
+            if _day(due_s) >= window_start:
+                add(_day(due_s), "sla_breaches")
     for d, routed, review in routes:
         add(d, "routed", routed)
         add(d, "sent_to_review", review)
@@ -279,11 +292,12 @@ def overdue_items(con: duckdb.DuckDBPyConnection, policy: Any, *, now: datetime 
     hours = sla_business_hours(policy)
     now = as_utc(now) if now is not None else datetime.now(timezone.utc)
     rows = con.execute(
-        "select item_id, created_at, reason_codes from review.items where status = 'pending' and created_at <= ?"
+        "select item_id, epoch(created_at), reason_codes from review.items where status = 'pending' and created_at <= ?"
         " order by created_at, item_id", [now]).fetchall()
-    found = []
-    for item_id, created, codes in rows:
-        due = sla_due(created, hours)
-        if due < now:
-            found.append({"item_id": item_id, "queued_at": as_utc(created), "due_at": due, "reason_codes": list(codes or [])})
+    now_s, found = now.timestamp(), []
+    for item_id, created_s, codes in rows:
+        due_s = sla_due_epoch(created_s, hours)
+        if due_s < now_s:
+            found.append({"item_id": item_id, "queued_at": datetime.fromtimestamp(created_s, tz=timezone.utc),
+                          "due_at": datetime.fromtimestamp(due_s, tz=timezone.utc), "reason_codes": list(codes or [])})
     return found
