@@ -155,3 +155,20 @@ def test_https_receiver_with_a_private_ca(settings, tls_ca):  # noqa: F811
         outcome = send_review_alerts(settings, _webhook(secure.slack_url, "slack"), load_policy(settings.policy), run_id=RUN)
         assert outcome.status == "delivered"
         assert "1 new review item" in secure.messages("slack")[0]["text"]
+
+
+def test_settings_that_cannot_work_turn_alerts_off_with_one_line(monkeypatch):
+    from leadgate.review.alerts import webhook_from_environment
+
+    said: list[str] = []
+    monkeypatch.setenv("LEADGATE_ALERT_WEBHOOK_URL", "http://hooks.slack.com/services/T9/B9/plainhttpsecret")
+    assert webhook_from_environment(said.append) is None
+    monkeypatch.setenv("LEADGATE_ALERT_WEBHOOK_URL", "https://hooks.slack.com/services/T9/B9/httpssecret99")
+    monkeypatch.setenv("LEADGATE_ALERT_TIMEOUT", "0")
+    assert webhook_from_environment(said.append) is None
+    monkeypatch.setenv("LEADGATE_ALERT_TIMEOUT", "3")
+    hook = webhook_from_environment(said.append)
+    assert hook is not None and (hook.format, hook.timeout) == ("slack", 3.0)
+    assert len(said) == 2 and all(line.startswith("review alerts are off: ") for line in said)
+    assert "https://" in said[0] and "LEADGATE_ALERT_TIMEOUT" in said[1]
+    assert not any("secret" in line for line in said)
