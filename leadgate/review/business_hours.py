@@ -10,6 +10,7 @@ from datetime import datetime, time, timedelta, timezone
 from typing import Any
 
 DEFAULT_SLA_BUSINESS_HOURS = 4.0
+MAX_SLA_BUSINESS_HOURS = 2000.0        # about a year of business days
 DAY_START_HOUR = 9          # business day, UTC
 DAY_END_HOUR = 17
 BUSINESS_DAYS = frozenset(range(5))   # Monday..Friday (datetime.weekday)
@@ -22,8 +23,8 @@ def sla_business_hours(policy: Any) -> float:
     if value is None and isinstance(review, dict):
         value = review.get("sla_business_hours")
     hours = float(value) if value is not None else DEFAULT_SLA_BUSINESS_HOURS
-    if not hours > 0:
-        raise ValueError(f"review.sla_business_hours must be above 0, got {value!r}")
+    if not 0 < hours <= MAX_SLA_BUSINESS_HOURS:      # NaN and infinity too: the deadline must be reachable
+        raise ValueError(f"review.sla_business_hours must be above 0 and at most {MAX_SLA_BUSINESS_HOURS}, got {value!r}")
     return hours
 
 

@@ -38,6 +38,9 @@ def test_weekend_does_not_count_towards_the_sla():
     assert business_hours_between(friday_4pm, datetime(2026, 11, 23, 10, tzinfo=timezone.utc)) == 2.0
     assert sla_business_hours(None) == 4.0
     assert sla_business_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=2))) == 2.0
+    for bad in (0, -1, float("inf"), float("nan")):
+        with pytest.raises(ValueError, match="sla_business_hours"):
+            sla_business_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=bad)))
 
 
 def test_known_numbers_per_day_and_week(filled):
