@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
+from connectors.alerts.webhook import Delivery, post_json
 from leadgate.config import AlertSettings, LeadgateSettings
 from leadgate.review.business_hours import sla_business_hours
 from leadgate.review.metrics import overdue_items
@@ -48,13 +49,6 @@ class Webhook:
 
     def __repr__(self) -> str:          # the URL is the secret: never in a repr, a log or a traceback
         return f"Webhook(format={self.format!r}, host={self.host!r})"
-
-
-@dataclass
-class Delivery:
-    delivered: bool
-    http_status: int | None = None
-    error: str | None = None
 
 
 @dataclass
@@ -199,20 +193,8 @@ def teams_payload(headline: str, lines: list[str], review_url: str) -> dict[str,
 
 
 def post_webhook(webhook: Webhook, payload: dict[str, Any]) -> Delivery:
-    """POST the payload; never follows a redirect, never raises, never puts the URL in the error."""
-    import requests
-
-    try:
-        answer = requests.post(webhook.url, json=payload, timeout=(min(5.0, webhook.timeout), webhook.timeout),
-                               allow_redirects=False, headers={"User-Agent": "leadgate-alerts"})
-    except requests.Timeout:
-        return Delivery(False, None, f"no answer from {webhook.host} within {webhook.timeout:g} s")
-    except requests.RequestException as exc:
-        return Delivery(False, None, f"{type(exc).__name__} talking to {webhook.host}")
-    if 200 <= answer.status_code < 300:
-        return Delivery(True, answer.status_code)
-    body = one_line(redact(answer.text or ""))[:200]
-    return Delivery(False, answer.status_code, f"HTTP {answer.status_code} from {webhook.host}" + (f": {body}" if body else ""))
+    """POST the payload through the webhook connector; never follows a redirect, never raises."""
+    return post_json(webhook.url, webhook.host, webhook.timeout, payload)
 
 
 # ---------------------------------------------------------------------- the check

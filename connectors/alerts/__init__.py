@@ -1,0 +1,1 @@
+"""Outbound alert channels (incoming webhooks)."""
