@@ -27,7 +27,8 @@ def build_spec(frame: pd.DataFrame) -> dict:
             log = bool(len(finite) and finite.min() >= 0 and finite.quantile(0.99) > 10)
             t = np.log1p(finite) if log else finite
             numeric.append({"name": col, "median": float(t.median()), "mean": float(t.mean()),
-                            "scale": float(t.std()) or 1.0, "log": log, "missing": bool(x.isna().any())})
+                            "scale": float(t.std()) or 1.0, "log": log, "missing": bool(x.isna().any()),
+                            "binary": bool(set(finite.unique().tolist()) <= {0.0, 1.0})})
         else:
             text = series.astype("string").str.strip()
             counts = text.value_counts()

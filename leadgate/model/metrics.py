@@ -65,8 +65,8 @@ def bands(p: np.ndarray, conf: np.ndarray, threshold: float, auto: float, check:
 def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     pred = p >= threshold
     tp = float((pred & (y == 1)).sum())
-    return {"threshold": threshold, "precision": tp / pred.sum() if pred.sum() else None,
-            "recall": tp / (y == 1).sum() if (y == 1).sum() else None, "qualified_share": float(pred.mean())}
+    return {"threshold": threshold, "precision": float(tp / pred.sum()) if pred.sum() else None,
+            "recall": float(tp / (y == 1).sum()) if (y == 1).sum() else None, "qualified_share": float(pred.mean())}
 
 
 def evaluate(y: np.ndarray, p: np.ndarray, completeness: np.ndarray, policy) -> dict:

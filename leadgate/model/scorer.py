@@ -30,13 +30,15 @@ def _number_text(column: str):
     return lambda v: f"{label} {v:g}"
 
 
-def _word(column: str, numeric: bool):
-    label = column.replace("_", " ")
+def _word(column: str, numeric: bool, binary: bool = False):
+    label = column.removesuffix(AGE_SUFFIX).removesuffix("_at").replace("_", " ")
     number = _number_text(column)
 
     def word(v) -> str:
         if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
             return f"{label} unknown"
+        if binary:
+            return f"{label}: {'yes' if float(v) else 'no'}"
         return number(float(v)) if numeric else f"{label} {str(v).strip()[:40]}"
     return word
 
@@ -45,6 +47,7 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     """Top contributions per lead in probability points, worded from the lead's own values."""
     n, names = len(frame), model.names
     numeric = {s["name"] for s in model.spec["numeric"]}
+    binary = {s["name"] for s in model.spec["numeric"] if s.get("binary")}
     k = min(top, len(names))
     order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :k]
     picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)      # score points (probability x 100)
@@ -53,7 +56,7 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     for j, name in enumerate(names):
         values = frame[name] if name in frame else pd.Series([None] * n)
         codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        word = _word(name, name in numeric)
+        word = _word(name, name in numeric, name in binary)
         text_ids[:, j] = np.where(codes < 0, len(wordings) + len(uniques), codes + len(wordings))
         wordings.extend(word(u) for u in uniques.tolist())
         wordings.append(word(None))
@@ -63,7 +66,8 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     details = np.array([f"{wordings[c // 100_000]}: {((c % 100_000) - 50_000) / 1000:+.2f}" for c in combos.tolist()],
                        dtype=object)[inverse.reshape(picked.shape)]
     feature_names = np.asarray(names, dtype=object)[order]
-    return [[{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.1]
+    # below half a point a reason would read "+0.00"
+    return [[{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.5]
             for fr, pr, dr in zip(feature_names.tolist(), picked.tolist(), details.tolist())]
 
 
