@@ -128,6 +128,10 @@ class _Keys:
             "select external_key, any_value(lead_id) from scoring.lead_keys group by 1 having count(distinct lead_id) = 1"
         ).fetchall())
         self.erased = erased_lead_ids(con)
+        # the mart's lead id for an email when built (as `forget` looks it up), else dbt's rule with the salt
+        has_mart = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'"
+                               " and table_name = 'lead_features'").fetchone()[0]
+        self.by_email = dict(con.execute("select email, lead_id from marts.lead_features").fetchall()) if has_mart else {}
 
     def resolve(self, raw: str) -> tuple[str, str | None] | str:
         key = raw.strip()
@@ -137,7 +141,7 @@ class _Keys:
             email = emails.normalise_email(key)
             if email is None:
                 return f"key '{key[:60]}' is not a valid email address"
-            lead = "ld_" + hashlib.md5((self.salt + email).encode()).hexdigest()[:16]   # dbt's lead id rule
+            lead = self.by_email.get(email) or "ld_" + hashlib.md5((self.salt + email).encode()).hexdigest()[:16]
             ext = None
         elif LEAD_ID.match(key):
             if key not in self.known:

@@ -43,6 +43,13 @@ def _word(column: str, numeric: bool, binary: bool = False):
     return word
 
 
+def _significant(x: np.ndarray, digits: int = 3) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = 10.0 ** (digits - 1 - np.floor(np.log10(np.abs(x))))
+    scale = np.where(np.isfinite(scale), scale, 1.0)
+    return np.round(x * scale) / scale
+
+
 def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int) -> list[list[dict]]:
     """Top contributions per lead in probability points, worded from the lead's own values."""
     n, names = len(frame), model.names
@@ -51,24 +58,34 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     k = min(top, len(names))
     order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :k]
     picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)      # score points (probability x 100)
-    wordings: list[str] = []
+    values: list = []                # per text id: (feature, value), worded only when some lead's reason uses it
     text_ids = np.empty((n, len(names)), dtype=np.int64)
     for j, name in enumerate(names):
-        values = frame[name] if name in frame else pd.Series([None] * n)
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)
-        word = _word(name, name in numeric, name in binary)
-        text_ids[:, j] = np.where(codes < 0, len(wordings) + len(uniques), codes + len(wordings))
-        wordings.extend(word(u) for u in uniques.tolist())
-        wordings.append(word(None))
+        column = frame[name] if name in frame else pd.Series([None] * n)
+        if name in numeric:          # as printed: whole days, 3 significant digits, so equal texts share an id
+            x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+            column = pd.Series(np.round(x) if name.endswith(AGE_SUFFIX) else _significant(x))
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        text_ids[:, j] = np.where(codes < 0, len(values) + len(uniques), codes + len(values))
+        values.extend((j, u) for u in uniques.tolist())
+        values.append((j, None))
+    words = [_word(name, name in numeric, name in binary) for name in names]
     picked_text = np.take_along_axis(text_ids, order, axis=1)
     tenths = np.round(picked * 10).astype(np.int64)
     combos, inverse = np.unique(picked_text * 100_000 + (tenths + 50_000), return_inverse=True)
-    details = np.array([f"{wordings[c // 100_000]}: {((c % 100_000) - 50_000) / 1000:+.2f}" for c in combos.tolist()],
-                       dtype=object)[inverse.reshape(picked.shape)]
+    details = np.array([f"{words[values[c // 100_000][0]](values[c // 100_000][1])}: {((c % 100_000) - 50_000) / 1000:+.2f}"
+                        for c in combos.tolist()], dtype=object)[inverse.reshape(picked.shape)]
     feature_names = np.asarray(names, dtype=object)[order]
     # below half a point a reason would read "+0.00"
     return [[{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.5]
             for fr, pr, dr in zip(feature_names.tolist(), picked.tolist(), details.tolist())]
+
+
+class _BaselineParts(BaselineScorer):
+    """The baseline's fit, engagement and completeness (the routing rules read them) without its reasons."""
+
+    def _reasons(self, contributions, texts, counts, centre, age_days, decay) -> list[list[dict]]:
+        return [[] for _ in range(len(counts))]
 
 
 class ModelScorer:
@@ -79,7 +96,7 @@ class ModelScorer:
     def __init__(self, model: LeadModel, version: str, policy: Policy) -> None:
         self.model, self.version, self.model_version = model, version, version
         self.policy = policy
-        self.baseline = BaselineScorer(policy)
+        self.baseline = _BaselineParts(policy)
         self.required_columns = self.baseline.required_columns
         self.drift = DriftTally(model)
 

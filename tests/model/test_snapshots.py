@@ -47,3 +47,23 @@ def test_a_feature_from_after_the_outcome_date_never_enters_training(settings):
     assert rows["lead_id"].tolist() == ["ld_a"]                # ld_b has no snapshot from before its close
     assert rows["score_id"].tolist() == [1]
     assert json.loads(rows["features"][0])["pricing_views"] == 0
+
+
+def test_forget_erases_the_persons_outcome_snapshots_and_rejected_rows(settings, tmp_path):
+    from leadgate.model.outcomes import import_outcomes
+    from leadgate.store.forget import forget_person
+
+    csv_file = tmp_path / "won.csv"
+    csv_file.write_text("email,won\ndana.reyes@northwind.io,yes\nDana.Reyes@northwind.io,no\nsam.ortiz@pebble.co,no\n")
+    with db.connect(settings) as con:
+        create_marts(con)
+        record_scores(con, BaselineScorer(test_policy()).score(leads_to_score(con), NOW), "run-1", test_policy())
+        report = import_outcomes(con, csv_file, key="email", outcome="won")
+    assert (report.recorded, report.rejected) == (2, 1)       # dana twice with two outcomes: the second is rejected
+    forget_person(settings, "dana.reyes@northwind.io")
+    with db.connect(settings) as con:
+        left = {t: con.execute(f"select count(*) from scoring.{t} where lead_id = 'ld_hot_vp'").fetchone()[0]
+                for t in ("outcomes", "feature_snapshots")}
+        rejects = con.execute("select count(*) from scoring.outcome_rejects").fetchone()[0]
+        others = con.execute("select count(*) from scoring.outcomes").fetchone()[0]
+    assert left == {"outcomes": 0, "feature_snapshots": 0} and rejects == 0 and others == 1
