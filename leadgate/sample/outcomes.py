@@ -180,7 +180,7 @@ def write_sample_outcomes(out_dir: Path, *, leads: int, seed: int, now: datetime
         writer = csv.writer(fh)
         writer.writerow(["email", "stage", "closed_at"])
         for email, won in zip(frame["email"], converted):
-            # deals close after the sample ends, as they would after leadgate scored the lead
-            closed = now + timedelta(days=rng.uniform(1, 60))
+            # deals close within two weeks after the sample ends, as they would after leadgate scored the lead
+            closed = now + timedelta(days=rng.uniform(1, 14))
             writer.writerow([email, "Closed Won" if won else "Closed Lost", closed.strftime("%Y-%m-%dT%H:%M:%SZ")])
     return path, len(frame), int(converted.sum())
