@@ -117,6 +117,9 @@ def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: 
     now = now or datetime.now(timezone.utc)
     fp = fingerprint(rows)
     version = f"m{now:%Y%m%d%H%M%S}-{fp[:6]}"
+    taken = {v for (v,) in con.execute("select version from scoring.model_versions where version like ?",
+                                       [version + "%"]).fetchall()}
+    version = next(v for v in [version, *(f"{version}.{i}" for i in range(2, 1000))] if v not in taken)
     doc["version"] = version
     model_dir = registry.models_root(db_path) / version
     heldout = {"p": np.round(p_test, 6).tolist(), "y": y[test_idx].tolist(),
@@ -131,7 +134,9 @@ def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: 
         "training": {"rows": int(len(rows)), "train_rows": int(len(train_idx)), "test_rows": int(len(test_idx)),
                      "converted": int(y.sum()), "split": "time" if time_split else "random",
                      "latest_outcome": str(cutoff.max()), "features": model.names,
-                     "dropped": doc["spec"]["dropped"]},
+                     "dropped": doc["spec"]["dropped"],
+                     # reviewers' approvals and rejections: a weaker label, counted here, never trained or scored on
+                     "reviewer_labels_not_used": int(con.execute("select count(*) from scoring.reviewer_labels").fetchone()[0])},
     }
     con.execute("begin transaction")
     try:

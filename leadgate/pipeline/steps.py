@@ -230,6 +230,8 @@ def decide_step(
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
     report.model = finish_models(settings, scorer, shadow, shadow_rows, run_id, policy)
+    if report.model and (report.model.get("drift") or {}).get("warning"):
+        progress(report.model["drift"]["warning"])
     if llm_run:
         report.llm = scorer.summary
         progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(
