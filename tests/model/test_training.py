@@ -75,3 +75,29 @@ def test_the_linear_model_explains_exactly(fitted):
     lin = LeadModel({"family": "logistic", "spec": spec, "linear": linear, "calibration": {"kind": "sigmoid", "a": 1, "b": 0}})
     contrib, base = lin.contributions(X)
     assert np.allclose(base + contrib.sum(axis=1), logistic_logit(linear, encoding.linear_matrix(X, spec)))
+
+
+def test_drift_is_flagged_when_leads_stop_looking_like_the_training_data(fitted, settings):
+    from leadgate.config import DEFAULT_POLICY
+    from leadgate.model.run import record_drift
+    from leadgate.model.scorer import ModelScorer
+    from leadgate.model.train import drift_reference
+    from leadgate.policy import load_policy
+    from leadgate.store import db
+
+    model, frame, _, _, _ = fitted
+    _, _, points = model.probability_points(frame)
+    model.doc["drift"] = drift_reference(model, frame, model.predict(frame), dict(zip(model.names, np.abs(points).mean(0))))
+    leads = synthetic_lead_features(800, seed=13, now=NOW)
+    policy = load_policy(DEFAULT_POLICY)
+    same, shifted = ModelScorer(model, "v1", policy), ModelScorer(model, "v1", policy)
+    same.score(leads, NOW)
+    moved = leads.assign(last_touch_at=leads["last_touch_at"] - np.timedelta64(120, "D"),
+                         pricing_views=leads["pricing_views"] * 0, demo_requests=0)
+    shifted.score(moved, NOW)
+    with db.connect(settings) as con:
+        calm, drifted = record_drift(con, same, "run-1", policy), record_drift(con, shifted, "run-2", policy)
+        flagged = con.execute("select run_id, feature from scoring.drift where drifted order by 1, 2").fetchall()
+    assert calm["drifted"] == [] and calm["warning"] is None
+    assert "score" in drifted["drifted"] and "drift in" in drifted["warning"]
+    assert {run for run, _ in flagged} == {"run-2"}
