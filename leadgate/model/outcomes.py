@@ -81,6 +81,18 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     return header, rows
 
 
+def _column(header: list[str], name: str | None, what: str, path: Path) -> str | None:
+    """The header's column for `name`: exact, else the one column equal to it ignoring case; else a clear error."""
+    if name is None or name in header:
+        return name
+    folded = [h for h in header if h.casefold() == name.strip().casefold()]
+    if len(folded) == 1:
+        return folded[0]
+    hint = next((f"; the file looks '{d}'-delimited (leadgate reads comma-separated CSV)" for d in (";", "\t", "|")
+                 if any(d in h for h in header)), "")
+    raise OutcomeFileError(f"{path} has no column '{name}' ({what}); its columns: {', '.join(header)}{hint}")
+
+
 def _outcome(value: str, positive: str | None) -> bool | str:
     v = " ".join(value.split()).casefold()
     if not v:
@@ -165,9 +177,8 @@ def import_outcomes(
     path = Path(path).expanduser().resolve()
     report = OutcomeImport(file=str(path))
     header, rows = _read(path)
-    for needed, what in ((key, "--key"), (outcome, "--outcome"), (closed_at, "--closed-at")):
-        if needed is not None and needed not in header:
-            raise OutcomeFileError(f"{path} has no column '{needed}' ({what}); its columns: {', '.join(header)}")
+    key, outcome, closed_at = (_column(header, name, what, path) for name, what in
+                               ((key, "--key"), (outcome, "--outcome"), (closed_at, "--closed-at")))
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     options = json.dumps({"key": key, "outcome": outcome, "positive": positive, "closed_at": closed_at}, sort_keys=True)
     earlier = con.execute("select import_id from scoring.outcome_imports where file_sha256 = ? and options = ?",

@@ -36,18 +36,23 @@ def grid(heldout: dict, policy: Policy) -> list[dict]:
     return rows
 
 
+def _preference(row: dict) -> tuple:
+    """Most accurate first; then less review; then the stricter automatic band."""
+    return round(row["accuracy"], 4), -round(row["review_share"], 4), row["auto_confidence"], row["check_confidence"]
+
+
 def propose(heldout: dict, policy: Policy, budget: float) -> dict:
     """The most accurate automatic decisions whose review share stays within `budget`, plus the trade-off table."""
     rows = [r for r in grid(heldout, policy) if np.isfinite(r["accuracy"])]
     within = [r for r in rows if r["review_share"] <= budget + 1e-9]
     if not within:
         raise ValueError(f"no setting keeps review within {budget:.0%} on the held-out leads")
-    best = max(within, key=lambda r: (round(r["accuracy"], 4), -r["review_share"], r["auto_confidence"]))
+    best = max(within, key=_preference)
     table = []
     for share in SHARES:
         ok = [r for r in rows if r["review_share"] <= share + 1e-9]
         if ok:
-            top = max(ok, key=lambda r: (round(r["accuracy"], 4), -r["review_share"]))
+            top = max(ok, key=_preference)
             table.append({"review_budget": share, **top, "coverage": 1 - top["review_share"]})
     p, y, comp = (np.asarray(heldout[k], float) for k in ("p", "y", "completeness"))
     current_share, current_acc = _outcome(p, y, comp, policy, policy.scoring.qualify_threshold,
