@@ -68,3 +68,20 @@ def test_the_command_shows_counts_and_the_rejected_lines(settings, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "3 rows: 2 outcomes recorded, 0 unchanged, 1 rejected" in result.output
     assert "rejected line 3: outcome 'maybe' is not a known yes/no value" in result.output
+
+
+def test_sample_outcomes_are_written_beside_the_events_for_every_lead(tmp_path):
+    import csv
+
+    from leadgate.sample.generator import SAMPLE_NOW, write_sample
+    from leadgate.sample.outcomes import write_sample_outcomes
+
+    report = write_sample(tmp_path / "gen", leads=80, seed=4)
+    path, rows, won = write_sample_outcomes(tmp_path / "gen", leads=80, seed=4)
+    assert path.parent == tmp_path and not any((tmp_path / "gen").glob("*outcome*"))   # ingest never reads it
+    with open(path, newline="") as fh:
+        records = list(csv.DictReader(fh))
+    assert rows == report.leads == len(records) == len({r["email"] for r in records})
+    assert 0 < won < rows and {r["stage"] for r in records} == {"Closed Won", "Closed Lost"}
+    assert all(r["closed_at"] > SAMPLE_NOW.strftime("%Y-%m-%dT%H:%M:%SZ") for r in records)   # closed after scoring
+    assert write_sample_outcomes(tmp_path / "gen", leads=80, seed=4)[0].read_bytes() == path.read_bytes()
