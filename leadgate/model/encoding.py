@@ -40,7 +40,7 @@ def build_spec(frame: pd.DataFrame) -> dict:
     return {"numeric": numeric, "categorical": categorical, "dropped": dropped}
 
 
-def _numeric(frame: pd.DataFrame, spec: dict) -> np.ndarray:
+def numbers(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     """Transformed (log where flagged) numbers; NaN where missing or the column is absent."""
     out = np.full((len(frame), len(spec["numeric"])), np.nan)
     for j, s in enumerate(spec["numeric"]):
@@ -70,12 +70,12 @@ def category_codes(frame: pd.DataFrame, spec: dict) -> np.ndarray:
 
 def tree_matrix(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     """Numbers as they are (NaN = missing) followed by category codes, for LightGBM."""
-    return np.hstack([_numeric(frame, spec), category_codes(frame, spec).astype(float)])
+    return np.hstack([numbers(frame, spec), category_codes(frame, spec).astype(float)])
 
 
 def linear_numeric(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     """Scaled numbers (missing = median) each followed by its missing indicator where training had missing values."""
-    x = _numeric(frame, spec)
+    x = numbers(frame, spec)
     parts = []
     for j, s in enumerate(spec["numeric"]):
         col = x[:, j]

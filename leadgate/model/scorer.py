@@ -136,7 +136,7 @@ class DriftTally:
             if name == "score":
                 shares = metrics.proportions(p, ref["edges"])
             elif ref.get("kind") == "numeric":
-                numeric = encoding._numeric(frame, spec) if numeric is None else numeric
+                numeric = encoding.numbers(frame, spec) if numeric is None else numeric
                 shares = metrics.proportions(numeric[:, nums.index(name)], ref["edges"])
             else:
                 codes = encoding.category_codes(frame, spec) if codes is None else codes

@@ -72,7 +72,7 @@ def drift_reference(model: LeadModel, frame: pd.DataFrame, p: np.ndarray, import
     ref = {"score": {"edges": [i / 10 for i in range(1, 10)]}}
     ref["score"]["shares"] = metrics.proportions(p, ref["score"]["edges"])
     top = sorted(importance, key=importance.get, reverse=True)[:DRIFT_FEATURES]
-    numeric = encoding._numeric(frame, model.spec)
+    numeric = encoding.numbers(frame, model.spec)
     codes = encoding.category_codes(frame, model.spec)
     for name in top:
         nums = [s["name"] for s in model.spec["numeric"]]
