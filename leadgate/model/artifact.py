@@ -41,7 +41,7 @@ class LeadModel:
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds."""
         if self.family == "lightgbm":
-            return self.booster.predict(encoding.tree_matrix(frame, self.spec), raw_score=True)
+            return self.booster.predict(encoding.tree_matrix(frame, self.spec), raw_score=True, num_threads=1)
         contrib, base = self.contributions(frame)
         return base + contrib.sum(axis=1)
 
@@ -58,7 +58,7 @@ class LeadModel:
         if self.family == "lightgbm":
             x = encoding.tree_matrix(frame, self.spec)
             if len(frame) <= SHAP_MAX_ROWS:
-                out = self.booster.predict(x, pred_contrib=True)
+                out = self.booster.predict(x, pred_contrib=True, num_threads=1)
                 return out[:, :-1], out[:, -1]
             return self._path_contributions(x)
         lin = self.doc["linear"]
@@ -87,7 +87,7 @@ class LeadModel:
         if self._paths is None:
             self._paths = _leaf_paths(self.booster.dump_model(), len(self.names))
         tables, base = self._paths
-        leaves = self.booster.predict(x, pred_leaf=True).astype(np.int64)
+        leaves = self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
         contrib = np.zeros((len(x), len(self.names)))
         for t, table in enumerate(tables):
             contrib += table[leaves[:, t]]

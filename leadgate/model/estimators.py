@@ -86,7 +86,7 @@ def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
     best = max(1, int(boosters.best_iteration))
     oof_tree = np.zeros(len(y))
     for booster, (_, test) in zip(boosters.boosters, splits):
-        oof_tree[test] = booster.predict(xt[test], num_iteration=best, raw_score=True)
+        oof_tree[test] = booster.predict(xt[test], num_iteration=best, raw_score=True, num_threads=1)
     losses = {"logistic": log_loss(y, sigmoid(oof_lin)), "lightgbm": log_loss(y, sigmoid(oof_tree))}
     family = min(losses, key=losses.get)
     return Selection(family, oof_lin if family == "logistic" else oof_tree, losses, int(round(best * 1.1)))
