@@ -20,6 +20,9 @@ crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM)
 app.add_typer(crm_app, name="crm")
 from leadgate.cli import metrics_cmds  # noqa: E402 - `leadgate metrics` lives in its own module
 app.command("metrics")(metrics_cmds.metrics)
+from leadgate.cli.model_cmds import import_app, model_app  # noqa: E402 - light: heavy imports are inside the commands
+app.add_typer(import_app, name="import")
+app.add_typer(model_app, name="model")
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 
@@ -281,6 +284,7 @@ def sample(
     # not the bundled sample's seed (7); the event ids carry seed and size anyway (leadgate.sample.generator.id_suffix)
     seed: Annotated[int, typer.Option(help="random seed (same seed, same files; event ids differ per seed)")] = 1,
     bad_records: Annotated[bool, typer.Option(help="include a few deliberately bad records")] = True,
+    outcomes: Annotated[bool, typer.Option("--outcomes", help="also write <out>-outcomes.csv beside the folder (leadgate/sample/outcomes.py)")] = False,
 ) -> None:
     """Write realistic synthetic engagement files."""
     from leadgate.sample.generator import write_sample
@@ -288,6 +292,12 @@ def sample(
     report = _item_dict(write_sample(out, leads=leads, seed=seed, bad_records=bad_records))
     files = report.get("files") or report.get("records_per_file") or {}
     typer.echo(f"wrote {out}: " + ", ".join(f"{Path(str(k)).name} {v}" for k, v in dict(files).items()))
+    if outcomes:
+        from leadgate.sample.outcomes import write_sample_outcomes
+
+        path, rows, won = write_sample_outcomes(out, leads=leads, seed=seed)
+        typer.echo(f"wrote {path}: {rows} outcomes, {won} converted (import: leadgate import outcomes {path} "
+                   "--key email --outcome stage --positive 'Closed Won' --closed-at closed_at)")
 
 
 @app.command()

@@ -136,6 +136,7 @@ class DecideReport:
     routed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None        # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
+    model: dict[str, Any] | None = None      # champion / shadow model: versions, shadow rows, drift (leadgate/model/run.py)
 
 
 def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None = None):
@@ -143,7 +144,11 @@ def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None =
     from leadgate.scoring.baseline import BaselineScorer
 
     if settings.scorer == "baseline":
-        return BaselineScorer(policy)
+        from leadgate.model.run import promoted_scorer
+
+        with db.connect(settings) as con:
+            model = promoted_scorer(con, policy)       # a promoted model decides (leadgate model promote)
+        return model or BaselineScorer(policy)
     if settings.scorer == "llm":
         from leadgate.config import load_llm_settings
         from leadgate.scoring.llm import LlmLeadScorer
@@ -176,6 +181,9 @@ def decide_step(
     llm_run = getattr(scorer, "name", None) == "llm"
     if llm_run:
         from leadgate.scoring.llm import record_llm_scores
+    from leadgate.model.run import finish_models, record_shadow, shadow_for
+
+    shadow, shadow_rows = (None if llm_run else shadow_for(settings, policy)), 0
     now = settings.scoring_time()
     with db.connect(settings) as con:
         report.new_leads = sync_pending_leads(con, policy.version)
@@ -204,6 +212,8 @@ def decide_step(
             decisions = route_leads(merged, gate, policy)
             routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version,
                                   model_version=getattr(scorer, "model_version", None))
+            if shadow is not None:      # scored and recorded beside the champion, never routed on
+                shadow_rows += record_shadow(con, shadow, features, merged, decisions, gate, policy, run_id, now)
         t3 = time.perf_counter()
         report.scored += len(scored)
         report.batches += 1
@@ -221,6 +231,9 @@ def decide_step(
             on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
+    report.model = finish_models(settings, scorer, shadow, shadow_rows, run_id, policy)
+    if report.model and (report.model.get("drift") or {}).get("warning"):
+        progress(report.model["drift"]["warning"])
     if llm_run:
         report.llm = scorer.summary
         progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(

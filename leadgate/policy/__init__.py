@@ -126,6 +126,12 @@ class LlmPolicy(_Strict):
     prices: dict[str, LlmPrice] = Field(default_factory=lambda: dict(DEFAULT_LLM_PRICES))
 
 
+class ModelPolicy(_Strict):
+    """Models trained on outcomes (leadgate/model): when a run flags drift against the training data."""
+
+    drift_psi: float = Field(default=0.2, gt=0)   # population stability index above which the score or a feature drifted
+
+
 class Policy(_Strict):
     version: str = Field(min_length=1)
     scoring: ScoringPolicy
@@ -134,6 +140,7 @@ class Policy(_Strict):
     crm: CrmPolicy
     consent: ConsentPolicy = Field(default_factory=ConsentPolicy)
     llm: LlmPolicy | None = None      # None: the documented defaults of LlmPolicy
+    model: ModelPolicy = Field(default_factory=ModelPolicy)
 
 
 class PolicyError(ValueError):

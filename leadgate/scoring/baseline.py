@@ -36,6 +36,7 @@ import pandas as pd
 
 from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import LeadState
+from leadgate.model.snapshots import record_feature_snapshots
 from leadgate.policy import Policy, PolicyError
 from leadgate.store.states import StateChange, set_states
 
@@ -356,6 +357,7 @@ def record_scores(
             """,
             [run_id, policy.version],
         )
+        record_feature_snapshots(con, "_scores_batch")     # what the model may learn from later (leadgate/model)
     finally:
         con.unregister("_scores_batch")
     return out

@@ -1,0 +1,171 @@
+"""A trained model as data files (JSON + LightGBM's text format, never pickle), checked by SHA-256 on load."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from leadgate.model import encoding
+from leadgate.model.encoding import linear_numeric
+from leadgate.model.estimators import calibrate
+
+MODEL_FILE, TREES_FILE, HELDOUT_FILE = "model.json", "trees.txt", "heldout.json"
+# TreeSHAP (pred_contrib) costs about 0.1-0.5 ms per lead; bigger batches use the path attribution
+SHAP_MAX_ROWS = 5_000
+
+
+class ModelFileError(RuntimeError):
+    """A model file is missing or is not the file the registry recorded (altered on disk)."""
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+class LeadModel:
+    """predict / contributions over feature frames; holds only plain data (and a LightGBM text model)."""
+
+    def __init__(self, doc: dict, booster: lgb.Booster | None = None) -> None:
+        self.doc = doc
+        self.spec = doc["spec"]
+        self.family = doc["family"]
+        self.booster = booster
+        self.names = encoding.feature_names(self.spec)
+        self._paths = None
+
+    def raw(self, frame: pd.DataFrame) -> np.ndarray:
+        """Uncalibrated log-odds."""
+        if self.family == "lightgbm":
+            return self.booster.predict(encoding.tree_matrix(frame, self.spec), raw_score=True, num_threads=1)
+        contrib, base = self.contributions(frame)
+        return base + contrib.sum(axis=1)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Calibrated probability of converting."""
+        return calibrate(self.doc["calibration"], self.raw(frame))
+
+    def contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
+
+        Linear: coef * (x - training mean) per column, summed per feature (a category: its coefficient
+        minus the block's average). Trees: TreeSHAP (pred_contrib), or the path attribution for big batches.
+        """
+        if self.family == "lightgbm":
+            x = encoding.tree_matrix(frame, self.spec)
+            if len(frame) <= SHAP_MAX_ROWS:
+                out = self.booster.predict(x, pred_contrib=True, num_threads=1)
+                return out[:, :-1], out[:, -1]
+            return self._path_contributions(x)
+        lin = self.doc["linear"]
+        coef, mean = np.asarray(lin["coef"]), np.asarray(lin["column_mean"])
+        groups = np.asarray(encoding.linear_groups(self.spec), dtype=int)
+        n_num = len(self.spec["numeric"])
+        num_cols = int(np.sum(groups < n_num))
+        contrib = np.zeros((len(frame), len(self.names)))
+        if num_cols:
+            member = np.zeros((num_cols, n_num))
+            member[np.arange(num_cols), groups[:num_cols]] = 1.0
+            contrib[:, :n_num] = ((linear_numeric(frame, self.spec) - mean[:num_cols]) * coef[:num_cols]) @ member
+        codes = encoding.category_codes(frame, self.spec)
+        offset = num_cols
+        for j, s in enumerate(self.spec["categorical"]):
+            block = slice(offset, offset + len(s["values"]))
+            contrib[:, n_num + j] = coef[block][codes[:, j]] - float(coef[block] @ mean[block])
+            offset += len(s["values"])
+        return contrib, np.full(len(frame), lin["intercept"] + float(mean @ coef))
+
+    def _path_contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-tree path attribution: each split credits its feature with the change of the node value it causes.
+
+        It adds up to the log-odds exactly, like TreeSHAP, at the cost of one leaf look-up per tree.
+        """
+        if self._paths is None:
+            self._paths = _leaf_paths(self.booster.dump_model(), len(self.names))
+        tables, base = self._paths
+        leaves = self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
+        contrib = np.zeros((len(x), len(self.names)))
+        for t, table in enumerate(tables):
+            contrib += table[leaves[:, t]]
+        return contrib, np.full(len(x), base)
+
+    def probability_points(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(probability, base probability, per-feature probability contributions summing to p - base).
+
+        Log-odds contributions are scaled by the secant of the calibrated curve between the base and the
+        lead's log-odds, so they keep their sign and order and add up to the probability's move.
+        """
+        contrib, base = self.contributions(frame)
+        z = base + contrib.sum(axis=1)
+        cal = self.doc["calibration"]
+        p, p0 = calibrate(cal, z), calibrate(cal, base)
+        dz = z - base
+        near = np.abs(dz) < 1e-6
+        slope = np.where(near, (calibrate(cal, z + 1e-3) - calibrate(cal, z - 1e-3)) / 2e-3,
+                         (p - p0) / np.where(near, 1.0, dz))
+        return p, p0, contrib * slope[:, None]
+
+
+def _leaf_paths(dump: dict, n_features: int) -> tuple[list[np.ndarray], float]:
+    """For each tree, a (leaves x features) table of path credits, and the sum of the trees' root values."""
+    tables, base = [], 0.0
+    for tree in dump["tree_info"]:
+        table = np.zeros((max(1, tree["num_leaves"]), n_features))
+        root = tree["tree_structure"]
+        root_value = root.get("internal_value", root.get("leaf_value", 0.0))
+        base += root_value
+        stack = [(root, root_value, np.zeros(n_features))]
+        while stack:
+            node, value, credit = stack.pop()
+            if "leaf_index" in node or "split_feature" not in node:
+                table[node.get("leaf_index", 0)] = credit
+                continue
+            for side in ("left_child", "right_child"):
+                child = node[side]
+                child_value = child.get("internal_value", child.get("leaf_value", 0.0))
+                step = credit.copy()
+                step[node["split_feature"]] += child_value - value
+                stack.append((child, child_value, step))
+        tables.append(table)
+    return tables, base
+
+
+def save_model(model_dir: Path, doc: dict, booster: lgb.Booster | None, heldout: dict) -> dict[str, str]:
+    """Write the files; returns {file name: sha256} for the registry."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    (model_dir / MODEL_FILE).write_text(json.dumps(doc, sort_keys=True), encoding="utf-8")
+    (model_dir / HELDOUT_FILE).write_text(json.dumps(heldout), encoding="utf-8")
+    if booster is not None:
+        (model_dir / TREES_FILE).write_text(booster.model_to_string(), encoding="utf-8")
+    return {name: sha256(model_dir / name) for name in (MODEL_FILE, HELDOUT_FILE, TREES_FILE) if (model_dir / name).exists()}
+
+
+def _checked(model_dir: Path, files: dict[str, str], name: str, version: str) -> str:
+    path = model_dir / name
+    if not path.is_file():
+        raise ModelFileError(f"model {version}: file {path} is missing; the model cannot be used")
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != files[name]:
+        raise ModelFileError(
+            f"model {version}: {path} does not match the checksum recorded when it was trained (altered on disk?); "
+            "refusing to load it"
+        )
+    return data.decode("utf-8")
+
+
+def load_model(model_dir: Path, files: dict[str, str], version: str) -> LeadModel:
+    """Load and verify every file of a version; a changed or missing file is refused."""
+    model_dir = Path(model_dir)
+    doc = json.loads(_checked(model_dir, files, MODEL_FILE, version))
+    booster = None
+    if doc["family"] == "lightgbm":
+        booster = lgb.Booster(model_str=_checked(model_dir, files, TREES_FILE, version))
+    return LeadModel(doc, booster)
+
+
+def load_heldout(model_dir: Path, files: dict[str, str], version: str) -> dict:
+    return json.loads(_checked(Path(model_dir), files, HELDOUT_FILE, version))
