@@ -33,7 +33,7 @@ decisions and respects people: see its docstring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from leadgate.policy.consent import allows_contact
+from leadgate.routing.decision import RouteDecision
 from leadgate.routing.gate import GateResult
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
@@ -60,20 +61,6 @@ EPS = 1e-9
 REVIEW, PENDING, NURTURE, QUALIFIED = (
     LeadState.NEEDS_REVIEW.value, LeadState.PENDING.value, LeadState.NURTURE.value, LeadState.QUALIFIED.value,
 )
-
-
-@dataclass(frozen=True)
-class RouteDecision:
-    lead_id: str
-    state: str
-    reason_codes: tuple[str, ...]
-    band: str          # gate | gate_blocked | consent | rule | auto | second_check | low_confidence | error | human
-    summary: str       # plain language, written for the reviewer
-    feature_hash: str | None = None
-    score_id: int | None = None
-    score: float | None = None
-    confidence: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)   # never personal data
 
 
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:

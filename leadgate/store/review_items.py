@@ -15,7 +15,7 @@ from leadgate.scoring.baseline import is_blank
 from leadgate.store.states import utcnow
 
 if TYPE_CHECKING:
-    from leadgate.routing.rules import RouteDecision
+    from leadgate.routing.decision import RouteDecision
 
 RECENT_EVENTS = 10
 
