@@ -142,7 +142,8 @@ def test_review_items_carry_what_a_reviewer_needs(con, policy):
     assert 0 < item[4] < 1 and item[5] == 0        # issue 11: its unknown size straddles the threshold
     assert json.loads(item[6])[0]["detail"].startswith("2 pricing views (+")
     assert item[7] == ["target_account", "missing_company_size", "low_confidence"]
-    assert item[8].startswith("Named target account (Globex Corporation via globex-logistics.com); company size unknown;")
+    assert item[8].startswith("Named target account (Globex Corporation via globex-logistics.com); company size unknown: the score is")
+    assert "employees; it decides qualified vs nurture;" in item[8]       # issue 11: what the unknown decides
     assert item[9] == "Is there an enterprise plan?"
     events = json.loads(item[10])
     assert len(events) == 10                                        # the latest 10 of 12
