@@ -44,11 +44,9 @@ def roc_points(y: np.ndarray, p: np.ndarray, at_most: int = 200) -> list[tuple[f
     return [(round(float(fpr[i]), 4), round(float(tpr[i]), 4)) for i in keep]
 
 
-def confidence(p: np.ndarray, completeness: np.ndarray, threshold: float, policy_confidence) -> np.ndarray:
-    """The policy's confidence formula on a probability: completeness and distance from the threshold."""
-    cp = policy_confidence
-    margin = np.minimum(1.0, np.abs(p - threshold) / cp.margin_scale)
-    return np.clip(cp.completeness_weight * np.nan_to_num(completeness, nan=0.0) + cp.margin_weight * margin, 0, 1)
+def confidence(p: np.ndarray, threshold: float, policy_confidence) -> np.ndarray:
+    """The policy's confidence formula on a probability: min(1, distance from the threshold / margin_scale)."""
+    return np.clip(np.abs(p - threshold) / policy_confidence.margin_scale, 0, 1)
 
 
 def bands(p: np.ndarray, conf: np.ndarray, threshold: float, auto: float, check: float, min_margin: float) -> dict:
@@ -72,7 +70,7 @@ def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
 def evaluate(y: np.ndarray, p: np.ndarray, completeness: np.ndarray, policy) -> dict:
     """Every held-out metric the registry keeps for a version."""
     t = policy.scoring.qualify_threshold
-    conf = confidence(p, completeness, t, policy.scoring.confidence)
+    conf = confidence(p, t, policy.scoring.confidence)
     rp = policy.routing
     return {"leads": int(len(y)), "converted": int(y.sum()), "roc_auc": auc(y, p), "brier": brier(y, p),
             "ece": ece(y, p), "log_loss": log_loss(y, p), **{f"at_{k}": v for k, v in at_threshold(y, p, t).items()},

@@ -110,7 +110,7 @@ class ModelScorer:
         self.drift.add(frame, p)
         return scored.assign(
             score=p, qualified=p >= t,
-            confidence=metrics.confidence(p, scored["completeness"].to_numpy(float), t, self.policy.scoring.confidence),
+            confidence=metrics.confidence(p, t, self.policy.scoring.confidence),
             reasons=reasons(self.model, frame, points, self.policy.routing.top_reasons),
             scorer=self.name, scorer_version=self.version, model_version=self.version,
         )

@@ -15,7 +15,7 @@ SHARES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.30, 0.50)
 
 def _outcome(p, y, comp, policy: Policy, t: float, auto: float, check: float) -> tuple[float, float]:
     """(review share, accuracy of the automatic decisions) on held-out leads for one setting (bands alone)."""
-    conf = metrics.confidence(p, comp, t, policy.scoring.confidence)
+    conf = metrics.confidence(p, t, policy.scoring.confidence)
     band_check = (conf >= check - 1e-9) & (conf < auto - 1e-9)
     review = (conf < check - 1e-9) | (band_check & (np.abs(p - t) < policy.routing.second_check.min_margin - 1e-9))
     decided = ~review

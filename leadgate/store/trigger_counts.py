@@ -9,6 +9,7 @@ import duckdb
 import pandas as pd
 
 from leadgate.policy import Policy
+from leadgate.store.invariants import relation_exists
 
 
 def trigger_counts(
@@ -17,7 +18,8 @@ def trigger_counts(
     """lead_id and one `trigger:<name>` count per routing.triggers rule: matching events in (now - window, now]."""
     triggers = policy.routing.triggers
     columns = ["lead_id", *(f"trigger:{t.name}" for t in triggers)]
-    if not triggers or not len(lead_ids):
+    # No events mart (a database of imported lead lists that dbt has not built events for): nothing fired.
+    if not triggers or not len(lead_ids) or not relation_exists(con, "marts", "lead_events"):
         return pd.DataFrame({c: pd.Series(dtype="object" if c == "lead_id" else "int64") for c in columns})
     filters, params = [], []
     for i, t in enumerate(triggers):
