@@ -215,7 +215,7 @@ def review_list(
     if not items:
         typer.echo(f"no {status_} review items")
         return
-    from leadgate.review.service import format_item_table
+    from leadgate.cli.review_render import format_item_table
 
     typer.echo(format_item_table(items))
 
@@ -228,7 +228,7 @@ def review_show(item_id: int, as_json: Annotated[bool, typer.Option("--json")] =
     if as_json:
         _echo_json(item)
         return
-    from leadgate.review.service import format_item_detail
+    from leadgate.cli.review_render import format_item_detail
 
     typer.echo(format_item_detail(item))
 

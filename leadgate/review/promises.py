@@ -1,0 +1,145 @@
+"""The promise check: sentences of a clarification email that commit the company to something.
+
+A reviewer's email to a lead must not promise a price, a discount, a date, a scope, a guarantee or
+access that sales has not agreed. Each sentence is read NFKC-normalised, case-folded, without
+zero-width characters and with letter-spacing joined ("g u a r a n t e e d"), and matched against
+patterns per kind in English, German, French, Spanish and Portuguese. Patterns need a commitment
+(a value, a date, "will/can/'ll" with a deliverable) so plain questions to the lead pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+_SPACED = re.compile(r"\b(?:\w[ .]){3,}\w\b")
+_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=;)\s*")
+
+_MODAL = (r"(?:will|'ll|can|could|shall|going to|are able to|happy to|able to|would be able to|"
+          r"werden|wird|können|kann|pouvons|allons|pourrons|sera|serez|podemos|vamos a|será|podremos|vamos|poderemos)")
+_DAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|weekend|tomorrow|tonight|"
+        r"today|next week|this week|end of (?:the )?(?:day|week|month|quarter|year)|eo[dwmqy]|q[1-4]|"
+        r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|\d{1,2}(?:st|nd|rd|th)?\b|\d{4}-\d{2}-\d{2}|"
+        r"montag|dienstag|mittwoch|donnerstag|freitag|morgen|nächste woche|ende (?:der woche|des monats)|"
+        r"lundi|mardi|mercredi|jeudi|vendredi|demain|la semaine prochaine|fin (?:de la semaine|du mois)|"
+        r"lunes|martes|miércoles|jueves|viernes|mañana|la próxima semana|fin de mes|"
+        r"segunda|terça|quarta|quinta|sexta|amanhã|próxima semana)")
+_UNITS = r"(?:hours?|days?|business days|working days|weeks?|months?|stunden|tagen?|wochen?|jours?|semaines?|días|semanas|dias|horas)"
+_DELIVERABLE = (r"(?:live|ready|delivered|deliver|shipped|ship|deployed|deploy|installed|install|up and running|launched|"
+                r"launch|in production|onboarded|set up|implemented|done|finished|available|"
+                r"geliefert|liefer\w*|einsatzbereit|fertig|livr\w*|prêt|entreg\w*|listo|pronto)")
+
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "price": (
+        r"[$€£¥₹]\s?\d", r"\d[\d.,]*\s?(?:k\s)?(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|bucks)\b",
+        r"\b(?:price|pricing|cost|fee|rate|preis|prix|precio|preço)s? (?:is|will be|would be|of|at|stays|ist|est|es|é)\b.{0,20}\d",
+        r"\bper (?:seat|user|month|year|licen[cs]e)\b.{0,5}$|\d\s?(?:/|per )\s?(?:seat|user|month|mo|year|yr)\b",
+        r"\b(?:for free|free of charge|at no (?:extra )?(?:cost|charge)|no (?:extra |additional )?(?:cost|charge|fee)|"
+        r"kostenlos|gratis|gratuit(?:ement)?|sin (?:costo|coste)|sem custo|price (?:lock|freeze)|lock in (?:the|your|this) price)\b",
+        r"\b(?:it's|it is|is|are|be|stays?|free) (?:free|on us)\b|\bfree (?:for|until|during|through)\b",
+    ),
+    "discount": (
+        r"\d+(?:[.,]\d+)?\s?(?:%|percent|per cent|prozent|pour ?cent|por ?ciento|por ?cento)\s?(?:off|discount|rabatt|"
+        r"nachlass|de (?:remise|réduction|descuento|desconto)|reduction|cheaper|less)",
+        r"\b(?:discount(?:ed)?|rebate|rabatt|nachlass|remise|réduction|descuento|desconto|half[- ]price|"
+        r"price match|money[- ]back|refund)\b",
+        r"\b(?:waive|waived|waiving|knock off|take off|comp(?:ed)?)\b.{0,30}\b(?:fee|price|cost|month|setup|bill|invoice)",
+        r"\b(?:free|extra|bonus) (?:months?|weeks?|seats?|licen[cs]es?|upgrade|onboarding)\b",
+        r"\b(?:we|i)(?:'ll| will| can| could)? (?:do|offer|give you|make it|go down to)\b.{0,20}\d+\s?%",
+    ),
+    "timing": (
+        rf"\b(?:by|before|until|no later than|on|bis|vor|avant|d'ici|antes del?|hasta el|até|para el)\s+(?:the\s+|le\s+|el\s+)?{_DAY}",
+        rf"\b(?:within|in|in the next|innerhalb von|in|sous|dans|en|dentro de|em)\s+(?:\d+|a|an|one|two|three|four|"
+        rf"a few|a couple of|zwei|drei|deux|trois|dos|tres|duas|três)\s+{_UNITS}",
+        rf"\b{_MODAL}\b.{{0,40}}\b{_DELIVERABLE}\b", rf"\b{_DELIVERABLE}\b.{{0,20}}\b(?:by|within|on|before)\b",
+        r"\b(?:same[- ]day|next[- ]day|overnight|immediately|right away|asap|sofort|immédiatement|de inmediato|imediatamente)\b"
+        r".{0,30}\b(?:deliver|ship|set up|install|onboard|access|live|ready)",
+        r"\b(?:delivery|go[- ]live|launch|cut[- ]over|rollout|liefertermin|livraison|entrega) (?:date )?(?:is|will be|on|of|am|le|el)\b",
+    ),
+    "scope": (
+        rf"\b(?:we|i)\b.{{0,10}}\b{_MODAL}\b.{{0,10}}\b(?:build|add|custom[a-z]*|integrate|develop|implement|configure|"
+        r"support|migrate|include|extend|bauen|entwickeln|intégrer|développer|construir|desarrollar|integrar)\b",
+        r"\b(?:unlimited|any feature|all (?:the )?features|every feature|whatever you need|anything you need|fully custom|"
+        r"custom (?:feature|integration|development|build)|white[- ]glove|dedicated (?:engineer|team|developer)|"
+        r"unbegrenzt|illimité|ilimitad[oa]s?)\b",
+        r"\b(?:includes?|including|included|comes with|inklusive|inclus|incluye|inclui)\b.{0,40}\b(?:at no|free|all|unlimited|"
+        r"every|integration|support|onboarding|training|migration)\b",
+    ),
+    "guarantee": (
+        r"\b(?:guarantee[ds]?|guaranteeing|promise[ds]?|warrant(?:y|ies|ed)|assured?|ensure you|certain(?:ly)? (?:will|to))\b",
+        r"\b(?:100|99(?:[.,]\d+)?)\s?%\s?(?:uptime|availability|up|sla|accurate|accuracy|success|compliant|secure)",
+        r"\b(?:uptime|sla|service level)\b.{0,30}\b(?:\d|guarantee|commit|promise)",
+        r"\b(?:risk[- ]free|no risk|zero risk|never (?:go )?down|never fail|no downtime|zero downtime)\b",
+        r"\b(?:garanti(?:e|ert|eren|r|mos|zamos|mos|do|da)?|garantía|garantia|versprech(?:en|e)|zusicher|nous promettons|"
+        r"je vous promets|prometemos|prometo|te aseguro|asseguramos)\b",
+    ),
+    "access": (
+        r"\b(?:admin(?:istrator)?|root|superuser|super user|owner|full|production|prod|api|early|beta|backend|back-end|"
+        r"database|db|vip|sandbox|server|console|privileged|unrestricted|source code|internal)\s+(?:access|rights|"
+        r"privileges|permissions|account|credentials|login|key|keys|role)\b",
+        r"\b(?:give|grant|provide|send|set up|create|open)\b.{0,15}\b(?:you|your team|them)\b.{0,20}\b(?:access|an? account|"
+        r"a login|credentials|the keys|password|permissions)\b",
+        r"\b(?:access|login|credentials|account|password|keys?) (?:to|for|on) (?:our|the) (?:system|platform|"
+        r"environment|servers?|database|backend|admin|production|repo(?:sitory)?|code)",
+        r"\b(?:zugang|zugriff|admin-rechte|adminrechte|accès|acceso|acesso|credenciales|identifiants)\b",
+    ),
+}
+_COMPILED = {kind: [re.compile(p, re.IGNORECASE) for p in pats] for kind, pats in PATTERNS.items()}
+
+
+@dataclass(frozen=True)
+class Promise:
+    """A flagged sentence: its position in the draft, a stable hash to confirm it by, and what it promises."""
+
+    index: int
+    hash: str
+    sentence: str
+    kinds: tuple[str, ...]
+
+    def kinds_text(self) -> str:
+        return "/".join(self.kinds)
+
+
+def normalise(text: str) -> str:
+    """The text as the check reads it: NFKC, no invisible characters, joined letter-spacing, case-folded."""
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or ""))
+    text = text.replace("\u2019", "'").replace("\u2018", "'")
+    text = _SPACED.sub(lambda m: re.sub(r"[ .]", "", m.group(0)), text)
+    return " ".join(text.split()).casefold()
+
+
+def sentences(text: str) -> list[str]:
+    """The draft split into sentences (lines and sentence ends), blanks left out."""
+    return [s.strip() for s in _SENTENCE_END.split(text or "") if s and s.strip()]
+
+
+def sentence_hash(sentence: str) -> str:
+    """What a reviewer confirms a flagged sentence by: unchanged by spacing or case, changed by any edit of words."""
+    return hashlib.sha256(normalise(sentence).encode("utf-8")).hexdigest()[:12]
+
+
+def promise_kinds(sentence: str) -> tuple[str, ...]:
+    """Which kinds of promise one sentence makes (empty when none)."""
+    text = normalise(sentence)
+    return tuple(kind for kind, pats in _COMPILED.items() if any(p.search(text) for p in pats))
+
+
+def find_promises(text: str) -> list[Promise]:
+    """Every sentence of `text` that makes a promise, with its index among the draft's sentences."""
+    found = []
+    for index, sentence in enumerate(sentences(text)):
+        kinds = promise_kinds(sentence)
+        if kinds:
+            found.append(Promise(index, sentence_hash(sentence), sentence, kinds))
+    return found
+
+
+def unconfirmed(text: str, confirmed: Iterable[object]) -> list[Promise]:
+    """Flagged sentences not confirmed by hash (or by index, as a string or number)."""
+    keys = {str(c).strip() for c in confirmed or ()}
+    return [p for p in find_promises(text) if p.hash not in keys and str(p.index) not in keys]
