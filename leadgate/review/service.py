@@ -23,6 +23,10 @@ from leadgate.lifecycle import ReviewStatus
 from leadgate.policy import Policy, load_policy
 from leadgate.review.decisions import DecisionRequest, ReviewDecision, apply_decision, item_id_of, requests_for
 from leadgate.review.errors import AlreadyDecided, ReviewError  # noqa: F401 (re-exported: callers catch them here)
+from leadgate.review.clarify import Draft, Drafter, draft
+from leadgate.review.edits import edits_of
+from leadgate.review.overrides import list_overrides
+from leadgate.review.sla import overdue_count
 from leadgate.store.states import utcnow
 from leadgate.store.invariants import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)
 
@@ -114,7 +118,37 @@ class ReviewService:
                 " where lead_id = ? and item_id <> ? order by item_id",
                 [item["lead_id"], item_id],
             )
+            item["edits"] = edits_of(con, item["lead_id"])      # corrections beside the original values
+            # A read copy published before migration 0016 has neither table.
+            for key, table, sql in (
+                ("clarifications", "clarifications", "select draft, source, flagged, reviewer, created_at"
+                 " from review.clarifications where item_id = ? order by created_at"),
+                ("conflicts", "decision_log", "select decision_uuid, reviewer, action, reason, submitted_at"
+                 " from review.decision_log where item_id = ? and outcome = 'conflict' order by recorded_at"),
+            ):
+                item[key] = _dicts(con, sql, [item_id]) if relation_exists(con, "review", table) else []
         return item
+
+    def draft_clarification(self, item_id: int, reviewer: str | None, question: str | None = None,
+                            drafter: Drafter | None = None) -> Draft:
+        """A clarification email for the item's lead (by `drafter`, the LLM, when given; else the template)."""
+        from leadgate.review.decisions import features_row
+
+        item = self.get(item_id)
+        with db.read_connection(self.settings) as con:
+            features = features_row(con, item["lead_id"])
+        return draft(self.policy, {**(features or {}), **item}, reviewer or "", question=question,
+                     features=features, drafter=drafter)
+
+    def overrides(self, since: Any = None) -> list[dict[str, Any]]:
+        """Decisions that went against the machine's leaning, newest first (see leadgate/review/overrides.py)."""
+        with db.read_connection(self.settings) as con:
+            return list_overrides(con, threshold=self.policy.scoring.qualify_threshold, since=since)
+
+    def overdue_count(self, now: Any = None) -> int:
+        """Pending items past the review SLA (business hours, from the policy)."""
+        with db.read_connection(self.settings) as con:
+            return overdue_count(con, self.policy, now)
 
     # ------------------------------------------------------------------ decisions
 
