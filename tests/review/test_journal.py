@@ -93,3 +93,21 @@ def test_a_torn_last_line_is_skipped_and_never_blocks_later_decisions(seeded, ca
     assert (report.applied, report.torn, report.remaining) == (2, 1, 0)
     assert "line 2 is not a whole decision" in caplog.text
     assert (state_of(settings, ids[DAN]), state_of(settings, ids[BOB])) == ("qualified", "rejected")
+
+
+def test_the_next_pipeline_run_applies_saved_decisions_before_it_routes(seeded):
+    from leadgate.pipeline import steps
+
+    from leadgate.store import db
+
+    settings, service, ids, items = seeded
+    with db.connect(settings) as con:     # every state decided on the current features: the run scores nobody (no GX)
+        con.execute("update lifecycle.lead_states s set feature_hash = f.feature_hash"
+                    " from marts.lead_features f where f.lead_id = s.lead_id")
+    journal.append(settings, DecisionRequest(items[ids[DAN]], "dana", "reject", {"reason_code": "spam"}))
+    said = []
+    report = steps.decide_step(settings, service.policy, "run-after-hold", progress=said.append)
+    assert said[0] == "review decisions from the journal: 1 applied, 0 in conflict" and report.scored == 0
+    assert state_of(settings, ids[DAN]) == "rejected"
+    assert one(settings, "select status, reject_reason from review.items where lead_id = ?", [ids[DAN]]) == [("rejected", "spam")]
+    assert not journal.journal_path(settings).exists()
