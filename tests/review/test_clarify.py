@@ -76,7 +76,7 @@ def test_an_llm_draft_sees_scrubbed_input_and_its_promises_must_be_confirmed(see
     assert json.loads(sent)["messages"][0]["content"] == clarify.load_prompt().system
     assert draft.source == "llm" and draft.text.startswith("Hi Dan,") and draft.text.endswith("Best, dana")
     assert [p.kinds for p in draft.promises] == [("discount",)]
-    with pytest.raises(PromisesUnconfirmed, match=r"makes 1 promise\(s\) nobody confirmed: #1 discount"):
+    with pytest.raises(PromisesUnconfirmed, match=r"makes 1 promise\(s\) nobody confirmed: #1 discount \([0-9a-f]{12}\)"):
         service.clarify(item_id, "dana", draft=draft.text, question="Which team?")
     assert state_of(settings, ids[DAN]) == "needs_review"
     service.clarify(item_id, "dana", draft=draft.text, question="Which team?", confirmed=[draft.promises[0].hash],
