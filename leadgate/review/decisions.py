@@ -201,13 +201,18 @@ def _rescore(con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, policy:
 
 
 def _synced_since(con: duckdb.DuckDBPyConnection, lead_id: str, since: datetime | None) -> bool:
-    """Whether a CRM acknowledged this lead after the decision (or the lead is synced)."""
+    """Whether a CRM acknowledged (or is being sent) this lead since the decision, or the lead is synced."""
     state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
     if state and state[0][0] == LeadState.SYNCED:
         return True
     acked = con.execute("select count(*) from sync.state where lead_id = ? and acked_at is not null"
                         " and (?::timestamptz is null or acked_at >= ?::timestamptz)", [lead_id, since, since]).fetchall()
-    return bool(acked[0][0])
+    if acked[0][0]:
+        return True
+    # A send that started after the decision may be in the CRM already, whatever its outcome says yet.
+    sending = con.execute("select count(*) from sync.intents where lead_id = ? and status = 'in_flight'"
+                          " and (?::timestamptz is null or opened_at >= ?::timestamptz)", [lead_id, since, since]).fetchall()
+    return bool(sending[0][0])
 
 
 STATUS_OF = {
@@ -297,7 +302,8 @@ def _reopen(con: duckdb.DuckDBPyConnection, policy: Policy, request: DecisionReq
     if item["reviewer"] != request.reviewer:
         raise ReopenRefused(f"review item {item_id} was decided by {item['reviewer']}: only they can reopen it")
     if _synced_since(con, item["lead_id"], item["decided_at"]):
-        raise ReopenRefused(f"review item {item_id} cannot be reopened: the lead was synced to the CRM since the decision")
+        raise ReopenRefused(f"review item {item_id} cannot be reopened: the lead was synced (or is being sent) to the CRM "
+                            "since the decision")
     state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [item["lead_id"]]).fetchall()
     now_state = state[0][0] if state else None
     if now_state != DECIDED_STATE[item["status"]]:

@@ -64,10 +64,16 @@ def test_reopen_is_refused_once_the_lead_synced(seeded):
     settings, service, ids, items = seeded
     item_id = items[ids[DAN]]
     service.approve(item_id, "dana")
-    with db.connect(settings) as con:      # the CRM acknowledged the payload
+    with db.connect(settings) as con:      # a live send of the lead has started
+        con.execute("insert into sync.intents (send_id, crm, lead_id, payload_hash, status, opened_at)"
+                    " values ('s1', 'hubspot', ?, 'h1', 'in_flight', now())", [ids[DAN]])
+    with pytest.raises(ReopenRefused, match="is being sent"):
+        service.reopen(item_id, "dana")
+    with db.connect(settings) as con:      # ... and the CRM acknowledged the payload
+        con.execute("update sync.intents set status = 'completed', outcome = 'acknowledged', closed_at = now()")
         con.execute("insert into sync.state (crm, lead_id, acked_payload_hash, acked_at, status, updated_at)"
                     " values ('hubspot', ?, 'h1', now(), 'acknowledged', now())", [ids[DAN]])
-    with pytest.raises(ReopenRefused, match="synced to the CRM since the decision"):
+    with pytest.raises(ReopenRefused, match="synced \(or is being sent\) to the CRM"):
         service.reopen(item_id, "dana")
     assert service.get(item_id)["status"] == "approved" and state_of(settings, ids[DAN]) == "qualified"
 
