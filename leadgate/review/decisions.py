@@ -113,7 +113,9 @@ def check_request(request: DecisionRequest, policy: Policy) -> DecisionRequest:
         draft = (f.get("draft") or "").strip()
         if not question and not draft:
             raise ReviewError(f"a question is required to ask for clarification on review item {item_id} (--question TEXT)")
-        if draft and (open_flags := unconfirmed(draft, f.get("confirmed") or ())):
+        # The question goes to the lead too (in the email, or asked by whoever follows up): it is checked as well.
+        open_flags = [p for text in (draft, question) if text for p in unconfirmed(text, f.get("confirmed") or ())]
+        if open_flags:
             raise PromisesUnconfirmed(item_id, open_flags)
         f.update(question=question or None, draft=draft or None)
     elif request.action == "approve":

@@ -95,3 +95,6 @@ def test_an_unreachable_model_falls_back_to_the_template(seeded):
     assert draft.source == "template" and "could not draft" in draft.note and draft.text.startswith("Hi Dan,")
     with pytest.raises(ReviewError, match="a question is required"):
         service.clarify(items[ids[DAN]], "dana", question=" ", draft=" ")
+    # A question that promises something is checked like a draft.
+    with pytest.raises(PromisesUnconfirmed, match="guarantee"):
+        service.clarify(items[ids[DAN]], "dana", question="Would a guaranteed go-live by Monday help?")
