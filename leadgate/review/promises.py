@@ -16,6 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+# Cyrillic and Greek letters that look like Latin ones ("guаranteed" with a Cyrillic а).
+_LOOKALIKES = str.maketrans("аеорсухіјѕкмтнвАЕОРСУХІЈЅКМТНВοαερτνιΟΑΕΡΤΝΙ", "aeopcyxijskmthbAEOPCYXIJSKMTHBoaeptvioAEPTNI")
+_LEET = str.maketrans("013457", "oieast")
+_MIXED = re.compile(r"\b(?=\w*[a-z]\w*[a-z])(?=\w*[013457])\w+\b")
 _SPACED = re.compile(r"\b(?:\w[ .]){3,}\w\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=;)\s*")
 
@@ -32,7 +36,7 @@ _DAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|we
 _UNITS = r"(?:hours?|days?|business days|working days|weeks?|months?|stunden|tagen?|wochen?|jours?|semaines?|días|semanas|dias|horas)"
 _DELIVERABLE = (r"(?:live|ready|delivered|deliver|shipped|ship|deployed|deploy|installed|install|up and running|launched|"
                 r"launch|in production|onboarded|set up|implemented|done|finished|available|"
-                r"geliefert|liefer\w*|einsatzbereit|fertig|livr\w*|prêt|entreg\w*|listo|pronto)")
+                r"geliefert|liefer\w*|einsatzbereit|fertig|abgeschlossen|livr\w*|prêt|terminé|entreg\w*|listo|terminado|pronto|concluído)")
 
 PATTERNS: dict[str, tuple[str, ...]] = {
     "price": (
@@ -42,6 +46,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:for free|free of charge|at no (?:extra )?(?:cost|charge)|no (?:extra |additional )?(?:cost|charge|fee)|"
         r"kostenlos|gratis|gratuit(?:ement)?|sin (?:costo|coste)|sem custo|price (?:lock|freeze)|lock in (?:the|your|this) price)\b",
         r"\b(?:it's|it is|is|are|be|stays?|free) (?:free|on us)\b|\bfree (?:for|until|during|through)\b",
+        r"\b(?:costs?|priced|pricing (?:starts|is)|starts? at|only|just)\b.{0,15}\d",
+        r"\b(?:months?|weeks?|year|seats?) (?:free|on us|at no cost)\b",
     ),
     "discount": (
         r"\d+(?:[.,]\d+)?\s?(?:%|percent|per cent|prozent|pour ?cent|por ?ciento|por ?cento)\s?(?:off|discount|rabatt|"
@@ -50,23 +56,26 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"price match|money[- ]back|refund)\b",
         r"\b(?:waive|waived|waiving|knock off|take off|comp(?:ed)?)\b.{0,30}\b(?:fee|price|cost|month|setup|bill|invoice)",
         r"\b(?:free|extra|bonus) (?:months?|weeks?|seats?|licen[cs]es?|upgrade|onboarding)\b",
+        r"\b(?:better|lower|special|best|reduced|preferential|introductory|partner|founders?'?|loyalty) "
+        r"(?:price|pricing|rate|deal|offer|terms)\b|\bhalf (?:off|price)\b|\bmatch\b.{0,30}\b(?:price|pricing|offer)",
         r"\b(?:we|i)(?:'ll| will| can| could)? (?:do|offer|give you|make it|go down to)\b.{0,20}\d+\s?%",
     ),
     "timing": (
-        rf"\b(?:by|before|until|no later than|on|bis|vor|avant|d'ici|antes del?|hasta el|até|para el)\s+(?:the\s+|le\s+|el\s+)?{_DAY}",
+        rf"\b(?:by|before|until|no later than|bis|vor|avant|d'ici|antes del?|hasta el|até|para el)\s+(?:the\s+|le\s+|el\s+)?{_DAY}",
         rf"\b(?:within|in|in the next|innerhalb von|in|sous|dans|en|dentro de|em)\s+(?:\d+|a|an|one|two|three|four|"
         rf"a few|a couple of|zwei|drei|deux|trois|dos|tres|duas|três)\s+{_UNITS}",
         rf"\b{_MODAL}\b.{{0,40}}\b{_DELIVERABLE}\b", rf"\b{_DELIVERABLE}\b.{{0,20}}\b(?:by|within|on|before)\b",
         r"\b(?:same[- ]day|next[- ]day|overnight|immediately|right away|asap|sofort|immédiatement|de inmediato|imediatamente)\b"
         r".{0,30}\b(?:deliver|ship|set up|install|onboard|access|live|ready)",
         r"\b(?:delivery|go[- ]live|launch|cut[- ]over|rollout|liefertermin|livraison|entrega) (?:date )?(?:is|will be|on|of|am|le|el)\b",
+        rf"\beta\b|\btakes?\b.{{0,20}}\b(?:\d+|one|two|three|a few|a couple of)\s+{_UNITS}",
     ),
     "scope": (
         rf"\b(?:we|i)\b.{{0,10}}\b{_MODAL}\b.{{0,10}}\b(?:build|add|custom[a-z]*|integrate|develop|implement|configure|"
         r"support|migrate|include|extend|bauen|entwickeln|intégrer|développer|construir|desarrollar|integrar)\b",
         r"\b(?:unlimited|any feature|all (?:the )?features|every feature|whatever you need|anything you need|fully custom|"
         r"custom (?:feature|integration|development|build)|white[- ]glove|dedicated (?:engineer|team|developer)|"
-        r"unbegrenzt|illimité|ilimitad[oa]s?)\b",
+        r"unbegrenzt|illimité|ilimitad[oa]s?|on (?:the|our) roadmap)\b",
         r"\b(?:includes?|including|included|comes with|inklusive|inclus|incluye|inclui)\b.{0,40}\b(?:at no|free|all|unlimited|"
         r"every|integration|support|onboarding|training|migration)\b",
     ),
@@ -74,16 +83,18 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:guarantee[ds]?|guaranteeing|promise[ds]?|warrant(?:y|ies|ed)|assured?|ensure you|certain(?:ly)? (?:will|to))\b",
         r"\b(?:100|99(?:[.,]\d+)?)\s?%\s?(?:uptime|availability|up|sla|accurate|accuracy|success|compliant|secure)",
         r"\b(?:uptime|sla|service level)\b.{0,30}\b(?:\d|guarantee|commit|promise)",
-        r"\b(?:risk[- ]free|no risk|zero risk|never (?:go )?down|never fail|no downtime|zero downtime)\b",
-        r"\b(?:garanti(?:e|ert|eren|r|mos|zamos|mos|do|da)?|garantía|garantia|versprech(?:en|e)|zusicher|nous promettons|"
-        r"je vous promets|prometemos|prometo|te aseguro|asseguramos)\b",
+        r"\b(?:risk[- ]free|no risk|zero risk|never (?:go(?:es)? down|lose|fail|break)s?|no downtime|zero downtime)\b",
+        r"\bmake sure\b.{0,25}\b(?:works?|meets?|delivers?|ready|live|compliant|never)\b",
+        r"\b(?:garant\w*|versprech\w*|zusicher\w*|nous promettons|je vous promets|prometemos|prometo|te aseguro|"
+        r"asseguramos)",
     ),
     "access": (
         r"\b(?:admin(?:istrator)?|root|superuser|super user|owner|full|production|prod|api|early|beta|backend|back-end|"
         r"database|db|vip|sandbox|server|console|privileged|unrestricted|source code|internal)\s+(?:access|rights|"
-        r"privileges|permissions|account|credentials|login|key|keys|role)\b",
+        r"privileges|permissions|account|credentials|login|key|keys|role|password)\b",
         r"\b(?:give|grant|provide|send|set up|create|open)\b.{0,15}\b(?:you|your team|them)\b.{0,20}\b(?:access|an? account|"
-        r"a login|credentials|the keys|password|permissions)\b",
+        r"a login|credentials|the keys|password|permissions|rights|privileges|roles?)\b",
+        r"\blog ?in(?:to)? (?:to )?our\b|\badd (?:you|your team|them)\b.{0,15}\b(?:admins?|owners?|administrators?)\b",
         r"\b(?:access|login|credentials|account|password|keys?) (?:to|for|on) (?:our|the) (?:system|platform|"
         r"environment|servers?|database|backend|admin|production|repo(?:sitory)?|code)",
         r"\b(?:zugang|zugriff|admin-rechte|adminrechte|accès|acceso|acesso|credenciales|identifiants)\b",
@@ -107,10 +118,15 @@ class Promise:
 
 def normalise(text: str) -> str:
     """The text as the check reads it: NFKC, no invisible characters, joined letter-spacing, case-folded."""
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or ""))
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text or "")).translate(_LOOKALIKES)
     text = text.replace("\u2019", "'").replace("\u2018", "'")
     text = _SPACED.sub(lambda m: re.sub(r"[ .]", "", m.group(0)), text)
     return " ".join(text.split()).casefold()
+
+
+def _unleet(text: str) -> str:
+    """Words that mix letters and digits read as letters ("gu4rant33d"); numbers stay numbers."""
+    return _MIXED.sub(lambda m: m.group(0).translate(_LEET), text)
 
 
 def sentences(text: str) -> list[str]:
@@ -126,7 +142,8 @@ def sentence_hash(sentence: str) -> str:
 def promise_kinds(sentence: str) -> tuple[str, ...]:
     """Which kinds of promise one sentence makes (empty when none)."""
     text = normalise(sentence)
-    return tuple(kind for kind, pats in _COMPILED.items() if any(p.search(text) for p in pats))
+    readings = (text, _unleet(text))
+    return tuple(kind for kind, pats in _COMPILED.items() if any(p.search(t) for p in pats for t in readings))
 
 
 def find_promises(text: str) -> list[Promise]:

@@ -25,12 +25,17 @@ PROMISES = [
     ("Wir garantieren eine Verfügbarkeit von 99,9 %.", "guarantee"), ("Wir können bis Freitag liefern.", "timing"),
     ("Nous pouvons vous offrir 15 % de remise.", "discount"), ("Podemos entregarlo el viernes.", "timing"),
     ("Vamos a darte un 20% de descuento.", "discount"), ("Te damos acceso de administrador.", "access"),
-    ("Ｗｅ ｃａｎ ｄｏ ２０％ ｏｆｆ", "discount"),
+    ("Ｗｅ ｃａｎ ｄｏ ２０％ ｏｆｆ", "discount"), ("gu4rant33d uptime", "guarantee"), ("guаranteed uptime", "guarantee"),
+    ("I can get you a better price", "discount"), ("It only costs 10 a month", "price"), ("First month free", "price"),
+    ("Setup takes just two days", "timing"), ("You will never lose data", "guarantee"),
+    ("I'll grant your team owner rights", "access"), ("Here is the root password", "access"),
+    ("Nous garantissons la disponibilité", "guarantee"), ("Le déploiement sera terminé vendredi", "timing"),
 ]
 QUESTIONS = [
     "Which team is evaluating?", "Could you tell us a bit more about your timeline?", "What is your budget?",
     "When would you like to start?", "Is Umbrella the parent company or the retail arm?", "Kind regards,",
     "How many people would use it?", "Do you need it by a specific date?", "Who else is involved in the decision?",
+    "Would a short call on Tuesday work for you?", "Do you have a budget approved for 2027?", "Which CRM do you use today?",
 ]
 
 
