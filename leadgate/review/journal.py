@@ -209,34 +209,34 @@ def submit(settings: LeadgateSettings, request: DecisionRequest, policy: Policy 
 
 def submit_many(settings: LeadgateSettings, requests: list[DecisionRequest], policy: Policy | None = None, *,
                 lock_wait: float = SUBMIT_LOCK_WAIT) -> list[tuple[int, SubmitResult | ReviewError]]:
-    """Bulk: each decision applied now or journaled, or its own ReviewError; one failing never blocks the others."""
+    """Bulk: each decision applied now or journaled, or its own ReviewError, in the order given; one failing never
+    blocks the others."""
     policy = policy or load_policy(settings.policy)
-    results: list[tuple[int, SubmitResult | ReviewError]] = []
-    valid = []
-    for request in requests:
+    results: list[SubmitResult | ReviewError | None] = [None] * len(requests)
+    valid: list[tuple[int, DecisionRequest]] = []
+    for n, request in enumerate(requests):
         try:
-            valid.append(check_request(request, policy))
+            valid.append((n, check_request(request, policy)))
         except ReviewError as exc:
-            results.append((request.item_id, exc))
+            results[n] = exc
     if journal_path(settings).exists():
         replay(settings, policy, lock_wait=lock_wait)
     try:
         with db.connect(settings, timeout=lock_wait) as con:
-            for request in valid:
+            for n, request in valid:
                 try:
                     decision = apply_decision(con, settings, policy, request)
-                    results.append((request.item_id, SubmitResult(request, True, decision,
-                                                                  f"review item {decision.item_id} {decision.status}")))
+                    results[n] = SubmitResult(request, True, decision, f"review item {decision.item_id} {decision.status}")
                 except ReviewError as exc:
-                    results.append((request.item_id, exc))
+                    results[n] = exc
             read_copy.mark_pending(settings)
     except db.PipelineBusy:      # raised by connect, before any decision was applied
-        for request in valid:
+        for n, request in valid:
             append(settings, request)
-            results.append((request.item_id, SubmitResult(request, applied=False, message=QUEUED_MESSAGE)))
-        return results
-    read_copy.publish_after_decision(settings)
-    return results
+            results[n] = SubmitResult(request, applied=False, message=QUEUED_MESSAGE)
+    else:
+        read_copy.publish_after_decision(settings)
+    return [(request.item_id, result) for request, result in zip(requests, results)]
 
 
 def pending(settings: LeadgateSettings, reviewer: str | None = None) -> list[DecisionRequest]:

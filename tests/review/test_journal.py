@@ -11,7 +11,7 @@ import pytest
 
 from leadgate.review import journal
 from leadgate.review.decisions import DecisionRequest
-from leadgate.review.errors import ReviewError
+from leadgate.review.errors import AlreadyDecided, ReviewError
 from tests.review.conftest import BOB, DAN, one, state_of
 from tests.writer_holder import another_writer
 
@@ -111,3 +111,18 @@ def test_the_next_pipeline_run_applies_saved_decisions_before_it_routes(seeded):
     assert state_of(settings, ids[DAN]) == "rejected"
     assert one(settings, "select status, reject_reason from review.items where lead_id = ?", [ids[DAN]]) == [("rejected", "spam")]
     assert not journal.journal_path(settings).exists()
+
+
+def test_bulk_through_the_journal_reports_each_item(seeded):
+    settings, service, ids, items = seeded
+    service.approve(items[ids[DAN]], "lee")
+    requests = [DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "spam"}),
+                DecisionRequest(items[ids[DAN]], "dana", "reject", {"reason_code": "spam"}),
+                DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "bored"})]
+    results = journal.submit_many(settings, requests, service.policy)
+    assert [item_id for item_id, _ in results] == [items[ids[BOB]], items[ids[DAN]], items[ids[BOB]]]
+    (_, applied), (_, late), (_, bad) = results
+    assert applied.applied and applied.decision.status == "rejected"
+    assert isinstance(late, AlreadyDecided) and late.reviewer == "lee"
+    assert isinstance(bad, ReviewError) and "reject reason 'bored' is not in the policy's list" in str(bad)
+    assert (state_of(settings, ids[BOB]), state_of(settings, ids[DAN])) == ("rejected", "qualified")
