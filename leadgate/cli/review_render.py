@@ -61,6 +61,15 @@ def format_item_detail(item: dict[str, Any]) -> str:
         for event in item["recent_events"]:
             lines.append("    " + one_line(f"{event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
                                          f"  {event.get('page_url') or ''}"))
+    if item.get("edits"):
+        lines.append("  edits")
+        for e in item["edits"]:
+            lines.append("    " + one_line(f"{e['edited_at']}  {e['field']}: {e.get('original') or '-'} -> {e['edited']}"
+                                          f"  ({e['reviewer']})"))
+    if item.get("conflicts"):
+        lines.append("  not applied")
+        for c in item["conflicts"]:
+            lines.append("    " + one_line(f"{c['submitted_at']}  {c['action']} by {c['reviewer']}: {c['reason']}"))
     if item.get("history"):
         lines.append("  decisions")
         for entry in item["history"]:
