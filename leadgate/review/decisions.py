@@ -58,6 +58,7 @@ class DecisionRequest:
         data = json.loads(text)
         if not isinstance(data, dict) or not {"item_id", "reviewer", "action", "uuid", "at"} <= set(data):
             raise ValueError("not a decision record")
+        datetime.fromisoformat(str(data["at"]))     # a line whose time does not parse is not a whole decision
         return cls(int(data["item_id"]), str(data["reviewer"]), str(data["action"]), dict(data.get("fields") or {}),
                    str(data["uuid"]), str(data["at"]))
 
@@ -95,6 +96,12 @@ def check_request(request: DecisionRequest, policy: Policy) -> DecisionRequest:
     if request.action not in ACTIONS:
         raise ReviewError(f"unknown review action {request.action!r}: use one of {', '.join(ACTIONS)}")
     f = dict(request.fields)
+    for key, kind in (("edits", dict), ("confirmed", (list, tuple))):
+        if f.get(key) is not None and not isinstance(f[key], kind):
+            raise ReviewError(f"review item {item_id}: {key} must be a {'mapping' if kind is dict else 'list'}")
+    for key in ("note", "reason_code", "reason", "question", "draft", "draft_source"):
+        if f.get(key) is not None and not isinstance(f[key], str):
+            raise ReviewError(f"review item {item_id}: {key} must be text")
     if request.action == "reject":
         text = (f.get("reason") or "").strip()
         code = (f.get("reason_code") or "").strip() or (OTHER_REASON if text and OTHER_REASON in policy.review.reject_reasons else "")

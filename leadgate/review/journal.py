@@ -17,6 +17,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from filelock import FileLock
 
 from leadgate.config import LeadgateSettings
@@ -52,6 +53,7 @@ class ReplayReport:
     conflicts: int = 0
     already: int = 0
     torn: int = 0
+    failed: int = 0             # a database error: kept in the journal, retried by the next replay
     busy: bool = False          # the database was held: nothing applied, the journal is unchanged
     remaining: int = 0          # lines left in the journal
     conflict_reasons: list[str] = field(default_factory=list)
@@ -169,6 +171,11 @@ def replay(settings: LeadgateSettings, policy: Policy | None = None, *, lock_wai
                         log_decision(con, request, _lead_of(con, request), "conflict", str(exc), "journal")
                         report.conflicts += 1
                         report.conflict_reasons.append(str(exc))
+                    except duckdb.Error as exc:
+                        # Rolled back; it stays in the journal for the next replay and never holds up the others.
+                        log.warning("decision %s on review item %s not applied yet: %s", request.uuid, request.item_id, exc)
+                        report.failed += 1
+                        continue
                 done.add(request.uuid)
             if report.applied or report.conflicts:
                 read_copy.mark_pending(settings)

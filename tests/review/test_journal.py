@@ -88,9 +88,12 @@ def test_a_torn_last_line_is_skipped_and_never_blocks_later_decisions(seeded, ca
     path.write_bytes(first.to_json().encode() + b"\n" + b'{"uuid": "cut-short", "item_id": 1, "revi')
     later = DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "spam"})
     journal.append(settings, later)           # after a crash mid-write, the next line still starts on its own
+    # A whole line that is no valid decision (written by another version, or by hand) is a recorded conflict.
+    journal.append(settings, DecisionRequest(items[ids[BOB]], "dana", "approve", {"edits": ["company=Globex"]}))
     with caplog.at_level(logging.WARNING, logger="leadgate.review.journal"):
         report = journal.replay(settings, service.policy)
-    assert (report.applied, report.torn, report.remaining) == (2, 1, 0)
+    assert (report.applied, report.conflicts, report.torn, report.remaining) == (2, 1, 1, 0)
+    assert "edits must be a mapping" in report.conflict_reasons[0]
     assert "line 2 is not a whole decision" in caplog.text
     assert (state_of(settings, ids[DAN]), state_of(settings, ids[BOB])) == ("qualified", "rejected")
 
