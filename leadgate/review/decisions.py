@@ -28,6 +28,8 @@ OTHER_REASON = "other"          # the listed reason that needs free text
 
 @dataclass(frozen=True)
 class ReviewDecision:
+    """A decision as applied: the item's new status and the lead's new state."""
+
     item_id: int
     lead_id: str
     status: str
@@ -64,6 +66,7 @@ class DecisionRequest:
 
     @property
     def submitted_at(self) -> datetime:
+        """When the reviewer decided (not when it was applied)."""
         return datetime.fromisoformat(self.at)
 
 

@@ -42,6 +42,7 @@ class SubmitResult:
 
     @property
     def queued(self) -> bool:
+        """Saved in the journal, applied once the database is free."""
         return not self.applied
 
 

@@ -113,6 +113,7 @@ class Promise:
     kinds: tuple[str, ...]
 
     def kinds_text(self) -> str:
+        """The kinds as one word, e.g. 'discount/timing'."""
         return "/".join(self.kinds)
 
 
