@@ -255,7 +255,11 @@ def pending(settings: LeadgateSettings, reviewer: str | None = None) -> list[Dec
 
 def conflicts(settings: LeadgateSettings, reviewer: str | None = None, limit: int = 100) -> list[dict]:
     """Decisions found invalid on replay, newest first, with the reason (who decided the item first)."""
+    from leadgate.store.invariants import relation_exists
+
     with db.read_connection(settings) as con:
+        if not relation_exists(con, "review", "decision_log"):     # a read copy from before migration 0016
+            return []
         cur = con.execute(
             "select decision_uuid, item_id, reviewer, action, reason, submitted_at, recorded_at from review.decision_log"
             " where outcome = 'conflict' and (?::varchar is null or reviewer = ?) order by recorded_at desc limit ?",
