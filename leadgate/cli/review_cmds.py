@@ -1,4 +1,4 @@
-"""`leadgate review reopen | draft | overrides` and the option parsing the decision commands share."""
+"""`leadgate review reopen | draft | replay | overrides` and the option parsing the decision commands share."""
 
 from __future__ import annotations
 
@@ -76,6 +76,21 @@ def register(review_app: typer.Typer) -> None:
             typer.echo(terminal_safe(f"promise #{p.index} [{p.kinds_text()}] {p.hash}: {p.sentence}"), err=True)
         typer.echo(f"(draft from the {draft.source}; save it, edit it, then `leadgate review clarify {item_id} "
                    "--question ... --draft-file FILE --confirm HASH` for each promise you keep)", err=True)
+
+    @review_app.command("replay")
+    def review_replay() -> None:
+        """Apply the decisions saved while a run held the database (the page and every run do it on their own)."""
+        from leadgate.review import journal
+
+        settings, service = _service()
+        report = journal.replay(settings, service.policy, lock_wait=settings.lock_timeout)
+        if report.busy:
+            typer.echo(f"the database is still held: {report.remaining} saved decision(s) wait", err=True)
+            raise typer.Exit(75)
+        typer.echo(f"{report.applied} applied, {report.conflicts} in conflict, {report.already} already applied, "
+                   f"{report.remaining} left")
+        for reason in report.conflict_reasons:
+            typer.echo(f"conflict: {reason}", err=True)
 
     @review_app.command("overrides")
     def review_overrides(
