@@ -65,6 +65,6 @@ def test_forget_erases_the_edits(seeded):
     settings, service, ids, items = seeded
     service.approve(items[ids[DAN]], "dana", edits={"company": "Umbrella Retail GmbH"})
     assert one(settings, "select count(*) from review.lead_edits")[0][0] == 1
-    forget_person(settings, DAN)
+    forget_person(settings, DAN, rewrite=False)      # the rows; rewriting the file is forget's own test
     assert one(settings, "select count(*) from review.lead_edits")[0][0] == 0
     assert one(settings, "select count(*) from review.decision_log where lead_id = ?", [ids[DAN]])[0][0] == 0
