@@ -1,4 +1,7 @@
-"""Human review of leads the machine could not decide: list, show, approve, reject, clarify.
+"""Human review of leads the machine could not decide: list, show, approve (after edits), reject, clarify, reopen.
+
+Each decision is applied by leadgate/review/decisions.py in one transaction; journal.py saves the ones a
+held database cannot take (see leadgate/review/README.md for the API the CLI and the page use).
 
 Kept light on purpose (duckdb, pandas, the policy): `leadgate review` must answer in about a second,
 so nothing here may import Prefect, dbt or Great Expectations.
@@ -53,6 +56,7 @@ class ReviewService:
 
     @property
     def policy(self) -> Policy:
+        """The policy given, else the one LEADGATE_POLICY names (loaded once)."""
         if self._policy is None:
             self._policy = load_policy(self.settings.policy)
         return self._policy
