@@ -199,8 +199,12 @@ def _lead_of(con, request: DecisionRequest) -> str | None:
 
 
 def submit(settings: LeadgateSettings, request: DecisionRequest, policy: Policy | None = None, *,
-           lock_wait: float = SUBMIT_LOCK_WAIT) -> SubmitResult:
-    """Apply a decision now, or (database held) journal it durably; ReviewError when it is invalid either way."""
+           lock_wait: float = SUBMIT_LOCK_WAIT, publish: bool = True) -> SubmitResult:
+    """Apply a decision now, or (database held) journal it durably; ReviewError when it is invalid either way.
+
+    publish=False leaves the read copy to the caller (a server calls read_copy.publish_pending on a timer), so a
+    decision never waits for a copy of a large file.
+    """
     from leadgate.review.service import ReviewService
 
     policy = policy or load_policy(settings.policy)
@@ -208,7 +212,7 @@ def submit(settings: LeadgateSettings, request: DecisionRequest, policy: Policy 
     if journal_path(settings).exists():
         replay(settings, policy, lock_wait=lock_wait)     # earlier queued decisions first, in order
     try:
-        decision = ReviewService(settings, policy).decide(request, lock_wait=lock_wait)
+        decision = ReviewService(settings, policy).decide(request, lock_wait=lock_wait, publish=publish)
     except db.PipelineBusy:
         append(settings, request)
         return SubmitResult(request, applied=False, message=QUEUED_MESSAGE)

@@ -157,16 +157,17 @@ class ReviewService:
     # ------------------------------------------------------------------ decisions
 
     @contextmanager
-    def _deciding(self, lock_wait: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _deciding(self, lock_wait: float | None = None, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A writer connection for one decision; once it is committed, the read copy shows it (debounced)."""
         with db.connect(self.settings, timeout=lock_wait) as con:
             yield con
             read_copy.mark_pending(self.settings)   # still under the writer lock
-        read_copy.publish_after_decision(self.settings)
+        if publish:     # else the caller publishes (a server: read_copy.publish_pending on its timer)
+            read_copy.publish_after_decision(self.settings)
 
-    def decide(self, request: DecisionRequest, lock_wait: float | None = None) -> ReviewDecision:
+    def decide(self, request: DecisionRequest, lock_wait: float | None = None, publish: bool = True) -> ReviewDecision:
         """Apply one decision now (db.PipelineBusy when the database stays held; `journal.submit` queues instead)."""
-        with self._deciding(lock_wait) as con:
+        with self._deciding(lock_wait, publish) as con:
             return apply_decision(con, self.settings, self.policy, request)
 
     def approve(self, item_id: int, reviewer: str | None, note: str | None = None,
