@@ -247,7 +247,10 @@ def make_connector(settings: LeadgateSettings):
 
 
 def sync_step(settings: LeadgateSettings, policy: Policy, run_id: str):
+    from leadgate.review.journal import replay as replay_decisions
     from leadgate.sync.outbox import run_sync
+
+    replay_decisions(settings, policy)   # a run that routed nothing still lands saved approvals before it syncs
 
     return run_sync(
         settings, policy, crm=settings.crm, mode=settings.sync_mode, connector=make_connector(settings), run_id=run_id
