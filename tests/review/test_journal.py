@@ -129,3 +129,14 @@ def test_bulk_through_the_journal_reports_each_item(seeded):
     assert isinstance(late, AlreadyDecided) and late.reviewer == "lee"
     assert isinstance(bad, ReviewError) and "reject reason 'bored' is not in the policy's list" in str(bad)
     assert (state_of(settings, ids[BOB]), state_of(settings, ids[DAN])) == ("rejected", "qualified")
+
+
+def test_a_run_without_new_events_lands_a_saved_approval_before_it_syncs(seeded):
+    from leadgate.pipeline import steps
+
+    settings, service, ids, items = seeded
+    journal.append(settings, _approve(items[ids[DAN]], note="budget confirmed"))
+    steps.sync_step(settings, service.policy, "run-quiet")          # shadow mode: the outbox is what would be sent
+    assert state_of(settings, ids[DAN]) == "qualified"
+    owed = dict(one(settings, "select lead_id, payload->>'reviewer_summary' from sync.outbox"))
+    assert owed[ids[DAN]] == "Approved by dana: budget confirmed"
