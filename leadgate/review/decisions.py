@@ -326,9 +326,9 @@ def _reopen(con: duckdb.DuckDBPyConnection, policy: Policy, request: DecisionReq
         raise ReopenRefused(f"review item {item_id} cannot be reopened: a newer review item exists for the lead")
     con.execute("begin transaction")
     try:
+        # No score given: the lead keeps its current one (an edited approval re-scored it after the item opened).
         set_states(con, [StateChange(lead_id=item["lead_id"], state=LeadState.NEEDS_REVIEW.value,
-                                     reason_codes=["reopened_by_reviewer"], feature_hash=item["feature_hash"],
-                                     score_id=item["score_id"], score=item["score"], confidence=item["confidence"],
+                                     reason_codes=["reopened_by_reviewer"],
                                      details={"review_item_id": item_id, "reopened": item["status"]})],
                    kind="review", actor=f"reviewer:{request.reviewer}", policy_version=policy.version, in_transaction=True)
         # The earlier note must not become the next decision's (it would reach the CRM as the approval note).
