@@ -35,7 +35,7 @@ _DAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|we
         r"segunda|terça|quarta|quinta|sexta|amanhã|próxima semana)")
 _UNITS = r"(?:hours?|days?|business days|working days|weeks?|months?|stunden|tagen?|wochen?|jours?|semaines?|días|semanas|dias|horas)"
 _DELIVERABLE = (r"(?:live|ready|delivered|deliver|shipped|ship|deployed|deploy|installed|install|up and running|launched|"
-                r"launch|in production|onboarded|set up|implemented|done|finished|available|"
+                r"launch|in production|onboarded|implemented|finished|"
                 r"geliefert|liefer\w*|einsatzbereit|fertig|abgeschlossen|livr\w*|prêt|terminé|entreg\w*|listo|terminado|pronto|concluído)")
 
 PATTERNS: dict[str, tuple[str, ...]] = {
@@ -71,8 +71,13 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\beta\b|\btakes?\b.{{0,20}}\b(?:\d+|one|two|three|a few|a couple of)\s+{_UNITS}",
     ),
     "scope": (
-        rf"\b(?:we|i)\b.{{0,10}}\b{_MODAL}\b.{{0,10}}\b(?:build|add|custom[a-z]*|integrate|develop|implement|configure|"
-        r"support|migrate|include|extend|bauen|entwickeln|intégrer|développer|construir|desarrollar|integrar)\b",
+        rf"\b(?:we|i|wir|ich|nous|je|nosotros|yo|nós)\b.{{0,10}}\b{_MODAL}\b.{{0,15}}\b(?:build|custom[a-z]*|integrate|"
+        r"develop|implement|configure|"
+        r"migrate|extend|bauen|entwickeln|intégrer|développer|construir|desarrollar|integrar)\b",
+        # "we'll add you to the invite" is no promise; "we'll add that feature" is
+        rf"\b(?:we|i)\b.{{0,10}}\b{_MODAL}\b.{{0,10}}\b(?:add|include|support|offer|provide|enable)\b.{{0,30}}"
+        r"\b(?:features?|integrations?|modules?|connectors?|functionality|sso|saml|api|seats?|users?|languages?|"
+        r"reports?|customi[sz]ations?|white[- ]label|on[- ]prem\w*)\b",
         r"\b(?:unlimited|any feature|all (?:the )?features|every feature|whatever you need|anything you need|fully custom|"
         r"custom (?:feature|integration|development|build)|white[- ]glove|dedicated (?:engineer|team|developer)|"
         r"unbegrenzt|illimité|ilimitad[oa]s?|on (?:the|our) roadmap)\b",

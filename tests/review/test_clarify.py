@@ -30,12 +30,15 @@ PROMISES = [
     ("Setup takes just two days", "timing"), ("You will never lose data", "guarantee"),
     ("I'll grant your team owner rights", "access"), ("Here is the root password", "access"),
     ("Nous garantissons la disponibilité", "guarantee"), ("Le déploiement sera terminé vendredi", "timing"),
+    ("Wir können das Feature entwickeln", "scope"), ("We can include SSO for all users", "scope"),
 ]
 QUESTIONS = [
     "Which team is evaluating?", "Could you tell us a bit more about your timeline?", "What is your budget?",
     "When would you like to start?", "Is Umbrella the parent company or the retail arm?", "Kind regards,",
     "How many people would use it?", "Do you need it by a specific date?", "Who else is involved in the decision?",
     "Would a short call on Tuesday work for you?", "Do you have a budget approved for 2027?", "Which CRM do you use today?",
+    "We will set up a call with you.", "I will be available on Tuesday.", "We'll add you to the invite.",
+    "We will include your colleagues in the call.",
 ]
 
 
