@@ -8,15 +8,14 @@ from __future__ import annotations
 from leadgate.policy.consent import consent_sql
 from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
+from leadgate.store.shared_rules import company_size_sql, domain_sql, size_candidate_sql
 
 _EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
 # leadgate/shared/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
 _EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
-_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
 _ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
 # Real UTC offsets run from -14:00 to +14:00; DuckDB itself would take '+99:00' and shift the time by days.
 _ISO = _ISO_ANY_OFFSET.replace(r"[+-]\d{2}(?::?\d{2})?", r"[+-](?:(?:0\d|1[0-3])(?::?[0-5]\d)?|14(?::?00)?)")
-_SIZE_EXACT, _SIZE_OPEN, _SIZE_RANGE = r"\d{1,9}", r"\d{1,9}\+", r"\d{1,9}-\d{1,9}"
 _SOURCES = ", ".join(f"'{s}'" for s in SOURCES)
 _KNOWN_SOURCE = " or ".join(f"source = '{s}'" for s in SOURCES)  # an IN list would become a join
 
@@ -57,29 +56,14 @@ with raw as (
         case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) else lower(email_raw) end as email,
         case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) is not null
              else regexp_full_match(lower(email_raw), '{_EMAIL}') end as email_ok,
-        case when regexp_full_match(lower(company_domain_raw), '{_DOMAIN}') and not prefix(lower(company_domain_raw), 'www.')
-             then lower(company_domain_raw)
-             else nullif(rtrim(regexp_extract(lower(company_domain_raw),
-                  '^(?:[a-z][a-z0-9+.-]*://)?(?:www\\.)?([^/?#:]*)', 1), '.'), '')
-        end as domain_candidate,
-        case when regexp_full_match(company_size_raw, '{_SIZE_EXACT}|{_SIZE_OPEN}|{_SIZE_RANGE}') then company_size_raw
-             else regexp_replace(replace(replace(company_size_raw, '–', '-'), '—', '-'), '\\s+', '', 'g')
-        end as size_candidate,
+        -- The domain and company-size rules are dbt's macros (dbt_project/macros/shared_rules.sql).
+        {domain_sql('company_domain_raw')} as company_domain,
+        {size_candidate_sql('company_size_raw')} as size_candidate,
         {consent_sql('consent_raw')} as consent
     from raw
 ), judged as (
     select *,
-        case when regexp_full_match(domain_candidate, '{_DOMAIN}') then domain_candidate end as company_domain,
-        case when regexp_full_match(size_candidate, '{_SIZE_EXACT}')
-                 then cast(cast(size_candidate as bigint) as varchar)
-             when regexp_full_match(size_candidate, '{_SIZE_OPEN}')
-                 then cast(cast(size_candidate[:-2] as bigint) as varchar) || '+'
-             when regexp_full_match(size_candidate, '{_SIZE_RANGE}')
-                  and try_cast(split_part(size_candidate, '-', 1) as bigint)
-                      <= try_cast(split_part(size_candidate, '-', 2) as bigint)
-                 then cast(cast(split_part(size_candidate, '-', 1) as bigint) as varchar) || '-'
-                      || cast(cast(split_part(size_candidate, '-', 2) as bigint) as varchar)
-        end as company_size,
+        {company_size_sql('size_candidate')} as company_size,
         case when parse_error is not null then parse_error
              else nullif(concat_ws('; ',
                  case when event_id is null then 'missing required field event_id' end,
@@ -220,7 +204,7 @@ select $load_id, $source_file, d.line_no, d.source, d.event_id, d.conflicting, d
 from _dupes d left join _texts t on t.line_no = d.line_no
 order by d.line_no
 """
-INSERT_FIELD_ISSUES = """
+INSERT_FIELD_ISSUES = f"""
 insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
 select $load_id, source, event_id, $source_file, line_no, field, raw_value, problem, $now
 from (
@@ -229,8 +213,7 @@ from (
     from _checked where reject_reason is null and bad_company_domain is not null
     union all
     select line_no, source, event_id, 'company_size', bad_company_size,
-        case when regexp_full_match(regexp_replace(replace(replace(bad_company_size, '–', '-'), '—', '-'),
-                                                   '\\s+', '', 'g'), '\\d{1,9}-\\d{1,9}')
+        case when regexp_full_match({size_candidate_sql('bad_company_size')}, '\\d{{1,9}}-\\d{{1,9}}')
              then 'the range starts above where it ends'
              else 'not a whole number of employees or a range such as 51-200 or 10000+' end
     from _checked where reject_reason is null and bad_company_size is not null

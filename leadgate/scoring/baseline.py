@@ -38,6 +38,7 @@ from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy, PolicyError
 from leadgate.store.states import StateChange, set_states
+from leadgate.store.sql import registered
 
 # Engagement weights are keyed by event type; the mart counts each type in its own column.
 ENGAGEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -340,8 +341,7 @@ def record_scores(
             "age_days": out.get("last_touch_age_days", pd.Series(np.nan, index=out.index)).astype(float),
         }
     )
-    con.register("_scores_batch", rows)
-    try:
+    with registered(con, _scores_batch=rows):
         con.execute(
             """
             insert into scoring.scores (score_id, run_id, lead_id, scored_at, scorer, scorer_version, model_version,
@@ -356,8 +356,6 @@ def record_scores(
             """,
             [run_id, policy.version],
         )
-    finally:
-        con.unregister("_scores_batch")
     return out
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
@@ -17,6 +16,7 @@ import pandas as pd
 
 from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import ALL_STATES
+from leadgate.store.sql import registered, transaction, utcnow
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,6 @@ class StateChange:
     score: float | None = None
     confidence: float | None = None
     details: dict[str, Any] = field(default_factory=dict)   # never personal data
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def set_states(
@@ -72,9 +68,7 @@ def set_states(
         raise ValueError("one state change per lead per call")
     # DuckDB 2.0 refuses register() while an earlier execute() still has unfetched rows.
     con.complete()
-    con.register("_state_changes", frame)
-    try:
-        con.execute("begin transaction")
+    with registered(con, _state_changes=frame), transaction(con):
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state,
@@ -105,12 +99,6 @@ def set_states(
             " decided_by, changed_at from _state_rows"
         )
         con.execute("drop table _state_rows")
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_state_changes")
     return len(rows)
 
 

@@ -15,7 +15,8 @@ from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
 from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.store.invariants import collect_status, format_status
+from leadgate.cli.status_text import format_status
+from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
 from tests.e2e.helpers import LEADGATE
 from tests.emulators.fixtures import (  # noqa: F401
