@@ -56,3 +56,9 @@
 {% macro lead_id(salt, email) -%}
     'ld_' || substr(md5({{ salt }} || {{ email }}), 1, 16)
 {%- endmacro %}
+
+{#- The erasure list's key of an email or anonymous id: sha256(installation salt || ':' || value), no personal data
+    (leadgate/store/erasure_list.py's subject_hash computes the same in Python). -#}
+{% macro erasure_key(salt, value) -%}
+    sha256({{ salt }} || ':' || {{ value }})
+{%- endmacro %}

@@ -23,6 +23,7 @@ import pandas as pd
 
 from leadgate.shared import emails
 from leadgate.store.erasure_journal import open_journal
+from leadgate.store.shared_rules import erasure_key_sql
 from leadgate.store.sql import relation_exists
 
 EMAIL, ANONYMOUS_ID, LEAD_ID = "email", "anonymous_id", "lead_id"
@@ -33,7 +34,7 @@ def installation_salt(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def subject_hash(salt: str, value: str) -> str:
-    """The key of an email or anonymous id on the list (what SQL computes as sha256(salt || ':' || value))."""
+    """The key of an email or anonymous id on the list (SQL: shared_rules.erasure_key_sql, the same sha256)."""
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
@@ -85,8 +86,8 @@ def erased_events_condition(alias: str = "") -> str:
     """A SQL condition true for an event of an erased person (by email; by anonymous id when it has no email)."""
     salt = "(select lead_id_salt from meta.installation limit 1)"
     return (
-        f"(sha256({salt} || ':' || {alias}email) in (select key from meta.erasure_list where kind = 'email')"
-        f" or ({alias}email is null and sha256({salt} || ':' || {alias}anonymous_id) in"
+        f"({erasure_key_sql(salt, alias + 'email')} in (select key from meta.erasure_list where kind = 'email')"
+        f" or ({alias}email is null and {erasure_key_sql(salt, alias + 'anonymous_id')} in"
         f" (select key from meta.erasure_list where kind = 'anonymous_id')))"
     )
 

@@ -1,4 +1,4 @@
-"""The SQL rules leadgate shares with dbt (domain, company size, lead id), rendered from dbt's own macro file.
+"""The SQL rules leadgate shares with dbt (domain, company size, lead id, erasure key), from dbt's own macro file.
 
 `dbt_project/macros/shared_rules.sql` is the one definition: dbt's staging models call its macros, and
 ingest's checks and `forget` use the same macros rendered here, so neither side has a copy to drift.
@@ -45,3 +45,8 @@ def company_size_sql(candidate: str) -> str:
 def lead_id_sql(salt: str, email: str) -> str:
     """The lead id of a normalised email under an installation salt."""
     return rule_sql("lead_id", salt, email)
+
+
+def erasure_key_sql(salt: str, value: str) -> str:
+    """The erasure list's key of an email or anonymous id (erasure_list.subject_hash computes it in Python)."""
+    return rule_sql("erasure_key", salt, value)

@@ -6,12 +6,15 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import ingest_paths
 from leadgate.store import db
+from leadgate.store.erasure_list import subject_hash
 from leadgate.store.forget import forget_person, lead_id_for
+from leadgate.store.shared_rules import erasure_key_sql
 from leadgate.transform.dbt import run_dbt
 
 # (as typed, what every path makes of it); None: not a domain, a field issue at ingest.
@@ -158,3 +161,11 @@ def test_forget_finds_the_lead_id_dbt_gave_even_once_the_mart_row_is_gone(built:
         # no mart row now: the id comes from the salt, by the same rule dbt used
         assert lead_id_for(con, "p3@example.org") == leads["p3@example.org"][0]
         assert lead_id_for(con, "p5@example.org") == leads["p5@example.org"][0]
+
+
+def test_the_erasure_key_is_one_rule_in_sql_and_python() -> None:
+    """dbt's staging and ingest drop a forgotten person by this key; forget writes it from Python."""
+    con = duckdb.connect()
+    for value in ("anna@example.org", "anna@xn--bcher-kva.de", "\u212aelvin@acme-labs.com", "visitor-7"):
+        sql_key = con.execute(f"select {erasure_key_sql('?', '?')}", ["salt-1", value]).fetchall()[0][0]
+        assert sql_key == subject_hash("salt-1", value)

@@ -118,7 +118,7 @@ erased_events as (
     select typed.source, typed.event_id, typed.anonymous_id
     from typed
     semi join (select key from erased where kind = 'email') as erased_email
-        on erased_email.key = sha256((select lead_id_salt from salt) || ':' || typed.email)
+        on erased_email.key = {{ erasure_key('(select lead_id_salt from salt)', 'typed.email') }}
 
 )
 
@@ -130,8 +130,8 @@ anti join erased_events
 anti join (
     select key from erased where kind = 'anonymous_id'
     union
-    select distinct sha256((select lead_id_salt from salt) || ':' || anonymous_id) from erased_events
+    select distinct {{ erasure_key('(select lead_id_salt from salt)', 'anonymous_id') }} from erased_events
     where anonymous_id is not null
 ) as erased_visitor
     on typed.email is null
-    and erased_visitor.key = sha256((select lead_id_salt from salt) || ':' || typed.anonymous_id)
+    and erased_visitor.key = {{ erasure_key('(select lead_id_salt from salt)', 'typed.anonymous_id') }}
