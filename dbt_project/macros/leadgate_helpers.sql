@@ -1,21 +1,5 @@
 {#- Small SQL expressions shared by several models, so a rule lives in exactly one place. -#}
 
-{#- A domain as people type it ('HTTPS://www.Acme.com/about') -> 'acme.com'; empty -> null. -#}
-{% macro normalise_domain(column) -%}
-    nullif(
-        regexp_replace(
-            regexp_replace(
-                regexp_replace(lower(trim({{ column }})), '^[a-z][a-z0-9+.-]*://', ''),
-                '[/?#:].*$', ''),
-            '^www\.|\.+$', '', 'g'),
-        '')
-{%- endmacro %}
-
-{#- The lead id contract: 'ld_' + 16 hex chars of md5(installation salt || normalised email). -#}
-{% macro lead_id(salt, email) -%}
-    'ld_' || substr(md5({{ salt }} || {{ email }}), 1, 16)
-{%- endmacro %}
-
 {#- A total order on events, so "latest" and "first" are deterministic when timestamps tie. -#}
 {% macro event_order() -%}
     (occurred_at, source, event_id)

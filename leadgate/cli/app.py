@@ -133,7 +133,8 @@ def ingest(
 def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
     """Counts of events and leads per state, and the invariant check (exit 1 when one is broken)."""
     from leadgate.store import db
-    from leadgate.store.invariants import collect_status, format_status
+    from leadgate.cli.status_text import format_status
+    from leadgate.store.invariants import collect_status
 
     with db.read_connection(_settings()) as con:
         report = collect_status(con)
@@ -152,7 +153,8 @@ def sql(
     limit: Annotated[int, typer.Option(min=1, help="at most this many rows")] = 1000,
 ) -> None:
     """Run one read-only query on the analysts' read copy (never blocks the pipeline)."""
-    from leadgate.store.analyst_sql import FORMATS, SqlError, render, run_query
+    from leadgate.cli.sql_text import render
+    from leadgate.store.analyst_sql import FORMATS, SqlError, run_query
 
     if fmt not in FORMATS:
         raise SqlError(f"unknown --format {fmt!r}: use table, csv or json")

@@ -24,6 +24,7 @@ from leadgate.ingest.records import (
     MAX_RECORD_BYTES, file_format, kept_raw_text, oversize_reason, utf8_error_reason,
 )
 from leadgate.ingest.report import IngestError, InputMissing
+from leadgate.store.sql import registered
 
 BOM = codecs.BOM_UTF8
 CHUNK = 16 * 1024 * 1024
@@ -173,12 +174,9 @@ def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
         "line": [special[i][0] for i in special],
         "flaw": [special[i][1] for i in special],
     })
-    con.register("_specials_frame", frame)
-    try:
+    with registered(con, _specials_frame=frame):
         con.execute("create or replace temp table _specials as"
                     " select line_no::bigint as line_no, line::varchar as line, flaw::varchar as flaw from _specials_frame")
-    finally:
-        con.unregister("_specials_frame")
     return True
 
 

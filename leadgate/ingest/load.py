@@ -27,6 +27,7 @@ from leadgate.ingest.decode import Prepared
 from leadgate.ingest.files import FileScan, stage_lines
 from leadgate.ingest.records import HeaderError, csv_layout, json_error_reason, parse_csv_header, window_params
 from leadgate.ingest.report import FileReport
+from leadgate.store.sql import registered, transaction
 
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 
@@ -51,28 +52,27 @@ def load_file(
                    "file_hash": scan.sha256, "size": scan.size, "mtime_ns": mtime_ns, "format": fmt}
         params |= window_params(scoring_time)
         trusting = fmt == "jsonl" and not _count(con.execute(read.LAST_LINE_INVALID))  # a cut-off copy: validate
-        con.execute("begin transaction")
         try:
-            try:
-                counts = _write(con, records, read.JSONL_PARSED_TRUSTING if trusting else parsed, params, fmt)
-            except duckdb.InvalidInputException as exc:
-                if not (trusting and read.is_malformed_json(exc)):
-                    raise
-                con.execute("rollback")  # a malformed line somewhere: read again, validating every line first
-                con.execute("begin transaction")
-                counts = _write(con, records, parsed, params, fmt)
-            # A person `leadgate forget` erased is never loaded again (counted per file as erased).
-            suppress_erased_load(con, load_id, str(path), params["now"])
-            _run(con, check.RECORD_INGESTED_FILE, {**params, **counts})
-            con.execute("commit")
-        except BaseException:
-            con.execute("rollback")
-            raise
+            counts = _write_file(con, records, read.JSONL_PARSED_TRUSTING if trusting else parsed, params, fmt)
+        except duckdb.InvalidInputException as exc:
+            if not (trusting and read.is_malformed_json(exc)):
+                raise
+            # A malformed line somewhere (the first attempt rolled back): read again, validating every line first.
+            counts = _write_file(con, records, parsed, params, fmt)
         return FileReport(str(path), scan.sha256, fmt, **counts, read_as=prepared.read_as if prepared else None)
     finally:
         con.execute("reset disabled_optimizers")
         for name in check.TEMP_TABLES:
             con.execute(f"drop table if exists temp.{name}")  # names from a fixed list
+
+
+def _write_file(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: dict, fmt: str) -> dict[str, int]:
+    """One transaction: the file's rows, minus anyone `leadgate forget` erased (counted as erased), and its record."""
+    with transaction(con):
+        counts = _write(con, records, parsed, params, fmt)
+        suppress_erased_load(con, params["load_id"], params["source_file"], params["now"])
+        _run(con, check.RECORD_INGESTED_FILE, {**params, **counts})
+    return counts
 
 
 def _write(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: dict, fmt: str) -> dict[str, int]:
@@ -145,12 +145,9 @@ def _explain_invalid_json(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
         ).fetchall()
     frame = pd.DataFrame({"line_no": pd.Series([r[0] for r in rows], dtype="int64"),
                           "reason": pd.Series([json_error_reason(r[1]) for r in rows], dtype="object")})
-    con.register("_json_reasons_frame", frame)
-    try:
+    with registered(con, _json_reasons_frame=frame):
         con.execute("create or replace temp table _json_reasons as"
                     " select line_no::bigint as line_no, reason::varchar as reason from _json_reasons_frame")
-    finally:
-        con.unregister("_json_reasons_frame")
 
 
 def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> duckdb.DuckDBPyConnection:

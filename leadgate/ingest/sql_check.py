@@ -1,6 +1,7 @@
 """Set-based SQL that checks and normalises parsed records, then writes them to raw.* in one transaction.
 
-Fragments are composed only from constants (never from input values); values go in as named parameters.
+The statements are in checks.sql beside this module; here are the constants and fragment builders they are
+rendered with (never input values: values go in as named parameters).
 """
 
 from __future__ import annotations
@@ -8,15 +9,15 @@ from __future__ import annotations
 from leadgate.policy.consent import consent_sql
 from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
+from leadgate.ingest.sql_files import statements
+from leadgate.store.shared_rules import company_size_sql, domain_sql, size_candidate_sql
 
 _EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
 # leadgate/shared/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
 _EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
-_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]"
 _ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
 # Real UTC offsets run from -14:00 to +14:00; DuckDB itself would take '+99:00' and shift the time by days.
 _ISO = _ISO_ANY_OFFSET.replace(r"[+-]\d{2}(?::?\d{2})?", r"[+-](?:(?:0\d|1[0-3])(?::?[0-5]\d)?|14(?::?00)?)")
-_SIZE_EXACT, _SIZE_OPEN, _SIZE_RANGE = r"\d{1,9}", r"\d{1,9}\+", r"\d{1,9}-\d{1,9}"
 _SOURCES = ", ".join(f"'{s}'" for s in SOURCES)
 _KNOWN_SOURCE = " or ".join(f"source = '{s}'" for s in SOURCES)  # an IN list would become a join
 
@@ -42,210 +43,34 @@ def content_hash(alias: str = "") -> str:
     return f"hash({columns}, cast({alias}extra as varchar))"
 
 
-CHECKED = f"""
-with raw as (
-    select line_no, parse_error, extra,
-        {_RAW_COLUMNS}
-    from ({{parsed}})
-), normalised as (
-    select *,
-        event_id_raw as event_id,
-        lower(source_raw) as source,
-        event_type_raw as event_type,
-        case when regexp_full_match(occurred_at_raw, '{_ISO}') then try_cast(occurred_at_raw as timestamptz) end
-            as occurred_at,
-        case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) else lower(email_raw) end as email,
-        case when {_EMAIL_SLOW} then {EMAIL_SQL_FUNCTION}(email_raw) is not null
-             else regexp_full_match(lower(email_raw), '{_EMAIL}') end as email_ok,
-        case when regexp_full_match(lower(company_domain_raw), '{_DOMAIN}') and not prefix(lower(company_domain_raw), 'www.')
-             then lower(company_domain_raw)
-             else nullif(rtrim(regexp_extract(lower(company_domain_raw),
-                  '^(?:[a-z][a-z0-9+.-]*://)?(?:www\\.)?([^/?#:]*)', 1), '.'), '')
-        end as domain_candidate,
-        case when regexp_full_match(company_size_raw, '{_SIZE_EXACT}|{_SIZE_OPEN}|{_SIZE_RANGE}') then company_size_raw
-             else regexp_replace(replace(replace(company_size_raw, '–', '-'), '—', '-'), '\\s+', '', 'g')
-        end as size_candidate,
-        {consent_sql('consent_raw')} as consent
-    from raw
-), judged as (
-    select *,
-        case when regexp_full_match(domain_candidate, '{_DOMAIN}') then domain_candidate end as company_domain,
-        case when regexp_full_match(size_candidate, '{_SIZE_EXACT}')
-                 then cast(cast(size_candidate as bigint) as varchar)
-             when regexp_full_match(size_candidate, '{_SIZE_OPEN}')
-                 then cast(cast(size_candidate[:-2] as bigint) as varchar) || '+'
-             when regexp_full_match(size_candidate, '{_SIZE_RANGE}')
-                  and try_cast(split_part(size_candidate, '-', 1) as bigint)
-                      <= try_cast(split_part(size_candidate, '-', 2) as bigint)
-                 then cast(cast(split_part(size_candidate, '-', 1) as bigint) as varchar) || '-'
-                      || cast(cast(split_part(size_candidate, '-', 2) as bigint) as varchar)
-        end as company_size,
-        case when parse_error is not null then parse_error
-             else nullif(concat_ws('; ',
-                 case when event_id is null then 'missing required field event_id' end,
-                 case when source_raw is null then 'missing required field source'
-                      when not ({_KNOWN_SOURCE})
-                      then 'source ' || {_quoted('source_raw')} || ' is not one of {_SOURCES.replace("'", "")}' end,
-                 case when event_type is null then 'missing required field event_type' end,
-                 case when occurred_at_raw is null then 'missing required field occurred_at'
-                      when (occurred_at is null or not isfinite(occurred_at))
-                           and regexp_full_match(occurred_at_raw, '{_ISO_ANY_OFFSET}')
-                           and try_cast(occurred_at_raw as timestamptz) is not null
-                      then 'occurred_at ' || {_quoted('occurred_at_raw')}
-                           || ' has an impossible UTC offset (they run from -14:00 to +14:00)'
-                      when occurred_at is null or not isfinite(occurred_at)
-                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is not an ISO-8601 timestamp'
-                      when occurred_at < $earliest
-                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is before ' || $earliest_text
-                      when occurred_at > $latest
-                      then 'occurred_at ' || {_quoted('occurred_at_raw')} || ' is more than a day after the run''s time ('
-                           || $run_time_text || ')' end,
-                 case when email_raw is null and anonymous_id_raw is null
-                      then 'missing email and anonymous_id (at least one is required)'
-                      when email_raw is not null and not email_ok
-                      then 'email ' || {_quoted('email_raw')} || ' is not a valid email address' end
-             ), '')
-        end as reject_reason
-    from normalised
-)
-select line_no, reject_reason, source, event_id, event_type, occurred_at, email,
-    anonymous_id_raw as anonymous_id, first_name_raw as first_name, last_name_raw as last_name,
-    job_title_raw as job_title, phone_raw as phone, company_raw as company, company_domain, industry_raw as industry,
-    country_raw as country, company_size, page_url_raw as page_url, message_raw as message,
-    utm_source_raw as utm_source, utm_campaign_raw as utm_campaign, consent, extra,
-    case when company_domain is null then company_domain_raw end as bad_company_domain,
-    case when company_size is null then company_size_raw end as bad_company_size,
-    case when consent is null then consent_raw end as bad_consent
-from judged
-"""
-
-# --- writes (inside the file's transaction) ----------------------------------------------------
-
-_ISSUE_FREE = "reject_reason is null and bad_company_domain is null and bad_company_size is null and bad_consent is null"
-_INSERT_EVENTS = f"""
-insert into raw.engagement_events ({EVENT_COLUMNS}, extra, load_id, source_file, line_no, ingested_at)
-select {EVENT_COLUMNS}, extra::json, $load_id, $source_file, line_no, $now
-"""
-# The bulk of a file goes straight from the checks into the table: no wide intermediate copy.
-INSERT_CLEAN = _INSERT_EVENTS + f"from ({CHECKED}) where {_ISSUE_FREE}"
-CHECK_LEFTOVER = f"create or replace temp table _checked as {CHECKED}"
-INSERT_LEFTOVER = _INSERT_EVENTS + "from _checked where reject_reason is null"
-
-# Repeats among this file's events (the first line wins) and events loaded before (they win). Content
-# is compared by hashing the stored columns, only for the rows whose key repeats.
-_MINE = "select line_no, source, event_id from raw.engagement_events where load_id = $load_id and source_file = $source_file"
-ANY_EARLIER = "select count(*) from (select 1 from raw.engagement_events" \
-              " where load_id <> $load_id or source_file <> $source_file limit 1)"
-EARLIER = f"""
-select e.source, e.event_id, any_value({content_hash('e.')}) as content_hash, any_value(e.load_id) as load_id
-from raw.engagement_events e
-semi join (select source, event_id from mine) m on m.source = e.source and m.event_id = e.event_id
-where e.load_id <> $load_id or e.source_file <> $source_file
-group by e.source, e.event_id
-"""
-NO_EARLIER = "select null::varchar as source, null::varchar as event_id, null::ubigint as content_hash," \
-             " null::varchar as load_id where false"
-DUPES = f"""
-create or replace temp table _dupes as
-with mine as ({_MINE}),
-repeated as (  -- grouping on one 64-bit hash is cheaper than on two strings; exact keys are compared next
-    select hash(source, event_id) as key_hash from mine group by key_hash having count(*) > 1
-),
-earlier as ({{earlier}}),
-candidates as (  -- this file's rows whose key repeats in the file or was loaded before, with their content hash
-    select e.line_no, e.source, e.event_id, {content_hash('e.')} as content_hash
-    from raw.engagement_events e
-    where e.load_id = $load_id and e.source_file = $source_file
-      and (hash(e.source, e.event_id) in (select key_hash from repeated)
-           or exists (select 1 from earlier k where k.source = e.source and k.event_id = e.event_id))
-),
-firsts as (
-    select source, event_id, min(line_no) as first_line, arg_min(content_hash, line_no) as first_hash
-    from candidates group by source, event_id having count(*) > 1
-)
-select c.line_no, c.source, c.event_id,
-    c.content_hash is distinct from coalesce(k.content_hash, f.first_hash) as conflicting,
-    coalesce(k.load_id, $load_id) as first_load_id
-from candidates c
-left join earlier k on k.source = c.source and k.event_id = c.event_id
-left join firsts f on f.source = c.source and f.event_id = c.event_id
-where k.event_id is not null or (f.event_id is not null and c.line_no <> f.first_line)
-"""
-# A conflicting copy of an event that refuses consent the first copy did not (a re-export withdrawing it),
-# or grants what it refused: the first copy stays, and a consent field issue with the copy's value
-# ('false': dbt's staging reads it as a refusal of that event) keeps the refusal from being lost.
-INSERT_CONSENT_CONFLICTS = """
-insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
-select $load_id, d.source, d.event_id, $source_file, d.line_no, 'consent', cast(c.consent as varchar),
-    case when c.consent then 'grants consent the first copy of this event refused: the refusal counts'
-         else 'refuses consent the first copy of this event did not: the refusal counts' end, $now
-from _dupes d
-join raw.engagement_events c on c.load_id = $load_id and c.source_file = $source_file and c.line_no = d.line_no
-where d.conflicting and c.consent is not null and exists (
-    select 1 from raw.engagement_events f
-    where f.source = d.source and f.event_id = d.event_id
-      and (f.consent is distinct from false) = (c.consent = false)
-      and not (f.load_id = $load_id and f.source_file = $source_file and f.line_no in (select line_no from _dupes)))
-"""
-DELETE_DUPES = """
-delete from raw.engagement_events
-where load_id = $load_id and source_file = $source_file and line_no in (select line_no from _dupes)
-"""
-# The few raw texts a reject or a conflicting duplicate keeps, looked up by line (small build side).
-NEEDED_TEXTS = """
-create or replace temp table _texts as
-select t.line_no, t.raw_text from ({records}) t
-semi join (select line_no from ({needed})) n on n.line_no = t.line_no
-"""
-NEEDED_REJECTS = "select line_no from _checked where reject_reason is not null"
-NEEDED_CONFLICTS = "select line_no from _dupes where conflicting"
-INSERT_REJECTED = f"""
-insert into raw.rejected_events (load_id, source_file, line_no, raw_text, reason, rejected_at)
-select $load_id, $source_file, c.line_no,
-    case when strlen(t.raw_text) > {MAX_RECORD_BYTES}
-         then left(t.raw_text, {RAW_TEXT_KEPT}) || ' … [cut: ' || format('{{:,}}', strlen(t.raw_text)) || ' bytes in total]'
-         else t.raw_text end,
-    coalesce(j.reason, c.reject_reason), $now
-from _checked c
-left join _texts t on t.line_no = c.line_no
-left join _json_reasons j on j.line_no = c.line_no
-where c.reject_reason is not null
-order by c.line_no
-"""
-INSERT_DUPLICATES = """
-insert into raw.duplicate_events (load_id, source_file, line_no, source, event_id, conflicting, first_load_id,
-    raw_text, recorded_at)
-select $load_id, $source_file, d.line_no, d.source, d.event_id, d.conflicting, d.first_load_id,
-    case when d.conflicting then t.raw_text end, $now
-from _dupes d left join _texts t on t.line_no = d.line_no
-order by d.line_no
-"""
-INSERT_FIELD_ISSUES = """
-insert into raw.field_issues (load_id, source, event_id, source_file, line_no, field, raw_value, problem, recorded_at)
-select $load_id, source, event_id, $source_file, line_no, field, raw_value, problem, $now
-from (
-    select line_no, source, event_id, 'company_domain' as field, bad_company_domain as raw_value,
-        'not a domain name such as example.com' as problem
-    from _checked where reject_reason is null and bad_company_domain is not null
-    union all
-    select line_no, source, event_id, 'company_size', bad_company_size,
-        case when regexp_full_match(regexp_replace(replace(replace(bad_company_size, '–', '-'), '—', '-'),
-                                                   '\\s+', '', 'g'), '\\d{1,9}-\\d{1,9}')
-             then 'the range starts above where it ends'
-             else 'not a whole number of employees or a range such as 51-200 or 10000+' end
-    from _checked where reject_reason is null and bad_company_size is not null
-    union all
-    select line_no, source, event_id, 'consent', bad_consent,
-        'not a consent value in the vocabulary (true/false, yes/no, y/n, 1/0, on/off, opt-in/opt-out, ...)'
-    from _checked where reject_reason is null and bad_consent is not null
-) i
-where not exists (select 1 from _dupes d where d.line_no = i.line_no)
-order by line_no, field
-"""
-RECORD_INGESTED_FILE = """
-insert into raw.ingested_files (file_hash, path, size_bytes, mtime_ns, format, load_id, records, accepted, rejected,
-    duplicates, conflicts, field_issues, ingested_at)
-values ($file_hash, $source_file, $size, $mtime_ns, $format, $load_id, $records, $accepted, $rejected,
-    $duplicates, $conflicts, $field_issues, $now)
-"""
 TEMP_TABLES = ("_lines", "_specials", "_csv_lines", "_records", "_checked", "_json_reasons", "_dupes", "_texts")
+
+# The statements are checks.sql's macros, rendered once with these constants and fragment builders.
+_SQL = statements(
+    "checks.sql",
+    ("CHECKED", "INSERT_CLEAN", "CHECK_LEFTOVER", "INSERT_LEFTOVER", "ANY_EARLIER", "EARLIER", "NO_EARLIER", "DUPES",
+     "INSERT_CONSENT_CONFLICTS", "DELETE_DUPES", "NEEDED_TEXTS", "NEEDED_REJECTS", "NEEDED_CONFLICTS", "INSERT_REJECTED",
+     "INSERT_DUPLICATES", "INSERT_FIELD_ISSUES", "RECORD_INGESTED_FILE"),
+    _RAW_COLUMNS=_RAW_COLUMNS, _ISO=_ISO, _ISO_ANY_OFFSET=_ISO_ANY_OFFSET, _EMAIL_SLOW=_EMAIL_SLOW, _EMAIL=_EMAIL,
+    EMAIL_SQL_FUNCTION=EMAIL_SQL_FUNCTION, _KNOWN_SOURCE=_KNOWN_SOURCE, _SOURCES=_SOURCES, _quoted=_quoted,
+    EVENT_COLUMNS=EVENT_COLUMNS, content_hash=content_hash, MAX_RECORD_BYTES=MAX_RECORD_BYTES, RAW_TEXT_KEPT=RAW_TEXT_KEPT,
+    consent_sql=consent_sql, domain_sql=domain_sql, size_candidate_sql=size_candidate_sql,
+    company_size_sql=company_size_sql,
+)
+CHECKED = _SQL["CHECKED"]
+INSERT_CLEAN = _SQL["INSERT_CLEAN"]
+CHECK_LEFTOVER = _SQL["CHECK_LEFTOVER"]
+INSERT_LEFTOVER = _SQL["INSERT_LEFTOVER"]
+ANY_EARLIER = _SQL["ANY_EARLIER"]
+EARLIER = _SQL["EARLIER"]
+NO_EARLIER = _SQL["NO_EARLIER"]
+DUPES = _SQL["DUPES"]
+INSERT_CONSENT_CONFLICTS = _SQL["INSERT_CONSENT_CONFLICTS"]
+DELETE_DUPES = _SQL["DELETE_DUPES"]
+NEEDED_TEXTS = _SQL["NEEDED_TEXTS"]
+NEEDED_REJECTS = _SQL["NEEDED_REJECTS"]
+NEEDED_CONFLICTS = _SQL["NEEDED_CONFLICTS"]
+INSERT_REJECTED = _SQL["INSERT_REJECTED"]
+INSERT_DUPLICATES = _SQL["INSERT_DUPLICATES"]
+INSERT_FIELD_ISSUES = _SQL["INSERT_FIELD_ISSUES"]
+RECORD_INGESTED_FILE = _SQL["RECORD_INGESTED_FILE"]

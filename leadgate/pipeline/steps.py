@@ -14,6 +14,7 @@ from typing import Any
 from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
+from leadgate.store.sql import relation_exists
 
 Progress = Callable[[str], None]
 
@@ -95,11 +96,7 @@ def leads_waiting_for_scorer(settings: LeadgateSettings) -> int:
 
 def marts_built(settings: LeadgateSettings) -> bool:
     with db.connect(settings) as con:
-        return bool(
-            con.execute(
-                "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'lead_features'"
-            ).fetchone()[0]
-        )
+        return relation_exists(con, "marts", "lead_features")
 
 
 # --- dbt ------------------------------------------------------------------------------------

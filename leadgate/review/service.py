@@ -32,6 +32,7 @@ from leadgate.review.overrides import list_overrides
 from leadgate.review.sla import overdue_count
 from leadgate.store.states import utcnow
 from leadgate.store.invariants import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)
+from leadgate.store.sql import registered, transaction
 
 RECENT_EVENTS = 10
 LIST_STATUSES = (*(s.value for s in ReviewStatus), "all")
@@ -227,9 +228,7 @@ def queue_review_items(
             from marts.lead_events where lead_id in (select lead_id from _review_queue) group by lead_id)"""
         if has_events else "(select null::varchar as lead_id, null::json as recent_events where false)"
     )
-    con.register("_review_queue", frame)
-    try:
-        con.execute("begin transaction")
+    with registered(con, _review_queue=frame), transaction(con):
         con.execute(
             "update review.items set status = 'superseded', decided_at = ? "
             "where status = 'pending' and lead_id in (select lead_id from _review_queue)",
@@ -257,10 +256,4 @@ def queue_review_items(
             """,
             [policy_version, utcnow()],
         )
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_review_queue")
     return len(frame)

@@ -24,7 +24,8 @@ import pandas as pd
 
 from leadgate.config import EXPECTATIONS_DIR
 from leadgate.policy import Policy
-from leadgate.scoring.baseline import is_blank
+from leadgate.scoring.fields import is_blank
+from leadgate.store.sql import registered
 
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["lead_id"]}
 NOT_NULL = "expect_column_values_to_not_be_null"
@@ -235,8 +236,7 @@ def record_validations(con: duckdb.DuckDBPyConnection, result: GateResult, run_i
     rows = result.rows()
     if not rows:
         return 0
-    con.register("_validations", pd.DataFrame(rows))
-    try:
+    with registered(con, _validations=pd.DataFrame(rows)):
         con.execute(
             """
             insert into quality.validations (run_id, batch_id, suite, expectation, success, element_count,
@@ -247,6 +247,4 @@ def record_validations(con: duckdb.DuckDBPyConnection, result: GateResult, run_i
             """,
             [run_id],
         )
-    finally:
-        con.unregister("_validations")
     return len(rows)

@@ -22,7 +22,7 @@ import pandas as pd
 
 from leadgate.policy import Policy
 from leadgate.routing.tiers import size_candidates, size_label, tier_bands, tier_of
-from leadgate.scoring.baseline import SENIORITY_LABELS, is_blank
+from leadgate.scoring.fields import SENIORITY_LABELS, is_blank
 
 FIELDS = ("company_size", "industry", "country", "job_title", "company")
 EPS = 1e-9

@@ -50,7 +50,7 @@ from leadgate.routing.triggers import trigger_hits
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
 from leadgate.store.review_items import audit_kept, current_context, open_review_items
-from leadgate.scoring.baseline import is_blank
+from leadgate.scoring.fields import is_blank
 from leadgate.store.states import StateChange, set_states
 
 REQUIRED_COLUMNS = (

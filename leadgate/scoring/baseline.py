@@ -39,7 +39,9 @@ from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import LeadState
 from leadgate.model.snapshots import record_feature_snapshots
 from leadgate.policy import Policy, PolicyError
+from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value as _per_value
 from leadgate.store.states import StateChange, set_states
+from leadgate.store.sql import registered
 
 # Engagement weights are keyed by event type; the mart counts each type in its own column.
 ENGAGEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -53,14 +55,6 @@ ENGAGEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
     "chat_message": ("chat_messages", "chat message", "chat messages"),
     "page_view": ("page_views", "page view", "page views"),
     "email_open": ("email_opens", "email open", "email opens"),
-}
-SENIORITY_LABELS = {
-    "c_level": "C-level title",
-    "vp": "VP-level title",
-    "director": "director-level title",
-    "manager": "manager-level title",
-    "individual": "individual-contributor title",
-    "unknown": "seniority unknown",
 }
 FIT_FEATURES = ("seniority", "company_size", "industry", "country", "target_account")
 BASE_COLUMNS = (
@@ -84,18 +78,6 @@ class Scorer(Protocol):
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         """One row per input lead with at least the columns in SCORE_COLUMNS."""
         ...
-
-
-def _per_value(series: pd.Series, fn, missing):
-    """Apply `fn` to each distinct value (hash-factorised) instead of to every row."""
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
-    mapped = np.array([fn(u) for u in np.asarray(uniques, dtype=object).tolist()] + [missing], dtype=object)
-    return mapped[codes]      # code -1 (missing) picks the trailing `missing`
-
-
-def is_blank(series: pd.Series) -> np.ndarray:
-    """True where a value is missing or an empty/whitespace string."""
-    return _per_value(series, lambda v: isinstance(v, str) and not v.strip(), True).astype(bool)
 
 
 def _norm_text(series: pd.Series, case) -> np.ndarray:
@@ -350,8 +332,7 @@ def record_scores(
             "age_days": out.get("last_touch_age_days", pd.Series(np.nan, index=out.index)).astype(float),
         }
     )
-    con.register("_scores_batch", rows)
-    try:
+    with registered(con, _scores_batch=rows):
         con.execute(
             """
             insert into scoring.scores (score_id, run_id, lead_id, scored_at, scorer, scorer_version, model_version,
@@ -367,8 +348,6 @@ def record_scores(
             [run_id, policy.version],
         )
         record_feature_snapshots(con, "_scores_batch")     # what the model may learn from later (leadgate/model)
-    finally:
-        con.unregister("_scores_batch")
     return out
 
 

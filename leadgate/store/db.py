@@ -22,76 +22,14 @@ import duckdb
 from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
-from leadgate.shared.retry import Retrier, Retryable, RetryPolicy
-from leadgate.store.holders import DatabaseHolder, holder_from_lock_error, leadgate_writer
+from leadgate.store.duckdb_file import DUCKDB_CONFIG as DUCKDB_CONFIG  # re-exported: callers use db.DUCKDB_CONFIG
+from leadgate.store.duckdb_file import DatabaseMissing, PipelineBusy, busy_message, lock_path, open_file
+from leadgate.store.erasure_journal import finish_pending
+from leadgate.store.holders import leadgate_writer
+from leadgate.store.run_lock import hold_run_lock
+from leadgate.store.sql import transaction
 
 log = logging.getLogger("leadgate.store.db")
-DUCKDB_CONFIG = {"autoinstall_known_extensions": "false", "autoload_known_extensions": "true"}
-
-
-class PipelineBusy(RuntimeError):
-    """Another writer holds the database for longer than we are willing to wait."""
-
-
-class DatabaseMissing(RuntimeError):
-    """A reader asked for a database that was never created."""
-
-
-def _busy_message(path: Path, holder: DatabaseHolder | None = None, read_copy: Path | None = None) -> str:
-    if holder is None or holder.kind == "leadgate":
-        who = f", pid {holder.pid}: {holder.command or '?'}" if holder is not None and holder.pid else ""
-        return f"the pipeline is running (database {path} is locked by another leadgate writer{who}); try again in a minute"
-    hint = f"; analysts: query the read copy {read_copy} instead" if read_copy is not None else ""
-    return f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc)
-    return "Could not set lock" in text or "Conflicting lock" in text
-
-
-class _LockHeld(Retryable, RuntimeError):
-    """Another process holds the DuckDB file lock: worth trying again until the deadline."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.holder = holder_from_lock_error(message)
-
-
-# The lock's bounded backoff: 25-50 ms first, doubling to at most a second, never past the deadline.
-LOCK_RETRY = RetryPolicy(max_attempts=None, base_seconds=0.05, max_seconds=1.0)
-
-
-def _open(path: Path, read_only: bool, deadline: float, read_copy: Path | None = None) -> duckdb.DuckDBPyConnection:
-    """Connect, retrying a lock held by another process until `deadline`; a writer says at once who holds it."""
-    announced = False
-
-    def attempt() -> duckdb.DuckDBPyConnection:
-        try:
-            return duckdb.connect(str(path), read_only=read_only, config=DUCKDB_CONFIG)
-        except duckdb.IOException as exc:
-            if not _is_lock_error(exc):
-                raise
-            raise _LockHeld(str(exc)) from None
-
-    def waiting(exc: _LockHeld) -> None:
-        nonlocal announced
-        if not read_only and not announced and time.monotonic() < deadline:
-            log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
-                        exc.holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
-            announced = True
-
-    def busy(exc: _LockHeld, _attempts: int) -> PipelineBusy:
-        return PipelineBusy(_busy_message(path, exc.holder, read_copy))
-
-    try:
-        return Retrier(LOCK_RETRY).call(attempt, on_failure=waiting, give_up=busy, deadline=deadline)
-    except PipelineBusy as exc:
-        raise exc.with_traceback(None) from None
-
-
-def lock_path(settings: LeadgateSettings) -> Path:
-    return settings.db_path.with_name(settings.db_path.name + ".lock")
 
 
 @contextmanager
@@ -109,7 +47,7 @@ def writer_lock(settings: LeadgateSettings, timeout: float | None = None) -> Ite
         try:
             lock.acquire(timeout=wait)
         except Timeout:
-            raise PipelineBusy(_busy_message(settings.db_path, holder)) from None
+            raise PipelineBusy(busy_message(settings.db_path, holder)) from None
     try:
         yield
     finally:
@@ -121,12 +59,10 @@ def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterato
     """A short read-write connection under the writer lock, with the schema migrated."""
     wait = settings.lock_timeout if timeout is None else timeout
     with writer_lock(settings, timeout=wait):
-        con = _open(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
+        con = open_file(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
         try:
             migrate(con)
             # An erasure a killed `forget` left unfinished is completed before anyone writes or copies the file.
-            from leadgate.store.erasure_journal import finish_pending
-
             con = finish_pending(settings, con)
             yield con
         finally:
@@ -142,12 +78,12 @@ def read_connection(
     if not path.exists():
         raise DatabaseMissing(f"no database at {path}: run `leadgate ingest` or `leadgate run` first")
     try:
-        con = _open(path, read_only=True, deadline=time.monotonic() + timeout)
+        con = open_file(path, read_only=True, deadline=time.monotonic() + timeout)
     except PipelineBusy:
         copy = settings.read_db_path
         if not allow_copy or not copy.exists():
             raise
-        con = _open(copy, read_only=True, deadline=time.monotonic() + timeout)
+        con = open_file(copy, read_only=True, deadline=time.monotonic() + timeout)
     try:
         yield con
     finally:
@@ -205,14 +141,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for version, name, sql in _migration_files():
         if version in done:
             continue
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             con.execute(sql)
             con.execute("insert into meta.schema_migrations(version, name) values (?, ?)", [version, name])
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         applied.append(name)
     return applied
 
@@ -220,7 +151,5 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 @contextmanager
 def run_lock(settings: LeadgateSettings, wait: float = 0.0, **holder: str | None) -> Iterator[None]:
     """Held for a whole pipeline run, so two runs never overlap even without a Prefect server."""
-    from leadgate.store.run_lock import hold_run_lock
-
     with hold_run_lock(settings, wait=wait, **holder):
         yield

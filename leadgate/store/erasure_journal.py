@@ -21,9 +21,9 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from leadgate.store import db
+from leadgate.store.duckdb_file import DUCKDB_CONFIG, PipelineBusy, lock_path, open_file
 from leadgate.config import LeadgateSettings
-from leadgate.store.states import utcnow
+from leadgate.store.sql import relation_exists, utcnow
 
 Progress = Callable[[str], None]
 ERASED, REWRITTEN, DONE = "erased", "rewritten", "done"
@@ -53,8 +53,7 @@ def open_journal(con: duckdb.DuckDBPyConnection, lead_id: str | None, now: objec
 def unfinished(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """erasure_id -> step for every erasure not yet done."""
     con.complete()
-    if not con.execute("select count(*) from information_schema.tables"
-                       " where table_schema = 'meta' and table_name = 'erasure_journal'").fetchall()[0][0]:
+    if not relation_exists(con, "meta", "erasure_journal"):
         return {}       # a database migrated only part of the way (tests of older versions)
     return dict(con.execute("select erasure_id, step from meta.erasure_journal where step <> ?", [DONE]).fetchall())
 
@@ -69,14 +68,14 @@ def _set_step(path: Path, ids: list[str], step: str) -> None:
 
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
-    return db._open(path, read_only=False, deadline=time.monotonic() + 5)
+    return open_file(path, read_only=False, deadline=time.monotonic() + 5)
 
 
 @contextmanager
 def erasure_lock(settings: LeadgateSettings, wait: float, progress: Progress = _quiet) -> Iterator[None]:
     """The writer lock, for up to `wait` seconds; says plainly when it has to wait for it."""
     settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(db.lock_path(settings)))
+    lock = FileLock(str(lock_path(settings)))
     try:
         lock.acquire(timeout=0)
     except Timeout:
@@ -84,7 +83,7 @@ def erasure_lock(settings: LeadgateSettings, wait: float, progress: Progress = _
         try:
             lock.acquire(timeout=wait)
         except Timeout:
-            raise db.PipelineBusy(
+            raise PipelineBusy(
                 f"the pipeline is running (database {settings.db_path} is locked by another writer for more than "
                 f"{wait:g} s); try again in a minute"
             ) from None
@@ -97,7 +96,7 @@ def erasure_lock(settings: LeadgateSettings, wait: float, progress: Progress = _
 def _alone(path: Path) -> bool:
     """No other connection of this process has the file open (DuckDB would share its instance with us)."""
     try:
-        probe = duckdb.connect(str(path), read_only=True, config=db.DUCKDB_CONFIG)
+        probe = duckdb.connect(str(path), read_only=True, config=DUCKDB_CONFIG)
     except duckdb.Error:
         return False
     probe.close()
@@ -139,7 +138,7 @@ def publish_clean_copy(settings: LeadgateSettings, ids: list[str]) -> None:
         shutil.copyfile(settings.db_path, tmp)
     finally:
         con.close()
-    copy = duckdb.connect(str(tmp), config=db.DUCKDB_CONFIG)
+    copy = duckdb.connect(str(tmp), config=DUCKDB_CONFIG)
     try:
         copy.execute("update meta.erasure_journal set step = ? where erasure_id in (select unnest(?))", [DONE, ids])
         copy.execute("checkpoint")
@@ -186,5 +185,5 @@ def finish_pending(settings: LeadgateSettings, con: duckdb.DuckDBPyConnection) -
     try:
         finish_locked(settings)
     finally:
-        con = db._open(settings.db_path, read_only=False, deadline=time.monotonic() + settings.lock_timeout)
+        con = open_file(settings.db_path, read_only=False, deadline=time.monotonic() + settings.lock_timeout)
     return con

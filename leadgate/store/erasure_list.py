@@ -21,6 +21,11 @@ from urllib.parse import unquote
 import duckdb
 import pandas as pd
 
+from leadgate.shared import emails
+from leadgate.store.erasure_journal import open_journal
+from leadgate.store.shared_rules import erasure_key_sql
+from leadgate.store.sql import relation_exists
+
 EMAIL, ANONYMOUS_ID, LEAD_ID = "email", "anonymous_id", "lead_id"
 
 
@@ -29,7 +34,7 @@ def installation_salt(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def subject_hash(salt: str, value: str) -> str:
-    """The key of an email or anonymous id on the list (what SQL computes as sha256(salt || ':' || value))."""
+    """The key of an email or anonymous id on the list (SQL: shared_rules.erasure_key_sql, the same sha256)."""
     return hashlib.sha256(f"{salt}:{value}".encode()).hexdigest()
 
 
@@ -50,9 +55,7 @@ def record_erasure(
 
 
 def _has_list(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'meta' and table_name = 'erasure_list'"
-    ).fetchall()[0][0])
+    return relation_exists(con, "meta", "erasure_list")
 
 
 def is_erased(con: duckdb.DuckDBPyConnection, email: str) -> bool:
@@ -83,8 +86,8 @@ def erased_events_condition(alias: str = "") -> str:
     """A SQL condition true for an event of an erased person (by email; by anonymous id when it has no email)."""
     salt = "(select lead_id_salt from meta.installation limit 1)"
     return (
-        f"(sha256({salt} || ':' || {alias}email) in (select key from meta.erasure_list where kind = 'email')"
-        f" or ({alias}email is null and sha256({salt} || ':' || {alias}anonymous_id) in"
+        f"({erasure_key_sql(salt, alias + 'email')} in (select key from meta.erasure_list where kind = 'email')"
+        f" or ({alias}email is null and {erasure_key_sql(salt, alias + 'anonymous_id')} in"
         f" (select key from meta.erasure_list where kind = 'anonymous_id')))"
     )
 
@@ -128,12 +131,8 @@ def text_variants(text: str) -> list[str]:
 
 
 def _normalised(candidate: str) -> str | None:
-    from leadgate.store.forget import ForgetError, normalise_email   # the one email rule forget and ingest share
-
-    try:
-        return normalise_email(candidate.strip(".").removeprefix("mailto:"))
-    except (ForgetError, ValueError):
-        return None
+    """The address a token in free text names, by the one email rule (None when it names none)."""
+    return emails.normalise_email(candidate.strip(".").removeprefix("mailto:").strip())
 
 
 def _anon_pattern(anonymous_ids: Iterable[str]) -> re.Pattern | None:
@@ -271,8 +270,6 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
     for row in counts:
         con.execute("insert into raw.erasures (load_id, source_file, accepted, rejected, duplicates, erased_at)"
                     " values (?, ?, ?, ?, ?, ?)", [*row, now])
-    from leadgate.store.erasure_journal import open_journal
-
     # A large file's rows may have reached disk before they were taken out again: rewrite the file.
     erasure_id = open_journal(con, None, now)
     for visitor in linked:

@@ -11,12 +11,14 @@ import duckdb
 import pandas as pd
 
 from leadgate.store import db
+from leadgate.store.duckdb_file import open_file
 
 from leadgate.shared import emails
 from leadgate.config import LeadgateSettings
 from leadgate.store.erasure_list import PersonMatcher, is_erased, record_erasure
 from leadgate.store.erasure_journal import ErasureUnfinished, drop_read_copy, erasure_lock, finish_locked, open_journal
-from leadgate.store.invariants import relation_exists
+from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.shared_rules import lead_id_sql
 from leadgate.store.states import utcnow
 
 # App-owned schemas are erased table by table below; every other schema holds dbt models.
@@ -89,9 +91,7 @@ def lead_id_for(con: duckdb.DuckDBPyConnection, email: str) -> str:
         row = con.execute("select lead_id from marts.lead_features where email = ?", [email]).fetchall()
         if row:
             return row[0][0]
-    return con.execute(
-        "select 'ld_' || substr(md5(lead_id_salt || ?), 1, 16) from meta.installation limit 1", [email]
-    ).fetchall()[0][0]
+    return con.execute(f"select {lead_id_sql('lead_id_salt', '?')} from meta.installation limit 1", [email]).fetchall()[0][0]
 
 
 def _quoted(identifier: str) -> str:
@@ -163,15 +163,14 @@ def forget_person(
     wait = settings.lock_timeout if wait is None else wait
     tell = progress or (lambda _: None)
     with erasure_lock(settings, wait, tell):
-        con = db._open(settings.db_path, read_only=False, deadline=time.monotonic() + wait)
+        con = open_file(settings.db_path, read_only=False, deadline=time.monotonic() + wait)
         try:
             db.migrate(con)
             report.already_erased = is_erased(con, email)
             lead_id = report.lead_id = lead_id_for(con, email)
             previous = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
             previous = previous[0] if previous else None
-            con.execute("begin transaction")
-            try:
+            with transaction(con):
                 _erase(con, lead_id, email, report)
                 if report.total:
                     now = utcnow()
@@ -188,10 +187,6 @@ def forget_person(
                     )
                     # Before the commit: a copy published earlier must not outlive the erasure, even if we die next.
                     drop_read_copy(settings)
-                con.execute("commit")
-            except Exception:
-                con.execute("rollback")
-                raise
         finally:
             con.close()
         if rewrite:
@@ -230,12 +225,8 @@ def _counts_json(report: ForgetReport) -> str:
 
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, column: str, values: list, dtype: str) -> None:
-    frame = pd.DataFrame({column: pd.Series(values, dtype=dtype)})
-    con.register(f"{name}_frame", frame)
-    try:
-        con.execute(f"create or replace temp table {name} as select * from {name}_frame")   # names are ours
-    finally:
-        con.unregister(f"{name}_frame")
+    with registered(con, _forget_frame=pd.DataFrame({column: pd.Series(values, dtype=dtype)})):
+        con.execute(f"create or replace temp table {name} as select * from _forget_frame")   # names are ours
 
 
 def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: ForgetReport) -> None:

@@ -9,19 +9,17 @@ import duckdb
 import pandas as pd
 
 from connectors.llm import CacheEntry, CallRecord
+from leadgate.store.sql import registered, relation_exists
 
 
 def load_cache(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dict[str, Any]]:
     """Cached answers for `keys` (cache_key -> answer JSON)."""
     if not keys:
         return {}
-    con.register("_llm_cache_keys", pd.DataFrame({"cache_key": list(dict.fromkeys(keys))}))
-    try:
+    with registered(con, _llm_cache_keys=pd.DataFrame({"cache_key": list(dict.fromkeys(keys))})):
         rows = con.execute(
             "select c.cache_key, c.answer from scoring.llm_cache c join _llm_cache_keys k using (cache_key)"
         ).fetchall()
-    finally:
-        con.unregister("_llm_cache_keys")
     return {key: json.loads(answer) for key, answer in rows}
 
 
@@ -29,15 +27,12 @@ def load_validation_cache(con: duckdb.DuckDBPyConnection, input_hashes: list[str
     """Cached validator verdicts for leads with these input hashes (their keys also cover the first answer)."""
     if not input_hashes:
         return {}
-    con.register("_llm_cache_inputs", pd.DataFrame({"input_hash": list(dict.fromkeys(input_hashes))}))
-    try:
+    with registered(con, _llm_cache_inputs=pd.DataFrame({"input_hash": list(dict.fromkeys(input_hashes))})):
         rows = con.execute(
             "select c.cache_key, c.answer from scoring.llm_cache c join _llm_cache_inputs i using (input_hash)"
             " where c.prompt_version = ?",
             [prompt_version],
         ).fetchall()
-    finally:
-        con.unregister("_llm_cache_inputs")
     return {key: json.loads(answer) for key, answer in rows}
 
 
@@ -54,15 +49,12 @@ def store_cache(con: duckdb.DuckDBPyConnection, entries: list[CacheEntry]) -> in
             "answer": [json.dumps(e.answer, sort_keys=True) for e in entries],
         }
     )
-    con.register("_llm_cache_new", frame)
-    try:
+    with registered(con, _llm_cache_new=frame):
         con.execute(
             "insert into scoring.llm_cache (cache_key, model, prompt_version, input_hash, answer, created_at)"
             " select cache_key, model, prompt_version, input_hash, answer::json, now() from _llm_cache_new"
             " on conflict do nothing"
         )
-    finally:
-        con.unregister("_llm_cache_new")
     return len(entries)
 
 
@@ -82,8 +74,7 @@ def record_llm_calls(con: duckdb.DuckDBPyConnection, calls: list[CallRecord], ru
             "called_at": [c.called_at for c in calls],
         }
     )
-    con.register("_llm_calls_new", frame)
-    try:
+    with registered(con, _llm_calls_new=frame):
         con.execute(
             "insert into scoring.llm_calls (call_id, run_id, request_id, model, prompt_version, kind, batch_size, lead_ids,"
             " tokens_in, tokens_out, latency_ms, outcome, error, estimated_cost_usd, called_at)"
@@ -91,20 +82,14 @@ def record_llm_calls(con: duckdb.DuckDBPyConnection, calls: list[CallRecord], ru
             " latency_ms, outcome, error, estimated_cost_usd, called_at from _llm_calls_new",
             [run_id],
         )
-    finally:
-        con.unregister("_llm_calls_new")
     return len(calls)
 
 
 def recent_messages(con: duckdb.DuckDBPyConnection, lead_ids: list[str], limit: int = 3) -> dict[str, list[str]]:
     """The latest distinct non-empty messages per lead from marts.lead_events, newest first."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'lead_events'"
-    ).fetchall()[0][0]
-    if not exists or not lead_ids:
+    if not lead_ids or not relation_exists(con, "marts", "lead_events"):
         return {}
-    con.register("_llm_leads", pd.DataFrame({"lead_id": lead_ids}))
-    try:
+    with registered(con, _llm_leads=pd.DataFrame({"lead_id": lead_ids})):
         rows = con.execute(
             """
             select lead_id, list(message order by last_at desc)[1:?] from (
@@ -115,6 +100,4 @@ def recent_messages(con: duckdb.DuckDBPyConnection, lead_ids: list[str], limit: 
             """,
             [limit],
         ).fetchall()
-    finally:
-        con.unregister("_llm_leads")
     return {lead_id: list(messages) for lead_id, messages in rows}

@@ -11,8 +11,9 @@ import pandas as pd
 
 from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import LeadState, ReviewStatus
-from leadgate.scoring.baseline import is_blank
+from leadgate.scoring.fields import is_blank
 from leadgate.store.states import utcnow
+from leadgate.store.sql import registered, relation_exists, transaction
 
 if TYPE_CHECKING:
     from leadgate.routing.decision import RouteDecision
@@ -20,18 +21,9 @@ if TYPE_CHECKING:
 RECENT_EVENTS = 10
 
 
-def _relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        con.execute(
-            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
-        ).fetchall()[0][0]
-    )
-
-
 def current_context(con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Per lead with a lifecycle row: state, feature_hash, who approved it (if a reviewer did), open question."""
-    con.register("_route_ids", pd.DataFrame({"lead_id": _text(lead_ids)}))
-    try:
+    with registered(con, _route_ids=pd.DataFrame({"lead_id": _text(lead_ids)})):
         rows = con.execute(
             f"""
             with last_decision as (
@@ -55,8 +47,6 @@ def current_context(con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str]) -> 
             left join clarification c using (lead_id)
             """
         ).fetchall()
-    finally:
-        con.unregister("_route_ids")
     out: dict[str, dict[str, Any]] = {}
     for lead_id, state, feature_hash, decided_by, actor, to_state, question, question_by in rows:
         approved_by = None
@@ -139,13 +129,10 @@ def open_review_items(
              from (select *, row_number() over (partition by lead_id order by occurred_at desc, event_id desc) as rn
                    from marts.lead_events where lead_id in (select lead_id from _review_items))
              where rn <= {RECENT_EVENTS} group by lead_id)"""
-        if _relation_exists(con, "marts", "lead_events")
+        if relation_exists(con, "marts", "lead_events")
         else "(select null::varchar as lead_id, null::json as recent_events where false)"
     )
-    con.register("_review_items", items)
-    con.register("_leaving_review", leaving)
-    try:
-        con.execute("begin transaction")
+    with registered(con, _review_items=items, _leaving_review=leaving), transaction(con):
         superseded = con.execute(
             """
             update review.items r set status = 'superseded', decided_at = ?
@@ -173,13 +160,6 @@ def open_review_items(
             """,
             [policy_version, now],
         ).fetchall()[0][0]
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_review_items")
-        con.unregister("_leaving_review")
     return {"added": int(added), "superseded": int(superseded), "already_queued": len(items) - int(added)}
 
 
@@ -209,8 +189,7 @@ def audit_kept(
             "tier": _text([d.tier for d, _ in kept]),
         }
     )
-    con.register("_kept", rows)
-    try:
+    with registered(con, _kept=rows):
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state, reason_codes,
@@ -221,6 +200,4 @@ def audit_kept(
             """,
             [utcnow(), run_id, actor, policy_version, scorer_version, model_version],
         )
-    finally:
-        con.unregister("_kept")
     return len(rows)

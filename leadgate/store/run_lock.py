@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from leadgate.config import LeadgateSettings
-from leadgate.store.db import PipelineBusy
+from leadgate.store.duckdb_file import PipelineBusy
 from leadgate.store.processes import ProcessIdentity, command_of, lock_holder_pids
 
 log = logging.getLogger("leadgate.store.run_lock")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 import duckdb
@@ -17,6 +17,7 @@ import pandas as pd
 
 from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import ALL_STATES
+from leadgate.store.sql import registered, transaction, utcnow
 
 
 @dataclass(frozen=True)
@@ -31,10 +32,6 @@ class StateChange:
     details: dict[str, Any] = field(default_factory=dict)   # never personal data
     tier: str | None = None            # routing's qualification tier; None keeps the lead's current one
     next_action: str | None = None     # routing's recommended next action; None keeps the current one
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def set_states(
@@ -77,10 +74,8 @@ def set_states(
         raise ValueError("one state change per lead per call")
     # DuckDB 2.0 refuses register() while an earlier execute() still has unfetched rows.
     con.complete()
-    con.register("_state_changes", frame)
-    try:
-        if not in_transaction:
-            con.execute("begin transaction")
+    # in_transaction: the caller's transaction (a replayed journal decision) takes these rows with its own.
+    with registered(con, _state_changes=frame), (nullcontext() if in_transaction else transaction(con)):
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state,
@@ -113,14 +108,6 @@ def set_states(
             " policy_version, decided_by, changed_at, tier, next_action from _state_rows"
         )
         con.execute("drop table _state_rows")
-        if not in_transaction:
-            con.execute("commit")
-    except Exception:
-        if not in_transaction:
-            con.execute("rollback")
-        raise
-    finally:
-        con.unregister("_state_changes")
     return len(rows)
 
 

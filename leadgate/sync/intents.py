@@ -18,6 +18,7 @@ from connectors.crm.base import OutboundLead, SyncResult
 from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.pipeline.recovery import Process, process_gone, this_process
+from leadgate.store.sql import registered, transaction
 
 # Sends of this process that are still running: their in_flight rows are not stale.
 _ACTIVE: set[str] = set()
@@ -41,16 +42,13 @@ def open_send(settings: LeadgateSettings, crm: str, run_id: str | None, leads: S
     frame = pd.DataFrame([(lead.lead_id, lead.payload_hash) for lead in leads], columns=["lead_id", "payload_hash"],
                          dtype="object")
     with db.connect(settings) as con:
-        con.register("_intent_leads", frame)
-        try:
+        with registered(con, _intent_leads=frame):
             con.execute(
                 "insert into sync.intents (send_id, run_id, crm, lead_id, payload_hash, status, pid, host,"
                 " process_started, opened_at) select ?, ?, ?, lead_id, payload_hash, 'in_flight', ?, ?, ?, now()"
                 " from _intent_leads",
                 [send_id, run_id, crm, me.pid, me.host, me.started],
             )
-        finally:
-            con.unregister("_intent_leads")
     _ACTIVE.add(send_id)
     return send_id
 
@@ -93,14 +91,9 @@ def send_logged(
 
 
 def _close(con: duckdb.DuckDBPyConnection, send_id: str, code: str, note: str) -> int:
-    con.execute("begin transaction")
-    try:
+    with transaction(con):
         con.execute(_UNFINISHED_ATTEMPTS, [code, note, send_id])
         closed = con.execute(_CLOSE_UNFINISHED, [note, send_id]).fetchall()[0][0]
-        con.execute("commit")
-    except BaseException:
-        con.execute("rollback")
-        raise
     return int(closed)
 
 

@@ -27,7 +27,7 @@ from leadgate.policy import Policy
 from leadgate.shared.redaction import redact
 from leadgate.review.service import queue_review_items
 from leadgate.store.states import StateChange, set_states, utcnow
-from leadgate.store.invariants import relation_exists
+from leadgate.store.sql import registered, relation_exists, transaction
 from leadgate.sync.payload import build_payload, canonical_json, current_payloads, payload_hash, record_field_issues
 
 __all__ = ["OutboxReport", "SyncError", "SyncReport", "build_payload", "canonical_json", "owed_leads",
@@ -103,13 +103,12 @@ def planned_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
     if not relation_exists(con, "marts", "lead_features"):
         yield False
         return
-    con.register("_payloads", current_payloads(con, policy))
-    try:
-        con.execute(_PLAN_SQL, [crm, crm])
-        yield True
-    finally:
-        con.execute("drop table if exists _outbox_plan")
-        con.unregister("_payloads")
+    with registered(con, _payloads=current_payloads(con, policy)):
+        try:
+            con.execute(_PLAN_SQL, [crm, crm])
+            yield True
+        finally:
+            con.execute("drop table if exists _outbox_plan")
 
 
 def _owed_count(con: duckdb.DuckDBPyConnection, crm: str) -> int:
@@ -131,8 +130,7 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
             from _outbox_plan
             """
         ).fetchall()[0]
-        con.execute("begin transaction")
-        try:
+        with transaction(con):
             removed = con.execute(
                 "delete from sync.outbox where crm = ? and lead_id not in"
                 " (select lead_id from _outbox_plan where plan = 'owed')",
@@ -155,10 +153,6 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
                 """,
                 [crm, now, now],
             )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         # State changes after the outbox commit: if they fail, the next refresh finds and redoes them.
         back = [r[0] for r in con.execute(
             "select lead_id from _outbox_plan where plan = 'owed' and state = 'synced'").fetchall()]
@@ -280,11 +274,8 @@ def record_results(
                          columns=["lead_id", "payload_hash", "payload", "outcome", "crm_record_id", "error", "error_code"])
     attempts = pd.DataFrame(attempt_rows(crm, run_id, answered), columns=list(ATTEMPT_COLUMNS), dtype="object")
     now = utcnow()
-    con.register("_sync_results", frame)
-    con.register("_sync_attempts", attempts)
-    try:
-        con.execute("begin transaction")
-        try:
+    with registered(con, _sync_results=frame, _sync_attempts=attempts):
+        with transaction(con):
             _write_results(con, crm, now)
             if send_id is not None:
                 sync_intents.close_completed(con, send_id)
@@ -293,10 +284,6 @@ def record_results(
                 " select run_id, crm, lead_id, payload_hash, request::json, response::json, outcome, crm_record_id,"
                 " error_code, message, http_status::integer, attempted_at::timestamptz from _sync_attempts"
             )
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
         synced = [r[0] for r in con.execute(
             """
             select r.lead_id from _sync_results r join lifecycle.lead_states ls on ls.lead_id = r.lead_id
@@ -324,9 +311,6 @@ def record_results(
             """,
             [[lid for lid, _, _ in converted]],
         ).fetchall()
-    finally:
-        con.unregister("_sync_results")
-        con.unregister("_sync_attempts")
     _set(con, synced, LeadState.SYNCED, "crm_acknowledged", crm, policy, run_id)
     _set(con, [lid for lid, _, _ in converted], LeadState.SYNCED, "crm_converted", crm, policy, run_id, kind="outcome",
          details={lid: {"crm_record_id": rid, "error_code": code} for lid, rid, code in converted})

@@ -15,7 +15,8 @@ from leadgate.store import db
 from leadgate.pipeline import steps
 from leadgate.config import REPO_DIR
 from leadgate.policy import load_policy
-from leadgate.store.invariants import collect_status, format_status
+from leadgate.cli.status_text import format_status
+from leadgate.store.invariants import collect_status
 from leadgate.transform.dbt import DbtFailed
 from tests.conftest import SAMPLE_DIR
 

@@ -6,7 +6,8 @@ import pytest
 
 from leadgate.store import db
 from leadgate.lifecycle import ALL_STATES
-from leadgate.store.invariants import collect_status, format_status
+from leadgate.cli.status_text import format_status
+from leadgate.store.invariants import collect_status
 from tests.fixtures.services import builders
 
 

@@ -14,7 +14,8 @@ import pytest
 from connectors.crm.salesforce import SalesforceConnector
 from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.store.invariants import collect_status, format_status
+from leadgate.cli.status_text import format_status
+from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
 from tests.e2e.helpers import LEADGATE
 from tests.emulators.crms import ALICE, ERIN, Crm, crm, rows  # noqa: F401  (a pytest fixture)

@@ -58,9 +58,8 @@ renamed as (
         {{ normalise_domain('company_domain') }} as company_domain,
         nullif(trim(industry), '') as industry,
         nullif(trim(country), '') as country,
-        regexp_extract(
-            trim(company_size), '^(\d+)\s*(?:-\s*(\d+)|(\+))?$', ['low', 'high', 'open']
-        ) as size_parts,
+        -- Ingest's domain and size rules (macros/shared_rules.sql): no change to what ingest wrote.
+        {{ company_size_candidate('company_size') }} as size_candidate,
         nullif(trim(page_url), '') as page_url,
         nullif(trim(message), '') as message,
         nullif(trim(utm_source), '') as utm_source,
@@ -81,10 +80,9 @@ renamed as (
 sized as (
 
     select
-        * exclude (size_parts),
-        try_cast(nullif(size_parts.low, '') as integer) as size_low,
-        try_cast(nullif(size_parts.high, '') as integer) as size_high,
-        size_parts.open = '+' as size_open
+        * exclude (size_candidate),
+        -- '250', '10000+' or '51-200'; anything else (a range whose ends are reversed too) stays empty.
+        {{ company_size('size_candidate') }} as company_size
     from renamed
 
 ),
@@ -92,19 +90,11 @@ sized as (
 typed as (
 
     select
-        * exclude (size_low, size_high, size_open),
-        -- A range whose ends are reversed ('200-51') is not a valid size: it stays empty.
-        size_low is not null and (size_high is null or size_high >= size_low) as size_is_valid,
+        *,
+        try_cast(regexp_extract(company_size, '^\d+') as integer) as company_size_min,
         case
-            when not size_is_valid then null
-            when size_open then size_low || '+'
-            when size_high is not null then size_low || '-' || size_high
-            else cast(size_low as varchar)
-        end as company_size,
-        case when size_is_valid then size_low end as company_size_min,
-        case
-            when not size_is_valid or size_open then null
-            else coalesce(size_high, size_low)
+            when suffix(company_size, '+') then null
+            else try_cast(regexp_extract(company_size, '\d+$') as integer)
         end as company_size_max
     from sized
 
@@ -128,11 +118,11 @@ erased_events as (
     select typed.source, typed.event_id, typed.anonymous_id
     from typed
     semi join (select key from erased where kind = 'email') as erased_email
-        on erased_email.key = sha256((select lead_id_salt from salt) || ':' || typed.email)
+        on erased_email.key = {{ erasure_key('(select lead_id_salt from salt)', 'typed.email') }}
 
 )
 
-select typed.* exclude (size_is_valid)
+select typed.*
 from typed
 anti join erased_events
     on erased_events.source = typed.source and erased_events.event_id = typed.event_id
@@ -140,8 +130,8 @@ anti join erased_events
 anti join (
     select key from erased where kind = 'anonymous_id'
     union
-    select distinct sha256((select lead_id_salt from salt) || ':' || anonymous_id) from erased_events
+    select distinct {{ erasure_key('(select lead_id_salt from salt)', 'anonymous_id') }} from erased_events
     where anonymous_id is not null
 ) as erased_visitor
     on typed.email is null
-    and erased_visitor.key = sha256((select lead_id_salt from salt) || ':' || typed.anonymous_id)
+    and erased_visitor.key = {{ erasure_key('(select lead_id_salt from salt)', 'typed.anonymous_id') }}

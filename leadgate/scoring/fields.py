@@ -1,0 +1,28 @@
+"""Column helpers and labels shared by the scorers, the range rule and routing (below all of them: no cycles)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+# How a seniority level reads in a reviewer's reasons.
+SENIORITY_LABELS = {
+    "c_level": "C-level title",
+    "vp": "VP-level title",
+    "director": "director-level title",
+    "manager": "manager-level title",
+    "individual": "individual-contributor title",
+    "unknown": "seniority unknown",
+}
+
+
+def per_value(series: pd.Series, fn, missing):
+    """Apply `fn` to each distinct value (hash-factorised) instead of to every row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    mapped = np.array([fn(u) for u in np.asarray(uniques, dtype=object).tolist()] + [missing], dtype=object)
+    return mapped[codes]      # code -1 (missing) picks the trailing `missing`
+
+
+def is_blank(series: pd.Series) -> np.ndarray:
+    """True where a value is missing or an empty/whitespace string."""
+    return per_value(series, lambda v: isinstance(v, str) and not v.strip(), True).astype(bool)

@@ -1,0 +1,48 @@
+"""The three shapes every store write repeats: a transaction, DataFrames registered for one statement, a table check."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Begin; commit when the block ends, roll back (and re-raise) when it raises anything, Ctrl-C too."""
+    con.execute("begin transaction")
+    try:
+        yield con
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+
+
+@contextmanager
+def registered(con: duckdb.DuckDBPyConnection, **frames: pd.DataFrame) -> Iterator[None]:
+    """Each frame visible to SQL under its keyword's name for the block, unregistered afterwards whatever happens."""
+    done: list[str] = []
+    try:
+        for name, frame in frames.items():
+            con.register(name, frame)
+            done.append(name)
+        yield
+    finally:
+        for name in reversed(done):
+            con.unregister(name)
+
+
+def utcnow() -> datetime:
+    """The time a store write records: timezone-aware UTC."""
+    return datetime.now(timezone.utc)
+
+
+def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
+    """Whether a table or view exists (marts before dbt's first build, tables of a later migration)."""
+    return bool(con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
+    ).fetchall()[0][0])
