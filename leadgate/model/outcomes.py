@@ -17,6 +17,7 @@ import pandas as pd
 
 from leadgate.shared import emails
 from leadgate.store.erasure_list import erased_lead_ids
+from leadgate.store.sql import relation_exists
 
 LEAD_ID = re.compile(r"^ld_[0-9a-f]{16}$")
 POSITIVE = {"1", "true", "yes", "y", "won", "closed won", "closed-won", "converted", "customer", "success"}
@@ -141,8 +142,7 @@ class _Keys:
         ).fetchall())
         self.erased = erased_lead_ids(con)
         # the mart's lead id for an email when built (as `forget` looks it up), else dbt's rule with the salt
-        has_mart = con.execute("select count(*) from information_schema.tables where table_schema = 'marts'"
-                               " and table_name = 'lead_features'").fetchone()[0]
+        has_mart = relation_exists(con, "marts", "lead_features")
         self.by_email = dict(con.execute("select email, lead_id from marts.lead_features").fetchall()) if has_mart else {}
 
     def resolve(self, raw: str) -> tuple[str, str | None] | str:

@@ -19,7 +19,7 @@ from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.policy import Policy, consent
 from leadgate.review import edits as lead_edits
 from leadgate.review.errors import AlreadyDecided, PromisesUnconfirmed, ReopenRefused, ReviewError
-from leadgate.store.invariants import relation_exists
+from leadgate.store.sql import relation_exists
 from leadgate.store.states import StateChange, set_states, utcnow
 
 ACTIONS = ("approve", "reject", "clarify", "reopen")

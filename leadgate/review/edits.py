@@ -16,6 +16,7 @@ import duckdb
 import pandas as pd
 
 from leadgate.review.errors import ReviewError
+from leadgate.store.sql import relation_exists
 
 EDITABLE_FIELDS = ("company_size", "company", "job_title", "country")
 MAX_TEXT = 200
@@ -81,8 +82,7 @@ def parse_edits(pairs: Mapping[str, Any] | None) -> dict[str, str]:
 
 
 def _has_table(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("select count(*) from information_schema.tables"
-                            " where table_schema = 'review' and table_name = 'lead_edits'").fetchall()[0][0])
+    return relation_exists(con, "review", "lead_edits")
 
 
 def latest_edits(con: duckdb.DuckDBPyConnection, lead_ids: list[str] | None = None) -> dict[str, dict[str, str]]:

@@ -259,7 +259,7 @@ def pending(settings: LeadgateSettings, reviewer: str | None = None) -> list[Dec
 
 def conflicts(settings: LeadgateSettings, reviewer: str | None = None, limit: int = 100) -> list[dict]:
     """Decisions found invalid on replay, newest first, with the reason (who decided the item first)."""
-    from leadgate.store.invariants import relation_exists
+    from leadgate.store.sql import relation_exists
 
     with db.read_connection(settings) as con:
         if not relation_exists(con, "review", "decision_log"):     # a read copy from before migration 0016

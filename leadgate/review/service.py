@@ -31,7 +31,8 @@ from leadgate.review.edits import edits_of
 from leadgate.review.overrides import list_overrides
 from leadgate.review.sla import overdue_count
 from leadgate.store.states import utcnow
-from leadgate.store.invariants import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)
+from leadgate.store.invariants import age_text, review_metrics  # noqa: F401 (review_metrics re-exported)
+from leadgate.store.sql import relation_exists
 from leadgate.store.sql import registered, transaction
 
 RECENT_EVENTS = 10

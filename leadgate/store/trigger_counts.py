@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from leadgate.policy import Policy
-from leadgate.store.invariants import relation_exists
+from leadgate.store.sql import relation_exists
 
 
 def trigger_counts(
