@@ -43,10 +43,12 @@ SAMPLE_AS_OF := 2026-11-15T12:00:00Z
 run: setup
 	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} LEADGATE_AS_OF=$${LEADGATE_AS_OF:-$(SAMPLE_AS_OF)} $(VENV)/bin/leadgate run
 
+# Two workers: most of the suite waits on dbt, Prefect and emulator subprocesses, so two share 2 cores well.
+TEST_WORKERS ?= 2
 test: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 LEADS ?= 100000
 EVENTS ?= 1000000

@@ -151,13 +151,12 @@ def test_concurrency_never_exceeds_the_limit(settings, emu):
     # Clear-cut nurture answers: no validator calls, and no qualified answer to confirm alone.
     emu.score = _confident
     frame = lead_frame(synthetic_rows(400, template=1))
-    started = time.perf_counter()
     result = run_llm(settings, emu, frame, concurrency=8, batch_size=20)
-    elapsed = time.perf_counter() - started
     assert len(emu.scored("score")) == 20
     assert emu.max_in_flight <= 8 and result.summary["max_in_flight"] <= 8
-    assert emu.max_in_flight >= 6          # the limit is used, not serialised
-    assert elapsed < 20 * 0.15             # faster than one request at a time
+    # The limit is used, not serialised: the emulator saw at least 6 requests open at once (counted by
+    # the server, so a loaded machine cannot make this pass or fail by timing).
+    assert emu.max_in_flight >= 6
 
 
 def test_requests_per_minute_are_paced(settings, emu):
