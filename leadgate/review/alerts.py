@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from connectors.alerts.webhook import Delivery, post_json
 from leadgate.config import AlertSettings, LeadgateSettings
-from leadgate.review.business_hours import sla_business_hours
+from leadgate.review.sla import sla_hours
 from leadgate.review.metrics import overdue_items
 from leadgate.shared.neutral_text import one_line
 from leadgate.shared.redaction import redact, register_secret
@@ -229,7 +229,7 @@ def _send(settings: LeadgateSettings, webhook: Webhook, policy: Any, *, run_id: 
           out: Any) -> AlertOutcome:
     from leadgate.store import db
 
-    hours = sla_business_hours(policy)
+    hours = sla_hours(policy)
     with db.connect(settings) as con:
         codes: list[str] = []
         if run_id is not None:

@@ -6,7 +6,8 @@ tests/metrics check that both agree. Definitions (UTC days, ISO weeks from Monda
 - exception rate: route decisions sent to review / route decisions that decided the lead (not `pending`);
 - review latency: queued -> decided by a person (approve, reject, clarify), wall-clock hours, on the decision's day;
 - SLA breaches: items (not superseded) still undecided at their deadline (`review.sla_business_hours`
-  business hours after queueing), on the deadline's day;
+  business hours of the policy's `review.business_hours` after queueing: leadgate/review/sla.py), on the
+  deadline's UTC day;
 - override rate: approvals of what the machine would not have qualified, and rejections of what it
   would have (its score's `qualified`; without a score row, score >= the policy's threshold,
   as `leadgate status` does), over approvals and rejections with a machine label;
@@ -26,14 +27,18 @@ from typing import Any, Iterator
 
 import duckdb
 
-from leadgate.review.business_hours import (DAY_END_HOUR, DAY_SECONDS, DAY_START_HOUR, as_utc, sla_business_hours,
-                                            sla_due_epoch)
+from leadgate.review import sla
 
 HUMAN_DECISIONS = ("approved", "rejected", "clarification_requested")
 LLM_RETRIED = ("rate_limited", "server_error", "timeout", "connection_error")
 CRM_FAILED = ("retry", "rejected")
 UNTIERED = "untiered"
 _EPOCH = date(1970, 1, 1)
+DAY_SECONDS = 86_400
+
+
+def as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 @dataclass
@@ -99,8 +104,7 @@ def _threshold(policy: Any) -> float | None:
 
 def dbt_vars(policy: Any) -> dict[str, Any]:
     """The SLA clock and the machine's threshold for the review_metrics_* marts, so they count as this module does."""
-    return {"review_sla_business_hours": sla_business_hours(policy), "review_day_start_hour": DAY_START_HOUR,
-            "review_day_end_hour": DAY_END_HOUR, "review_qualify_threshold": _threshold(policy)}
+    return {**sla.dbt_vars(policy), "review_qualify_threshold": _threshold(policy)}
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -173,7 +177,7 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         from leadgate.policy import load_policy
 
         policy = load_policy(source.policy)
-    hours = sla_business_hours(policy)
+    hours = sla.sla_hours(policy)
     now = as_utc(as_of) if as_of is not None else datetime.now(timezone.utc)
     last = now.date()
     first = last - timedelta(days=days - 1)
@@ -223,6 +227,7 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
     now_s, window_start = now.timestamp(), load_from.date()
     for d, code, n in queued_reasons:
         reasons[(d, code)] += n
+    due = iter(sla.deadlines([r[0] for r in items if r[2] != "superseded"], policy))
     for created_s, decided_s, status, qualified in items:
         created_day = _day(created_s)
         if created_day >= window_start:
@@ -241,9 +246,9 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             pending += 1
         if status == "superseded":
             continue              # the queue replaced it with a newer item, which has its own clock
-        due_s = sla_due_epoch(created_s, hours)
+        due_s = next(due)
         ended = decided_s if human else now_s
-        if due_s <= now_s and ended > due_s:
+        if due_s is not None and due_s <= now_s and ended > due_s:
             overdue += status == "pending"
             if _day(due_s) >= window_start:
                 add(_day(due_s), "sla_breaches")
@@ -275,7 +280,7 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             distribution[(tier, bin_)] += n
     return MetricsReport(
         as_of=now.isoformat(), days=days, since=first.isoformat(), sla_business_hours=hours,
-        business_hours=f"Mon-Fri {DAY_START_HOUR:02d}:00-{DAY_END_HOUR:02d}:00 UTC",
+        business_hours=sla.describe(sla.business_hours_of(policy)),
         pending=pending, overdue=overdue, totals=total.finish(first),
         daily=[day_buckets.get(d, _Bucket()).finish(d) for d in window],
         weekly=[week_buckets.get(w, _Bucket()).finish(w) for w in weeks],
@@ -289,15 +294,13 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
 
 def overdue_items(con: duckdb.DuckDBPyConnection, policy: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Pending items past their SLA deadline (item_id, queued, due, reason codes), oldest first."""
-    hours = sla_business_hours(policy)
     now = as_utc(now) if now is not None else datetime.now(timezone.utc)
     rows = con.execute(
         "select item_id, epoch(created_at), reason_codes from review.items where status = 'pending' and created_at <= ?"
         " order by created_at, item_id", [now]).fetchall()
     now_s, found = now.timestamp(), []
-    for item_id, created_s, codes in rows:
-        due_s = sla_due_epoch(created_s, hours)
-        if due_s < now_s:
+    for (item_id, created_s, codes), due_s in zip(rows, sla.deadlines([r[1] for r in rows], policy)):
+        if due_s is not None and due_s < now_s:
             found.append({"item_id": item_id, "queued_at": datetime.fromtimestamp(created_s, tz=timezone.utc),
                           "due_at": datetime.fromtimestamp(due_s, tz=timezone.utc), "reason_codes": list(codes or [])})
     return found

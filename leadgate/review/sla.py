@@ -1,13 +1,20 @@
-"""The review SLA: an item's age in business hours (the policy's days, hours and time zone) against
-`review.sla_business_hours`. Counting is exact across weekends, evenings and DST changes; the overdue
-count is one SQL comparison against the cut-off instant (now minus the SLA in business hours), so it
-stays cheap with 100,000 pending items.
+"""The review SLA, the one definition: an item's age in business hours (the policy's days, hours and time
+zone) against `review.sla_business_hours`. Counting is exact across weekends, evenings and DST changes; the
+overdue count is one SQL comparison against the cut-off instant (now minus the SLA in business hours), so it
+stays cheap with 100,000 pending items. Metrics and alerts take deadlines in bulk from `deadlines()`; the
+dbt mart review_metrics_items builds the same windows in SQL from `dbt_vars()` (tests check they agree).
+
+A wall time the clock passes twice means its later occurrence; one it skips means the instant it would
+have been on the old clock: DuckDB's timezone() (ICU) resolves both the same way.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import bisect
+import math
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, timezone
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -22,13 +29,18 @@ def _clock(text: str) -> tuple[int, int]:
     return int(hours), int(minutes)
 
 
+def _instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant of a local wall time: the later reading when it is ambiguous or skipped (as ICU does)."""
+    local = datetime.combine(day, clock, tzinfo=zone)
+    return max(local.astimezone(timezone.utc), local.replace(fold=1).astimezone(timezone.utc))
+
+
 def _window(day: date, hours: BusinessHours) -> tuple[datetime, datetime]:
     zone = ZoneInfo(hours.timezone)
     (sh, sm), (eh, em) = _clock(hours.start), _clock(hours.end)
-    start = datetime.combine(day, time(sh, sm), tzinfo=zone)
-    end = (datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=zone) if eh == 24
-           else datetime.combine(day, time(eh, em), tzinfo=zone))
-    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+    start = _instant(day, time(sh, sm), zone)
+    end = _instant(day + timedelta(days=1), time(0, 0), zone) if eh == 24 else _instant(day, time(eh, em), zone)
+    return start, max(start, end)
 
 
 def _days(first: date, step: int) -> Iterator[date]:
@@ -109,3 +121,91 @@ def sla_of(created_at: datetime, now: datetime, policy: Policy) -> dict:
     age = age_business_hours(created_at, now, policy)
     return {"age_business_hours": round(age, 2), "sla_business_hours": policy.review.sla_business_hours,
             "overdue": age > policy.review.sla_business_hours, "due_at": due_at(created_at, policy)}
+
+
+DEFAULT_SLA_BUSINESS_HOURS = 4.0
+
+
+def sla_hours(policy: Any) -> float:
+    """The policy's `review.sla_business_hours` (4 without a review section); above 0 and finite."""
+    review = getattr(policy, "review", None)
+    value = getattr(review, "sla_business_hours", None)
+    hours = float(value) if value is not None else DEFAULT_SLA_BUSINESS_HOURS
+    if not (hours > 0 and math.isfinite(hours)):
+        raise ValueError(f"review.sla_business_hours must be above 0 and finite, got {value!r}")
+    return hours
+
+
+def business_hours_of(policy: Any) -> BusinessHours:
+    """The policy's `review.business_hours` (the documented default without a review section)."""
+    hours = getattr(getattr(policy, "review", None), "business_hours", None)
+    return hours if isinstance(hours, BusinessHours) else BusinessHours()
+
+
+DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def describe(hours: BusinessHours) -> str:
+    """The business hours in a few words, e.g. 'Mon-Fri 09:00-17:00 America/New_York'."""
+    days = sorted(set(hours.days))
+    span = (f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}" if days == list(range(days[0], days[-1] + 1)) and len(days) > 2
+            else ",".join(DAY_NAMES[d] for d in days))
+    return f"{span} {hours.start}-{hours.end} {hours.timezone}"
+
+
+def dbt_vars(policy: Any) -> dict[str, Any]:
+    """The SLA for the review_metrics_items mart: the same windows, built in SQL with DuckDB's timezone()."""
+    hours = business_hours_of(policy)
+    return {"review_sla_business_hours": sla_hours(policy), "review_business_days": sorted(set(hours.days)),
+            "review_day_start": hours.start, "review_day_end": hours.end, "review_timezone": hours.timezone,
+            "review_sla_horizon_days": MAX_DAYS}
+
+
+class _Calendar:
+    """The business windows from a first local day on, as epoch seconds with running totals (extended on demand)."""
+
+    def __init__(self, hours: BusinessHours, first: date) -> None:
+        self.hours, self.next_day = hours, first
+        self.days: list[date] = []
+        self.opens: list[float] = []
+        self.closes: list[float] = []
+        self.before: list[float] = []      # business seconds in the windows before this one
+        self.total = 0.0
+
+    def extend(self, last: date) -> None:
+        while self.next_day <= last:
+            day, self.next_day = self.next_day, self.next_day + timedelta(days=1)
+            if day.weekday() not in self.hours.days:
+                continue
+            open_, close = _window(day, self.hours)
+            if close > open_:              # an empty window (a skipped hour) adds nothing
+                self.days.append(day)
+                self.opens.append(open_.timestamp())
+                self.closes.append(close.timestamp())
+                self.before.append(self.total)
+                self.total += close.timestamp() - open_.timestamp()
+
+    def due(self, start_s: float, seconds: float, last: date) -> float | None:
+        """The instant `seconds` business seconds after `start_s`, None when not reached by the local day `last`."""
+        i = bisect.bisect_right(self.opens, start_s) - 1
+        position = 0.0 if i < 0 else self.before[i] + min(max(start_s - self.opens[i], 0.0), self.closes[i] - self.opens[i])
+        target = position + seconds
+        while self.total < target and self.next_day <= last:
+            self.extend(min(last, self.next_day + timedelta(days=366)))
+        j = bisect.bisect_left(self.before, target) - 1      # the last window starting before the target is reached
+        if j < 0 or self.total < target or self.days[j] > last:
+            return None
+        return self.opens[j] + (target - self.before[j])
+
+
+def deadlines(created: Iterable[float], policy: Any) -> list[float | None]:
+    """The SLA deadline (epoch seconds) of items created at these epoch seconds; None when never reached."""
+    created = list(created)
+    if not created:
+        return []
+    hours, seconds = business_hours_of(policy), sla_hours(policy) * 3600.0
+    zone = ZoneInfo(hours.timezone)
+    local = [datetime.fromtimestamp(s, tz=zone).date() for s in created]
+    calendar = _Calendar(hours, min(local) - timedelta(days=1))
+    calendar.extend(max(local))
+    return [calendar.due(s, seconds, day + timedelta(days=MAX_DAYS - 1)) for s, day in zip(created, local)]

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import duckdb
 
 from leadgate.policy import load_policy
-from leadgate.review.business_hours import sla_due
+from leadgate.review import sla
 from leadgate.review.metrics import PeriodMetrics, metrics_report
 from leadgate.store import db
 from leadgate.transform.dbt import run_dbt
@@ -59,8 +59,9 @@ def test_marts_build_on_an_empty_database_and_agree_with_the_api(settings):
         deadlines = con.execute("select queued_at, sla_due_at from marts.review_metrics_items where status <> 'superseded'"
                                 ).fetchall()
     assert len(deadlines) == 309
+    policy = load_policy(settings.policy)
     for queued, due in deadlines:
-        assert abs((due - sla_due(queued, 4)).total_seconds()) < 0.001, (queued, due)
+        assert abs((due - sla.due_at(queued, policy)).total_seconds()) < 0.001, (queued, due)
     assert len([d for d in daily if d >= api.since]) == 6          # the days with any activity
     for period in api.daily:
         mart = daily.get(period.period)

@@ -10,7 +10,8 @@ import pytest
 
 from leadgate.config import LeadgateSettings
 
-from leadgate.review.business_hours import business_hours_between, sla_business_hours, sla_due
+from leadgate.policy import ReviewPolicy
+from leadgate.review import sla
 from leadgate.review.charts import report_charts
 from leadgate.review.metrics import metrics_report
 from leadgate.store import db
@@ -31,16 +32,20 @@ def _day(report, day: str):
 
 
 def test_weekend_does_not_count_towards_the_sla():
+    policy = SimpleNamespace(review=ReviewPolicy())           # the default: Mon-Fri 09:00-17:00 UTC, 4 business hours
     friday_4pm = datetime(2026, 11, 20, 16, tzinfo=timezone.utc)
-    assert sla_due(friday_4pm, 4) == datetime(2026, 11, 23, 12, tzinfo=timezone.utc)      # Fri 16-17, Mon 9-12
-    assert sla_due(datetime(2026, 11, 21, 10, tzinfo=timezone.utc), 4) == datetime(2026, 11, 23, 13, tzinfo=timezone.utc)
-    assert sla_due(datetime(2026, 11, 16, 18, tzinfo=timezone.utc), 4) == datetime(2026, 11, 17, 13, tzinfo=timezone.utc)
-    assert business_hours_between(friday_4pm, datetime(2026, 11, 23, 10, tzinfo=timezone.utc)) == 2.0
-    assert sla_business_hours(None) == 4.0
-    assert sla_business_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=2))) == 2.0
+    queued = [friday_4pm, datetime(2026, 11, 21, 10, tzinfo=timezone.utc), datetime(2026, 11, 16, 18, tzinfo=timezone.utc)]
+    due = [datetime(2026, 11, 23, 12, tzinfo=timezone.utc),      # Fri 16-17, Mon 9-12
+           datetime(2026, 11, 23, 13, tzinfo=timezone.utc), datetime(2026, 11, 17, 13, tzinfo=timezone.utc)]
+    assert [sla.due_at(q, policy) for q in queued] == due
+    assert sla.deadlines([q.timestamp() for q in queued], policy) == [d.timestamp() for d in due]
+    assert sla.business_seconds(friday_4pm, datetime(2026, 11, 23, 10, tzinfo=timezone.utc),
+                                policy.review.business_hours) == 2 * 3600
+    assert sla.sla_hours(None) == 4.0
+    assert sla.sla_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=2))) == 2.0
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="sla_business_hours"):
-            sla_business_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=bad)))
+            sla.sla_hours(SimpleNamespace(review=SimpleNamespace(sla_business_hours=bad)))
 
 
 def test_known_numbers_per_day_and_week(filled):

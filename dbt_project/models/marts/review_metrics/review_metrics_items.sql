@@ -1,12 +1,18 @@
 {{ config(materialized='view') }}  {#- live: always the numbers `leadgate metrics` shows, in the read copy too -#}
 -- One row per review item with its SLA deadline, latency and whether a person overrode the machine.
--- The deadline is `review_sla_business_hours` business hours (Mon-Fri, review_day_start_hour to
--- review_day_end_hour, UTC) after queueing: leadgate/review/business_hours.py computes the same.
-{%- set sla = var('review_sla_business_hours', 4) | float %}
-{%- set start_h = var('review_day_start_hour', 9) | int %}
-{%- set end_h = var('review_day_end_hour', 17) | int %}
-{#- enough calendar days to hold the SLA's business days, weekends and a late first day included #}
-{%- set horizon = ((sla / (end_h - start_h)) | round(0, 'ceil') | int) * 2 + 7 %}
+-- The deadline is `review_sla_business_hours` business hours after queueing, counted in the policy's
+-- business windows (days, start, end, time zone; vars from leadgate/review/sla.py dbt_vars(), the one
+-- definition). Windows are local wall times made instants by DuckDB's built-in ICU timezone(), so DST
+-- changes count right; the calendar is built once per query and each item finds its deadline by two
+-- ASOF joins on running totals, so 100,000 items stay fast.
+{%- set sla_s = (var('review_sla_business_hours', 4) | float) * 3600 %}
+{%- set days = var('review_business_days', [0, 1, 2, 3, 4]) %}
+{%- set tz = "'" ~ (var('review_timezone', 'UTC') | replace("'", "''")) ~ "'" %}
+{%- set start = var('review_day_start', '09:00').split(':') %}
+{%- set end = var('review_day_end', '17:00').split(':') %}
+{%- set start_min = (start[0] | int) * 60 + (start[1] | int) %}
+{%- set end_min = (end[0] | int) * 60 + (end[1] | int) %}
+{%- set horizon = var('review_sla_horizon_days', 3660) | int %}
 
 with as_of as (
     select {{ review_metrics_as_of() }} as as_of
@@ -20,47 +26,59 @@ items as (
     where i.queued_at <= (select as_of from as_of)
 ),
 
+clocked as (
+    select item_id, epoch(queued_at) as queued_s, cast(timezone({{ tz }}, queued_at) as date) as queued_day
+    from items
+    where status <> 'superseded'
+),
+
 calendar as (
-    -- each calendar day from the queueing day on, as epoch seconds of its UTC midnight
-    select
-        i.item_id,
-        epoch(i.queued_at) as queued_s,
-        {{ utc_day('i.queued_at') }} + cast(d.n as integer) as day
-    from items i
-    cross join range(0, {{ horizon }}) as d(n)
-    where i.status <> 'superseded'
+    -- each local day from the day before the first queueing to the horizon after the last
+    select cast(d.day as date) as day
+    from (select min(queued_day) as first_day, max(queued_day) as last_day from clocked) b,
+        range(cast(b.first_day - 1 as timestamp), cast(b.last_day + {{ horizon }} as timestamp), interval 1 day) as d(day)
+    where b.first_day is not null
 ),
 
-business_days as (
+opening as (
     select
-        item_id,
         day,
-        greatest(queued_s, epoch(cast(day as timestamp)) + {{ start_h }} * 3600) as opens_s,
-        epoch(cast(day as timestamp)) + {{ end_h }} * 3600 as closes_s
+        epoch(timezone({{ tz }}, cast(day as timestamp) + to_minutes({{ start_min }}))) as opens_s,
+        epoch(timezone({{ tz }}, cast(day as timestamp) + to_minutes({{ end_min }}))) as closes_s
     from calendar
-    where isodow(day) <= 5
+    where isodow(day) - 1 in ({{ days | join(', ') }})
 ),
 
-usable as (
+windows as (
+    -- business seconds in the windows before each one (an empty window, a skipped hour, adds nothing)
     select
-        item_id,
         day,
         opens_s,
-        greatest(0, closes_s - opens_s) as seconds,
-        sum(greatest(0, closes_s - opens_s)) over (
-            partition by item_id order by day rows between unbounded preceding and current row
-        ) as cumulative_seconds
-    from business_days
+        closes_s,
+        sum(closes_s - opens_s) over (order by day rows between unbounded preceding and current row)
+            - (closes_s - opens_s) as before_s
+    from opening
+    where closes_s > opens_s
+),
+
+positioned as (
+    -- where the item was queued on the running total, plus the SLA
+    select
+        c.item_id,
+        c.queued_day,
+        coalesce(w.before_s + least(greatest(c.queued_s - w.opens_s, 0), w.closes_s - w.opens_s), 0)
+            + {{ sla_s }} as target_s
+    from clocked c
+    asof left join windows w on c.queued_s >= w.opens_s
 ),
 
 deadlines as (
-    -- the first business day that completes the SLA, and how far into it
-    select
-        item_id,
-        to_timestamp(min_by(opens_s + ({{ sla }} * 3600 - (cumulative_seconds - seconds)), day)) as sla_due_at
-    from usable
-    where cumulative_seconds >= {{ sla }} * 3600
-    group by item_id
+    -- the window in which the running total reaches the target, and how far into it
+    select p.item_id, to_timestamp(w.opens_s + (p.target_s - w.before_s)) as sla_due_at
+    from positioned p
+    asof join windows w on p.target_s > w.before_s
+    where p.target_s <= w.before_s + (w.closes_s - w.opens_s)
+        and w.day <= p.queued_day + {{ horizon - 1 }}
 ),
 
 timed as (
