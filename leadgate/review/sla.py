@@ -166,7 +166,7 @@ class _Calendar:
 
     def __init__(self, hours: BusinessHours, first: date) -> None:
         self.hours, self.next_day = hours, first
-        self.days: list[date] = []
+        self.days: list[int] = []          # local days, as ordinals
         self.opens: list[float] = []
         self.closes: list[float] = []
         self.before: list[float] = []      # business seconds in the windows before this one
@@ -179,19 +179,19 @@ class _Calendar:
                 continue
             open_, close = _window(day, self.hours)
             if close > open_:              # an empty window (a skipped hour) adds nothing
-                self.days.append(day)
+                self.days.append(day.toordinal())
                 self.opens.append(open_.timestamp())
                 self.closes.append(close.timestamp())
                 self.before.append(self.total)
                 self.total += close.timestamp() - open_.timestamp()
 
-    def due(self, start_s: float, seconds: float, last: date) -> float | None:
-        """The instant `seconds` business seconds after `start_s`, None when not reached by the local day `last`."""
+    def due(self, start_s: float, seconds: float, last: int) -> float | None:
+        """The instant `seconds` business seconds after `start_s`, None when not reached by the local day `last` (ordinal)."""
         i = bisect.bisect_right(self.opens, start_s) - 1
         position = 0.0 if i < 0 else self.before[i] + min(max(start_s - self.opens[i], 0.0), self.closes[i] - self.opens[i])
         target = position + seconds
-        while self.total < target and self.next_day <= last:
-            self.extend(min(last, self.next_day + timedelta(days=366)))
+        while self.total < target and self.next_day.toordinal() <= last:
+            self.extend(min(date.fromordinal(last), self.next_day + timedelta(days=366)))
         j = bisect.bisect_left(self.before, target) - 1      # the last window starting before the target is reached
         if j < 0 or self.total < target or self.days[j] > last:
             return None
@@ -204,8 +204,25 @@ def deadlines(created: Iterable[float], policy: Any) -> list[float | None]:
     if not created:
         return []
     hours, seconds = business_hours_of(policy), sla_hours(policy) * 3600.0
-    zone = ZoneInfo(hours.timezone)
-    local = [datetime.fromtimestamp(s, tz=zone).date() for s in created]
-    calendar = _Calendar(hours, min(local) - timedelta(days=1))
-    calendar.extend(max(local))
-    return [calendar.due(s, seconds, day + timedelta(days=MAX_DAYS - 1)) for s, day in zip(created, local)]
+    local = _local_days(created, ZoneInfo(hours.timezone))
+    calendar = _Calendar(hours, date.fromordinal(min(local) - 1))
+    calendar.extend(date.fromordinal(max(local)))
+    return [calendar.due(s, seconds, day + MAX_DAYS - 1) for s, day in zip(created, local)]
+
+
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
+def _local_days(created: list[float], zone: ZoneInfo) -> list[int]:
+    """Each instant's local day (ordinal); the zone's offset is looked up once per UTC hour it does not change in."""
+    offsets: dict[int, float | None] = {}
+    days = []
+    for s in created:
+        hour = int(s // 3600)
+        if hour not in offsets:
+            first, last = (datetime.fromtimestamp(t, tz=zone).utcoffset() for t in (hour * 3600, hour * 3600 + 3599))
+            offsets[hour] = first.total_seconds() if first == last else None
+        offset = offsets[hour]
+        days.append(_EPOCH_ORDINAL + int((s + offset) // 86400) if offset is not None
+                    else datetime.fromtimestamp(s, tz=zone).date().toordinal())
+    return days
