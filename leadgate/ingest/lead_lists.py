@@ -99,9 +99,9 @@ def normalise_domain(value: str) -> str | None:
     return text if re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text) else None
 
 
-def lead_id_for(salt: str, email: str | None, key: str) -> str:
-    """dbt's lead_id macro on the email (so events of the same person merge), else on 'key:' + the key."""
-    subject = email if email else f"key:{key}"
+def lead_id_for(salt: str, email: str | None, key_column: str, key: str) -> str:
+    """dbt's lead_id macro on the email (so events of the same person merge), else on 'key:<column>:<key>'."""
+    subject = email if email else f"key:{key_column}:{key}"
     return "ld_" + hashlib.md5(f"{salt}{subject}".encode()).hexdigest()[:16]
 
 
@@ -114,7 +114,10 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     except OSError as exc:
         raise LeadListError(f"cannot read {path}: {exc.strerror or exc}") from None
     if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        data = data.decode("utf-16").encode()
+        try:
+            data = data.decode("utf-16").encode()
+        except UnicodeError:
+            raise LeadListError(f"{path}: not a readable CSV (broken UTF-16)") from None
     text = data.decode("utf-8", "surrogateescape").removeprefix("\ufeff")
     if not text.strip():
         raise LeadListError(f"{path}: empty file, expected a CSV with a header row")
@@ -125,6 +128,8 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
         delimiter = csv.Sniffer().sniff(first, delimiters=",;\t").delimiter
     except csv.Error:
         delimiter = ","
+    # An over-long cell is a rejected row (MAX_VALUE_CHARS), not an unreadable file.
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_FILE_BYTES))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     header: list[str] | None = None
@@ -132,7 +137,7 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if not fields or all(not f.strip() for f in fields) and len(fields) <= 1:
+            if not any(f.strip() for f in fields):     # blank lines and a spreadsheet's ';;;' rows
                 continue
             if header is None:
                 header = [h.strip() for h in fields]
@@ -207,7 +212,9 @@ def import_lead_list(
     salt, erased, now, import_id = installation_salt(con), erased_lead_ids(con), utcnow(), uuid.uuid4().hex
     records, attributes, rejected = {}, [], []
     by_key: dict[str, str] = {}
-    known = dict(con.execute("select list_key, content_hash from raw.lead_list_records").fetchall())
+    key_column = header[key_at].lower()
+    known = dict(con.execute("select list_key, content_hash from raw.lead_list_records where key_column = ?",
+                             [key_column]).fetchall())
 
     def reject(row_no: int, list_key: str | None, values: list[str], reasons: list[str]) -> None:
         for reason in reasons:                 # summarised by kind: the text before the first ':'
@@ -252,7 +259,7 @@ def import_lead_list(
                 report.unchanged += 1
             continue
         by_key[list_key] = content
-        lead_id = lead_id_for(salt, record["email"], list_key)
+        lead_id = lead_id_for(salt, record["email"], key_column, list_key)
         if lead_id in erased:                  # forget lists the lead id, the same salted rule on the email
             report.erased += 1
             continue
@@ -260,15 +267,15 @@ def import_lead_list(
         if known.get(list_key) == content_hash:
             report.unchanged += 1
             continue
-        records[list_key] = [list_key, lead_id, *(record[f] for f in LEAD_FIELDS[:9]), size[0], size[1], size[2],
+        records[list_key] = [key_column, list_key, lead_id, *(record[f] for f in LEAD_FIELDS[:9]), size[0], size[1], size[2],
                              content_hash, import_id, str(path), row_no, now]
         for i in attr_cols:
             if not is_missing(values[i]):
                 text = values[i].strip()
                 num = as_number(text) if kinds[i] == "numeric" else None
-                attributes.append([list_key, lead_id, header[i], text, num, kinds[i], import_id])
+                attributes.append([key_column, list_key, lead_id, header[i], text, num, kinds[i], import_id])
     report.accepted, report.rejected = len(records), len(rejected)
-    _write(con, import_id, path, digest, header[key_at], {f: header[i] for f, i in fields.items()},
+    _write(con, import_id, path, digest, key_column, {f: header[i] for f, i in fields.items()},
            report, list(records.values()), attributes, rejected, now)
     return report
 
@@ -277,13 +284,14 @@ def _write(con: duckdb.DuckDBPyConnection, import_id: str, path: Path, digest: s
            report: LeadListReport, records: list, attributes: list, rejected: list, now: object) -> None:
     con.execute("begin transaction")
     try:
-        keys = [r[0] for r in records]
+        keys = [r[1] for r in records]
         if keys:
-            con.execute("delete from raw.lead_attributes where list_key in (select unnest(?::varchar[]))", [keys])
-            con.execute("delete from raw.lead_list_records where list_key in (select unnest(?::varchar[]))", [keys])
-            con.executemany("insert into raw.lead_list_records values (" + ", ".join("?" * 19) + ")", records)
+            for table in ("raw.lead_attributes", "raw.lead_list_records"):     # a fixed list of names
+                con.execute(f"delete from {table} where key_column = ? and list_key in (select unnest(?::varchar[]))",
+                            [key, keys])
+            con.executemany("insert into raw.lead_list_records values (" + ", ".join("?" * 20) + ")", records)
         if attributes:
-            con.executemany("insert into raw.lead_attributes values (?, ?, ?, ?, ?, ?, ?)", attributes)
+            con.executemany("insert into raw.lead_attributes values (?, ?, ?, ?, ?, ?, ?, ?)", attributes)
         if rejected:
             con.executemany("insert into raw.rejected_lead_rows values (?, ?, ?, ?, ?, ?, ?)", rejected)
         con.execute(
@@ -299,10 +307,11 @@ def _write(con: duckdb.DuckDBPyConnection, import_id: str, path: Path, digest: s
 def erase_listed(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, names_email) -> dict[str, int]:
     """Inside forget's transaction: the person's list records, attributes and rejected rows naming them."""
     found = {}
-    keys = [r[0] for r in con.execute("select list_key from raw.lead_list_records where lead_id = ? or email = ?",
-                                      [lead_id, email]).fetchall()]
-    n = con.execute("delete from raw.lead_attributes where lead_id = ? or list_key in (select unnest(?::varchar[]))",
-                    [lead_id, keys]).fetchall()[0][0]
+    con.execute("create or replace temp table _forget_list_keys as select key_column, list_key"
+                " from raw.lead_list_records where lead_id = ? or email = ?", [lead_id, email])
+    n = con.execute("delete from raw.lead_attributes a where lead_id = ? or exists (select 1 from _forget_list_keys k"
+                    " where k.key_column = a.key_column and k.list_key = a.list_key)", [lead_id]).fetchall()[0][0]
+    con.execute("drop table _forget_list_keys")
     found["raw.lead_attributes"] = n
     found["raw.lead_list_records"] = con.execute(
         "delete from raw.lead_list_records where lead_id = ? or email = ?", [lead_id, email]).fetchall()[0][0]

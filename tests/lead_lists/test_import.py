@@ -83,12 +83,18 @@ def test_reimporting_changes_nothing_and_a_changed_export_replaces_the_record(se
 
 def test_a_tab_separated_list_without_emails_gets_lead_ids_from_the_key(settings, tmp_path):
     path = tmp_path / "attendees.tsv"
-    path.write_text("badge\tname\tcompany\tseats\nB-1\tAnn\tAcme\t3\nB-2\tBen\tBeta\t-\n", encoding="utf-8")
+    path.write_text("badge\tname\tcompany\tseats\nB-1\tAnn\tAcme\t3\n\t\t\t\nB-2\tBen\tBeta\t-\n", encoding="utf-8")
     report = _import(settings, path, key="BADGE", mapping={"first_name": "name"})
-    assert report.accepted == 2 and report.attributes == {"seats": "numeric"}
+    assert (report.accepted, report.rejected) == (2, 0) and report.attributes == {"seats": "numeric"}
     rows = _q(settings, "select list_key, lead_id, email, company from raw.lead_list_records order by 1")
     assert [(k, e, c) for k, _, e, c in rows] == [("B-1", None, "Acme"), ("B-2", None, "Beta")]
     assert len({r[1] for r in rows}) == 2 and all(r[1].startswith("ld_") for r in rows)
+    # Another list's id B-1 (another key column) is another person, not a new version of this one.
+    other = tmp_path / "webinar.csv"
+    other.write_text("ticket,company\nB-1,Gamma\n", encoding="utf-8")
+    assert _import(settings, other, key="ticket", mapping={}).accepted == 1
+    both = _q(settings, "select key_column, company, lead_id from raw.lead_list_records where list_key = 'B-1' order by 1")
+    assert [(k, c) for k, c, _ in both] == [("badge", "Acme"), ("ticket", "Gamma")] and both[0][2] != both[1][2]
 
 
 @pytest.mark.parametrize("key, mapping, message", [

@@ -2,6 +2,7 @@
 -- categorical ones as value_text (missing placeholders were never stored).
 select
     lead_id,
+    key_column,
     list_key,
     name,
     kind,

@@ -12,7 +12,10 @@ with leads as (
 keys as (
 
     -- A lead imported under several keys (same email) is found by any of them; the latest names it.
-    select lead_id, arg_max(list_key, (imported_at, list_key)) as external_key
+    select
+        lead_id,
+        arg_max(list_key, (imported_at, key_column, list_key)) as external_key,
+        arg_max(key_column, (imported_at, key_column, list_key)) as external_key_column
     from {{ ref('stg_lead_lists__records') }}
     group by lead_id
 
@@ -35,6 +38,7 @@ states as (
 select
     leads.lead_id,
     keys.external_key,
+    keys.external_key_column,
     leads.email,
     latest_scores.score,
     latest_scores.confidence,

@@ -12,9 +12,10 @@ erased as (
 )
 
 select
+    key_column,
     list_key,
     -- The one lead-id rule (ingest computed the same into raw for `forget`); a second salt fails the build.
-    {{ lead_id("(select lead_id_salt from " ~ ref('stg_leadgate__installations') ~ ")", "coalesce(email, 'key:' || list_key)") }}
+    {{ lead_id("(select lead_id_salt from " ~ ref('stg_leadgate__installations') ~ ")", "coalesce(email, 'key:' || key_column || ':' || list_key)") }}
         as lead_id,
     email,
     first_name,

@@ -15,8 +15,10 @@ create table if not exists raw.lead_list_imports (
     imported_at timestamptz not null
 );
 
+-- Keys are per key column: badge 17 of an attendee list is not CRM id 17.
 create table if not exists raw.lead_list_records (
-    list_key varchar primary key,              -- the external id people already have (the --key column)
+    key_column varchar not null,               -- the --key column's name, trimmed and lower case
+    list_key varchar not null,                 -- the external id people already have (the --key value)
     lead_id varchar not null,                  -- the salted lead-id rule, on the email when there is one
     email varchar,
     first_name varchar,
@@ -34,10 +36,12 @@ create table if not exists raw.lead_list_records (
     import_id varchar not null,
     source_file varchar not null,
     row_no bigint not null,
-    imported_at timestamptz not null
+    imported_at timestamptz not null,
+    primary key (key_column, list_key)
 );
 
 create table if not exists raw.lead_attributes (
+    key_column varchar not null,
     list_key varchar not null,
     lead_id varchar not null,
     name varchar not null,
@@ -45,7 +49,7 @@ create table if not exists raw.lead_attributes (
     value_num double,                          -- set for numeric columns
     kind varchar not null,                     -- 'numeric' | 'categorical'
     import_id varchar not null,
-    primary key (list_key, name)
+    primary key (key_column, list_key, name)
 );
 
 create table if not exists raw.rejected_lead_rows (
