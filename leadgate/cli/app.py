@@ -20,7 +20,8 @@ crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM)
 app.add_typer(crm_app, name="crm")
 from leadgate.cli import metrics_cmds  # noqa: E402 - `leadgate metrics` lives in its own module
 app.command("metrics")(metrics_cmds.metrics)
-from leadgate.cli.model_cmds import import_app, model_app  # noqa: E402 - light: heavy imports are inside the commands
+from leadgate.cli.import_cmds import import_app  # noqa: E402 - `import leads` here; `import outcomes` (model_cmds) attaches to it
+from leadgate.cli.model_cmds import model_app  # noqa: E402 - light: heavy imports are inside the commands
 app.add_typer(import_app, name="import")
 app.add_typer(model_app, name="model")
 

@@ -10,8 +10,8 @@ from typing import Annotated, Optional
 import typer
 
 from leadgate.config import LeadgateSettings
+from leadgate.cli.import_cmds import import_app
 
-import_app = typer.Typer(no_args_is_help=True, help="Import lead-level records: outcomes (converted or not).")
 model_app = typer.Typer(no_args_is_help=True, help="Models trained on outcomes: train, registry, shadow, thresholds, report.")
 
 VersionArg = Annotated[str, typer.Argument(help="a model version (see `leadgate model list`)")]

@@ -302,6 +302,10 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
     ]
     for attr, table, sql, params in raw_deletes:
         _tally(report, attr, table, _count(con, sql, params))
+    from leadgate.ingest.lead_lists import erase_listed   # imported lead lists: records, attributes, rejected rows
+
+    for table, n in erase_listed(con, lead_id, email, matcher.names_email).items():
+        _tally(report, "other_rows", table, n)
     for table, n in _erase_identity_tables(con, lead_id, email, app=False).items():
         _tally(report, "model_rows", table, n)
     # Cached LLM answers were computed from this lead's scrubbed profile (its summary may quote it): the

@@ -1,7 +1,7 @@
 -- One row per lead: who they are, their account, what they did and when, and a hash of it all.
 with leads as (
 
-    select * from {{ ref('int_leads_aggregated') }}
+    select * from {{ ref('int_leads_merged') }}
 
 ),
 
