@@ -51,7 +51,7 @@ def run(
     load_policy(settings.policy)  # a bad policy file fails before Prefect starts
     check_inbox(inbox or settings.inbox)  # so does a wrong LEADGATE_INBOX (exit 2)
     from flows.pipeline import leadgate_pipeline
-    from leadgate.pipeline.summary import render_text
+    from leadgate.cli.render_summary import render_text
     from leadgate.cli.prefect_server import prefect_api
 
     from leadgate.cli.terminal_logs import hide_tracebacks_in_terminal

@@ -136,6 +136,7 @@ class DecideReport:
     routed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None        # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
+    review_reasons: dict[str, int] = field(default_factory=dict)   # reason code -> leads this run sent to review
 
 
 def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None = None):
@@ -166,6 +167,7 @@ def decide_step(
     from leadgate.routing.rules import apply_routes, route_leads
     from leadgate.scoring.baseline import leads_to_score, record_scores, sync_pending_leads
 
+    from leadgate.pipeline.attention import review_reason_counts
     from leadgate.pipeline.recovery import record_decided
 
     report = DecideReport()
@@ -219,6 +221,7 @@ def decide_step(
             on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
+        report.review_reasons = review_reason_counts(con, run_id)    # the review budget's top reasons
     if llm_run:
         report.llm = scorer.summary
         progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(
