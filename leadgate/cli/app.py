@@ -18,6 +18,9 @@ review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(review_app, name="review")
 crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM) for a live sync.")
 app.add_typer(crm_app, name="crm")
+from leadgate.cli.policy_cmds import policy_app  # noqa: E402 - registered beside the other sub-apps
+
+app.add_typer(policy_app, name="policy")
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 

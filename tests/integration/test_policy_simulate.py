@@ -1,0 +1,141 @@
+"""`leadgate policy simulate` on a real DuckDB file: it predicts what a run with the candidate would do, writes nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from typer.testing import CliRunner
+
+from leadgate.cli.app import app
+from leadgate.config import LeadgateSettings
+from leadgate.policy import load_policy
+from leadgate.store import db
+from tests.fixtures.scoring.frames import HERE as SCORING_FIXTURES, NOW, create_marts, test_policy
+from tests.integration.test_routing_db import decide, human
+
+POLICY = SCORING_FIXTURES / "policy.yaml"
+
+
+def settings_for(path: Path) -> LeadgateSettings:
+    inbox = path.parent / "inbox"
+    inbox.mkdir(exist_ok=True)
+    return LeadgateSettings(db=path, inbox=inbox, policy=POLICY, as_of=NOW, lock_timeout=2.0, _env_file=None)
+
+
+@pytest.fixture
+def decided(tmp_path) -> Path:
+    """The fixture leads scored and routed with the fixture policy; a reviewer rejected one and approved another."""
+    path = tmp_path / "live" / "leadgate.duckdb"
+    path.parent.mkdir()
+    with db.connect(settings_for(path)) as con:
+        create_marts(con)
+        decide(con, test_policy(), run_id="r1")
+        human(con, "ld_near", "rejected", "rejected")     # the lower threshold would qualify it: it stays rejected
+        human(con, "ld_globex", "qualified", "approved")  # an approval stands while the lead is unchanged
+    return path
+
+
+def candidate(tmp_path: Path, old: str, new: str, version: str) -> Path:
+    text = POLICY.read_text(encoding="utf-8")
+    assert text.count(old) == 1
+    path = tmp_path / f"{version}.yaml"
+    path.write_text(text.replace(old, new).replace('version: "test-scoring-1"', f'version: "{version}"'), encoding="utf-8")
+    return path
+
+
+def checksums(path: Path) -> dict[str, tuple]:
+    """Rows and an md5 of every table's rows (ordered), and of the file itself."""
+    out: dict[str, tuple] = {"<file>": (hashlib.sha256(path.read_bytes()).hexdigest(),)}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.execute("select table_schema, table_name from information_schema.tables"
+                             " where table_type = 'BASE TABLE' order by all").fetchall()
+        for schema, table in tables:
+            out[f"{schema}.{table}"] = con.execute(   # names from the catalogue, quoted
+                f'select count(*), md5(coalesce(string_agg(r, chr(10) order by r), \'\'))'
+                f' from (select cast(t as varchar) as r from "{schema}"."{table}" t)').fetchone()
+    return out
+
+
+def state_counts(path: Path) -> dict[str, int]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return dict(con.execute("select state, count(*) from lifecycle.lead_states group by all").fetchall())
+
+
+def run_cli(path: Path, *args: str):
+    env = {"LEADGATE_DB": str(path), "LEADGATE_POLICY": str(POLICY), "LEADGATE_AS_OF": NOW.isoformat()}
+    result = CliRunner().invoke(app, ["policy", *args], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def printed_table(text: str, title: str) -> dict[str, tuple[int, int]]:
+    lines = text.split(f"\n{title}")[1].split("\n\n")[0].splitlines()[1:]
+    return {line.split()[0]: (int(line.split()[1]), int(line.split()[2])) for line in lines}
+
+
+def real_run_with(path: Path, policy_path: Path, tmp_path: Path) -> Path:
+    """A copy of the database decided again with the candidate, as the next run would (all leads re-scored)."""
+    copy = tmp_path / "copy" / "leadgate.duckdb"
+    copy.parent.mkdir()
+    shutil.copy(path, copy)
+    with db.connect(settings_for(copy)) as con:
+        decide(con, load_policy(policy_path), run_id="r2", rescore_all=True)
+    return copy
+
+
+def test_a_moved_threshold_is_predicted_exactly_and_nothing_is_written(decided, tmp_path):
+    cand = candidate(tmp_path, "qualify_threshold: 0.55", "qualify_threshold: 0.35", "cand-threshold")
+    before = checksums(decided)
+    recorded = state_counts(decided)
+    text = run_cli(decided, "simulate", "--policy", str(cand))
+    document = json.loads(run_cli(decided, "simulate", "--policy", str(cand), "--json"))
+    assert checksums(decided) == before                              # every table, and the file, unchanged
+    assert not decided.with_name(decided.name + ".wal").exists()
+
+    states = printed_table(text, "leads per state")
+    assert {s: b for s, (b, _) in states.items() if b} == recorded   # "before" is the database
+    copy = real_run_with(decided, cand, tmp_path)
+    expected = state_counts(copy)
+    assert {s: a for s, (_, a) in states.items() if a} == expected   # "after" is what a run would do
+    assert states["rejected"] == (1, 1) and states["qualified"][1] > states["qualified"][0]
+    assert "the current policy reproduces 13 of 13 recorded state(s)" in text
+
+    assert {s: n for s, n in document["states"]["before"].items() if n} == recorded
+    assert {s: n for s, n in document["states"]["after"].items() if n} == expected
+    after = document["exception_rate"]["after"]
+    assert after["review"] == expected.get("needs_review", 0) and after["decided"] == 13
+    assert f"exception rate   {recorded['needs_review'] / 13:.1%} ({recorded['needs_review']} of 13 decided) -> " \
+           f"{after['rate']:.1%} ({after['review']} of 13 decided)" in text
+    changed = document["changed"]
+    assert changed == sum(t["leads"] for t in document["transitions"]) > 0
+    assert f"change state     {changed} lead(s)" in text
+    sample = {s["lead_id"]: s for s in document["sample"]}
+    assert "ld_near" not in sample and "ld_globex" not in sample     # people's decisions stand in both columns
+    low = sample["ld_low_conf"]
+    assert (low["before"], low["after"], low["before_reasons"]) == ("needs_review", "qualified", ["low_confidence"])
+    assert "  ld_low_conf  needs_review -> qualified\n      before: low_confidence\n      after:  " in text
+    newly = syncable(copy) - syncable(decided)
+    assert newly and document["newly_synced"] == len(newly) and f"newly synced     {len(newly)} lead(s)" in text
+    assert document["no_longer_synced"] == len(syncable(decided) - syncable(copy))
+
+
+def syncable(path: Path) -> set[str]:
+    """Leads the sync would send: qualified or synced, consenting, with the CRM's required fields."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        return {r[0] for r in con.execute(
+            "select lead_id from lifecycle.lead_states join marts.lead_features using (lead_id)"
+            " where state in ('qualified', 'synced') and has_consent"
+            " and coalesce(trim(email), '') <> '' and coalesce(trim(last_name), '') <> '' and coalesce(trim(company), '') <> ''"
+        ).fetchall()}
+
+
+def test_the_same_policy_changes_nothing(decided):
+    document = json.loads(run_cli(decided, "simulate", "--policy", str(POLICY), "--json"))
+    assert document["states"]["before"] == document["states"]["after"]
+    assert document["changed"] == 0 and document["sample"] == [] and document["newly_synced"] == 0
+    assert document["rescored"] is False and document["replay_matches_recorded"] == 13
