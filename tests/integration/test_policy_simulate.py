@@ -14,11 +14,18 @@ from typer.testing import CliRunner
 from leadgate.cli.app import app
 from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
+from leadgate.routing.gate import GateResult
 from leadgate.store import db
 from tests.fixtures.scoring.frames import HERE as SCORING_FIXTURES, NOW, create_marts, test_policy
 from tests.integration.test_routing_db import decide, human
 
 POLICY = SCORING_FIXTURES / "policy.yaml"
+# the data check failed one lead; a run on the same features fails it again, whatever the policy
+GATE_FAILED = {"ld_check_n": ["expect_column_values_to_not_be_null(company)"]}
+
+
+def gate(batch: str) -> GateResult:
+    return GateResult(batch, "scored_leads", 13, (), GATE_FAILED, 1 / 13, False)
 
 
 def settings_for(path: Path) -> LeadgateSettings:
@@ -34,7 +41,7 @@ def decided(tmp_path) -> Path:
     path.parent.mkdir()
     with db.connect(settings_for(path)) as con:
         create_marts(con)
-        decide(con, test_policy(), run_id="r1")
+        decide(con, test_policy(), run_id="r1", gate=gate("r1-b1"))
         human(con, "ld_near", "rejected", "rejected")     # the lower threshold would qualify it: it stays rejected
         human(con, "ld_globex", "qualified", "approved")  # an approval stands while the lead is unchanged
     return path
@@ -84,7 +91,7 @@ def real_run_with(path: Path, policy_path: Path, tmp_path: Path) -> Path:
     copy.parent.mkdir()
     shutil.copy(path, copy)
     with db.connect(settings_for(copy)) as con:
-        decide(con, load_policy(policy_path), run_id="r2", rescore_all=True)
+        decide(con, load_policy(policy_path), run_id="r2", rescore_all=True, gate=gate("r2-b1"))
     return copy
 
 
@@ -116,6 +123,7 @@ def test_a_moved_threshold_is_predicted_exactly_and_nothing_is_written(decided, 
     assert f"change state     {changed} lead(s)" in text
     sample = {s["lead_id"]: s for s in document["sample"]}
     assert "ld_near" not in sample and "ld_globex" not in sample     # people's decisions stand in both columns
+    assert "ld_check_n" not in sample                                # so does the gate's verdict
     low = sample["ld_low_conf"]
     assert (low["before"], low["after"], low["before_reasons"]) == ("needs_review", "qualified", ["low_confidence"])
     assert "  ld_low_conf  needs_review -> qualified\n      before: low_confidence\n      after:  " in text
