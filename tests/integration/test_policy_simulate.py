@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 import json
 import shutil
 from pathlib import Path
@@ -147,3 +150,19 @@ def test_the_same_policy_changes_nothing(decided):
     assert document["states"]["before"] == document["states"]["after"]
     assert document["changed"] == 0 and document["sample"] == [] and document["newly_synced"] == 0
     assert document["rescored"] is False and document["replay_matches_recorded"] == 13
+
+
+def test_policy_check_and_simulate_errors_on_the_command_line(decided, tmp_path):
+    """One line on stderr, exit 1: a bad candidate is refused before anything is read."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")} | {
+        "LEADGATE_DB": str(decided), "LEADGATE_POLICY": str(POLICY)}
+    bad = candidate(tmp_path, "  min_margin: 0.10", "  min_margin: 1.10", "cand-bad")
+    line = next(i for i, text in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "min_margin" in text)
+    message = f"policy file {bad}: routing.second_check.min_margin: must be between 0 and 1 (got 1.1) (line {line})"
+    done = subprocess.run([str(Path(sys.executable).with_name("leadgate")), "policy", "check", str(bad)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert (done.returncode, done.stdout, done.stderr) == (1, "", f"leadgate: error: {message}\n")
+    result = CliRunner().invoke(app, ["policy", "simulate", "--policy", str(bad)], env=env)
+    assert result.exit_code == 1 and str(result.exception) == message
+    result = CliRunner().invoke(app, ["policy", "check", str(POLICY)], env=env)
+    assert (result.exit_code, result.output) == (0, f"{POLICY}: ok, policy version test-scoring-1\n")
