@@ -167,7 +167,6 @@ def decide_step(
     from leadgate.routing.rules import apply_routes, route_leads
     from leadgate.scoring.baseline import leads_to_score, record_scores, sync_pending_leads
 
-    from leadgate.pipeline.attention import review_reason_counts
     from leadgate.pipeline.recovery import record_decided
 
     report = DecideReport()
@@ -219,6 +218,8 @@ def decide_step(
         progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
         if on_batch is not None:
             on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
+    from leadgate.pipeline.attention import review_reason_counts
+
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
         report.review_reasons = review_reason_counts(con, run_id)    # the review budget's top reasons
