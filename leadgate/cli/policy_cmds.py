@@ -39,7 +39,7 @@ def simulate(
     candidate = check_policy_file(policy)
     result = simulate_policy(settings, current, candidate, sample=sample)
     if as_json:
-        document = to_plain(result) | {"current_policy": str(settings.policy), "candidate_policy": str(policy)}
+        document = {"current_policy": str(settings.policy), "candidate_policy": str(policy)} | to_plain(result)
         typer.echo(json.dumps(document, indent=2, default=str))
     else:
         typer.echo(format_simulation(result, current_path=settings.policy, candidate_path=policy))
