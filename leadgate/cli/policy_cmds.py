@@ -77,8 +77,7 @@ def format_simulation(result, *, current_path: Path, candidate_path: Path) -> st
     from leadgate.shared.neutral_text import one_line, terminal_safe
 
     r = result
-    rescored = ("scores recomputed with the candidate's scoring section" if r.rescored
-                else "same scoring section: scores as recorded")
+    rescored = f"{r.scores_changed} lead(s) score differently under the candidate"
     lines = [
         f"policy simulate: {r.current_version} ({current_path}) -> {r.candidate_version} ({candidate_path})",
         f"{r.leads} lead(s) replayed from the {r.source}, nothing written; {rescored}",

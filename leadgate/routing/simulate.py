@@ -14,6 +14,7 @@ an approval stands while the lead is unchanged, in both columns.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -61,7 +62,7 @@ class SimulationResult:
     current_version: str
     candidate_version: str
     leads: int
-    rescored: bool                              # the candidate's scoring section differs: scores recomputed
+    scores_changed: int                         # leads whose score or confidence differs under the candidate
     llm_scores_kept: int
     source: str
     replay_matches_recorded: int                # leads whose recorded state the current policy reproduces
@@ -204,10 +205,6 @@ def replay(inputs: ReplayInputs, policy: Policy, now: datetime, frame: pd.DataFr
     return out
 
 
-def _scoring_differs(current: Policy, candidate: Policy) -> bool:
-    return current.scoring != candidate.scoring
-
-
 def _rate(outcomes: dict[str, Outcome]) -> dict[str, Any]:
     decided = sum(1 for o in outcomes.values() if o.state != LeadState.PENDING.value)
     review = sum(1 for o in outcomes.values() if o.state == LeadState.NEEDS_REVIEW.value)
@@ -233,17 +230,27 @@ def _pick_sample(changed: list[str], before: dict[str, Outcome], after: dict[str
     return picked
 
 
-def simulate(inputs: ReplayInputs, current: Policy, candidate: Policy, *, now: datetime, sample: int = 10) -> SimulationResult:
-    """Compare the two policies on the same leads; pure (no database)."""
-    base = _scored_frame(inputs, current, now)
-    rescored = _scoring_differs(current, candidate)
+def _as_is(frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    return frame
+
+
+def simulate(inputs: ReplayInputs, current: Policy, candidate: Policy, *, now: datetime, sample: int = 10,
+             enrich: Callable[[pd.DataFrame, Policy], pd.DataFrame] = _as_is) -> SimulationResult:
+    """Compare the two policies on the same leads; pure apart from `enrich` (what routing reads beside the scores)."""
+    base = enrich(_scored_frame(inputs, current, now), current)
+    # always re-scored: confidence depends on the tiers' thresholds too, not only on the scoring section
+    other = enrich(_scored_frame(inputs, candidate, now), candidate)
     before = replay(inputs, current, now, base)
-    after = replay(inputs, candidate, now, _scored_frame(inputs, candidate, now) if rescored else base)
+    after = replay(inputs, candidate, now, other)
+    paired = base[["lead_id", "score", "confidence"]].merge(other[["lead_id", "score", "confidence"]], on="lead_id")
+    moved = ~(np.isclose(paired["score_x"].astype(float), paired["score_y"].astype(float), rtol=0, atol=1e-12, equal_nan=True)
+              & np.isclose(paired["confidence_x"].astype(float), paired["confidence_y"].astype(float), rtol=0, atol=1e-12,
+                           equal_nan=True))
     leads = sorted(before)
     changed = [i for i in leads if before[i].state != after[i].state]
     transitions = Counter((before[i].state, after[i].state) for i in changed)
     result = SimulationResult(
-        current_version=current.version, candidate_version=candidate.version, leads=len(leads), rescored=rescored,
+        current_version=current.version, candidate_version=candidate.version, leads=len(leads), scores_changed=int(moved.sum()),
         llm_scores_kept=int(base["_llm_kept"].sum()), source=inputs.source,
         replay_matches_recorded=sum(1 for i in leads if inputs.recorded.get(i, {}).get("state") == before[i].state),
         states={"before": _counts([before[i].state for i in leads], ALL_STATES),

@@ -149,7 +149,7 @@ def test_the_same_policy_changes_nothing(decided):
     document = json.loads(run_cli(decided, "simulate", "--policy", str(POLICY), "--json"))
     assert document["states"]["before"] == document["states"]["after"]
     assert document["changed"] == 0 and document["sample"] == [] and document["newly_synced"] == 0
-    assert document["rescored"] is False and document["replay_matches_recorded"] == 13
+    assert document["scores_changed"] == 0 and document["replay_matches_recorded"] == 13
 
 
 def test_policy_check_and_simulate_errors_on_the_command_line(decided, tmp_path):
