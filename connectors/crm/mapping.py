@@ -21,7 +21,7 @@ NEUTRAL_FIELDS: dict[str, str] = {
     "company_domain": "text", "job_title": "text", "phone": "text", "country": "text", "industry": "text",
     "company_size": "text", "lead_source": "text", "lead_status": "text", "score": "decimal",
     "confidence": "decimal", "top_reasons": "lines", "reviewer_summary": "text", "policy_version": "text",
-    "scorer_version": "text", "model_version": "text",
+    "scorer_version": "text", "model_version": "text", "next_action": "text", "hot_signals": "lines",
 }
 MAPPINGS_DIR = Path(__file__).resolve().parent
 

@@ -208,10 +208,16 @@ def review_list(
     status_: Annotated[str, typer.Option("--status", help="pending, approved, rejected, clarification_requested, superseded, all")] = "pending",
     limit: Annotated[int, typer.Option(help="at most this many items")] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    oldest: Annotated[bool, typer.Option("--oldest", help="oldest first instead of by priority")] = False,
 ) -> None:
-    """List review items (oldest first)."""
+    """List review items, highest priority first (named accounts, hot signals, then expected value; ties oldest first)."""
     _, service = _review_service()
-    items = [_item_dict(i) for i in service.list_items(status=None if status_ == "all" else status_, limit=limit)]
+    status = None if status_ == "all" else status_
+    if oldest:      # the service orders by priority: take every item, then the oldest `limit`
+        found = sorted(service.list_items(status=status, limit=2**62), key=lambda i: (i["created_at"], i["id"]))[:limit]
+    else:
+        found = service.list_items(status=status, limit=limit)
+    items = [_item_dict(i) for i in found]
     if as_json:
         _echo_json(items)
         return

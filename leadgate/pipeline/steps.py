@@ -166,6 +166,7 @@ def decide_step(
     from leadgate.routing.gate import record_validations, validate_batch
     from leadgate.routing.rules import apply_routes, route_leads
     from leadgate.scoring.baseline import leads_to_score, record_scores, sync_pending_leads
+    from leadgate.store.trigger_counts import with_trigger_counts
 
     from leadgate.pipeline.recovery import record_decided
 
@@ -200,6 +201,7 @@ def decide_step(
                 recorded = record_scores(con, scored, run_id, policy)
             merged = merged.merge(recorded[["lead_id", "score_id"]], on="lead_id", how="left")
             record_validations(con, gate, run_id)
+            merged = with_trigger_counts(con, merged, policy, now)   # behaviour triggers (routing.triggers)
             decisions = route_leads(merged, gate, policy)
             routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version,
                                   model_version=getattr(scorer, "model_version", None))

@@ -8,6 +8,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from leadgate.policy.tiers import TierPolicy, _TiersMixin
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -41,16 +43,10 @@ class EngagementPolicy(_Strict):
 
 
 class ConfidencePolicy(_Strict):
-    completeness_weight: float = Field(ge=0, le=1)
-    margin_weight: float = Field(ge=0, le=1)
-    margin_scale: float = Field(gt=0)
-    completeness_fields: list[str]
+    """confidence = min(1, margin / margin_scale); margin: from the score's range to the threshold (0 if it straddles)."""
 
-    @model_validator(mode="after")
-    def _weights_sum_to_one(self) -> "ConfidencePolicy":
-        if abs(self.completeness_weight + self.margin_weight - 1.0) > 1e-9:
-            raise ValueError("confidence weights must add up to 1")
-        return self
+    margin_scale: float = Field(gt=0)
+    completeness_fields: list[str]     # the share of these known is shown to reviewers, not part of confidence
 
 
 class ScoringPolicy(_Strict):
@@ -70,7 +66,7 @@ class RoutingRules(_Strict):
     low_engagement_max: float = Field(ge=0, le=1)
 
 
-class RoutingPolicy(_Strict):
+class RoutingPolicy(_TiersMixin):
     auto_confidence: float = Field(gt=0, le=1)
     check_confidence: float = Field(ge=0, le=1)
     second_check: SecondCheck
@@ -82,7 +78,14 @@ class RoutingPolicy(_Strict):
     def _bands_ordered(self) -> "RoutingPolicy":
         if self.check_confidence > self.auto_confidence:
             raise ValueError("routing.check_confidence must not exceed routing.auto_confidence")
+        for t in self.tiers:
+            check = self.check_confidence if t.check_confidence is None else t.check_confidence
+            if check > (self.auto_confidence if t.auto_confidence is None else t.auto_confidence):
+                raise ValueError(f"routing.tiers {t.name}: check_confidence must not exceed auto_confidence")
         return self
+
+    def tier(self, name: str) -> TierPolicy:
+        return next(t for t in self.tiers if t.name == name)
 
 
 class GatePolicy(_Strict):

@@ -81,10 +81,10 @@ class ReviewService:
                 """
                 select item_id as id, lead_id, full_name as name, company, score, confidence,
                        reason_codes, status, reviewer, created_at, decided_at,
-                       date_diff('second', created_at, now()) as age_seconds
+                       date_diff('second', created_at, now()) as age_seconds, tier, next_action, priority
                 from review.items
                 where ? = 'all' or status = ?
-                order by created_at, item_id
+                order by priority desc nulls last, created_at, item_id
                 limit ?
                 """,
                 [status, status, int(limit)],

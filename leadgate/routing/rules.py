@@ -1,31 +1,30 @@
 """Routing: from scores and the gate's verdict to a lifecycle state, with reason codes and a summary.
 
-`route_leads` is pure. Its rules, first match decides (thresholds from the policy):
+`route_leads` is pure. Its rules, first match decides (numbers from the policy; each lead's tier,
+`routing.tiers` first match, gives its threshold and confidence bands):
 
 1. failed a gate expectation -> needs_review (`gate:<expectation>`)
 2. the batch is blocked by the gate -> stays pending (`gate_batch_blocked`), retried next run
 3. no consent (withdrawn; unknown unless the policy's consent.unknown is allow) -> nurture
    (`no_consent`): never an MQL
-4. a rule hit -> needs_review (`target_account`, `missing_company`, `missing_company_size`,
-   `high_fit_low_engagement`, `reactivated_after_dormancy`)
-5. confidence >= routing.auto_confidence -> qualified / nurture (`auto_qualified` / `auto_nurture`)
-6. confidence >= routing.check_confidence -> the second check (|score - threshold| >=
-   second_check.min_margin, and the CRM-required fields complete when the lead would qualify: a
+4. a rule hit -> needs_review: `target_account`, `high_fit_low_engagement`,
+   `reactivated_after_dormancy`; `missing_<field>` when an unknown fit field's range straddles the
+   threshold of a tier the lead could fall in (routing/ranges.py; an unknown that cannot change
+   the decision adds `missing_<field>_immaterial` beside it instead); `high_intent_signal:<name>`
+   when a behaviour trigger fired and the bands would not qualify the lead
+5. confidence >= the tier's auto_confidence -> qualified / nurture (`auto_qualified` / `auto_nurture`)
+6. confidence >= the tier's check_confidence -> the second check (|score - threshold| >= the tier's
+   min_margin, and the CRM-required fields complete when the lead would qualify: a
    nurtured lead never reaches the CRM) decides (`second_check_qualified` / `second_check_nurture`)
    or sends to review (`second_check_failed` + `crm_fields_missing` and/or `score_near_threshold`)
 7. otherwise -> needs_review (`low_confidence`); a missing score -> needs_review (`scoring_error`)
 
-With the LLM scorer (the frame carries `llm_route`, `llm_reason_codes`, `llm_validated`):
-- after rule 2, `llm_route == "pending"` (endpoint down, token budget spent) -> stays pending with
-  `llm_unavailable` / `llm_budget_exhausted`: nothing is decided on half a score; retried next run
-- `llm_route == "review"` (`llm_error`, `llm_inconsistent`, `prompt_injection`,
-  `llm_validator_disagrees`) counts like a rule hit in rule 4
-- in rule 6 the validator call is the second check: it passed (`llm_validated`) and the model's label
-  matches the final decision -> decided (plus `llm_validator_agrees`); a label that contradicts the
-  combined score -> review (`llm_label_conflict`). Missing CRM fields still stop a qualification.
-  Leads the validator did not see (e.g. an `unknown` answer) take the margin check above.
+A lead that would be qualified with a CRM-required field blank goes to review (`crm_fields_missing`):
+it could never be synced. A qualified lead that fired a trigger carries `hot:<name>`. Every decided
+lead gets a next action (routing/next_action.py; in review: the action if approved) and review
+items a priority.
 
-Qualified means score >= scoring.qualify_threshold. A decision carries every code that applied
+Qualified means score >= the tier's threshold (scoring.qualify_threshold unless the tier sets one). A decision carries every code that applied
 (rule hits next to a gate failure, the band's verdict next to rule hits). `apply_routes` persists
 decisions and respects people: see its docstring.
 """
@@ -33,7 +32,7 @@ decisions and respects people: see its docstring.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import duckdb
@@ -41,7 +40,13 @@ import numpy as np
 import pandas as pd
 
 from leadgate.policy.consent import allows_contact
+from leadgate.routing.decision import RouteDecision
 from leadgate.routing.gate import GateResult
+from leadgate.routing.next_action import next_action, review_priority
+from leadgate.routing.ranges import score_ranges
+from leadgate.routing.summary import SummaryContext
+from leadgate.routing.tiers import tier_bands
+from leadgate.routing.triggers import trigger_hits
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
 from leadgate.store.review_items import audit_kept, current_context, open_review_items
@@ -52,28 +57,12 @@ REQUIRED_COLUMNS = (
     "lead_id", "feature_hash", "score", "confidence", "fit", "engagement", "has_consent",
     "is_target_account", "company", "company_size", "was_dormant_reactivated",
 )
-RULE_CODES = (
-    "target_account", "missing_company", "missing_company_size", "high_fit_low_engagement",
-    "reactivated_after_dormancy",
-)
+# the order codes appear in: a named account first, then what is unknown, then the behaviour rules
+MISSING_ORDER = ("company", "company_size", "industry", "country", "job_title")
 EPS = 1e-9
 REVIEW, PENDING, NURTURE, QUALIFIED = (
     LeadState.NEEDS_REVIEW.value, LeadState.PENDING.value, LeadState.NURTURE.value, LeadState.QUALIFIED.value,
 )
-
-
-@dataclass(frozen=True)
-class RouteDecision:
-    lead_id: str
-    state: str
-    reason_codes: tuple[str, ...]
-    band: str          # gate | gate_blocked | consent | rule | auto | second_check | low_confidence | error | human
-    summary: str       # plain language, written for the reviewer
-    feature_hash: str | None = None
-    score_id: int | None = None
-    score: float | None = None
-    confidence: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)   # never personal data
 
 
 def _flag(frame: pd.DataFrame, column: str) -> np.ndarray:
@@ -96,7 +85,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     if frame.empty:
         return []
     f = frame.drop_duplicates("lead_id", keep="first").reset_index(drop=True)
-    rp, threshold = policy.routing, policy.scoring.qualify_threshold
+    rp = policy.routing
     score = pd.to_numeric(f["score"], errors="coerce").to_numpy(dtype=float)
     confidence = pd.to_numeric(f["confidence"], errors="coerce").to_numpy(dtype=float)
     fit = pd.to_numeric(f["fit"], errors="coerce").to_numpy(dtype=float)
@@ -105,27 +94,28 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     # The one consent rule (leadgate/policy/consent.py): unknown consent only passes when the policy allows it.
     no_consent = ~np.array([allows_contact(status, policy, flag) for status, flag in
                             zip(_column(f, "consent_status"), _column(f, "has_consent"))], dtype=bool)
-    rules = np.column_stack(
-        [
-            _flag(f, "is_target_account"),
-            is_blank(f["company"]),
-            is_blank(f["company_size"]),
-            (fit >= rp.rules.high_fit_min) & (engagement <= rp.rules.low_engagement_max),
-            _flag(f, "was_dormant_reactivated"),
-        ]
-    )
+    ranges = score_ranges(f, policy)
+    bands = tier_bands(policy)
+    tier = ranges.tier.tolist()
+    threshold = np.array([bands[t].threshold for t in tier], dtype=float)
+    target = _flag(f, "is_target_account")
+    hfle = (fit >= rp.rules.high_fit_min) & (engagement <= rp.rules.low_engagement_max)
+    reactivated = _flag(f, "was_dormant_reactivated")
+    hits = trigger_hits(f, policy)
     blank_crm = np.column_stack([is_blank(f[c]) for c in policy.crm.required_fields])
     with np.errstate(invalid="ignore"):
         qualified = score >= threshold
         # EPS: 0.65 - 0.55 is 0.0999... in floating point; a margin of exactly min_margin passes.
-        margin_ok = np.abs(score - threshold) >= rp.second_check.min_margin - EPS
-        auto = confidence >= rp.auto_confidence - EPS
-        check = confidence >= rp.check_confidence - EPS
+        margin_ok = np.abs(score - threshold) >= np.array([bands[t].min_margin for t in tier]) - EPS
+        auto = confidence >= np.array([bands[t].auto_confidence for t in tier]) - EPS
+        check = confidence >= np.array([bands[t].check_confidence for t in tier]) - EPS
     # Only a lead that would qualify goes to the CRM, so only then do missing CRM fields stop the check.
     crm_gap = blank_crm.any(axis=1) & qualified
     failed = gate.failed_leads if gate is not None else {}
     blocked = bool(gate is not None and gate.blocked)
-    context = _SummaryContext(f, policy, gate)
+    context = SummaryContext(f, policy, gate)
+    context.threshold, context.unknowns = threshold.tolist(), ranges.unknowns
+    context.min_margin = [bands[t].min_margin for t in tier]
     llm_route = _column(f, "llm_route")
     llm_codes = [list(c) if isinstance(c, (list, tuple, np.ndarray)) else [] for c in _column(f, "llm_reason_codes")]
     llm_validated = _column(f, "llm_validated")
@@ -133,7 +123,12 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
 
     decisions: list[RouteDecision] = []
     for i, lead_id in enumerate(f["lead_id"].tolist()):
-        rule_codes = [code for code, hit in zip(RULE_CODES, rules[i]) if hit]
+        material = ranges.material[i]
+        rule_codes = ["target_account"] if target[i] else []
+        rule_codes += [f"missing_{name}" for name in MISSING_ORDER if name in material]
+        rule_codes += ["high_fit_low_engagement"] if hfle[i] else []
+        rule_codes += ["reactivated_after_dormancy"] if reactivated[i] else []
+        immaterial = [f"missing_{u['field']}_immaterial" for u in ranges.unknowns[i] if u["field"] not in material]
         crm_missing = [c for c, blank in zip(policy.crm.required_fields, blank_crm[i]) if blank]
         # What the confidence bands alone would decide.
         if error[i]:
@@ -169,6 +164,8 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
             band_codes = band_codes + llm_codes[i]
             review_band_codes = band_codes if band_state == REVIEW else []
 
+        # a behaviour trigger: review unless the bands qualify the lead, which then is hot
+        intent = [f"high_intent_signal:{h}" for h in hits[i]] if band_state != QUALIFIED else []
         if lead_id in failed:
             state, band = REVIEW, "gate"
             codes = [f"gate:{name}" for name in failed[lead_id]]
@@ -179,11 +176,17 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
             state, codes, band = PENDING, llm_hold, "llm_pending"
         elif no_consent[i]:
             state, codes, band = NURTURE, ["no_consent"] + rule_codes + llm_review, "consent"
-        elif rule_codes or llm_review:
-            state, codes, band = REVIEW, rule_codes + llm_review + review_band_codes, "rule" if rule_codes else "llm"
+        elif rule_codes or llm_review or intent:
+            state = REVIEW
+            codes = rule_codes + intent + llm_review + review_band_codes
+            band = "rule" if rule_codes or intent else "llm"
+        elif band_state == QUALIFIED and crm_missing:
+            # it could never be synced: a person completes the record or decides otherwise
+            state, codes, band = REVIEW, band_codes + ["crm_fields_missing"], "crm"
         else:
             state, codes = band_state, band_codes
-        codes = list(dict.fromkeys(codes))
+        hot = tuple(hits[i]) if state == QUALIFIED else ()
+        codes = list(dict.fromkeys(codes + [f"hot:{h}" for h in hot] + (immaterial if state != PENDING else [])))
         decisions.append(
             RouteDecision(
                 lead_id=lead_id,
@@ -196,108 +199,17 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
                 score=None if error[i] else float(score[i]),
                 confidence=None if error[i] else float(confidence[i]),
                 details={"band": band} | ({"llm_outcome": context.llm_outcome[i]} if context.llm_outcome[i] else {}),
+                tier=tier[i],
+                next_action=next_action(policy, state, tier[i], None if error[i] else float(score[i]),
+                                        None if error[i] else float(engagement[i]), bool(hits[i]), codes),
+                priority=review_priority(policy, named_account=bool(target[i]), hot=bool(hits[i]),
+                                         score=None if error[i] else float(score[i]),
+                                         tier_weight=bands[tier[i]].weight) if state == REVIEW else None,
+                unknowns=ranges.unknowns[i],
+                hot=tuple(hits[i]),
             )
         )
     return decisions
-
-
-class _SummaryContext:
-    """Row values the summaries quote, as plain lists (fast per-row access)."""
-
-    def __init__(self, f: pd.DataFrame, policy: Policy, gate: GateResult | None) -> None:
-        self.policy, self.gate = policy, gate
-        self.feature_hash = _column(f, "feature_hash")
-        self.score_id = [None if v is None else int(v) for v in _column(f, "score_id")]
-        self.score = _column(f, "score")
-        self.confidence = _column(f, "confidence")
-        self.fit = _column(f, "fit")
-        self.engagement = _column(f, "engagement")
-        self.account_name = _column(f, "target_account_name")
-        domain = _column(f, "company_domain")
-        self.domain = [d or a for d, a in zip(domain, _column(f, "account_id"))]
-        self.gap = _column(f, "longest_gap_days")
-        self.consent_status = _column(f, "consent_status")
-        self.completeness = _column(f, "completeness")
-        self.llm_outcome = _column(f, "llm_outcome")
-        self.llm_detail = _column(f, "llm_detail")
-        self.llm_answer = [a if isinstance(a, dict) else None for a in _column(f, "llm_answer")]
-
-    def summary(self, i: int, codes: Sequence[str], crm_missing: Sequence[str]) -> str:
-        parts = [p for p in (self._phrase(i, code, crm_missing) for code in codes) if p]
-        parts.append(self._score_clause(i))
-        text = "; ".join(parts)
-        return text[:1].upper() + text[1:] + "." + self._llm_note(i, codes)
-
-    def _llm_note(self, i: int, codes: Sequence[str]) -> str:
-        """The model's own summary for the reviewer, and the detail behind an LLM reason code."""
-        note = ""
-        answer = self.llm_answer[i]
-        # an injection attempt may have steered the model's summary: show the flagged text instead
-        if answer and answer.get("summary") and self.llm_outcome[i] != "prompt_injection":
-            note += f" LLM summary: {answer['summary'].strip()}"
-        detail = self.llm_detail[i]
-        if detail and any(code in _LLM_DETAIL_CODES for code in codes):
-            note += f" LLM detail: {str(detail).strip()[:300]}"
-        return note
-
-    def _phrase(self, i: int, code: str, crm_missing: Sequence[str]) -> str | None:
-        fixed = _PHRASES.get(code)
-        if fixed is not None:
-            return fixed
-        if code.startswith("gate:"):
-            name = code[len("gate:"):]
-            return f"failed the data check: {self.gate.describe(name) if self.gate else name}"
-        if code == "target_account":
-            name, domain = self.account_name[i], self.domain[i]
-            where = " via ".join(str(v) for v in (name, domain) if v)
-            return f"Named target account ({where})" if where else "Named target account"
-        if code == "no_consent":
-            status = self.consent_status[i]
-            return f"no consent to contact ({status})" if status else "no consent to contact"
-        if code == "high_fit_low_engagement":
-            return f"strong fit ({self.fit[i]:.2f}) but little engagement ({self.engagement[i]:.2f})"
-        if code == "reactivated_after_dormancy":
-            gap = self.gap[i]
-            return f"came back after {int(gap)} days of silence" if gap is not None else "came back after a long silence"
-        if code == "low_confidence":
-            known = self.completeness[i]
-            detail = f", only {known:.0%} of the profile known" if known is not None and known < 1 else ""
-            return f"the machine is unsure (confidence {self.confidence[i]:.2f}{detail})"
-        if code == "crm_fields_missing":
-            return f"fields the CRM requires are missing ({', '.join(crm_missing)})"
-        return code.replace("_", " ")
-
-    def _score_clause(self, i: int) -> str:
-        score, threshold = self.score[i], self.policy.scoring.qualify_threshold
-        if score is None or not np.isfinite(score):
-            return "no score"
-        if abs(score - threshold) < self.policy.routing.second_check.min_margin - EPS:
-            return f"score {score:.2f} is close to the {threshold:.2f} threshold"
-        side = "above" if score >= threshold else "below"
-        return f"score {score:.2f} is {side} the {threshold:.2f} threshold (confidence {self.confidence[i]:.2f})"
-
-
-_PHRASES = {
-    "missing_company": "company unknown",
-    "missing_company_size": "company size unknown",
-    "scoring_error": "the scorer returned no usable score",
-    "second_check_failed": "the second check could not decide",
-    "gate_batch_blocked": "held: too much of this batch failed the data checks; retried next run",
-    "auto_qualified": "qualified automatically",
-    "auto_nurture": "nurture automatically",
-    "second_check_qualified": "qualified after the second check",
-    "second_check_nurture": "nurture after the second check",
-    "llm_unavailable": "held: the LLM endpoint did not answer; scored again next run",
-    "llm_budget_exhausted": "held: this run's LLM token budget is spent; scored next run",
-    "llm_error": "the LLM gave no usable answer (baseline score kept)",
-    "llm_inconsistent": "the LLM's answer contradicts the lead's own words (baseline score kept)",
-    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; baseline score kept)",
-    "llm_validator_disagrees": "the LLM's second check disagreed with its first answer",
-    "llm_validator_agrees": "the LLM's second check agreed",
-    "llm_label_conflict": "the LLM's label and the combined score disagree",
-    "llm_unknown": "the LLM could not tell and answered unknown",
-}
-_LLM_DETAIL_CODES = frozenset({"llm_unavailable", "llm_error", "llm_inconsistent", "prompt_injection", "llm_validator_disagrees"})
 
 
 # --- persistence --------------------------------------------------------------------------------
@@ -377,6 +289,7 @@ def apply_routes(
             StateChange(
                 lead_id=d.lead_id, state=d.state, reason_codes=list(d.reason_codes), feature_hash=d.feature_hash,
                 score_id=d.score_id, score=d.score, confidence=d.confidence, details=d.details,
+                tier=d.tier, next_action=d.next_action,
             )
             for d in final
         ],

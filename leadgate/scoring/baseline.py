@@ -11,10 +11,11 @@ Baseline formula (every number comes from the policy file, `scoring.*`):
   from the lead's `last_touch_at` to the scoring time `now` (never negative). After one half-life
   the points halve. engagement = 1 - exp(-engagement_points / scale_points), in [0, 1).
 - score = fit_share * fit + (1 - fit_share) * engagement, in [0, 1]; qualified = score >= threshold.
-- confidence = completeness_weight * completeness + margin_weight * min(1, |score - threshold| /
-  margin_scale), where completeness is the share of `confidence.completeness_fields` that are
-  known (non-blank). A complete profile far from the threshold gives 1; a sparse one at the
-  threshold gives almost 0.
+- confidence = min(1, margin / margin_scale), margin being the distance from the score's range over
+  the values its unknown fit fields could take to the threshold of every tier it could fall in
+  (leadgate/routing/ranges.py; 0 when the range straddles one; |score - threshold| with nothing
+  unknown). A missing field that cannot change the decision costs no confidence. `completeness`
+  (the share of `confidence.completeness_fields` known) is recorded for reviewers, not used here.
 
 Reasons are in score points (score * 100) and add up to the score: each fit part gets its share
 of the fit term, each engagement feature its share of the undecayed engagement term, and a
@@ -188,8 +189,11 @@ class BaselineScorer:
         threshold = sp.qualify_threshold
         cp = sp.confidence
         complete = completeness(features, cp.completeness_fields)
-        margin = np.minimum(1.0, np.abs(score - threshold) / cp.margin_scale)
-        confidence = np.clip(cp.completeness_weight * complete + cp.margin_weight * margin, 0.0, 1.0)
+        # imported here: the range rule reads this module's field vocabulary
+        from leadgate.routing.ranges import score_ranges
+
+        ranges = score_ranges(features, self.policy, score=score, fit=fit, fit_points=fit_points)
+        confidence = np.clip(np.minimum(1.0, ranges.margin / cp.margin_scale), 0.0, 1.0)
 
         # --- reasons, in score points: shares of the fit term and of the undecayed engagement term
         with np.errstate(divide="ignore", invalid="ignore"):

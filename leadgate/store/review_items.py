@@ -15,7 +15,7 @@ from leadgate.scoring.baseline import is_blank
 from leadgate.store.states import utcnow
 
 if TYPE_CHECKING:
-    from leadgate.routing.rules import RouteDecision
+    from leadgate.routing.decision import RouteDecision
 
 RECENT_EVENTS = 10
 
@@ -111,6 +111,10 @@ def _items_frame(review: Sequence[RouteDecision], frame: pd.DataFrame) -> pd.Dat
             "reason_codes": [list(d.reason_codes) for d in review],
             "summary": _text([d.summary for d in review]),
             "latest_message": _text(col("latest_message")),
+            "tier": _text([d.tier for d in review]),
+            "next_action": _text([d.next_action for d in review]),
+            "priority": pd.array([d.priority for d in review], dtype="Float64"),
+            "unknowns": _text([json.dumps(list(d.unknowns)) if d.unknowns else None for d in review]),
         }
     )
 
@@ -157,10 +161,10 @@ def open_review_items(
             f"""
             insert into review.items (lead_id, feature_hash, score_id, email, full_name, company, job_title, score,
                 confidence, reasons, reason_codes, summary, latest_message, recent_events, status, policy_version,
-                created_at)
+                created_at, tier, next_action, priority, unknowns)
             select i.lead_id, i.feature_hash, i.score_id, i.email, i.full_name, i.company, i.job_title, i.score,
                    i.confidence, i.reasons::json, i.reason_codes::varchar[], i.summary, i.latest_message,
-                   e.recent_events, 'pending', ?, ?
+                   e.recent_events, 'pending', ?, ?, i.tier, i.next_action, i.priority, i.unknowns::json
             from _review_items i
             left join {events} e using (lead_id)
             where not exists (select 1 from review.items r where r.lead_id = i.lead_id and r.status = 'pending'
@@ -202,6 +206,7 @@ def audit_kept(
             "details": [
                 json.dumps({"would_route": d.state, "route_codes": list(d.reason_codes), "band": d.band}) for d, _ in kept
             ],
+            "tier": _text([d.tier for d, _ in kept]),
         }
     )
     con.register("_kept", rows)
@@ -209,9 +214,9 @@ def audit_kept(
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state, reason_codes,
-                policy_version, scorer_version, model_version, feature_hash, score, confidence, details)
+                policy_version, scorer_version, model_version, feature_hash, score, confidence, details, tier)
             select ?, ?, lead_id, 'route', ?, state, state, ['kept_human_decision'], ?, ?, ?, feature_hash, score,
-                   confidence, details::json
+                   confidence, details::json, tier
             from _kept
             """,
             [utcnow(), run_id, actor, policy_version, scorer_version, model_version],

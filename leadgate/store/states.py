@@ -29,6 +29,8 @@ class StateChange:
     score: float | None = None
     confidence: float | None = None
     details: dict[str, Any] = field(default_factory=dict)   # never personal data
+    tier: str | None = None            # routing's qualification tier; None keeps the lead's current one
+    next_action: str | None = None     # routing's recommended next action; None keeps the current one
 
 
 def utcnow() -> datetime:
@@ -66,6 +68,8 @@ def set_states(
             "score": pd.array([c.score for c in rows], dtype="Float64"),
             "confidence": pd.array([c.confidence for c in rows], dtype="Float64"),
             "details": [json.dumps(c.details, sort_keys=True, default=str) if c.details else None for c in rows],
+            "tier": pd.Series([c.tier for c in rows], dtype="string"),
+            "next_action": pd.Series([c.next_action for c in rows], dtype="string"),
         }
     )
     if frame["lead_id"].duplicated().any():
@@ -78,9 +82,10 @@ def set_states(
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state,
-                reason_codes, policy_version, scorer_version, model_version, feature_hash, score, confidence, details)
+                reason_codes, policy_version, scorer_version, model_version, feature_hash, score, confidence, details,
+                tier, next_action)
             select ?, ?, c.lead_id, ?, ?, s.state, c.state, c.reason_codes, ?, ?, ?, c.feature_hash,
-                   c.score, c.confidence, c.details::json
+                   c.score, c.confidence, c.details::json, c.tier, c.next_action
             from _state_changes c left join lifecycle.lead_states s using (lead_id)
             """,
             [now, run_id, kind, actor, policy_version, scorer_version, model_version],
@@ -92,6 +97,7 @@ def set_states(
             select c.lead_id, c.state, c.reason_codes,
                    coalesce(c.feature_hash, s.feature_hash) as feature_hash,
                    coalesce(c.score_id, s.score_id) as score_id,
+                   coalesce(c.tier, s.tier) as tier, coalesce(c.next_action, s.next_action) as next_action,
                    coalesce(?::varchar, s.policy_version) as policy_version,
                    ?::varchar as decided_by, ?::timestamptz as changed_at
             from _state_changes c left join lifecycle.lead_states s using (lead_id)
@@ -101,8 +107,8 @@ def set_states(
         con.execute("delete from lifecycle.lead_states where lead_id in (select lead_id from _state_rows)")
         con.execute(
             "insert into lifecycle.lead_states (lead_id, state, reason_codes, feature_hash, score_id, policy_version,"
-            " decided_by, changed_at) select lead_id, state, reason_codes, feature_hash, score_id, policy_version,"
-            " decided_by, changed_at from _state_rows"
+            " decided_by, changed_at, tier, next_action) select lead_id, state, reason_codes, feature_hash, score_id,"
+            " policy_version, decided_by, changed_at, tier, next_action from _state_rows"
         )
         con.execute("drop table _state_rows")
         con.execute("commit")

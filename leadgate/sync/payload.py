@@ -80,8 +80,18 @@ def build_payload(row: Mapping[str, Any], top_reasons: int = 5, issues: list[tup
         policy_version=_text(row.get("policy_version")),
         scorer_version=_text(row.get("scorer_version")),
         model_version=_text(row.get("model_version")),
+        next_action=_text(row.get("next_action")),      # routing's recommendation, for the CRM's assignment rules
+        hot_signals=_hot_signals(row.get("route_codes")),
     )
     return neutral_texts(payload, issues)
+
+
+def _hot_signals(codes: Any) -> list[str]:
+    """Behaviour triggers behind the lead's last routing decision (`hot:<name>`, or the signal a reviewer approved)."""
+    if codes is None or isinstance(codes, float):
+        return []
+    names = [str(c).split(":", 1)[1] for c in codes if str(c).startswith(("hot:", "high_intent_signal:"))]
+    return sorted(set(names))
 
 
 def canonical_json(payload: Mapping[str, Any]) -> str:
@@ -100,6 +110,12 @@ with eligible as (
 ), latest as (
     select lead_id, max(score_id) as score_id from scoring.scores
     where lead_id in (select lead_id from eligible) group by lead_id
+), routed as (
+    -- the last routing decision's codes: stable while the state moves on (qualified -> synced)
+    select lead_id, arg_max(reason_codes, decision_id) as route_codes from audit.decisions
+    where kind = 'route' and actor like 'policy:%' and lead_id in (select lead_id from eligible)
+      and not list_contains(reason_codes, 'kept_human_decision')
+    group by lead_id
 ), reviewed as (
     select lead_id, arg_max('Approved by ' || reviewer || coalesce(': ' || nullif(trim(note), ''), ''), item_id)
                as reviewer_summary
@@ -107,8 +123,11 @@ with eligible as (
 )
 select f.lead_id, f.email, f.first_name, f.last_name, f.company, f.company_domain, f.job_title, f.phone,
        f.country, f.industry, f.company_size, f.first_utm_source as lead_source, s.score, s.confidence, s.reasons,
-       coalesce(s.policy_version, ?) as policy_version, s.scorer_version, s.model_version, r.reviewer_summary
+       coalesce(s.policy_version, ?) as policy_version, s.scorer_version, s.model_version, r.reviewer_summary,
+       st.next_action, rt.route_codes
 from eligible e
+join lifecycle.lead_states st on st.lead_id = e.lead_id
+left join routed rt on rt.lead_id = e.lead_id
 join marts.lead_features f on f.lead_id = e.lead_id
 left join latest l on l.lead_id = e.lead_id
 left join scoring.scores s on s.score_id = l.score_id

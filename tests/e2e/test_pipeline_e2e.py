@@ -92,6 +92,36 @@ def test_first_run_records_scores_decisions_review_and_outbox(first_run):
     assert Path(summary["read_copy"]).exists()
 
 
+def test_people_see_every_always_review_lead_and_the_queue_stays_within_budget(first_run):
+    """Issue 11 on the sample: named accounts, reactivated and high-fit-low-engagement leads are all in
+    review, no lead whose unknown field straddles the threshold is decided by the machine, and the
+    exception rate is at most the 15% review budget."""
+    from leadgate.config import DEFAULT_POLICY
+    from leadgate.policy import load_policy
+
+    db, rules = first_run["db"], load_policy(DEFAULT_POLICY).routing.rules
+    rows = query(db, """
+        with latest as (select lead_id, arg_max(details, score_id) as details from scoring.scores group by lead_id)
+        select s.lead_id, s.state, s.reason_codes, f.has_consent, f.is_target_account, f.was_dormant_reactivated,
+               (l.details->>'fit')::double, (l.details->>'engagement')::double
+        from lifecycle.lead_states s join marts.lead_features f using (lead_id) join latest l using (lead_id)""")
+    by_rule = {"target_account": set(), "reactivated_after_dormancy": set(), "high_fit_low_engagement": set()}
+    for lead_id, state, codes, consent, target, reactivated, fit, engagement in rows:
+        if not consent:
+            continue        # without consent nobody is contacted: nurtured whatever else holds
+        for rule, hit in (("target_account", target), ("reactivated_after_dormancy", reactivated),
+                          ("high_fit_low_engagement", fit >= rules.high_fit_min and engagement <= rules.low_engagement_max)):
+            if hit:
+                by_rule[rule].add(lead_id)
+                assert state == "needs_review" and rule in codes, (lead_id, state, codes)
+    assert all(by_rule.values()), {rule: len(leads) for rule, leads in by_rule.items()}   # the sample has each kind
+    straddling = [(lead_id, state, codes) for lead_id, state, codes, consent, *_ in rows if consent and any(
+        c.startswith("missing_") and not c.endswith("_immaterial") for c in codes)]
+    assert straddling and all(state == "needs_review" for _, state, _ in straddling), straddling
+    decided = [state for _, state, *_ in rows if state != "pending"]
+    assert decided.count("needs_review") / len(decided) <= 0.15
+
+
 def test_rerun_on_unchanged_inbox_loads_scores_and_sends_nothing(first_run):
     db = first_run["db"]
     scores_before = scalar(db, "select count(*) from scoring.scores")

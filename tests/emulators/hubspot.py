@@ -22,7 +22,8 @@ STANDARD_PROPERTIES = {
     "hs_object_id": "number", "createdate": "datetime", "lastmodifieddate": "datetime",
 }
 DEFAULT_CUSTOM = ["leadgate_lead_id", "leadgate_score", "leadgate_confidence", "leadgate_reasons", "leadgate_summary",
-                  "leadgate_policy_version", "leadgate_scorer_version", "leadgate_model_version"]
+                  "leadgate_policy_version", "leadgate_scorer_version", "leadgate_model_version", "leadgate_next_action",
+                  "leadgate_hot_signals"]
 
 
 def _now() -> str:

@@ -38,6 +38,8 @@ DEFAULT_CUSTOM_FIELDS: dict[str, dict[str, Any]] = {
     "Leadgate_Policy_Version__c": {"type": "string", "length": 64},
     "Leadgate_Scorer_Version__c": {"type": "string", "length": 64},
     "Leadgate_Model_Version__c": {"type": "string", "length": 64},
+    "Leadgate_Next_Action__c": {"type": "string", "length": 40},
+    "Leadgate_Hot_Signals__c": {"type": "textarea", "length": 32768},
 }
 CONTACT_FIELDS = {"Id", "Email", "FirstName", "LastName", "AccountId"}
 _FAULT_BODIES = {

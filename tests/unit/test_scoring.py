@@ -94,11 +94,16 @@ def test_a_touch_in_the_future_is_not_boosted(features, policy):
     assert (out["last_touch_age_days"] == 0).all()
 
 
-def test_confidence_formula(scored, policy):
+def test_confidence_formula(scored, features, policy):
     cp, threshold = policy.scoring.confidence, policy.scoring.qualify_threshold
     margin = np.minimum(1, (scored["score"] - threshold).abs() / cp.margin_scale)
-    expected = cp.completeness_weight * scored["completeness"] + cp.margin_weight * margin
-    assert np.allclose(scored["confidence"], expected)
+    rows = features.set_index("lead_id").loc[scored.index]
+    fit_known = rows[["company_size_min", "industry", "country", "company"]].notna().all(axis=1) & rows["seniority"].ne("unknown")
+    # nothing unknown that moves the score: confidence is the margin alone
+    assert fit_known.sum() >= 5
+    assert np.allclose(scored["confidence"][fit_known], margin[fit_known])
+    # an unknown fit field widens the range, so it can only lower the confidence
+    assert (scored["confidence"] <= margin + 1e-9).all()
 
 
 def test_confidence_edges(features, policy):
@@ -106,13 +111,17 @@ def test_confidence_edges(features, policy):
     hot = features[features["lead_id"] == "ld_hot_vp"].copy()
     # complete profile, score far above the threshold: fully confident
     assert scorer.score(hot, NOW)["confidence"].iloc[0] == pytest.approx(1.0)
-    # half the profile unknown (fields that do not move the score): loses half the completeness weight
+    # half the profile unknown, but fields that do not move the score: no confidence lost
     sparse = hot.assign(email=None, first_name="  ", last_name=None, job_title=None)
     out = scorer.score(sparse, NOW).iloc[0]
     assert out["completeness"] == pytest.approx(0.5)
-    assert out["confidence"] == pytest.approx(1.0 - policy.scoring.confidence.completeness_weight * 0.5)
+    assert out["confidence"] == pytest.approx(1.0)
+    # the company size unknown on a lead it could push over the threshold: the range straddles, no confidence
+    # (0.52 with 51-200 employees; without a size 0.47, and 0.58 with 1,000+)
+    cold = features[features["lead_id"] == "ld_low_conf"].assign(company_size=None, company_size_min=None)
+    assert scorer.score(cold, NOW)["confidence"].iloc[0] == pytest.approx(0.0)
     # nothing known and the score exactly at the threshold: no confidence at all
-    blank = sparse.assign(company=None, company_size=None, industry=None, country=None)
+    blank = sparse.assign(company=None, company_size=None, company_size_min=None, industry=None, country=None)
     nothing = scorer.score(blank, NOW).iloc[0]
     assert nothing["completeness"] == 0
     at_its_own_threshold = _with_policy(policy, scoring={"qualify_threshold": float(nothing["score"])})

@@ -1,0 +1,261 @@
+"""The range rule: what a lead's unknown fit fields could do to its score, in every tier it could fall in.
+
+An unknown field (company size, industry, country, job title, company) earned the points it was
+scored with (0 for each in the default policy); its true value would earn one of the policy's fit
+points for that field (`scoring.fit`: a size band, a seniority level, the industry or country
+points or none, the named-account points or none). The score's range over those values is
+`score + fit_share x (fit' - fit)` with `fit' = min(1, fit_points' / max_points)`, the low end
+never above the score as scored. An unknown company size also leaves the tier open (and a company
+unknown leaves open whether it is a named account), so the range is taken per tier it could fall in,
+each against that tier's threshold. The verdict: `qualified` / `nurture` when every such range lies
+on one side, else `straddle`; `margin` is the range's distance to the threshold (0 when it
+straddles; |score - threshold| with nothing unknown), from which the baseline's confidence comes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from leadgate.policy import Policy
+from leadgate.routing.tiers import size_candidates, size_label, tier_bands, tier_of
+from leadgate.scoring.baseline import SENIORITY_LABELS, is_blank
+
+FIELDS = ("company_size", "industry", "country", "job_title", "company")
+EPS = 1e-9
+DECIDES = "qualified vs nurture"
+
+
+@dataclass(frozen=True)
+class Ranges:
+    tier: np.ndarray        # the tier on what is known (first match; an unknown size matches no sized tier)
+    verdict: np.ndarray     # '' (nothing unknown), qualified, nurture, straddle, unvalued (no fit points to value it)
+    margin: np.ndarray      # distance from the range to the threshold of every tier it could fall in; 0 if it straddles
+    low: np.ndarray
+    high: np.ndarray
+    unknowns: list[tuple[dict[str, Any], ...]]   # per lead: {field, low, high, low_with, high_with, decides}
+    material: list[tuple[str, ...]]              # per lead: the unknown fields that decide the outcome
+
+
+def unknown_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per fit field (of those the frame carries), True where the lead's value is unknown."""
+    out: dict[str, np.ndarray] = {}
+    if "company_size_min" in frame.columns:
+        out["company_size"] = ~np.isfinite(pd.to_numeric(frame["company_size_min"], errors="coerce").to_numpy(dtype=float))
+    elif "company_size" in frame.columns:
+        out["company_size"] = is_blank(frame["company_size"])
+    for name in ("industry", "country"):
+        if name in frame.columns:
+            out[name] = is_blank(frame[name])
+    if "seniority" in frame.columns:
+        out["job_title"] = is_blank(frame["seniority"]) | (frame["seniority"].astype("string").str.strip().str.lower() == "unknown").fillna(False).to_numpy(dtype=bool)
+    elif "job_title" in frame.columns:
+        out["job_title"] = is_blank(frame["job_title"])
+    if "company" in frame.columns:
+        out["company"] = is_blank(frame["company"])
+    return out
+
+
+def _values(policy: Policy) -> dict[str, tuple[float, list[tuple[float, str]]]]:
+    """Tier-free fields: (points as scored when unknown, [(points, label)] its true value could earn)."""
+    fp = policy.scoring.fit
+    seniority = [(p, SENIORITY_LABELS.get(k, f"seniority {k}")) for k, p in fp.seniority.items() if k != "unknown"]
+    return {
+        "job_title": (fp.seniority.get("unknown", 0.0), seniority or [(0.0, "any title")]),
+        "industry": (0.0, [(0.0, "outside the target industries"), (fp.industries.points, "in a target industry")]),
+        "country": (0.0, [(0.0, "outside the target countries"), (fp.countries.points, "in a target country")]),
+    }
+
+
+def _may_be_target(frame: pd.DataFrame, masks: dict[str, np.ndarray], target: np.ndarray) -> np.ndarray:
+    """An unknown company may be a named account only when its domain is unknown too (accounts match by domain)."""
+    open_ = masks.get("company", np.zeros(len(frame), dtype=bool)) & ~target
+    if "company_domain" in frame.columns:
+        open_ &= is_blank(frame["company_domain"])
+    return open_
+
+
+def _size_points(size: np.ndarray, policy: Policy) -> np.ndarray:
+    bands = sorted(policy.scoring.fit.company_size, key=lambda b: b.min, reverse=True)
+    return np.select([np.nan_to_num(size, nan=-1.0) >= b.min for b in bands], [b.points for b in bands], default=0.0)
+
+
+def score_ranges(
+    frame: pd.DataFrame, policy: Policy, *, score: np.ndarray | None = None, fit: np.ndarray | None = None,
+    fit_points: np.ndarray | None = None,
+) -> Ranges:
+    """The range rule for every row of `frame` (features with score, fit, fit_points; arrays override columns)."""
+    n = len(frame)
+    sp = policy.scoring
+    bands = tier_bands(policy)
+
+    def numeric(name: str, given: np.ndarray | None) -> np.ndarray:
+        if given is not None:
+            return np.asarray(given, dtype=float)
+        if name not in frame.columns:
+            return np.full(n, np.nan)
+        return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
+
+    score, fit, fit_points = numeric("score", score), numeric("fit", fit), numeric("fit_points", fit_points)
+    target = (frame["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+              if "is_target_account" in frame.columns else np.zeros(n, dtype=bool))
+    size = numeric("company_size_min", None)
+    tier = tier_of(target, size, policy)
+    thr = np.array([bands[t].threshold for t in tier], dtype=float)
+    masks = unknown_masks(frame)
+    any_unknown = np.zeros(n, dtype=bool)
+    for m in masks.values():
+        any_unknown |= m
+    valued = np.isfinite(fit_points) & np.isfinite(fit) & np.isfinite(score)
+
+    def rescore(points: np.ndarray) -> np.ndarray:
+        return np.clip(score + sp.fit_share * (np.minimum(1.0, points / sp.fit.max_points) - fit), 0.0, 1.0)
+
+    # Tier-free unknowns add a fixed span of points to every world; size and named account make the worlds.
+    values = _values(policy)
+    lo_pts, hi_pts = np.zeros(n), np.zeros(n)
+    for name, (scored_as, options) in values.items():
+        if name in masks:
+            points = [p for p, _ in options]
+            lo_pts += np.where(masks[name], min(min(points), scored_as) - scored_as, 0.0)
+            hi_pts += np.where(masks[name], max(points) - scored_as, 0.0)
+    size_unknown = masks.get("company_size", np.zeros(n, dtype=bool))
+    may_be_target = _may_be_target(frame, masks, target)
+    sizes = [None, *size_candidates(policy)]
+    worlds = []     # (valid, tier, low, high, size option, target option)
+    for size_opt in sizes:
+        valid_s = np.ones(n, dtype=bool) if size_opt is None else size_unknown
+        size_w = size if size_opt is None else np.full(n, size_opt[0])
+        extra_size = np.zeros(n) if size_opt is None else _size_points(size_w, policy)   # unknown sizes scored 0
+        for target_opt in (False, True):
+            valid = valid_s & (may_be_target if target_opt else True)
+            if not valid.any():
+                continue
+            target_w = target | (may_be_target if target_opt else False)
+            extra = extra_size + (sp.fit.target_account if target_opt else 0.0)
+            tier_w = tier_of(target_w, size_w, policy)
+            low_w = np.minimum(score, rescore(fit_points + extra + lo_pts))
+            high_w = rescore(fit_points + extra + hi_pts)
+            worlds.append((valid, tier_w, low_w, high_w, size_opt, target_opt))
+
+    verdict = np.full(n, "", dtype=object)
+    margin = np.abs(score - thr)
+    low, high = score.copy(), score.copy()
+    sides_q = np.ones(n, dtype=bool)
+    sides_n = np.ones(n, dtype=bool)
+    best = np.full(n, np.inf)
+    for name, band in bands.items():
+        lo_t, hi_t = np.full(n, np.inf), np.full(n, -np.inf)
+        for valid, tier_w, low_w, high_w, *_ in worlds:
+            hit = valid & (tier_w == name)
+            lo_t = np.where(hit, np.minimum(lo_t, low_w), lo_t)
+            hi_t = np.where(hit, np.maximum(hi_t, high_w), hi_t)
+        feasible = np.isfinite(lo_t)
+        q = lo_t >= band.threshold - EPS
+        nu = hi_t < band.threshold - EPS
+        sides_q &= ~feasible | q
+        sides_n &= ~feasible | nu
+        dist = np.where(q, lo_t - band.threshold, np.where(nu, band.threshold - hi_t, 0.0))
+        best = np.where(feasible, np.minimum(best, dist), best)
+        low = np.where(feasible, np.minimum(low, lo_t), low)
+        high = np.where(feasible, np.maximum(high, hi_t), high)
+    ranged = any_unknown & valued
+    verdict[ranged] = np.where(sides_q, "qualified", np.where(sides_n, "nurture", "straddle"))[ranged]
+    verdict[any_unknown & ~valued] = "unvalued"
+    margin = np.where(ranged, np.clip(best, 0.0, None), margin)
+    low, high = np.where(ranged, low, score), np.where(ranged, high, score)
+    unknowns, material = _field_details(masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target,
+                                        size, thr, policy, values)
+    return Ranges(tier=tier, verdict=verdict, margin=margin, low=low, high=high, unknowns=unknowns, material=material)
+
+
+def _field_details(masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy,
+                   values) -> tuple[list[tuple[dict[str, Any], ...]], list[tuple[str, ...]]]:
+    """Per unknown field, alone (the others as scored): the score's range and whether it decides the outcome."""
+    n = len(score)
+    bands = tier_bands(policy)
+    per_field: dict[str, tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]] = {}
+    for name, (scored_as, options) in values.items():
+        if name not in masks:
+            continue
+        lo_p, lo_label = min(options, key=lambda o: o[0])
+        hi_p, hi_label = max(options, key=lambda o: o[0])
+        lo_s, hi_s = rescore(fit_points + lo_p - scored_as), rescore(fit_points + hi_p - scored_as)
+        decides = (np.minimum(score, lo_s) < thr - EPS) & (hi_s >= thr - EPS)
+        per_field[name] = (lo_s, hi_s, [lo_label] * n, [hi_label] * n, decides)
+    # size and named account: each value may move the tier, so compare each with its own tier's threshold
+    for name, options in (
+        ("company_size", [(s, False) for s in size_candidates(policy)]),
+        ("company", [(None, True)]),
+    ):
+        if name not in masks:
+            continue
+        cand_scores, cand_q, labels = [], [], []
+        for size_opt, target_opt in options:
+            size_w = size if size_opt is None else np.full(n, size_opt[0])
+            target_w = target | may_be_target if target_opt else target
+            extra = (_size_points(size_w, policy) if size_opt is not None else 0.0) + (
+                policy.scoring.fit.target_account * may_be_target if target_opt else 0.0)
+            s = rescore(fit_points + extra)
+            t = tier_of(target_w, size_w, policy)
+            cand_scores.append(s)
+            cand_q.append(s >= np.array([bands[x].threshold for x in t]) - EPS)
+            labels.append(size_label(*size_opt) if size_opt is not None else "a named target account")
+        as_scored_q = score >= thr - EPS
+        if name == "company":
+            cand_scores.insert(0, score)
+            cand_q.insert(0, as_scored_q)
+            labels.insert(0, "if not a named target account")
+        stack, qstack = np.column_stack(cand_scores), np.column_stack(cand_q)
+        lo_i, hi_i = stack.argmin(axis=1), stack.argmax(axis=1)
+        decides = qstack.any(axis=1) & ~qstack.all(axis=1)
+        if name == "company_size":
+            decides |= qstack.any(axis=1) & ~as_scored_q      # scored without a size it would not qualify
+        rows = np.arange(n)
+        per_field[name] = (stack[rows, lo_i], stack[rows, hi_i], [labels[i] for i in lo_i], [labels[i] for i in hi_i],
+                           decides)
+    unknowns: list[tuple[dict[str, Any], ...]] = [()] * n
+    material: list[tuple[str, ...]] = [()] * n
+    for i in np.nonzero(any_unknown)[0].tolist():
+        fields = [f for f in FIELDS if f in masks and masks[f][i]]
+        if verdict[i] == "unvalued":
+            material[i] = tuple(fields)
+            continue
+        items = []
+        for f in fields:
+            lo_s, hi_s, lo_l, hi_l, dec = per_field[f]
+            items.append({"field": f, "low": round(float(lo_s[i]), 2), "high": round(float(hi_s[i]), 2),
+                          "low_with": lo_l[i], "high_with": hi_l[i],
+                          "decides": DECIDES if (verdict[i] == "straddle" and dec[i]) else "nothing"})
+        if verdict[i] == "straddle" and not any(u["decides"] != "nothing" for u in items):
+            for u in items:          # only together do they decide
+                u["decides"] = DECIDES + " (with the other unknowns)"
+        unknowns[i] = tuple(items)
+        material[i] = tuple(u["field"] for u in items if u["decides"] != "nothing")
+    return unknowns, material
+
+
+FIELD_NAMES = {"company_size": "company size", "industry": "industry", "country": "country", "job_title": "job title",
+               "company": "company"}
+
+
+def unknown_phrase(u: dict[str, Any]) -> str:
+    """'company size unknown: the score is 0.41 with 1–10 employees and 0.63 with 1,000+ employees; it decides qualified vs nurture'."""
+    name = FIELD_NAMES.get(u["field"], u["field"])
+    if u.get("low_with") is None:
+        return f"{name} unknown"
+    text = f"{name} unknown: the score is {u['low']:.2f} {_with(u['low_with'])} and {u['high']:.2f} {_with(u['high_with'])}"
+    return text + (f"; it decides {u['decides']}" if u["decides"] != "nothing" else "; it cannot change the decision")
+
+
+def _with(label: str) -> str:
+    if label.endswith("employees"):
+        return f"with {label}"
+    if label.startswith(("in ", "outside ", "if ")):
+        return label
+    if label.startswith("a named"):
+        return f"as {label}"
+    return f"with {'an' if label[:1].lower() in 'aeiou' else 'a'} {label}"

@@ -1,0 +1,79 @@
+"""Qualification tiers (policy `routing.tiers`): which tier a lead falls in, and each tier's numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from leadgate.policy import Policy
+
+
+@dataclass(frozen=True)
+class TierBand:
+    """A tier's numbers with the routing defaults filled in."""
+
+    name: str
+    threshold: float          # qualified means score >= threshold
+    auto_confidence: float
+    check_confidence: float
+    min_margin: float
+    weight: float
+    target_account: bool
+    min_employees: int | None
+
+
+def tier_bands(policy: Policy) -> dict[str, TierBand]:
+    """Every tier of the policy, in order, by name."""
+    rp = policy.routing
+
+    def pick(value, default):
+        return default if value is None else value
+
+    return {
+        t.name: TierBand(
+            name=t.name,
+            threshold=pick(t.qualify_threshold, policy.scoring.qualify_threshold),
+            auto_confidence=pick(t.auto_confidence, rp.auto_confidence),
+            check_confidence=pick(t.check_confidence, rp.check_confidence),
+            min_margin=pick(t.min_margin, rp.second_check.min_margin),
+            weight=t.weight,
+            target_account=t.target_account,
+            min_employees=t.min_employees,
+        )
+        for t in rp.tiers
+    }
+
+
+def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:
+    """First matching tier per lead; an unknown size (NaN) never matches a tier that asks for one."""
+    target = np.asarray(target, dtype=bool)
+    size_min = np.asarray(size_min, dtype=float)
+    out = np.full(len(target), policy.routing.tiers[-1].name, dtype=object)
+    decided = np.zeros(len(target), dtype=bool)
+    for t in policy.routing.tiers:
+        hit = ~decided
+        if t.target_account:
+            hit &= target
+        if t.min_employees is not None:
+            with np.errstate(invalid="ignore"):
+                hit &= np.nan_to_num(size_min, nan=-1.0) >= t.min_employees
+        out[hit] = t.name
+        decided |= hit
+    return out
+
+
+def size_candidates(policy: Policy) -> list[tuple[float, float | None]]:
+    """Company sizes worth trying for an unknown size: (lower bound, next bound or None), one per step of points or tier."""
+    bounds = sorted({b.min for b in policy.scoring.fit.company_size}
+                    | {t.min_employees for t in policy.routing.tiers if t.min_employees is not None} | {1})
+    return [(float(lo), float(hi) if hi is not None else None) for lo, hi in zip(bounds, [*bounds[1:], None])]
+
+
+def size_label(low: float, high: float | None) -> str:
+    """'1–10 employees', '1,000+ employees'."""
+    if high is None:
+        return f"{int(low):,}+ employees"
+    if high - 1 <= low:
+        return f"{int(low):,} employees"
+    return f"{int(low):,}–{int(high) - 1:,} employees"
