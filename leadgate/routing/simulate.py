@@ -113,9 +113,21 @@ def simulate_policy(settings, current: Policy, candidate: Policy, *, sample: int
     with db.read_connection(settings) as con:
         inputs = load_replay(con)
         path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
-    if path and settings.db_path.exists() and not settings.db_path.samefile(path):
-        inputs.source = f"read copy {path} (a writer held the database)"
-    return simulate(inputs, current, candidate, now=settings.scoring_time(), sample=sample)
+        if path and settings.db_path.exists() and not settings.db_path.samefile(path):
+            inputs.source = f"read copy {path} (a writer held the database)"
+        return simulate(inputs, current, candidate, now=settings.scoring_time(), sample=sample,
+                        enrich=lambda frame, policy: with_triggers(con, frame, policy))
+
+
+def with_triggers(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, policy: Policy) -> pd.DataFrame:
+    """The behaviour-trigger counts routing reads, each lead's counted up to the time it was scored (read-only)."""
+    from leadgate.store.trigger_counts import with_trigger_counts
+
+    if frame.empty:
+        return with_trigger_counts(con, frame, policy, datetime.now().astimezone())
+    parts = [with_trigger_counts(con, frame.loc[idx], policy, pd.Timestamp(at).to_pydatetime())
+             for at, idx in frame.groupby("scored_at").groups.items()]
+    return pd.concat(parts, ignore_index=True)
 
 
 # --- the replay (pure) --------------------------------------------------------------------------
