@@ -87,6 +87,7 @@ def format_simulation(result, *, current_path: Path, candidate_path: Path) -> st
         lines.append(f"{r.llm_scores_kept} lead(s) keep their LLM score as recorded (the model is not asked again)")
     lines += ["", *_table("leads per state", r.states["before"], r.states["after"])]
     lines += ["", *_table("leads per tier", r.tiers["before"], r.tiers["after"])]
+    lines += ["", *_table("next action", r.next_actions["before"], r.next_actions["after"])]
     before, after = r.exception_rate["before"], r.exception_rate["after"]
     lines += [
         "",

@@ -31,7 +31,8 @@ from leadgate.routing.rules import _adjust_for_people, route_leads
 from leadgate.scoring.baseline import is_blank
 
 SYNCABLE = (LeadState.QUALIFIED.value, LeadState.SYNCED.value)
-NO_TIER = "(none)"
+NO_TIER = NO_ACTION = "(none)"
+KEPT_ACTION = "(a person decided)"      # a kept human decision: the policy's next action does not apply
 
 
 class SimulationError(RuntimeError):
@@ -55,6 +56,7 @@ class Outcome:
     reason_codes: tuple[str, ...]
     tier: str
     syncable: bool
+    next_action: str = "(none)"
 
 
 @dataclass
@@ -68,6 +70,7 @@ class SimulationResult:
     replay_matches_recorded: int                # leads whose recorded state the current policy reproduces
     states: dict[str, dict[str, int]] = field(default_factory=dict)      # before / after -> state -> leads
     tiers: dict[str, dict[str, int]] = field(default_factory=dict)
+    next_actions: dict[str, dict[str, int]] = field(default_factory=dict)
     exception_rate: dict[str, dict[str, Any]] = field(default_factory=dict)
     review_budget: dict[str, float] = field(default_factory=dict)
     changed: int = 0
@@ -213,7 +216,8 @@ def replay(inputs: ReplayInputs, policy: Policy, now: datetime, frame: pd.DataFr
                 state = LeadState.SYNCED.value
         status, flag = consent[d.lead_id]
         syncable = state in SYNCABLE and allows_contact(status, policy, flag) and bool(crm_ready[d.lead_id])
-        out[d.lead_id] = Outcome(state, tuple(codes), getattr(adjusted, "tier", None) or NO_TIER, syncable)
+        action = KEPT_ACTION if kept else (getattr(adjusted, "next_action", None) or NO_ACTION)
+        out[d.lead_id] = Outcome(state, tuple(codes), getattr(adjusted, "tier", None) or NO_TIER, syncable, action)
     return out
 
 
@@ -277,6 +281,10 @@ def simulate(inputs: ReplayInputs, current: Policy, candidate: Policy, *, now: d
     tiers = sorted({o.tier for o in before.values()} | {o.tier for o in after.values()}, key=lambda t: (t == NO_TIER, t))
     result.tiers = {"before": _counts([before[i].tier for i in leads], tuple(tiers)),
                     "after": _counts([after[i].tier for i in leads], tuple(tiers))}
+    actions = sorted({o.next_action for o in before.values()} | {o.next_action for o in after.values()},
+                     key=lambda a: (a.startswith("("), a))
+    result.next_actions = {"before": _counts([before[i].next_action for i in leads], tuple(actions)),
+                           "after": _counts([after[i].next_action for i in leads], tuple(actions))}
     result.sample = [
         {"lead_id": i, "before": before[i].state, "after": after[i].state,
          "before_reasons": list(before[i].reason_codes), "after_reasons": list(after[i].reason_codes),

@@ -166,3 +166,32 @@ def test_policy_check_and_simulate_errors_on_the_command_line(decided, tmp_path)
     assert result.exit_code == 1 and str(result.exception) == message
     result = CliRunner().invoke(app, ["policy", "check", str(POLICY)], env=env)
     assert (result.exit_code, result.output) == (0, f"{POLICY}: ok, policy version test-scoring-1\n")
+
+
+def test_an_added_tier_is_counted_per_tier_and_predicted_exactly(decided, tmp_path):
+    tier = ("routing:\n  tiers:\n    - {name: enterprise, min_employees: 200, qualify_threshold: 0.40, weight: 2}\n"
+            "    - {name: everyone_else}\n")
+    cand = candidate(tmp_path, "routing:\n", tier, "cand-tier")
+    before = checksums(decided)
+    text = run_cli(decided, "simulate", "--policy", str(cand))
+    document = json.loads(run_cli(decided, "simulate", "--policy", str(cand), "--json"))
+    assert checksums(decided) == before
+
+    with duckdb.connect(str(decided), read_only=True) as con:
+        large = con.execute("select count(*) from marts.lead_features where company_size_min >= 200").fetchone()[0]
+    assert 0 < large < 13
+    assert document["tiers"]["before"] == {"all": 13, "enterprise": 0, "everyone_else": 0}
+    assert document["tiers"]["after"] == {"all": 0, "enterprise": large, "everyone_else": 13 - large}
+    tiers = printed_table(text, "leads per tier")
+    assert tiers["enterprise"] == (0, large) and tiers["everyone_else"] == (0, 13 - large) and tiers["all"] == (13, 0)
+
+    copy = real_run_with(decided, cand, tmp_path)
+    expected = state_counts(copy)
+    assert {s: n for s, n in document["states"]["after"].items() if n} == expected
+    assert {s: a for s, (_, a) in printed_table(text, "leads per state").items() if a} == expected
+    with duckdb.connect(str(copy), read_only=True) as con:     # the tier a real run records, where the policy decided
+        recorded = dict(con.execute("select tier, count(*) from lifecycle.lead_states"
+                                    " where decided_by like 'policy:%' group by all").fetchall())
+    assert all(recorded[t] <= document["tiers"]["after"][t] for t in recorded) and set(recorded) <= {"enterprise", "everyone_else"}
+    moved = [s for s in document["sample"] if s["after_tier"] == "enterprise" and s["before"] != s["after"]]
+    assert moved and all(s["lead_id"] != "ld_near" for s in document["sample"])
