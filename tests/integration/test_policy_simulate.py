@@ -152,10 +152,10 @@ def test_the_same_policy_changes_nothing(decided):
     assert document["scores_changed"] == 0 and document["replay_matches_recorded"] == 13
 
 
-def test_policy_check_and_simulate_errors_on_the_command_line(decided, tmp_path):
-    """One line on stderr, exit 1: a bad candidate is refused before anything is read."""
+def test_policy_check_and_simulate_errors_on_the_command_line(tmp_path):
+    """One line on stderr, exit 1: a bad candidate is refused before the database is opened (there is none here)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADGATE_")} | {
-        "LEADGATE_DB": str(decided), "LEADGATE_POLICY": str(POLICY)}
+        "LEADGATE_DB": str(tmp_path / "none" / "leadgate.duckdb"), "LEADGATE_POLICY": str(POLICY)}
     bad = candidate(tmp_path, "  min_margin: 0.10", "  min_margin: 1.10", "cand-bad")
     line = next(i for i, text in enumerate(bad.read_text(encoding="utf-8").splitlines(), 1) if "min_margin" in text)
     message = f"policy file {bad}: routing.second_check.min_margin: must be between 0 and 1 (got 1.1) (line {line})"
