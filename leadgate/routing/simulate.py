@@ -88,7 +88,7 @@ def load_replay(con: duckdb.DuckDBPyConnection) -> ReplayInputs:
 
     exists = con.execute(
         "select count(*) from information_schema.tables where table_schema = 'marts' and table_name = 'lead_features'"
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     if not exists:
         raise SimulationError("nothing to simulate: no leads yet (run `leadgate run` first)")
     features = con.execute("select * from marts.lead_features order by lead_id").df()
@@ -115,7 +115,7 @@ def simulate_policy(settings, current: Policy, candidate: Policy, *, sample: int
 
     with db.read_connection(settings) as con:
         inputs = load_replay(con)
-        path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+        path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchall()[0][0]
         if path and settings.db_path.exists() and not settings.db_path.samefile(path):
             inputs.source = f"read copy {path} (a writer held the database)"
         return simulate(inputs, current, candidate, now=settings.scoring_time(), sample=sample,

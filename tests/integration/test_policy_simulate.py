@@ -20,6 +20,9 @@ from leadgate.policy import load_policy
 from leadgate.routing.gate import GateResult
 from leadgate.store import db
 from tests.fixtures.scoring.frames import HERE as SCORING_FIXTURES, NOW, create_marts, test_policy
+from leadgate.routing.rules import apply_routes, route_leads
+from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
+from leadgate.store.trigger_counts import with_trigger_counts
 from tests.integration.test_routing_db import decide, human
 
 POLICY = SCORING_FIXTURES / "policy.yaml"
@@ -93,13 +96,22 @@ def real_run_with(path: Path, policy_path: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "copy" / "leadgate.duckdb"
     copy.parent.mkdir()
     shutil.copy(path, copy)
-    with db.connect(settings_for(copy)) as con:
-        decide(con, load_policy(policy_path), run_id="r2", rescore_all=True, gate=gate("r2-b1"))
+    policy = load_policy(policy_path)
+    with db.connect(settings_for(copy)) as con:      # what decide_step does with a batch, the gate's verdict given
+        sync_pending_leads(con)
+        features = leads_to_score(con, rescore_all=True)
+        recorded = record_scores(con, BaselineScorer(policy).score(features, NOW), "r2", policy)
+        frame = with_trigger_counts(con, features.drop(columns=["feature_hash"]).merge(recorded, on="lead_id"), policy, NOW)
+        apply_routes(con, route_leads(frame, gate("r2-b1"), policy), frame, run_id="r2", policy=policy,
+                     scorer_version="1.0.0")
     return copy
 
 
 def test_a_moved_threshold_is_predicted_exactly_and_nothing_is_written(decided, tmp_path):
     cand = candidate(tmp_path, "qualify_threshold: 0.55", "qualify_threshold: 0.35", "cand-threshold")
+    # and a behaviour trigger: three page views in a week (ld_low_conf had them)
+    cand.write_text(cand.read_text(encoding="utf-8").replace("routing:\n", "routing:\n  triggers:\n    - {name: page_burst,"
+                    " event_types: [page_view], min_count: 3, window_days: 14}\n"), encoding="utf-8")
     before = checksums(decided)
     recorded = state_counts(decided)
     text = run_cli(decided, "simulate", "--policy", str(cand))
@@ -129,6 +141,7 @@ def test_a_moved_threshold_is_predicted_exactly_and_nothing_is_written(decided, 
     assert "ld_check_n" not in sample                                # so does the gate's verdict
     low = sample["ld_low_conf"]
     assert (low["before"], low["after"], low["before_reasons"]) == ("needs_review", "qualified", ["low_confidence"])
+    assert "hot:page_burst" in low["after_reasons"]                  # qualified and hot: the trigger was counted
     assert "  ld_low_conf  needs_review -> qualified\n      before: low_confidence\n      after:  " in text
     newly = syncable(copy) - syncable(decided)
     assert newly and document["newly_synced"] == len(newly) and f"newly synced     {len(newly)} lead(s)" in text
