@@ -81,7 +81,8 @@ def format_simulation(result, *, current_path: Path, candidate_path: Path) -> st
     lines = [
         f"policy simulate: {r.current_version} ({current_path}) -> {r.candidate_version} ({candidate_path})",
         f"{r.leads} lead(s) replayed from the {r.source}, nothing written; {rescored}",
-        f"the current policy reproduces {r.replay_matches_recorded} of {r.leads} recorded state(s)",
+        f"the current policy reproduces {r.replay_matches_recorded} of {r.recorded_leads} recorded state(s)"
+        + (f" ({r.leads - r.recorded_leads} lead(s) not routed yet)" if r.recorded_leads < r.leads else ""),
     ]
     if r.llm_scores_kept:
         lines.append(f"{r.llm_scores_kept} lead(s) keep their LLM score as recorded (the model is not asked again)")

@@ -68,6 +68,7 @@ class SimulationResult:
     llm_scores_kept: int
     source: str
     replay_matches_recorded: int                # leads whose recorded state the current policy reproduces
+    recorded_leads: int                         # leads with a recorded state (the others were never routed)
     states: dict[str, dict[str, int]] = field(default_factory=dict)      # before / after -> state -> leads
     tiers: dict[str, dict[str, int]] = field(default_factory=dict)
     next_actions: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -269,6 +270,7 @@ def simulate(inputs: ReplayInputs, current: Policy, candidate: Policy, *, now: d
         current_version=current.version, candidate_version=candidate.version, leads=len(leads), scores_changed=int(moved.sum()),
         llm_scores_kept=int(base["_llm_kept"].sum()), source=inputs.source,
         replay_matches_recorded=sum(1 for i in leads if inputs.recorded.get(i, {}).get("state") == before[i].state),
+        recorded_leads=sum(1 for i in leads if i in inputs.recorded),
         states={"before": _counts([before[i].state for i in leads], ALL_STATES),
                 "after": _counts([after[i].state for i in leads], ALL_STATES)},
         exception_rate={"before": _rate(before), "after": _rate(after)},
