@@ -62,7 +62,10 @@ def check_policy_file(path: Path) -> Policy:
         _, line, where, message = problems[0]
         more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
         at = f" (line {line})" if line else ""
-        raise PolicyError(f"policy file {path}: {where or 'top level'}: {message}{at}{more}")
+        # a rule across keys names its keys itself ("routing.tiers: the last tier ..."): no second prefix
+        named = where and message.startswith((f"{where}.", f"{where} ", f"{where}:", f"{where}["))
+        said = message if named else f"{where or 'top level'}: {message}"
+        raise PolicyError(f"policy file {path}: {said}{at}{more}")
     return policy
 
 
@@ -208,8 +211,13 @@ def _bounds(loc: _Loc, ctx: dict[str, Any]) -> str:
            f"greater than {limits['gt']:g}" if limits["gt"] is not None else None)
     high = (f"at most {limits['le']:g}" if limits["le"] is not None else
             f"less than {limits['lt']:g}" if limits["lt"] is not None else None)
-    if limits["ge"] is not None and limits["le"] is not None:
-        return f"must be between {limits['ge']:g} and {limits['le']:g}"
+    lo = limits["ge"] if limits["ge"] is not None else limits["gt"]
+    hi = limits["le"] if limits["le"] is not None else limits["lt"]
+    if lo is not None and hi is not None:
+        open_ends = [f"more than {lo:g}"] * (limits["gt"] is not None) + [f"less than {hi:g}"] * (limits["lt"] is not None)
+        if len(open_ends) == 2:
+            return f"must be between {lo:g} and {hi:g} (exclusive)"
+        return f"must be between {lo:g} and {hi:g}" + (f" ({open_ends[0]})" if open_ends else "")
     return "must be " + " and ".join(p for p in (low, high) if p)
 
 

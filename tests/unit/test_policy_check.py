@@ -97,7 +97,17 @@ def test_missing_empty_and_non_mapping_files(tmp_path):
 
 def test_a_rule_across_keys_and_a_missing_section(tmp_path):
     message = error(variant(tmp_path, "  check_confidence: 0.60", "  check_confidence: 0.95"))
-    assert "routing: routing.check_confidence must not exceed routing.auto_confidence" in message
+    assert ": routing.check_confidence must not exceed routing.auto_confidence (line " in message
     start, end = DEFAULT.index("gate:\n"), DEFAULT.index("crm:\n")
     (tmp_path / "nogate.yaml").write_text(DEFAULT[:start] + DEFAULT[end:], encoding="utf-8")
     assert "gate: required key is missing" in error(tmp_path / "nogate.yaml")
+
+
+def test_a_tier_is_named_by_its_index(tmp_path):
+    path = variant(tmp_path, "      check_confidence: 0.10", "      check_confidence: 1.10")
+    assert f"routing.tiers[1].check_confidence: must be between 0 and 1 (got 1.1) (line {line_of('check_confidence: 0.10')})" \
+        in error(path)
+    message = error(variant(tmp_path, "    - name: smb", "    - name: smb\n      min_employees: 5"))
+    assert "routing.tiers: the last tier must match every lead" in message and "routing: routing" not in message
+    message = error(variant(tmp_path, "qualify_threshold: 0.55", "qualify_threshold: 1"))
+    assert "scoring.qualify_threshold: must be between 0 and 1 (exclusive) (got 1)" in message
