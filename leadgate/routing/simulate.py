@@ -141,17 +141,17 @@ def _scored_frame(inputs: ReplayInputs, policy: Policy, now: datetime) -> pd.Dat
     from leadgate.scoring.baseline import BaselineScorer
 
     features = inputs.features
-    at = pd.Series(pd.Timestamp(now).tz_convert("UTC"), index=features.index)
+    when = pd.Series(pd.Timestamp(now).tz_convert("UTC"), index=features.index)
     if len(inputs.latest):
         last = features[["lead_id", "feature_hash"]].merge(
             inputs.latest[["lead_id", "feature_hash", "scored_at"]].rename(columns={"feature_hash": "_h"}),
             on="lead_id", how="left")
         current = (last["_h"] == last["feature_hash"]).to_numpy() & last["scored_at"].notna().to_numpy()
         stamps = pd.to_datetime(last["scored_at"], utc=True)
-        at = pd.Series([stamps.iloc[k] if current[k] else at.iloc[k] for k in range(len(at))], index=features.index)
-    when_utc = at
+        # a current score: as of when it was computed; changed or never scored: as of now, as the next run would
+        when = pd.Series([stamps.iloc[k] if current[k] else when.iloc[k] for k in range(len(when))], index=features.index)
     scorer = BaselineScorer(policy)
-    parts = [scorer.score(features.loc[idx], at.to_pydatetime()) for at, idx in when_utc.groupby(when_utc).groups.items()]
+    parts = [scorer.score(features.loc[idx], pd.Timestamp(t).to_pydatetime()) for t, idx in when.groupby(when).groups.items()]
     scored = pd.concat(parts, ignore_index=True) if parts else scorer.score(features.iloc[:0], now)
     merged = features.drop(columns=[c for c in scored.columns if c in features.columns and c != "lead_id"]).merge(
         scored, on="lead_id", how="inner", validate="one_to_one")
@@ -191,9 +191,8 @@ def _gate(policy: Policy, failed: dict[str, list[str]], blocked: bool, n: int) -
                       failed_leads=failed, failed_share=0.0, blocked=blocked)
 
 
-def replay(inputs: ReplayInputs, policy: Policy, now: datetime, frame: pd.DataFrame | None = None) -> dict[str, Outcome]:
-    """Each lead's outcome under `policy`: routed, then people's decisions applied as apply_routes applies them."""
-    frame = _scored_frame(inputs, policy, now) if frame is None else frame
+def replay(inputs: ReplayInputs, policy: Policy, frame: pd.DataFrame) -> dict[str, Outcome]:
+    """Each lead's outcome under `policy` (frame: scored features): routed, then people's decisions applied as apply_routes does."""
     failed, blocked = _gate_verdicts(inputs, frame)
     held = frame["lead_id"].isin(blocked)
     decisions = route_leads(frame[~held], _gate(policy, failed, False, int((~held).sum())), policy)
@@ -257,8 +256,8 @@ def simulate(inputs: ReplayInputs, current: Policy, candidate: Policy, *, now: d
     base = enrich(_scored_frame(inputs, current, now), current)
     # always re-scored: confidence depends on the tiers' thresholds too, not only on the scoring section
     other = enrich(_scored_frame(inputs, candidate, now), candidate)
-    before = replay(inputs, current, now, base)
-    after = replay(inputs, candidate, now, other)
+    before = replay(inputs, current, base)
+    after = replay(inputs, candidate, other)
     paired = base[["lead_id", "score", "confidence"]].merge(other[["lead_id", "score", "confidence"]], on="lead_id")
     moved = ~(np.isclose(paired["score_x"].astype(float), paired["score_y"].astype(float), rtol=0, atol=1e-12, equal_nan=True)
               & np.isclose(paired["confidence_x"].astype(float), paired["confidence_y"].astype(float), rtol=0, atol=1e-12,
