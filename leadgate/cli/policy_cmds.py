@@ -14,9 +14,10 @@ policy_app = typer.Typer(no_args_is_help=True, help="Check a policy file; simula
 def check(file: Annotated[Path, typer.Argument(help="the policy file (YAML)")]) -> None:
     """Validate a policy file: the first bad key is named with its path and line (exit 1); ok prints the version."""
     from leadgate.policy.check import check_policy_file
+    from leadgate.shared.neutral_text import one_line
 
     policy = check_policy_file(file)
-    typer.echo(f"{file}: ok, policy version {policy.version}")
+    typer.echo(one_line(f"{file}: ok, policy version {policy.version}"))
 
 
 @policy_app.command("simulate")
