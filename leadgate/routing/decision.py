@@ -20,7 +20,7 @@ class RouteDecision:
     details: dict[str, Any] = field(default_factory=dict)   # never personal data
     tier: str | None = None            # the policy's qualification tier (routing.tiers), first match
     next_action: str | None = None     # the recommended next step (routing.next_actions), every decided lead
-    priority: float | None = None      # review queue order, higher first (routing.priority)
+    priority: float | None = None      # review queue order if it is reviewed, higher first (routing.priority)
     # what each unknown field decides: [{field, low, high, decides}], the score's range over its values
     unknowns: tuple[dict[str, Any], ...] = ()
     hot: tuple[str, ...] = ()          # behaviour triggers the lead hit (routing.triggers names)

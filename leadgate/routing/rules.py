@@ -204,7 +204,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
                                         None if error[i] else float(engagement[i]), bool(hits[i]), codes),
                 priority=review_priority(policy, named_account=bool(target[i]), hot=bool(hits[i]),
                                          score=None if error[i] else float(score[i]),
-                                         tier_weight=bands[tier[i]].weight) if state == REVIEW else None,
+                                         tier_weight=bands[tier[i]].weight),   # people may still send it to review
                 unknowns=ranges.unknowns[i],
                 hot=tuple(hits[i]),
             )

@@ -10,12 +10,13 @@ from leadgate.policy import Policy
 
 def trigger_hits(frame: pd.DataFrame, policy: Policy) -> list[tuple[str, ...]]:
     """Per lead, the names of the triggers whose count reached min_count (none when the counts are absent)."""
-    hits = [[] for _ in range(len(frame))]
+    hits: dict[int, list[str]] = {}
     for t in policy.routing.triggers:
         column = f"trigger:{t.name}"
         if column not in frame.columns:
             continue
         count = pd.to_numeric(frame[column], errors="coerce").fillna(0).to_numpy(dtype=float)
         for i in np.nonzero(count >= t.min_count)[0].tolist():
-            hits[i].append(t.name)
-    return [tuple(h) for h in hits]
+            hits.setdefault(i, []).append(t.name)
+    none: tuple[str, ...] = ()
+    return [tuple(hits[i]) if i in hits else none for i in range(len(frame))]

@@ -136,3 +136,21 @@ def test_named_accounts_and_hot_signals_come_first_in_the_queue(features, policy
     assert [d.lead_id for d in reviewed[:2]] == ["ld_globex", "ld_low_conf"]   # named account (10 + 0.54 x 3), hot
     rest = [d.priority for d in reviewed[2:]]
     assert rest == sorted(rest, reverse=True) and max(rest) < 10
+
+
+def test_a_policy_whose_tiers_leave_leads_without_one_is_refused(tmp_path):
+    import yaml
+
+    from leadgate.policy import PolicyError, load_policy
+
+    data = tiered_policy().model_dump()
+    data["routing"]["tiers"] = [t for t in data["routing"]["tiers"] if t["name"] != "smb"]
+    path = tmp_path / "policy.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(PolicyError, match="routing: .*the last tier must match every lead"):
+        load_policy(path)
+    data = tiered_policy().model_dump()
+    data["routing"]["next_actions"][1]["when"]["tiers"] = ["enterprise", "strategic"]
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(PolicyError, match=r"next_actions.1.when.tiers names unknown tiers \['strategic'\]"):
+        load_policy(path)
