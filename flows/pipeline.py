@@ -22,7 +22,8 @@ from leadgate.pipeline.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy, load_policy
 from leadgate.shared.redaction import redact, redact_value, redacted_errors
-from leadgate.pipeline.summary import attention_rows, render_markdown, shown_rows
+from leadgate.pipeline.report import render_markdown
+from leadgate.pipeline.summary import attention_rows, shown_rows
 from leadgate.pipeline.telemetry import apply_telemetry_defaults
 
 GLOBAL_LIMIT = "leadgate-pipeline"

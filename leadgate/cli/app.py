@@ -24,6 +24,8 @@ from leadgate.cli.import_cmds import import_app  # noqa: E402 - `import leads` h
 from leadgate.cli.model_cmds import model_app  # noqa: E402 - light: heavy imports are inside the commands
 app.add_typer(import_app, name="import")
 app.add_typer(model_app, name="model")
+from leadgate.cli.policy_cmds import policy_app  # noqa: E402 - registered beside the other sub-apps
+app.add_typer(policy_app, name="policy")
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 
@@ -57,7 +59,7 @@ def run(
     load_policy(settings.policy)  # a bad policy file fails before Prefect starts
     check_inbox(inbox or settings.inbox)  # so does a wrong LEADGATE_INBOX (exit 2)
     from flows.pipeline import leadgate_pipeline
-    from leadgate.pipeline.summary import render_text
+    from leadgate.cli.render_summary import render_text
     from leadgate.cli.prefect_server import prefect_api
 
     from leadgate.cli.terminal_logs import hide_tracebacks_in_terminal

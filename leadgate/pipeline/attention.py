@@ -53,6 +53,28 @@ def exception_rate(summary: dict[str, Any]) -> tuple[float, int, int] | None:
     return review / decided, review, decided
 
 
+def review_reason_counts(con, run_id: str) -> dict[str, int]:
+    """Leads this run sent to (or kept in) review, per reason code of their current state; a lead counts once per code."""
+    rows = con.execute(
+        """
+        select code, count(distinct lead_id) from (
+            select s.lead_id, unnest(s.reason_codes) as code
+            from lifecycle.lead_states s
+            where s.state = 'needs_review' and s.lead_id in (
+                select lead_id from audit.decisions where run_id = ? and kind = 'route' and to_state = 'needs_review')
+        ) group by code
+        """,
+        [run_id],
+    ).fetchall()
+    return {code: int(n) for code, n in rows}
+
+
+def top_review_reasons(summary: dict[str, Any], limit: int = 3) -> list[tuple[str, int]]:
+    """The reason codes that sent the most of this run's leads to review, most first (ties by name)."""
+    counts = (summary.get("decide") or {}).get("review_reasons") or {}
+    return sorted(((str(k), int(v)) for k, v in counts.items()), key=lambda kv: (-kv[1], kv[0]))[:limit]
+
+
 def review_budget(summary: dict[str, Any]) -> float:
     budget = summary.get("review_budget")
     return DEFAULT_REVIEW_BUDGET if budget is None else float(budget)
@@ -98,11 +120,18 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
     if rate is not None and rate[0] > budget:
         items.append(Attention(
             f"exception rate {rate[0]:.1%} is over the review budget of {budget:.0%}",
-            [f"{rate[1]} of {rate[2]} lead(s) decided in this run went to review (policy routing.review_budget)"],
+            [f"{rate[1]} of {rate[2]} lead(s) decided in this run went to review (policy routing.review_budget)"]
+            + ([_top_reasons_line(summary)] if top_review_reasons(summary) else []),
         ))
     items += _crm_items(summary.get("sync") or {}, summary.get("crm"))
     items += _llm_items(decide.get("llm"))
     return items
+
+
+def _top_reasons_line(summary: dict[str, Any]) -> str:
+    top = top_review_reasons(summary)
+    listed = ", ".join(f"{code} ({n} lead{'s' if n != 1 else ''})" if i == 0 else f"{code} ({n})" for i, (code, n) in enumerate(top))
+    return f"top reasons: {listed} (a lead can have several)"
 
 
 def _crm_items(sync: dict[str, Any], crm: Any) -> list[Attention]:

@@ -134,6 +134,7 @@ class DecideReport:
     seconds: dict[str, float] = field(default_factory=dict)
     llm: dict[str, Any] | None = None        # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
     model: dict[str, Any] | None = None      # champion / shadow model: versions, shadow rows, drift (leadgate/model/run.py)
+    review_reasons: dict[str, int] = field(default_factory=dict)   # reason code -> leads this run sent to review
 
 
 def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None = None):
@@ -233,8 +234,11 @@ def decide_step(
         progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
         if on_batch is not None:
             on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
+    from leadgate.pipeline.attention import review_reason_counts
+
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
+        report.review_reasons = review_reason_counts(con, run_id)    # the review budget's top reasons
     report.model = finish_models(settings, scorer, shadow, shadow_rows, run_id, policy)
     if report.model and (report.model.get("drift") or {}).get("warning"):
         progress(report.model["drift"]["warning"])

@@ -1,4 +1,8 @@
-"""The run summary, rendered for the terminal and as a Prefect artifact from one set of rows."""
+"""The run summary as rows: sections of (item, value), all-zero sections hidden, the headline, attention rows.
+
+Rendered by leadgate/pipeline/report.py (markdown, for the Prefect artifact) and leadgate/cli/render_summary.py
+(terminal text): the core renders no terminal text.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from typing import Any
 
 from leadgate.pipeline.attention import attention_items, exception_rate, review_budget
 from leadgate.lifecycle import ALL_STATES
-from leadgate.shared.neutral_text import terminal_safe
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,7 +98,7 @@ def shown_rows(summary: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]
     return [r for r in rows if r["section"] not in hidden], [h for h in hidden if h != "invariants"]
 
 
-def _headline(summary: dict[str, Any]) -> str:
+def headline(summary: dict[str, Any]) -> str:
     parts = [f"policy {summary.get('policy_version')}", f"sync {summary.get('sync_mode')} to {summary.get('crm')}"]
     rate = exception_rate(summary)
     if rate is not None:
@@ -109,47 +112,3 @@ def _headline(summary: dict[str, Any]) -> str:
 def attention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The attention items as (section, item, value) rows, for the top of the table artifact."""
     return [{"section": "needs attention", "item": a.headline, "value": "; ".join(a.details)} for a in attention_items(summary)]
-
-
-def render_text(summary: dict[str, Any]) -> str:
-    rows, hidden = shown_rows(summary)
-    width_item = max((len(str(r["item"])) for r in rows), default=10)
-    lines = [f"leadgate run {summary.get('run_id')}  ({_headline(summary)})", ""]
-    items = attention_items(summary)
-    lines.append("NEEDS ATTENTION" if items else "nothing needs attention")
-    for item in items:
-        lines.append(f"  !! {item.headline}")
-        lines += [f"       {detail}" for detail in item.details]
-    section = None
-    for row in rows:
-        if row["section"] != section:
-            section = row["section"]
-            lines.append(f"\n{section}")
-        lines.append(f"  {str(row['item']):<{width_item}}  {row['value']}")
-    if hidden:
-        lines.append(f"\n(all zero, not shown: {', '.join(hidden)})")
-    return terminal_safe("\n".join(lines))
-
-
-def _cell(value: Any) -> str:
-    return " ".join(str(value).split()).replace("|", "\\|")
-
-
-def render_markdown(summary: dict[str, Any]) -> str:
-    rows, hidden = shown_rows(summary)
-    items = attention_items(summary)
-    out = [f"# leadgate run `{summary.get('run_id')}`", "", _headline(summary), "", "## Needs attention", ""]
-    for item in items:
-        out.append(f"- **{item.headline}**")
-        out += [f"  - {detail}" for detail in item.details]
-    if not items:
-        out.append("Nothing needs attention.")
-    section = None
-    for row in rows:
-        if row["section"] != section:
-            section = row["section"]
-            out += ["", f"## {section}", "", "| item | value |", "| --- | --- |"]
-        out.append(f"| {_cell(row['item'])} | {_cell(row['value'])} |")
-    if hidden:
-        out += ["", f"All zero, not shown: {', '.join(hidden)}."]
-    return "\n".join(out) + "\n"

@@ -148,7 +148,8 @@ def test_a_killed_runs_row_is_marked_abandoned_by_the_next_start_and_a_live_one_
 
 
 def test_the_run_summary_names_abandoned_runs_and_what_was_picked_up():
-    from leadgate.pipeline.summary import render_text, summary_rows
+    from leadgate.cli.render_summary import render_text
+    from leadgate.pipeline.summary import summary_rows
 
     summary = {"run_id": "run-9", "catch_up": "120 event(s) loaded since dbt last built (run run-8)",
                "abandoned_runs": [{"run_id": "run-8", "reason": "abandoned: process 4711 on host-a is gone"}]}

@@ -8,7 +8,9 @@ import json
 import pytest
 
 from leadgate.pipeline.attention import attention_items, reason_kind
-from leadgate.pipeline.summary import attention_rows, render_markdown, render_text, shown_rows
+from leadgate.cli.render_summary import render_text
+from leadgate.pipeline.report import render_markdown
+from leadgate.pipeline.summary import attention_rows, shown_rows
 from tests.conftest import FIXTURES
 
 
