@@ -191,25 +191,47 @@ def thresholds_cmd(
     review_budget: Annotated[float, typer.Option(min=0, max=1, help="largest share of leads sent to review")] = 0.15,
     out: Annotated[Optional[Path], typer.Option(help="candidate policy file (default policy-candidate-<V>.yaml)")] = None,
 ) -> None:
-    """Propose the qualify threshold and confidence bands from held-out outcomes; writes a candidate policy only."""
+    """Propose the qualify threshold and confidence bands (global and per tier) from held-out outcomes; writes a candidate policy only."""
     from leadgate.model import registry
-    from leadgate.model.thresholds import propose, write_candidate
+    from leadgate.model.thresholds import write_candidate
+    from leadgate.model.tier_thresholds import MIN_TIER_LEADS, propose_tiers
 
     settings, policy, db = _ctx()
     with db.connect(settings) as con:
-        result = propose(registry.heldout(con, version), policy, review_budget)
-    typer.echo(f"{'review budget':>13} {'threshold':>9} {'auto':>5} {'check':>5} {'to review':>9} {'accuracy':>8}")
-    for r in result["table"]:
-        typer.echo(f"{r['review_budget']:>13.0%} {r['threshold']:>9.2f} {r['auto_confidence']:>5.2f} "
-                   f"{r['check_confidence']:>5.2f} {r['review_share']:>9.1%} {r['accuracy']:>8.1%}")
-    cur, best = result["current"], result["proposal"]
+        result = propose_tiers(registry.heldout(con, version), policy, review_budget)
+    glob = result["global"]
+
+    def table(rows: list[dict]) -> None:
+        typer.echo(f"  {'review budget':>13} {'threshold':>9} {'auto':>5} {'check':>5} {'to review':>9} {'accuracy':>8}")
+        for r in rows:
+            typer.echo(f"  {r['review_budget']:>13.0%} {r['threshold']:>9.2f} {r['auto_confidence']:>5.2f} "
+                       f"{r['check_confidence']:>5.2f} {r['review_share']:>9.1%} {r['accuracy']:>8.1%}")
+
+    typer.echo(f"all {result['leads']} held-out leads:")
+    table(glob["table"])
+    cur, best = glob["current"], glob["proposal"]
     typer.echo(f"current policy: threshold {cur['threshold']}, bands {cur['auto_confidence']}/{cur['check_confidence']}: "
                f"{_pct(cur['review_share'])} to review, {_pct(cur['accuracy'])} accurate")
     typer.echo(f"proposed (review within {review_budget:.0%}): threshold {best['threshold']:.2f}, bands "
                f"{best['auto_confidence']:.2f}/{best['check_confidence']:.2f}: {_pct(best['review_share'])} to review, "
                f"{_pct(best['accuracy'])} accurate")
-    path = write_candidate(settings.policy, best, version, out or Path(f"policy-candidate-{version}.yaml"))
-    typer.echo(f"candidate policy: {path} (the live policy is unchanged; replay it with `leadgate policy simulate`)")
+    for name, e in result["tiers"].items():
+        p = e["proposal"]
+        typer.echo(f"tier {name} ({e['leads']} held-out leads): threshold {p['threshold']:.2f}, bands "
+                   f"{p['auto_confidence']:.2f}/{p['check_confidence']:.2f}: {_pct(p['review_share'])} to review, "
+                   f"{_pct(p['accuracy'] if e['leads'] else None)} accurate"
+                   + ("" if e["source"] == "tier" else
+                      f" [global numbers: {'kept within the budget' if e['source'] != 'global' else f'fewer than {MIN_TIER_LEADS} leads or one kind of outcome'}]"))
+        if e["source"] == "tier":
+            table(e["table"])
+    typer.echo(f"whole review share with the tiers: {_pct(result['review_share'])} "
+               f"(budget {review_budget:.0%}), automatic decisions {_pct(result['accuracy'])} accurate")
+    if result["note"]:
+        typer.echo(f"note: {result['note'].strip()}")
+    tiers = {name: e["proposal"] for name, e in result["tiers"].items()}
+    path = write_candidate(settings.policy, best, version, out or Path(f"policy-candidate-{version}.yaml"), tiers=tiers)
+    typer.echo(f"candidate policy: {path} (the live policy is unchanged; replay it with "
+               f"`leadgate policy simulate --policy {path}`)")
 
 
 @model_app.command("report")
