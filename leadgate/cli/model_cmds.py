@@ -125,11 +125,34 @@ def promote_cmd(version: VersionArg) -> None:
     """Make V decide from the next run on (the previous champion stays one rollback away)."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         registry.load(con, version)        # refuse a version whose files do not check out
         previous = registry.promote(con, version, _actor())
+        held = registry.heldout(con, version)
     typer.echo(f"{version} decides from the next run (before: {previous or 'baseline scorer'})")
+    note = threshold_note(held, policy, version)
+    if note:
+        typer.echo(note)
+
+
+def threshold_note(held: dict, policy, version: str) -> str | None:
+    """A line when the held-out outcomes suggest a threshold other than the one the model will decide with."""
+    import numpy as np
+
+    from leadgate.model.thresholds import propose
+
+    t = policy.model.qualify_threshold or policy.scoring.qualify_threshold
+    p, y = np.asarray(held["p"], float), np.asarray(held["y"], float)
+    try:
+        best = propose(held, policy, policy.routing.review_budget)["proposal"]["threshold"]
+    except ValueError:
+        return None
+    if abs(best - t) < 0.05 - 1e-9:
+        return None
+    return (f"note: at threshold {t:g} this model qualifies {float((p >= t).mean()):.0%} of held-out leads "
+            f"({float(y.mean()):.0%} converted); its held-out outcomes suggest about {best:.2f}: see "
+            f"`leadgate model thresholds {version}` and set model.qualify_threshold in the policy")
 
 
 @model_app.command("rollback")

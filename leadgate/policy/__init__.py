@@ -133,6 +133,8 @@ class ModelPolicy(_Strict):
     """Models trained on outcomes (leadgate/model): when a run flags drift against the training data."""
 
     drift_psi: float = Field(default=0.2, gt=0)   # population stability index above which the score or a feature drifted
+    # When a model decides: qualified means probability >= this, in every tier (None: the tiers' / scoring's thresholds)
+    qualify_threshold: float | None = Field(default=None, gt=0, lt=1)
 
 
 class BusinessHours(_Strict):

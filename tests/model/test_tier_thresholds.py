@@ -79,3 +79,31 @@ def test_a_version_without_tier_features_gets_global_numbers_with_a_note():
     held = {k: v for k, v in _heldout().items() if k not in ("target", "size_min")}
     out = propose_tiers(held, policy, 0.15)
     assert {e["source"] for e in out["tiers"].values()} == {"global"} and "no tier features" in out["note"]
+
+
+def test_a_model_threshold_is_used_in_every_tier_when_a_model_decides_only():
+    from leadgate.routing.tiers import for_model, model_decided
+
+    policy = load_policy(_policy_path())
+    mp = policy.model_copy(update={"model": policy.model.model_copy(update={"qualify_threshold": 0.2})})
+    routed = for_model(mp)
+    assert {b.threshold for b in tier_bands(routed).values()} == {0.2} and routed.scoring.qualify_threshold == 0.2
+    assert for_model(policy) is policy                       # null: the tiers' / global thresholds
+    import pandas as pd
+
+    assert model_decided(pd.DataFrame({"scorer": ["model", "model"]}))
+    assert not model_decided(pd.DataFrame({"scorer": ["baseline", "model"]}))
+
+
+def test_promote_says_when_the_heldout_outcomes_suggest_another_threshold():
+    from leadgate.cli.model_cmds import threshold_note
+
+    policy = load_policy(_policy_path())
+    rng = np.random.default_rng(1)
+    p = rng.uniform(0, 0.35, 400)                            # a calibrated model of a rare outcome: 0.55 qualifies nobody
+    held = {"p": p.tolist(), "y": (rng.uniform(size=400) < p).astype(int).tolist(), "completeness": [1.0] * 400}
+    note = threshold_note(held, policy, "m1")
+    assert note and "qualifies 0% of held-out leads" in note and "leadgate model thresholds m1" in note
+    fitted = policy.model_copy(update={"model": policy.model.model_copy(
+        update={"qualify_threshold": propose_tiers(held, policy, 0.15)["global"]["proposal"]["threshold"]})})
+    assert threshold_note(held, fitted, "m1") is None
