@@ -89,12 +89,16 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     """Registered versions, newest last; which one decides (champion) and which shadows."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    from leadgate.model.retrain import retrain_due
+
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         rows, champ, shadow = registry.versions(con), registry.alias(con, "champion"), registry.alias(con, "shadow")
+        due = {r["version"]: retrain_due(con, r, policy) for r in rows}
     if as_json:
         typer.echo(json.dumps([{k: r[k] for k in ("version", "family", "calibration", "fingerprint", "metrics")}
-                               | {"champion": r["version"] == champ, "shadow": r["version"] == shadow} for r in rows],
+                               | {"champion": r["version"] == champ, "shadow": r["version"] == shadow,
+                                  "retrain_due": due[r["version"]]} for r in rows],
                               default=str, indent=2))
         return
     if not rows:
@@ -107,6 +111,9 @@ def list_cmd(as_json: JsonOpt = False) -> None:
         typer.echo(f"{r['version']:<24} {r['family']:<9} {r['calibration']:<9} {_num(m['roc_auc']):>6} {_num(m['ece']):>6} "
                    f"{r['training']['rows']:>6}  {role}")
     typer.echo(f"deciding: {champ or 'baseline scorer'}" + (f"; shadow: {shadow}" if shadow else ""))
+    for v in (champ, shadow):
+        if v and due.get(v):
+            typer.echo(f"retrain due for {v}: {'; '.join(due[v])} (`leadgate model train`)")
 
 
 @model_app.command("show")
@@ -114,9 +121,12 @@ def show_cmd(version: VersionArg) -> None:
     """One version: metrics on held-out leads, training data, files and checksums."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    from leadgate.model.retrain import retrain_due
+
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         rec = registry.get(con, version)
+        rec["retrain_due"] = retrain_due(con, rec, policy)
     typer.echo(json.dumps(rec, default=str, indent=2))
 
 
