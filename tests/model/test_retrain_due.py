@@ -31,3 +31,26 @@ def test_drift_new_outcomes_and_age_each_make_a_retrain_due(tmp_path):
     assert due[0].startswith("drift on the last run: pricing_views PSI 0.40")
     assert due[1].startswith("3 new outcomes since training")
     assert due[2].startswith("trained 40 days ago")
+
+
+def test_model_list_and_show_say_a_retrain_is_due(tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from leadgate.cli.app import app
+    from leadgate.model import registry
+
+    settings = LeadgateSettings(db=tmp_path / "lg.duckdb", lock_timeout=2.0, _env_file=None)
+    with db.connect(settings) as con:
+        old = datetime.now(UTC) - timedelta(days=120)
+        registry.register(con, {"version": "m1", "created_at": old, "family": "logistic", "calibration": "sigmoid",
+                                "fingerprint": "f", "model_dir": str(tmp_path), "files": {},
+                                "metrics": {"heldout": {"roc_auc": 0.7, "ece": 0.02}}, "training": {"rows": 10}})
+        con.execute("insert into scoring.model_aliases values ('champion', 'm1', ?, 'test')", [old])
+    monkeypatch.setenv("LEADGATE_DB", str(settings.db_path))
+    listed = CliRunner().invoke(app, ["model", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert "retrain due for m1: trained" in listed.output and "days ago (policy: at most 90" in listed.output
+    shown = CliRunner().invoke(app, ["model", "show", "m1"])
+    assert shown.exit_code == 0 and any("trained" in r for r in json.loads(shown.output)["retrain_due"])
