@@ -89,12 +89,16 @@ def list_cmd(as_json: JsonOpt = False) -> None:
     """Registered versions, newest last; which one decides (champion) and which shadows."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    from leadgate.model.retrain import retrain_due
+
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         rows, champ, shadow = registry.versions(con), registry.alias(con, "champion"), registry.alias(con, "shadow")
+        due = {r["version"]: retrain_due(con, r, policy) for r in rows}
     if as_json:
         typer.echo(json.dumps([{k: r[k] for k in ("version", "family", "calibration", "fingerprint", "metrics")}
-                               | {"champion": r["version"] == champ, "shadow": r["version"] == shadow} for r in rows],
+                               | {"champion": r["version"] == champ, "shadow": r["version"] == shadow,
+                                  "retrain_due": due[r["version"]]} for r in rows],
                               default=str, indent=2))
         return
     if not rows:
@@ -107,6 +111,9 @@ def list_cmd(as_json: JsonOpt = False) -> None:
         typer.echo(f"{r['version']:<24} {r['family']:<9} {r['calibration']:<9} {_num(m['roc_auc']):>6} {_num(m['ece']):>6} "
                    f"{r['training']['rows']:>6}  {role}")
     typer.echo(f"deciding: {champ or 'baseline scorer'}" + (f"; shadow: {shadow}" if shadow else ""))
+    for v in (champ, shadow):
+        if v and due.get(v):
+            typer.echo(f"retrain due for {v}: {'; '.join(due[v])} (`leadgate model train`)")
 
 
 @model_app.command("show")
@@ -114,9 +121,12 @@ def show_cmd(version: VersionArg) -> None:
     """One version: metrics on held-out leads, training data, files and checksums."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    from leadgate.model.retrain import retrain_due
+
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         rec = registry.get(con, version)
+        rec["retrain_due"] = retrain_due(con, rec, policy)
     typer.echo(json.dumps(rec, default=str, indent=2))
 
 
@@ -125,11 +135,34 @@ def promote_cmd(version: VersionArg) -> None:
     """Make V decide from the next run on (the previous champion stays one rollback away)."""
     from leadgate.model import registry
 
-    settings, _, db = _ctx()
+    settings, policy, db = _ctx()
     with db.connect(settings) as con:
         registry.load(con, version)        # refuse a version whose files do not check out
         previous = registry.promote(con, version, _actor())
+        held = registry.heldout(con, version)
     typer.echo(f"{version} decides from the next run (before: {previous or 'baseline scorer'})")
+    note = threshold_note(held, policy, version)
+    if note:
+        typer.echo(note)
+
+
+def threshold_note(held: dict, policy, version: str) -> str | None:
+    """A line when the held-out outcomes suggest a threshold other than the one the model will decide with."""
+    import numpy as np
+
+    from leadgate.model.thresholds import propose
+
+    t = policy.model.qualify_threshold or policy.scoring.qualify_threshold
+    p, y = np.asarray(held["p"], float), np.asarray(held["y"], float)
+    try:
+        best = propose(held, policy, policy.routing.review_budget)["proposal"]["threshold"]
+    except ValueError:
+        return None
+    if abs(best - t) < 0.05 - 1e-9:
+        return None
+    return (f"note: at threshold {t:g} this model qualifies {float((p >= t).mean()):.0%} of held-out leads "
+            f"({float(y.mean()):.0%} converted); its held-out outcomes suggest about {best:.2f}: see "
+            f"`leadgate model thresholds {version}` and set model.qualify_threshold in the policy")
 
 
 @model_app.command("rollback")
@@ -191,25 +224,47 @@ def thresholds_cmd(
     review_budget: Annotated[float, typer.Option(min=0, max=1, help="largest share of leads sent to review")] = 0.15,
     out: Annotated[Optional[Path], typer.Option(help="candidate policy file (default policy-candidate-<V>.yaml)")] = None,
 ) -> None:
-    """Propose the qualify threshold and confidence bands from held-out outcomes; writes a candidate policy only."""
+    """Propose the qualify threshold and confidence bands (global and per tier) from held-out outcomes; writes a candidate policy only."""
     from leadgate.model import registry
-    from leadgate.model.thresholds import propose, write_candidate
+    from leadgate.model.thresholds import write_candidate
+    from leadgate.model.tier_thresholds import MIN_TIER_LEADS, propose_tiers
 
     settings, policy, db = _ctx()
     with db.connect(settings) as con:
-        result = propose(registry.heldout(con, version), policy, review_budget)
-    typer.echo(f"{'review budget':>13} {'threshold':>9} {'auto':>5} {'check':>5} {'to review':>9} {'accuracy':>8}")
-    for r in result["table"]:
-        typer.echo(f"{r['review_budget']:>13.0%} {r['threshold']:>9.2f} {r['auto_confidence']:>5.2f} "
-                   f"{r['check_confidence']:>5.2f} {r['review_share']:>9.1%} {r['accuracy']:>8.1%}")
-    cur, best = result["current"], result["proposal"]
+        result = propose_tiers(registry.heldout(con, version), policy, review_budget)
+    glob = result["global"]
+
+    def table(rows: list[dict]) -> None:
+        typer.echo(f"  {'review budget':>13} {'threshold':>9} {'auto':>5} {'check':>5} {'to review':>9} {'accuracy':>8}")
+        for r in rows:
+            typer.echo(f"  {r['review_budget']:>13.0%} {r['threshold']:>9.2f} {r['auto_confidence']:>5.2f} "
+                       f"{r['check_confidence']:>5.2f} {r['review_share']:>9.1%} {r['accuracy']:>8.1%}")
+
+    typer.echo(f"all {result['leads']} held-out leads:")
+    table(glob["table"])
+    cur, best = glob["current"], glob["proposal"]
     typer.echo(f"current policy: threshold {cur['threshold']}, bands {cur['auto_confidence']}/{cur['check_confidence']}: "
                f"{_pct(cur['review_share'])} to review, {_pct(cur['accuracy'])} accurate")
     typer.echo(f"proposed (review within {review_budget:.0%}): threshold {best['threshold']:.2f}, bands "
                f"{best['auto_confidence']:.2f}/{best['check_confidence']:.2f}: {_pct(best['review_share'])} to review, "
                f"{_pct(best['accuracy'])} accurate")
-    path = write_candidate(settings.policy, best, version, out or Path(f"policy-candidate-{version}.yaml"))
-    typer.echo(f"candidate policy: {path} (the live policy is unchanged; replay it with `leadgate policy simulate`)")
+    for name, e in result["tiers"].items():
+        p = e["proposal"]
+        typer.echo(f"tier {name} ({e['leads']} held-out leads): threshold {p['threshold']:.2f}, bands "
+                   f"{p['auto_confidence']:.2f}/{p['check_confidence']:.2f}: {_pct(p['review_share'])} to review, "
+                   f"{_pct(p['accuracy'] if e['leads'] else None)} accurate"
+                   + ("" if e["source"] == "tier" else
+                      f" [global numbers: {'kept within the budget' if e['source'] != 'global' else f'fewer than {MIN_TIER_LEADS} leads or one kind of outcome'}]"))
+        if e["source"] == "tier":
+            table(e["table"])
+    typer.echo(f"whole review share with the tiers: {_pct(result['review_share'])} "
+               f"(budget {review_budget:.0%}), automatic decisions {_pct(result['accuracy'])} accurate")
+    if result["note"]:
+        typer.echo(f"note: {result['note'].strip()}")
+    tiers = {name: e["proposal"] for name, e in result["tiers"].items()}
+    path = write_candidate(settings.policy, best, version, out or Path(f"policy-candidate-{version}.yaml"), tiers=tiers)
+    typer.echo(f"candidate policy: {path} (the live policy is unchanged; replay it with "
+               f"`leadgate policy simulate --policy {path}`)")
 
 
 @model_app.command("report")

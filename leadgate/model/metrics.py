@@ -69,7 +69,7 @@ def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
 
 def evaluate(y: np.ndarray, p: np.ndarray, completeness: np.ndarray, policy) -> dict:
     """Every held-out metric the registry keeps for a version."""
-    t = policy.scoring.qualify_threshold
+    t = policy.model.qualify_threshold or policy.scoring.qualify_threshold     # the threshold a model decides with
     conf = confidence(p, t, policy.scoring.confidence)
     rp = policy.routing
     return {"leads": int(len(y)), "converted": int(y.sum()), "roc_auc": auc(y, p), "brier": brier(y, p),

@@ -45,8 +45,8 @@ def record_shadow(con: duckdb.DuckDBPyConnection, shadow, features: pd.DataFrame
     scored = shadow.score(features, now)
     if scored.empty:
         return 0
-    mine = merged.drop(columns=[c for c in ("score", "confidence", "qualified", "reasons") if c in merged]).merge(
-        scored[["lead_id", "score", "confidence", "qualified"]], on="lead_id", how="inner")
+    mine = merged.drop(columns=[c for c in ("score", "confidence", "qualified", "reasons", "scorer") if c in merged]).merge(
+        scored[["lead_id", "score", "confidence", "qualified", "scorer"]], on="lead_id", how="inner")   # routed as a model
     paper = {d.lead_id: d.state for d in route_leads(mine, gate, policy)}
     champion = {d.lead_id: d.state for d in decisions}
     champion_score = dict(zip(merged["lead_id"], merged["score"]))

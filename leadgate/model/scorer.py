@@ -100,13 +100,26 @@ class ModelScorer:
         self.required_columns = self.baseline.required_columns
         self.drift = DriftTally(model)
 
+    def thresholds(self, features: pd.DataFrame) -> np.ndarray:
+        """Per lead: model.qualify_threshold if set, else its tier's threshold (as routing reads it)."""
+        from leadgate.routing.tiers import for_model, tier_bands, tier_of
+
+        policy = for_model(self.policy)
+        n = len(features)
+        target = (features["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+                  if "is_target_account" in features else np.zeros(n, dtype=bool))
+        size = (pd.to_numeric(features["company_size_min"], errors="coerce").to_numpy(dtype=float)
+                if "company_size_min" in features else np.full(n, np.nan))
+        bands = tier_bands(policy)
+        return np.array([bands[t].threshold for t in tier_of(target, size, policy)], dtype=float)
+
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         scored = self.baseline.score(features, now)
         if scored.empty:
             return scored.assign(model_version=pd.Series(dtype=object))
         frame = snapshot_features(features.reset_index(drop=True), now)
         p, _, points = self.model.probability_points(frame)
-        t = self.policy.scoring.qualify_threshold
+        t = self.thresholds(features.reset_index(drop=True))
         self.drift.add(frame, p)
         return scored.assign(
             score=p, qualified=p >= t,

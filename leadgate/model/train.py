@@ -88,6 +88,15 @@ def drift_reference(model: LeadModel, frame: pd.DataFrame, p: np.ndarray, import
     return ref
 
 
+def tier_features(frame: pd.DataFrame) -> dict:
+    """What a policy's tiers match on, per held-out lead (named account, company size), so thresholds go per tier."""
+    n = len(frame)
+    size = pd.to_numeric(frame["company_size_min"], errors="coerce") if "company_size_min" in frame else pd.Series([np.nan] * n)
+    target = pd.to_numeric(frame["is_target_account"], errors="coerce") if "is_target_account" in frame else pd.Series([0] * n)
+    return {"target": [bool(v) for v in target.fillna(0).tolist()],
+            "size_min": [None if not np.isfinite(v) else float(v) for v in size.astype(float).tolist()]}
+
+
 def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: bool = False,
           now: datetime | None = None) -> dict:
     """Train, evaluate on held-out leads, save the files and register the version; returns its record."""
@@ -124,7 +133,8 @@ def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: 
     model_dir = registry.models_root(db_path) / version
     heldout = {"p": np.round(p_test, 6).tolist(), "y": y[test_idx].tolist(),
                "completeness": np.nan_to_num(completeness[test_idx], nan=0.0).round(4).tolist(),
-               "roc": metrics.roc_points(y[test_idx], p_test), "reliability": metrics.reliability(y[test_idx], p_test)}
+               "roc": metrics.roc_points(y[test_idx], p_test), "reliability": metrics.reliability(y[test_idx], p_test),
+               **tier_features(ftest)}
     files = save_model(model_dir, doc, booster, heldout)
     cutoff = pd.to_datetime(rows["cutoff"], utc=True)
     record = {

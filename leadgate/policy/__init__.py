@@ -133,6 +133,10 @@ class ModelPolicy(_Strict):
     """Models trained on outcomes (leadgate/model): when a run flags drift against the training data."""
 
     drift_psi: float = Field(default=0.2, gt=0)   # population stability index above which the score or a feature drifted
+    # When a model decides: qualified means probability >= this, in every tier (None: the tiers' / scoring's thresholds)
+    qualify_threshold: float | None = Field(default=None, gt=0, lt=1)
+    retrain_after_outcomes: int | None = Field(default=200, ge=1)   # new outcomes since training that make a retrain due
+    max_age_days: float | None = Field(default=90, gt=0)           # a version older than this is due for a retrain
 
 
 class BusinessHours(_Strict):

@@ -92,6 +92,8 @@ class MetricsReport:
     reasons: list[dict[str, Any]] = field(default_factory=list)          # {day, reason, items}
     top_reasons: list[dict[str, Any]] = field(default_factory=list)      # {reason, items} over the window
     score_distribution: list[dict[str, Any]] = field(default_factory=list)   # {tier, bin, decisions}
+    # {model_version (a trained version, else the scorer's name), decisions, overrides, override_rate} over the window
+    overrides_by_model: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -198,7 +200,8 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         # items whose deadline can fall in the window were queued at most a few weeks before it
         items = con.execute(
             "select epoch(i.created_at), epoch(i.decided_at), i.status,"
-            " coalesce(s.qualified, i.score >= cast(? as double)) from review.items i"
+            " coalesce(s.qualified, i.score >= cast(? as double)),"
+            " coalesce(case when s.scorer = 'model' then s.model_version end, s.scorer, 'unknown') from review.items i"
             " left join scoring.scores s on s.score_id = i.score_id"
             " where i.created_at <= ? and (i.created_at >= ? or i.decided_at >= ? or i.status = 'pending')",
             [_threshold(policy), now, load_from - timedelta(days=60), load_from],
@@ -228,7 +231,8 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
     for d, code, n in queued_reasons:
         reasons[(d, code)] += n
     due = iter(sla.deadlines([r[0] for r in items if r[2] != "superseded"], policy))
-    for created_s, decided_s, status, qualified in items:
+    by_model: dict[str, list[int]] = {}
+    for created_s, decided_s, status, qualified, scored_by in items:
         created_day = _day(created_s)
         if created_day >= window_start:
             add(created_day, "queued")
@@ -240,8 +244,11 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
                 add(d, {"approved": "approved", "rejected": "rejected"}.get(status, "clarified"))
                 if status in ("approved", "rejected") and qualified is not None:
                     add(d, "override_base")
+                    tally = by_model.setdefault(scored_by, [0, 0]) if first <= d <= last else [0, 0]
+                    tally[0] += 1
                     if (status == "approved") != bool(qualified):
                         add(d, "overrides")
+                        tally[1] += 1
         if status == "pending":
             pending += 1
         if status == "superseded":
@@ -289,6 +296,8 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         top_reasons=[{"reason": code, "items": n} for code, n in sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))],
         score_distribution=[{"tier": tier, "bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "decisions": n}
                             for (tier, b), n in sorted(distribution.items())],
+        overrides_by_model=[{"model_version": v, "decisions": n, "overrides": o, "override_rate": _rate(o, n)}
+                            for v, (n, o) in sorted(by_model.items())],
     )
 
 

@@ -183,7 +183,10 @@ def validate_batch(frame: pd.DataFrame, policy: Policy, *, batch_id: str, suite:
     if frame.empty:
         return GateResult(batch_id, suite_name, 0, (), {}, 0.0, False)
     started = time.perf_counter()
-    data = _batch_frame(frame, configs, policy.scoring.qualify_threshold)
+    from leadgate.routing.tiers import for_model, model_decided
+
+    threshold = (for_model(policy) if model_decided(frame) else policy).scoring.qualify_threshold
+    data = _batch_frame(frame, configs, threshold)
     validation = _run_gx(data, suite_name, configs, batch_id)
     by_name = {c["meta"]["name"]: c for c in configs}
     outcomes: list[ExpectationOutcome] = []

@@ -45,7 +45,7 @@ from leadgate.routing.gate import GateResult
 from leadgate.routing.next_action import next_action, review_priority
 from leadgate.routing.ranges import score_ranges
 from leadgate.routing.summary import SummaryContext
-from leadgate.routing.tiers import tier_bands
+from leadgate.routing.tiers import for_model, model_decided, tier_bands
 from leadgate.routing.triggers import trigger_hits
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
@@ -85,6 +85,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     if frame.empty:
         return []
     f = frame.drop_duplicates("lead_id", keep="first").reset_index(drop=True)
+    policy = for_model(policy) if model_decided(f) else policy     # a model's probability has its own threshold
     rp = policy.routing
     score = pd.to_numeric(f["score"], errors="coerce").to_numpy(dtype=float)
     confidence = pd.to_numeric(f["confidence"], errors="coerce").to_numpy(dtype=float)

@@ -45,6 +45,21 @@ def tier_bands(policy: Policy) -> dict[str, TierBand]:
     }
 
 
+def for_model(policy: Policy) -> Policy:
+    """The policy as routing reads it when a model decides: model.qualify_threshold (if set) in every tier."""
+    t = policy.model.qualify_threshold
+    if t is None:
+        return policy
+    tiers = [tier.model_copy(update={"qualify_threshold": t}) for tier in policy.routing.tiers]
+    return policy.model_copy(update={"scoring": policy.scoring.model_copy(update={"qualify_threshold": t}),
+                                     "routing": policy.routing.model_copy(update={"tiers": tiers})})
+
+
+def model_decided(frame) -> bool:
+    """A batch scored by a model (the `scorer` column says `model` on every row)."""
+    return "scorer" in frame.columns and len(frame) > 0 and bool((frame["scorer"] == "model").all())
+
+
 def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:
     """First matching tier per lead; an unknown size (NaN) never matches a tier that asks for one."""
     target = np.asarray(target, dtype=bool)

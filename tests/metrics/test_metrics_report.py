@@ -130,3 +130,19 @@ def test_cli_table_and_json_show_the_same_numbers(settings):
     assert "low_confidence" in table.stdout and "per week (from Monday)" in table.stdout
     bad = _cli(settings, "--days", "0")
     assert bad.exit_code != 0 and "--days must be between 1 and 3660" in str(bad.exception)
+
+
+def test_overrides_are_grouped_by_the_model_version_that_scored(tmp_path):
+    settings = LeadgateSettings(db=tmp_path / "lg.duckdb", lock_timeout=2.0, _env_file=None)
+    with db.connect(settings) as con:
+        loop.fill(con)
+        before = metrics_report(con, days=8, as_of=loop.AS_OF)
+        ids = [r[0] for r in con.execute("select s.score_id from review.items i join scoring.scores s using (score_id)"
+                                         " where i.status in ('approved', 'rejected') order by s.score_id").fetchall()]
+        assert ids, "the loop's decided items carry scores"
+        con.execute("update scoring.scores set scorer = 'model', model_version = 'm1' where score_id = ?", [ids[0]])
+        after = metrics_report(con, days=8, as_of=loop.AS_OF)
+    total = sum(r["decisions"] for r in before.overrides_by_model)
+    assert total == before.totals.override_base and sum(r["overrides"] for r in before.overrides_by_model) == before.totals.overrides
+    by = {r["model_version"]: r for r in after.overrides_by_model}
+    assert by["m1"]["decisions"] == 1 and sum(r["decisions"] for r in by.values()) == total

@@ -154,6 +154,10 @@ def test_thresholds_keep_review_within_budget_and_only_write_a_candidate_policy(
                         candidate.scoring.qualify_threshold, candidate.routing.auto_confidence,
                         candidate.routing.check_confidence)
     assert share <= 0.15
+    # per tier: every tier is reported, and the candidate sets each tier's threshold (tiers override the global keys)
+    assert all(f"tier {t.name} (" in result.output for t in candidate.routing.tiers)
+    assert "whole review share with the tiers:" in result.output
+    assert all(t.qualify_threshold is not None for t in candidate.routing.tiers)
 
 
 def test_the_report_is_one_self_contained_html_file(trained, tmp_path, monkeypatch):
