@@ -18,6 +18,9 @@ review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(review_app, name="review")
 crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM) for a live sync.")
 app.add_typer(crm_app, name="crm")
+from leadgate.cli import web_cmds  # noqa: E402 - `review serve`, `reviewers` (issue 12)
+
+web_cmds.register(app, review_app)
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 

@@ -1,0 +1,231 @@
+"""What the browser queue reads: filtered, searched, paged review items, and one item with its context.
+
+Every function takes an open (read-only) connection, so a page costs one connection; values are bound,
+identifiers are fixed strings.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import duckdb
+
+from leadgate.store.invariants import age_text, relation_exists
+
+PAGE_SIZE = 50
+SORTS = ("priority", "oldest")
+MESSAGES = 50
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the reviewer asked the queue for; empty strings mean 'any'."""
+
+    status: str = "pending"
+    reason: str = ""
+    tier: str = ""
+    reviewer: str = ""
+    search: str = ""
+    sort: str = "priority"
+    page: int = 1
+
+
+@dataclass
+class QueuePage:
+    items: list[dict[str, Any]]
+    total: int                    # items matching the filter
+    overdue: int                  # pending items past the SLA, in the whole queue
+    pending: int
+    page: int
+    pages: int
+    reasons: list[str] = field(default_factory=list)
+    tiers: list[str] = field(default_factory=list)
+    reviewers: list[str] = field(default_factory=list)
+
+
+def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def _json(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _where(f: QueueFilter) -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    if f.status != "all":
+        clauses.append("status = ?")
+        params.append(f.status)
+    if f.reason:
+        clauses.append("list_contains(reason_codes, ?)")
+        params.append(f.reason)
+    if f.tier:
+        clauses.append("tier = ?")
+        params.append(f.tier)
+    if f.reviewer:
+        clauses.append("reviewer = ?")
+        params.append(f.reviewer)
+    if f.search.strip():
+        # contains() on lower-cased text: the reviewer's % and _ are plain characters, not wildcards.
+        clauses.append("(contains(lower(full_name), ?) or contains(lower(company), ?) or contains(lower(email), ?))")
+        params += [f.search.strip().lower()] * 3
+    return (" where " + " and ".join(clauses)) if clauses else "", params
+
+
+def queue_page(con: duckdb.DuckDBPyConnection, f: QueueFilter, overdue_before: datetime) -> QueuePage:
+    """One page of the queue: priority first (unprioritised last), then age; or oldest first."""
+    where, params = _where(f)
+    order = ("priority desc nulls last, created_at, item_id" if f.sort != "oldest" else "created_at, item_id")
+    page = max(1, int(f.page))
+    items = _dicts(
+        con,
+        f"""
+        select item_id, lead_id, full_name, company, email, job_title, tier, next_action, priority, score,
+               confidence, reason_codes, summary, status, reviewer, created_at, decided_at,
+               date_diff('second', created_at, now()) as age_seconds
+        from review.items{where}
+        order by {order}
+        limit ? offset ?
+        """,
+        [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+    )
+    for item in items:
+        item["age"] = age_text(item["age_seconds"])
+        item["overdue"] = item["status"] == "pending" and item["created_at"] < overdue_before
+    total = con.execute(f"select count(*) from review.items{where}", params).fetchone()[0]
+    pending, overdue = con.execute(
+        "select count(*), count(*) filter (where created_at < ?) from review.items where status = 'pending'",
+        [overdue_before],
+    ).fetchone()
+    reasons = [r for (r,) in con.execute(
+        "select distinct unnest(reason_codes) as r from review.items where status = 'pending' order by r"
+    ).fetchall()]
+    tiers = [t for (t,) in con.execute(
+        "select distinct tier from review.items where tier is not null order by tier"
+    ).fetchall()]
+    reviewers = [r for (r,) in con.execute(
+        "select distinct reviewer from review.items where reviewer is not null order by reviewer"
+    ).fetchall()]
+    return QueuePage(items, total, overdue, pending, page, max(1, -(-total // PAGE_SIZE)), reasons, tiers, reviewers)
+
+
+def neighbours(con: duckdb.DuckDBPyConnection, item_id: int) -> tuple[int | None, int | None]:
+    """The previous and next pending item in the default (priority) order, for j/k on the item page."""
+    row = con.execute(
+        """
+        with q as (
+            select item_id, lag(item_id) over w as prev_id, lead(item_id) over w as next_id
+            from review.items where status = 'pending'
+            window w as (order by priority desc nulls last, created_at, item_id)
+        )
+        select prev_id, next_id from q where item_id = ?
+        """,
+        [int(item_id)],
+    ).fetchall()
+    return (row[0][0], row[0][1]) if row else (None, None)
+
+
+def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] | None:
+    """One item with the interaction, the assessment, data-quality failures, history and account context."""
+    found = _dicts(con, "select * from review.items where item_id = ?", [int(item_id)])
+    if not found:
+        return None
+    item = found[0]
+    lead_id = item["lead_id"]
+    item["reasons"] = _json(item.get("reasons")) or []
+    item["unknowns"] = _json(item.get("unknowns")) or []
+    item["recent_events"] = _json(item.get("recent_events")) or []
+    has_events = relation_exists(con, "marts", "lead_events")
+    if not item["recent_events"] and has_events:
+        item["recent_events"] = _dicts(
+            con,
+            "select occurred_at, source, event_type, page_url, message from marts.lead_events"
+            " where lead_id = ? order by occurred_at desc limit 10",
+            [lead_id],
+        )
+    item["messages"] = _dicts(
+        con,
+        "select occurred_at, source, event_type, message from marts.lead_events"
+        " where lead_id = ? and message is not null and trim(message) <> '' order by occurred_at desc limit ?",
+        [lead_id, MESSAGES],
+    ) if has_events else []
+    if not item["messages"] and item.get("latest_message"):
+        item["messages"] = [{"occurred_at": None, "source": None, "event_type": None, "message": item["latest_message"]}]
+    state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
+    item["lead_state"] = state[0][0] if state else None
+    item["history"] = _dicts(
+        con,
+        "select decided_at, kind, actor, from_state, to_state, reason_codes, details from audit.decisions"
+        " where lead_id = ? order by decision_id desc limit 50",
+        [lead_id],
+    )
+    item["earlier_items"] = _dicts(
+        con,
+        "select item_id, status, reviewer, note, reason_codes, created_at, decided_at from review.items"
+        " where lead_id = ? and item_id <> ? order by item_id desc",
+        [lead_id, int(item_id)],
+    )
+    item["quality_failures"] = _quality_failures(con, item, has_events)
+    item["lead"], item["account"], item["account_leads"] = _account_context(con, lead_id)
+    return item
+
+
+def _quality_failures(con: duckdb.DuckDBPyConnection, item: dict[str, Any], has_events: bool) -> list[dict[str, Any]]:
+    failures = [{"check": code.removeprefix("gate:"), "what": "failed the quality gate"}
+                for code in item.get("reason_codes") or [] if code.startswith("gate:")]
+    if has_events:
+        failures += [
+            {"check": r["field"], "what": f"{r['problem']} (event {r['event_id']}, set empty on ingest)"}
+            for r in _dicts(
+                con,
+                "select distinct fi.field, fi.problem, fi.event_id from raw.field_issues fi"
+                " join marts.lead_events e on e.source = fi.source and e.event_id = fi.event_id"
+                " where e.lead_id = ? order by fi.field limit 20",
+                [item["lead_id"]],
+            )
+        ]
+    return failures
+
+
+def _account_context(con: duckdb.DuckDBPyConnection, lead_id: str) -> tuple[dict | None, dict | None, list[dict]]:
+    if not relation_exists(con, "marts", "lead_features"):
+        return None, None, []
+    lead = _dicts(
+        con,
+        "select account_id, company, company_domain, industry, country, company_size, job_title, seniority,"
+        " is_target_account, target_account_name, buying_centre_size, consent_status from marts.lead_features"
+        " where lead_id = ?",
+        [lead_id],
+    )
+    lead = lead[0] if lead else None
+    if lead is None or lead.get("account_id") is None:
+        return lead, None, []
+    account = None
+    if relation_exists(con, "marts", "account_features"):
+        found = _dicts(
+            con,
+            "select company, industry, country, company_size, is_target_account, target_account_name, lead_count,"
+            " event_count, engaged_leads_30d, last_touch_at from marts.account_features where account_id = ?",
+            [lead["account_id"]],
+        )
+        account = found[0] if found else None
+    others = _dicts(
+        con,
+        "select f.lead_id, nullif(trim(concat_ws(' ', f.first_name, f.last_name)), '') as name, f.job_title,"
+        " s.state from marts.lead_features f left join lifecycle.lead_states s using (lead_id)"
+        " where f.account_id = ? and f.lead_id <> ? order by f.last_touch_at desc nulls last limit 25",
+        [lead["account_id"], lead_id],
+    )
+    return lead, account, others
+
+
+def decision_of(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] | None:
+    """Status, reviewer and time of an item's decision (None when there is no such item)."""
+    found = _dicts(con, "select item_id, lead_id, status, reviewer, decided_at, note, question from review.items"
+                        " where item_id = ?", [int(item_id)])
+    return found[0] if found else None

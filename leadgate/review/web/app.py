@@ -1,0 +1,154 @@
+"""The review queue as an ASGI app: FastAPI, Jinja2 pages (autoescaped), vendored static files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from leadgate.config import LeadgateSettings
+from leadgate.policy import Policy
+from leadgate.review.web import words
+from leadgate.review.web.access import Database
+from leadgate.review.web.auth import Sessions, SignInLimiter, load_secret
+from leadgate.review.web.decisions import Decider
+from leadgate.store import db
+
+HERE = Path(__file__).parent
+DEFAULT_SLA_HOURS = 4.0
+SECURITY_HEADERS = {
+    # No inline script or style, nothing from elsewhere, never framed.
+    "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+}
+
+
+class NotSignedIn(Exception):
+    """No valid session: a page redirects to sign-in, an action answers 401."""
+
+    def __init__(self, page: bool) -> None:
+        self.page = page
+
+
+class CsrfRefused(Exception):
+    """A POST without the right CSRF token."""
+
+
+@dataclass
+class WebState:
+    settings: LeadgateSettings
+    policy: Policy
+    database: Database
+    sessions: Sessions
+    limiter: SignInLimiter
+    decider: Decider
+    templates: Jinja2Templates
+
+    def overdue_before(self, now: datetime | None = None) -> datetime:
+        """Items created before this instant are past the review SLA."""
+        now = now or datetime.now(timezone.utc)
+        return now - timedelta(hours=DEFAULT_SLA_HOURS)
+
+    def sla_text(self) -> str:
+        return f"{DEFAULT_SLA_HOURS:g} hours"
+
+
+def _templates() -> Jinja2Templates:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(HERE / "templates")),
+        autoescape=True,                     # every template, whatever its name: lead text is hostile
+        trim_blocks=True, lstrip_blocks=True,
+    )
+    env.filters["reason_words"] = words.reason_words
+    env.filters["status_words"] = words.status_words
+    env.filters["num"] = lambda v, d=2: "-" if v is None else f"{float(v):.{d}f}"
+    env.filters["when"] = lambda v: "-" if v is None else (v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "strftime") else str(v))
+    return Jinja2Templates(env=env)
+
+
+def create_app(settings: LeadgateSettings, policy: Policy, *, secret: str | None = None,
+               limiter: SignInLimiter | None = None) -> FastAPI:
+    """The app for one staging database; `secret` defaults to a key file beside the database."""
+    from leadgate.review.web import actions, pages
+
+    database = Database(settings)
+    key = secret or load_secret(settings.db_path.with_name(settings.db_path.name + ".web-secret"))
+    state = WebState(settings, policy, database, Sessions(key), limiter or SignInLimiter(),
+                     Decider(settings, policy, database), _templates())
+    _migrate_if_free(settings)
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.web = state
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(pages.router)
+    app.include_router(actions.router)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("cache-control", "no-store")   # pages carry lead data
+        return response
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        if exc.page:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return RedirectResponse(f"/signin?next={_quote(target)}", status_code=303)
+        return message_page(request, 401, "Sign in first", "This action needs a signed-in reviewer.")
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, exc: CsrfRefused) -> Response:
+        return message_page(request, 403, "Refused", "The form was missing its security token: reload the page and try again.")
+
+    @app.exception_handler(db.DatabaseMissing)
+    async def no_database(request: Request, exc: Exception) -> Response:
+        return message_page(request, 503, "No database yet", str(exc))
+
+    @app.exception_handler(db.PipelineBusy)
+    async def busy(request: Request, exc: Exception) -> Response:
+        return message_page(request, 503, "The pipeline is running", str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return message_page(request, exc.status_code, "Not here" if exc.status_code == 404 else "Error", str(exc.detail))
+
+    return app
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
+
+
+def message_page(request: Request, status: int, title: str, text: str, **extra: Any) -> HTMLResponse:
+    state: WebState = request.app.state.web
+    return state.templates.TemplateResponse(
+        request, "message.html", {"title": title, "text": text, "reviewer": None, "csrf": "", **extra},
+        status_code=status,
+    )
+
+
+def _migrate_if_free(settings: LeadgateSettings) -> None:
+    """Create the reviewers table on an older database when nobody holds it; otherwise the next writer does."""
+    if not settings.db_path.exists():
+        return
+    try:
+        with db.connect(settings, timeout=0):
+            pass
+    except db.PipelineBusy:
+        pass

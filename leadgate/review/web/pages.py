@@ -1,0 +1,174 @@
+"""Pages (GET) of the review queue and the sign-in / sign-out forms."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from leadgate.review import browse, reviewers
+from leadgate.review.web.access import Reading
+from leadgate.review.web.app import NotSignedIn, WebState, message_page
+from leadgate.review.web.auth import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Session, signin_csrf_ok
+
+router = APIRouter()
+STATUSES = ("pending", "approved", "rejected", "clarification_requested", "superseded", "all")
+
+
+def web(request: Request) -> WebState:
+    return request.app.state.web
+
+
+def signed_in(request: Request, reading: Reading, *, page: bool = True) -> tuple[reviewers.Reviewer, Session]:
+    """The reviewer of this request's session, checked against the reviewers table on every request."""
+    state = web(request)
+    session = state.sessions.read(request.cookies.get(SESSION_COOKIE))
+    reviewer = reviewers.by_id(reading.con, session.reviewer_id) if session else None
+    if session is None or reviewer is None:
+        raise NotSignedIn(page)
+    return reviewer, session
+
+
+def render(request: Request, template: str, reviewer: reviewers.Reviewer | None, session: Session | None,
+           reading: Reading | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    state = web(request)
+    return state.templates.TemplateResponse(
+        request, template,
+        {"reviewer": reviewer, "csrf": state.sessions.csrf_token(session) if session else "",
+         "from_copy": bool(reading and reading.from_copy), **context},
+        status_code=status_code,
+    )
+
+
+def safe_next(value: str | None) -> str:
+    """Only a path on this site: never `//evil.example` or `https://…` (no open redirect)."""
+    value = value or "/queue"
+    if not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/queue"
+    return value
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/signin", response_class=HTMLResponse)
+def signin_form(request: Request, next: str = "/queue") -> Response:
+    return _signin_page(request, safe_next(next))
+
+
+def _signin_page(request: Request, next_path: str, *, error: str = "", status_code: int = 200,
+                 name: str = "", headers: dict[str, str] | None = None) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = web(request).templates.TemplateResponse(
+        request, "signin.html",
+        {"reviewer": None, "csrf": "", "signin_csrf": token, "next": next_path, "error": error, "name": name},
+        status_code=status_code, headers=headers,
+    )
+    response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/signin",
+                        secure=request.url.scheme == "https", max_age=3600)
+    return response
+
+
+@router.post("/signin")
+async def signin(request: Request) -> Response:
+    state = web(request)
+    form = await request.form()
+    name, password = str(form.get("name") or ""), str(form.get("password") or "")
+    next_path = safe_next(str(form.get("next") or ""))
+    if not signin_csrf_ok(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf_token")):
+        return message_page(request, 403, "Refused", "The sign-in form was missing its security token: reload it and try again.")
+    address = _address(request)
+    wait = state.limiter.retry_after(name, address)
+    if wait:
+        return _signin_page(request, next_path, error=f"Too many failed sign-ins: try again in {wait} seconds.",
+                            status_code=429, name=name, headers={"retry-after": str(wait)})
+    with state.database.reading() as r:
+        reviewer = reviewers.verify(r.con, name, password)
+    if reviewer is None:
+        state.limiter.failed(name, address)
+        return _signin_page(request, next_path, error="Wrong name or password.", status_code=401, name=name)
+    state.limiter.succeeded(name)
+    response = RedirectResponse(next_path, status_code=303)
+    response.set_cookie(SESSION_COOKIE, state.sessions.issue(reviewer.reviewer_id), max_age=state.sessions.max_age,
+                        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+    return response
+
+
+@router.get("/queue", response_class=HTMLResponse)
+def queue(request: Request, status: str = "pending", reason: str = "", tier: str = "", reviewer: str = "",
+          q: str = "", sort: str = "priority", page: int = 1) -> Response:
+    state = web(request)
+    wanted = browse.QueueFilter(status=status if status in STATUSES else "pending", reason=reason[:200],
+                                tier=tier[:100], reviewer=reviewer[:100], search=q[:200],
+                                sort=sort if sort in browse.SORTS else "priority", page=max(1, min(page, 100_000)))
+    with state.database.reading() as r:
+        me, session = signed_in(request, r)
+        found = browse.queue_page(r.con, wanted, state.overdue_before())
+        return render(request, "queue.html", me, session, r, queue=found, f=wanted, statuses=STATUSES,
+                      sla=state.sla_text(), notice=request.query_params.get("notice", "")[:300],
+                      reject_reasons=reject_reasons(state))
+
+
+@router.get("/items/{item_id}", response_class=HTMLResponse)
+def item(request: Request, item_id: int) -> Response:
+    state = web(request)
+    with state.database.reading() as r:
+        me, session = signed_in(request, r)
+        found = browse.item_detail(r.con, item_id)
+        if found is None:
+            return render(request, "message.html", me, session, r, status_code=404, title="No such item",
+                          text=f"Review item {item_id} does not exist.")
+        prev_id, next_id = browse.neighbours(r.con, item_id)
+        overdue = found["status"] == "pending" and found["created_at"] < state.overdue_before()
+        return render(request, "item.html", me, session, r, item=found, prev_id=prev_id, next_id=next_id,
+                      overdue=overdue, sla=state.sla_text(), reject_reasons=reject_reasons(state),
+                      draft=clarification_draft(found),
+                      notice=request.query_params.get("notice", "")[:300])
+
+
+@router.get("/overrides", response_class=HTMLResponse)
+def overrides(request: Request) -> Response:
+    state = web(request)
+    with state.database.reading() as r:
+        me, session = signed_in(request, r)
+        return render(request, "message.html", me, session, r, title="Overrides", text="Not built yet.")
+
+
+@router.get("/overrides.csv")
+def overrides_csv(request: Request) -> Response:
+    state = web(request)
+    with state.database.reading() as r:
+        signed_in(request, r)
+        return Response("", media_type="text/csv")
+
+
+@router.get("/metrics", response_class=HTMLResponse)
+def metrics(request: Request) -> Response:
+    state = web(request)
+    with state.database.reading() as r:
+        me, session = signed_in(request, r)
+        return render(request, "message.html", me, session, r, title="Metrics", text="Not built yet.")
+
+
+def reject_reasons(state: WebState) -> list[str]:
+    """The policy's list of reject reasons (the reviewer adds free text)."""
+    return list(FALLBACK_REJECT_REASONS)
+
+
+FALLBACK_REJECT_REASONS = ("not a buyer", "student or job seeker", "vendor or partner pitch", "competitor",
+                           "spam or test entry", "duplicate of another lead", "other")
+
+
+def clarification_draft(item: dict[str, Any]) -> str:
+    """A plain template draft for the clarification email (the reviewer edits it)."""
+    first = (item.get("full_name") or "").split(" ")[0] or "there"
+    return (f"Hello {first},\n\nThank you for getting in touch. So that the right person can help you, could you "
+            "tell us a little more about what you are looking for and which team would use it?\n\nBest regards")
