@@ -154,8 +154,10 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
         " where lead_id = ? and message is not null and trim(message) <> '' order by occurred_at desc limit ?",
         [lead_id, MESSAGES],
     ) if has_events else []
-    if not item["messages"] and item.get("latest_message"):
-        item["messages"] = [{"occurred_at": None, "source": None, "event_type": None, "message": item["latest_message"]}]
+    latest = item.get("latest_message")
+    if latest and latest.strip() and all(m["message"] != latest for m in item["messages"]):
+        # The message the item was queued with, when the marts no longer have it (or have newer ones).
+        item["messages"].insert(0, {"occurred_at": None, "source": "as queued", "event_type": None, "message": latest})
     state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
     item["lead_state"] = state[0][0] if state else None
     item["history"] = _dicts(

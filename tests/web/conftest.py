@@ -12,6 +12,7 @@ from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
 from leadgate.review.reviewers import add_reviewer
 from leadgate.review.web.app import create_app
+from leadgate.review.web.auth import SESSION_COOKIE
 from leadgate.store import db
 from tests.fixtures.services import builders
 
@@ -63,3 +64,11 @@ def csrf_of(client: TestClient, path: str) -> str:
 def sign_in(client: TestClient, name: str = "dana", password: str = PASSWORD):
     token = csrf_of(client, "/signin")
     return client.post("/signin", data={"name": name, "password": password, "csrf_token": token, "next": "/queue"})
+
+
+def session_for(client: TestClient, name: str = "dana") -> None:
+    """Sign `client` in as `name` without the argon2 round (sign-in itself is tested in test_web_auth)."""
+    settings = client.app.state.web.settings
+    with db.read_connection(settings) as con:
+        reviewer_id = con.execute("select reviewer_id from review.reviewers where name = ?", [name]).fetchone()[0]
+    client.cookies.set(SESSION_COOKIE, client.app.state.web.sessions.issue(reviewer_id))
