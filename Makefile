@@ -18,7 +18,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: help setup run test sample benchmark clean
+.PHONY: help setup browser run test sample benchmark clean
 
 help:
 	@echo "make run        set up and run the whole pipeline on data/sample (shadow mode, no credentials)"
@@ -43,7 +43,13 @@ SAMPLE_AS_OF := 2026-11-15T12:00:00Z
 run: setup
 	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} LEADGATE_AS_OF=$${LEADGATE_AS_OF:-$(SAMPLE_AS_OF)} $(VENV)/bin/leadgate run
 
-test: setup
+# The browser tests drive Debian's chromium through Playwright (Playwright's own download needs the internet).
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null || { echo "installing chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get install -y chromium >/dev/null || { echo "could not install chromium: run 'sudo apt-get install -y chromium'" >&2; exit 1; }; }
+
+test: setup browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)

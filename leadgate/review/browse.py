@@ -7,7 +7,8 @@ identifiers are fixed strings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from leadgate.store.invariants import age_text, relation_exists
 PAGE_SIZE = 50
 SORTS = ("priority", "oldest")
 MESSAGES = 50
+EVENTS_READ = 500          # newest events read for one item: its timeline and its messages
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,6 @@ class QueuePage:
     pending: int
     page: int
     pages: int
-    reasons: list[str] = field(default_factory=list)
-    tiers: list[str] = field(default_factory=list)
-    reviewers: list[str] = field(default_factory=list)
 
 
 def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -71,9 +70,10 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
         clauses.append("reviewer = ?")
         params.append(f.reviewer)
     if f.search.strip():
-        # contains() on lower-cased text: the reviewer's % and _ are plain characters, not wildcards.
-        clauses.append("(contains(lower(full_name), ?) or contains(lower(company), ?) or contains(lower(email), ?))")
-        params += [f.search.strip().lower()] * 3
+        # The reviewer's % and _ are plain characters, not wildcards.
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", f.search.strip()) + "%"
+        clauses.append("(full_name ilike ? escape '\\' or company ilike ? escape '\\' or email ilike ? escape '\\')")
+        params += [pattern] * 3
     return (" where " + " and ".join(clauses)) if clauses else "", params
 
 
@@ -82,52 +82,65 @@ def queue_page(con: duckdb.DuckDBPyConnection, f: QueueFilter, overdue_before: d
     where, params = _where(f)
     order = ("priority desc nulls last, created_at, item_id" if f.sort != "oldest" else "created_at, item_id")
     page = max(1, int(f.page))
+    # The page's ids (and the match count) from the sort columns in one scan; then only their rows.
+    picked = con.execute(
+        f"select item_id, count(*) over () from review.items{where} order by {order} limit ? offset ?",
+        [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+    ).fetchall()
+    total = picked[0][1] if picked else con.execute(f"select count(*) from review.items{where}", params).fetchone()[0]
     items = _dicts(
         con,
         f"""
         select item_id, lead_id, full_name, company, email, job_title, tier, next_action, priority, score,
                confidence, reason_codes, summary, status, reviewer, created_at, decided_at,
                date_diff('second', created_at, now()) as age_seconds
-        from review.items{where}
+        from review.items where item_id in (select unnest(?::bigint[]))
         order by {order}
-        limit ? offset ?
         """,
-        [*params, PAGE_SIZE, (page - 1) * PAGE_SIZE],
+        [[row[0] for row in picked]],
     )
     for item in items:
         item["age"] = age_text(item["age_seconds"])
         item["overdue"] = item["status"] == "pending" and item["created_at"] < overdue_before
-    total = con.execute(f"select count(*) from review.items{where}", params).fetchone()[0]
     pending, overdue = con.execute(
         "select count(*), count(*) filter (where created_at < ?) from review.items where status = 'pending'",
         [overdue_before],
     ).fetchone()
-    reasons = [r for (r,) in con.execute(
-        "select distinct unnest(reason_codes) as r from review.items where status = 'pending' order by r"
-    ).fetchall()]
-    tiers = [t for (t,) in con.execute(
-        "select distinct tier from review.items where tier is not null order by tier"
-    ).fetchall()]
-    reviewers = [r for (r,) in con.execute(
-        "select distinct reviewer from review.items where reviewer is not null order by reviewer"
-    ).fetchall()]
-    return QueuePage(items, total, overdue, pending, page, max(1, -(-total // PAGE_SIZE)), reasons, tiers, reviewers)
+    return QueuePage(items, total, overdue, pending, page, max(1, -(-total // PAGE_SIZE)))
+
+
+def queue_facets(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """The values the queue's filters offer: reason codes of pending items, tiers, reviewers who decided."""
+    return {
+        "reasons": [r for (r,) in con.execute(
+            "select distinct unnest(reason_codes) as r from review.items where status = 'pending' order by r"
+        ).fetchall()],
+        "tiers": [t for (t,) in con.execute(
+            "select distinct tier from review.items where tier is not null order by tier"
+        ).fetchall()],
+        "reviewers": [r for (r,) in con.execute(
+            "select distinct reviewer from review.items where reviewer is not null order by reviewer"
+        ).fetchall()],
+    }
+
+
+# The queue's default order as one comparable key: prioritised first (highest first), then oldest.
+_KEY = "(priority is null, coalesce(-priority, 0), created_at, item_id)"
 
 
 def neighbours(con: duckdb.DuckDBPyConnection, item_id: int) -> tuple[int | None, int | None]:
     """The previous and next pending item in the default (priority) order, for j/k on the item page."""
-    row = con.execute(
-        """
-        with q as (
-            select item_id, lag(item_id) over w as prev_id, lead(item_id) over w as next_id
-            from review.items where status = 'pending'
-            window w as (order by priority desc nulls last, created_at, item_id)
-        )
-        select prev_id, next_id from q where item_id = ?
-        """,
-        [int(item_id)],
-    ).fetchall()
-    return (row[0][0], row[0][1]) if row else (None, None)
+    found = []
+    for op, direction in (("<", "desc"), (">", "asc")):
+        row = con.execute(
+            f"select item_id from review.items where status = 'pending'"
+            f" and {_KEY} {op} (select {_KEY} from review.items where item_id = ?)"
+            f" order by priority is null {direction}, coalesce(-priority, 0) {direction}, created_at {direction},"
+            f" item_id {direction} limit 1",
+            [int(item_id)],
+        ).fetchall()
+        found.append(row[0][0] if row else None)
+    return found[0], found[1]
 
 
 def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] | None:
@@ -141,19 +154,15 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
     item["unknowns"] = _json(item.get("unknowns")) or []
     item["recent_events"] = _json(item.get("recent_events")) or []
     has_events = relation_exists(con, "marts", "lead_events")
-    if not item["recent_events"] and has_events:
-        item["recent_events"] = _dicts(
-            con,
-            "select occurred_at, source, event_type, page_url, message from marts.lead_events"
-            " where lead_id = ? order by occurred_at desc limit 10",
-            [lead_id],
-        )
-    item["messages"] = _dicts(
+    events = _dicts(
         con,
-        "select occurred_at, source, event_type, message from marts.lead_events"
-        " where lead_id = ? and message is not null and trim(message) <> '' order by occurred_at desc limit ?",
-        [lead_id, MESSAGES],
+        "select occurred_at, source, event_type, page_url, message from marts.lead_events"
+        " where lead_id = ? order by occurred_at desc limit ?",
+        [lead_id, EVENTS_READ],
     ) if has_events else []
+    if not item["recent_events"]:
+        item["recent_events"] = events[:10]
+    item["messages"] = [e for e in events if e["message"] and e["message"].strip()][:MESSAGES]
     latest = item.get("latest_message")
     if latest and latest.strip() and all(m["message"] != latest for m in item["messages"]):
         # The message the item was queued with, when the marts no longer have it (or have newer ones).
@@ -218,9 +227,11 @@ def _account_context(con: duckdb.DuckDBPyConnection, lead_id: str) -> tuple[dict
         account = found[0] if found else None
     others = _dicts(
         con,
-        "select f.lead_id, nullif(trim(concat_ws(' ', f.first_name, f.last_name)), '') as name, f.job_title,"
-        " s.state from marts.lead_features f left join lifecycle.lead_states s using (lead_id)"
-        " where f.account_id = ? and f.lead_id <> ? order by f.last_touch_at desc nulls last limit 25",
+        "with o as (select lead_id, nullif(trim(concat_ws(' ', first_name, last_name)), '') as name, job_title,"
+        " last_touch_at from marts.lead_features where account_id = ? and lead_id <> ?"
+        " order by last_touch_at desc nulls last limit 25)"
+        " select o.lead_id, o.name, o.job_title, s.state from o left join lifecycle.lead_states s using (lead_id)"
+        " order by o.last_touch_at desc nulls last",
         [lead["account_id"], lead_id],
     )
     return lead, account, others

@@ -99,6 +99,7 @@ def list_reviewers(settings: LeadgateSettings) -> list[Reviewer]:
 
 
 def has_reviewers_table(con: duckdb.DuckDBPyConnection) -> bool:
+    """False on a database that predates migration 0015 (no writer has opened it since)."""
     return bool(con.execute(
         "select 1 from information_schema.tables where table_schema = 'review' and table_name = 'reviewers'"
     ).fetchall())
@@ -123,9 +124,10 @@ def verify(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Reviewer
 
 def by_id(con: duckdb.DuckDBPyConnection, reviewer_id: int) -> Reviewer | None:
     """The reviewer a session names, if it still exists."""
-    if not has_reviewers_table(con):
+    try:
+        row = con.execute(
+            "select reviewer_id, name, created_at from review.reviewers where reviewer_id = ?", [int(reviewer_id)]
+        ).fetchall()
+    except duckdb.CatalogException:     # a database from before migration 0015
         return None
-    row = con.execute(
-        "select reviewer_id, name, created_at from review.reviewers where reviewer_id = ?", [int(reviewer_id)]
-    ).fetchall()
     return Reviewer(*row[0]) if row else None

@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from leadgate.config import LeadgateSettings
@@ -72,3 +77,20 @@ def session_for(client: TestClient, name: str = "dana") -> None:
     with db.read_connection(settings) as con:
         reviewer_id = con.execute("select reviewer_id from review.reviewers where name = ?", [name]).fetchone()[0]
     client.cookies.set(SESSION_COOKIE, client.app.state.web.sessions.issue(reviewer_id))
+
+
+@contextmanager
+def served(app) -> Iterator[str]:
+    """The app on a real uvicorn server on 127.0.0.1 (a free port); yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -107,3 +107,16 @@ def test_item_page_shows_the_interaction_assessment_history_and_account(client, 
     assert "route" in page and "needs_review" in page                     # the lead's decision history
     assert "Keys:" in page and "<kbd>a</kbd> approve" in page
     assert client.get("/items/999999").status_code == 404
+
+
+def test_pages_keep_working_from_the_read_copy_while_a_run_holds_the_database(client, seeded_web):
+    from tests.writer_holder import another_writer
+
+    settings, ids, items = seeded_web
+    db.publish_read_copy(settings)
+    session_for(client)
+    with another_writer(settings.db_path):
+        page = client.get("/queue")
+        assert page.status_code == 200 and "A pipeline run is writing" in page.text
+        assert _rows(page.text) == [str(items[ids[BOB]]), str(items[ids[DAN]])]
+        assert client.get(f"/items/{items[ids[DAN]]}").status_code == 200

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -16,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
+from leadgate.review import browse
 from leadgate.review.web import words
 from leadgate.review.web.access import Database
 from leadgate.review.web.auth import Sessions, SignInLimiter, load_secret
@@ -24,6 +26,7 @@ from leadgate.store import db
 
 HERE = Path(__file__).parent
 DEFAULT_SLA_HOURS = 4.0
+FACETS_TTL = 30.0
 SECURITY_HEADERS = {
     # No inline script or style, nothing from elsewhere, never framed.
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -55,11 +58,19 @@ class WebState:
     limiter: SignInLimiter
     decider: Decider
     templates: Jinja2Templates
+    _facets: tuple[float, dict[str, list[str]]] | None = None
 
     def overdue_before(self, now: datetime | None = None) -> datetime:
         """Items created before this instant are past the review SLA."""
         now = now or datetime.now(timezone.utc)
         return now - timedelta(hours=DEFAULT_SLA_HOURS)
+
+    def facets(self, con: Any) -> dict[str, list[str]]:
+        """The queue's filter choices, read at most every FACETS_TTL seconds (a scan of every item)."""
+        now = time.monotonic()
+        if self._facets is None or now - self._facets[0] > FACETS_TTL:
+            self._facets = (now, browse.queue_facets(con))
+        return self._facets[1]
 
     def sla_text(self) -> str:
         return f"{DEFAULT_SLA_HOURS:g} hours"

@@ -113,6 +113,7 @@ def queue(request: Request, status: str = "pending", reason: str = "", tier: str
         me, session = signed_in(request, r)
         found = browse.queue_page(r.con, wanted, state.overdue_before())
         return render(request, "queue.html", me, session, r, queue=found, f=wanted, statuses=STATUSES,
+                      facets=state.facets(r.con),
                       sla=state.sla_text(), notice=request.query_params.get("notice", "")[:300],
                       reject_reasons=reject_reasons(state))
 
