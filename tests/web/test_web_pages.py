@@ -115,7 +115,7 @@ def test_pages_keep_working_from_the_read_copy_while_a_run_holds_the_database(cl
     settings, ids, items = seeded_web
     db.publish_read_copy(settings)
     session_for(client)
-    with another_writer(settings.db_path):
+    with another_writer(settings.db_path, raw=True):   # a bare read-write connection locks the file like a run
         page = client.get("/queue")
         assert page.status_code == 200 and "A pipeline run is writing" in page.text
         assert _rows(page.text) == [str(items[ids[BOB]]), str(items[ids[DAN]])]
