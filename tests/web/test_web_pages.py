@@ -120,3 +120,15 @@ def test_pages_keep_working_from_the_read_copy_while_a_run_holds_the_database(cl
         assert page.status_code == 200 and "A pipeline run is writing" in page.text
         assert _rows(page.text) == [str(items[ids[BOB]]), str(items[ids[DAN]])]
         assert client.get(f"/items/{items[ids[DAN]]}").status_code == 200
+
+
+def test_odd_stored_values_and_crafted_notices_do_not_break_or_speak_on_the_page(client, seeded_web):
+    settings, ids, items = seeded_web
+    dan = items[ids[DAN]]
+    _set(settings, dan, reasons=json.dumps([{"feature": "x", "points": "<b>lots</b>", "detail": "odd"}]),
+         unknowns=json.dumps([{"field": "company_size", "low": "low", "high": None, "decides": "yes"}]))
+    session_for(client)
+    page = client.get(f"/items/{dan}?notice=Your+session+expired%3A+sign+in+at+evil.example")
+    assert page.status_code == 200 and "&lt;b&gt;lots&lt;/b&gt;" in page.text
+    assert "evil.example" not in page.text
+    assert "review item 7 approved" in client.get("/queue?notice=review+item+7+approved").text

@@ -84,9 +84,20 @@ def _templates() -> Jinja2Templates:
     )
     env.filters["reason_words"] = words.reason_words
     env.filters["status_words"] = words.status_words
-    env.filters["num"] = lambda v, d=2: "-" if v is None else f"{float(v):.{d}f}"
+    env.filters["num"] = _num
+    env.filters["points"] = lambda v: _num(v, 1, sign=True) if v is not None else ""
     env.filters["when"] = lambda v: "-" if v is None else (v.strftime("%Y-%m-%d %H:%M") if hasattr(v, "strftime") else str(v))
     return Jinja2Templates(env=env)
+
+
+def _num(value: Any, digits: int = 2, sign: bool = False) -> str:
+    """A number for a table cell; anything else (a stored value gone odd) is shown as text, never a 500."""
+    if value is None:
+        return "-"
+    try:
+        return f"{float(value):{'+' if sign else ''}.{digits}f}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def create_app(settings: LeadgateSettings, policy: Policy, *, secret: str | None = None,
