@@ -218,7 +218,7 @@ def review_list(
     if not items:
         typer.echo(f"no {status_} review items")
         return
-    from leadgate.review.service import format_item_table
+    from leadgate.cli.review_render import format_item_table
 
     typer.echo(format_item_table(items))
 
@@ -231,33 +231,46 @@ def review_show(item_id: int, as_json: Annotated[bool, typer.Option("--json")] =
     if as_json:
         _echo_json(item)
         return
-    from leadgate.review.service import format_item_detail
+    from leadgate.cli.review_render import format_item_detail
 
     typer.echo(format_item_detail(item))
 
 
 @review_app.command("approve")
-def review_approve(item_id: int, note: Annotated[Optional[str], typer.Option(help="why")] = None, reviewer: ReviewerOpt = None) -> None:
+def review_approve(item_id: int, note: Annotated[Optional[str], typer.Option(help="why")] = None, reviewer: ReviewerOpt = None,
+                   edit: Annotated[Optional[list[str]], typer.Option("--edit", help="field=value first: company_size, company, job_title, country")] = None) -> None:
     """Approve as MQL: the lead becomes qualified and is picked up by the next sync."""
+    from leadgate.cli.review_cmds import parse_edit_options
+
     settings, service = _review_service()
-    service.approve(item_id, settings.reviewer_name(reviewer), note=note)
+    service.approve(item_id, settings.reviewer_name(reviewer), note=note, edits=parse_edit_options(edit))
     typer.echo(f"review item {item_id} approved: the lead is qualified and will sync on the next run")
 
 
 @review_app.command("reject")
-def review_reject(item_id: int, reason: Annotated[str, typer.Option(help="why the lead is not for sales")], reviewer: ReviewerOpt = None) -> None:
+def review_reject(item_id: int, reason: Annotated[Optional[str], typer.Option(help="why the lead is not for sales")] = None, reviewer: ReviewerOpt = None,
+                  reason_code: Annotated[Optional[str], typer.Option("--reason-code", help="one of the policy's review.reject_reasons (text alone: other)")] = None) -> None:
     """Reject: the lead is not sales-ready; it stays rejected until a person says otherwise."""
     settings, service = _review_service()
-    service.reject(item_id, settings.reviewer_name(reviewer), reason=reason)
+    service.reject(item_id, settings.reviewer_name(reviewer), reason=reason, reason_code=reason_code)
     typer.echo(f"review item {item_id} rejected")
 
 
 @review_app.command("clarify")
-def review_clarify(item_id: int, question: Annotated[str, typer.Option(help="what needs clarifying")], reviewer: ReviewerOpt = None) -> None:
+def review_clarify(item_id: int, question: Annotated[str, typer.Option(help="what needs clarifying")], reviewer: ReviewerOpt = None,
+                   draft_file: Annotated[Optional[Path], typer.Option("--draft-file", help="the email you will send (`review draft` writes one; - = stdin)")] = None,
+                   confirm: Annotated[Optional[list[str]], typer.Option("--confirm", help="hash of a flagged promise you keep")] = None) -> None:
     """Ask for clarification: the lead waits; new activity brings it back to review."""
+    from leadgate.cli.review_cmds import read_draft
+
     settings, service = _review_service()
-    service.clarify(item_id, settings.reviewer_name(reviewer), question=question)
+    service.clarify(item_id, settings.reviewer_name(reviewer), question=question, draft=read_draft(draft_file), confirmed=confirm)
     typer.echo(f"review item {item_id}: clarification requested")
+
+
+from leadgate.cli.review_cmds import register as _register_review_cmds  # noqa: E402 (reopen, draft, overrides)
+
+_register_review_cmds(review_app)
 
 
 @app.command()

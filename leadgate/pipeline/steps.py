@@ -175,6 +175,11 @@ def decide_step(
     if llm_run:
         from leadgate.scoring.llm import record_llm_scores
     now = settings.scoring_time()
+    from leadgate.review.journal import replay as replay_decisions
+
+    replayed = replay_decisions(settings, policy)   # decisions saved while a run held the database land before routing
+    if replayed.applied or replayed.conflicts:
+        progress(f"review decisions from the journal: {replayed.applied} applied, {replayed.conflicts} in conflict")
     with db.connect(settings) as con:
         report.new_leads = sync_pending_leads(con, policy.version)
         frame = leads_to_score(con, rescore_all=rescore_all)
@@ -242,7 +247,10 @@ def make_connector(settings: LeadgateSettings):
 
 
 def sync_step(settings: LeadgateSettings, policy: Policy, run_id: str):
+    from leadgate.review.journal import replay as replay_decisions
     from leadgate.sync.outbox import run_sync
+
+    replay_decisions(settings, policy)   # a run that routed nothing still lands saved approvals before it syncs
 
     return run_sync(
         settings, policy, crm=settings.crm, mode=settings.sync_mode, connector=make_connector(settings), run_id=run_id

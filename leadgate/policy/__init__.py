@@ -126,6 +126,42 @@ class LlmPolicy(_Strict):
     prices: dict[str, LlmPrice] = Field(default_factory=lambda: dict(DEFAULT_LLM_PRICES))
 
 
+class BusinessHours(_Strict):
+    """When reviewers work: the review SLA counts only these hours."""
+
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)   # 0 = Monday
+    start: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    end: str = Field(default="17:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _check(self) -> "BusinessHours":
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        if any(d < 0 or d > 6 for d in self.days):
+            raise ValueError("business days are 0 (Monday) .. 6 (Sunday)")
+        if self.end <= self.start:
+            raise ValueError("business hours must end after they start")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {self.timezone!r}") from None
+        return self
+
+
+DEFAULT_REJECT_REASONS = ["not_a_buyer", "student_or_job_seeker", "competitor", "vendor_pitch", "spam",
+                          "duplicate", "no_budget_or_timing", "outside_territory", "other"]
+
+
+class ReviewPolicy(_Strict):
+    """The human half: reasons a reviewer may reject with, the review SLA, the clarification template."""
+
+    reject_reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REJECT_REASONS), min_length=1)
+    sla_business_hours: float = Field(default=4, gt=0)
+    business_hours: BusinessHours = Field(default_factory=BusinessHours)
+    clarify_template: str | None = None   # None: leadgate/review/templates/clarify.txt
+
+
 class Policy(_Strict):
     version: str = Field(min_length=1)
     scoring: ScoringPolicy
@@ -134,6 +170,7 @@ class Policy(_Strict):
     crm: CrmPolicy
     consent: ConsentPolicy = Field(default_factory=ConsentPolicy)
     llm: LlmPolicy | None = None      # None: the documented defaults of LlmPolicy
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
 
 class PolicyError(ValueError):

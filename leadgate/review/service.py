@@ -1,4 +1,7 @@
-"""Human review of leads the machine could not decide: list, show, approve, reject, clarify.
+"""Human review of leads the machine could not decide: list, show, approve (after edits), reject, clarify, reopen.
+
+Each decision is applied by leadgate/review/decisions.py in one transaction; journal.py saves the ones a
+held database cannot take (see leadgate/review/README.md for the API the CLI and the page use).
 
 Kept light on purpose (duckdb, pandas, the policy): `leadgate review` must answer in about a second,
 so nothing here may import Prefect, dbt or Great Expectations.
@@ -9,40 +12,29 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import duckdb
 import pandas as pd
-
-from leadgate.policy import consent
 
 from leadgate.store import db
 
 from leadgate.store import read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.store.erasure_list import drop_erased
-from leadgate.lifecycle import LeadState, ReviewStatus
-from leadgate.shared.neutral_text import indented, one_line, terminal_safe
+from leadgate.lifecycle import ReviewStatus
 from leadgate.policy import Policy, load_policy
-from leadgate.store.states import StateChange, set_states, utcnow
+from leadgate.review.decisions import DecisionRequest, ReviewDecision, apply_decision, item_id_of, requests_for
+from leadgate.review.errors import AlreadyDecided, ReviewError  # noqa: F401 (re-exported: callers catch them here)
+from leadgate.review.clarify import Draft, Drafter, draft
+from leadgate.review.edits import edits_of
+from leadgate.review.overrides import list_overrides
+from leadgate.review.sla import overdue_count
+from leadgate.store.states import utcnow
 from leadgate.store.invariants import age_text, relation_exists, review_metrics  # noqa: F401 (review_metrics re-exported)
 
 RECENT_EVENTS = 10
 LIST_STATUSES = (*(s.value for s in ReviewStatus), "all")
-
-
-class ReviewError(ValueError):
-    """A review action cannot be done as asked; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class ReviewDecision:
-    item_id: int
-    lead_id: str
-    status: str
-    lead_state: str
-    reviewer: str
 
 
 def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -64,6 +56,7 @@ class ReviewService:
 
     @property
     def policy(self) -> Policy:
+        """The policy given, else the one LEADGATE_POLICY names (loaded once)."""
         if self._policy is None:
             self._policy = load_policy(self.settings.policy)
         return self._policy
@@ -95,7 +88,7 @@ class ReviewService:
 
     def get(self, item_id: int) -> dict[str, Any]:
         """Everything a reviewer needs about one item, with the lead's decision history."""
-        item_id = _item_id(item_id)
+        item_id = item_id_of(item_id)
         with db.read_connection(self.settings) as con:
             found = _dicts(con, "select * from review.items where item_id = ?", [item_id])
             if not found:
@@ -129,149 +122,87 @@ class ReviewService:
                 " where lead_id = ? and item_id <> ? order by item_id",
                 [item["lead_id"], item_id],
             )
+            item["edits"] = edits_of(con, item["lead_id"])      # corrections beside the original values
+            # A read copy published before migration 0016 has neither table.
+            for key, table, sql in (
+                ("clarifications", "clarifications", "select draft, source, flagged, reviewer, created_at"
+                 " from review.clarifications where item_id = ? order by created_at"),
+                ("conflicts", "decision_log", "select decision_uuid, reviewer, action, reason, submitted_at"
+                 " from review.decision_log where item_id = ? and outcome = 'conflict' order by recorded_at"),
+            ):
+                item[key] = _dicts(con, sql, [item_id]) if relation_exists(con, "review", table) else []
         return item
+
+    def draft_clarification(self, item_id: int, reviewer: str | None, question: str | None = None,
+                            drafter: Drafter | None = None) -> Draft:
+        """A clarification email for the item's lead (by `drafter`, the LLM, when given; else the template)."""
+        from leadgate.review.decisions import features_row
+
+        item = self.get(item_id)
+        with db.read_connection(self.settings) as con:
+            features = features_row(con, item["lead_id"])
+        return draft(self.policy, {**(features or {}), **item}, reviewer or "", question=question,
+                     features=features, drafter=drafter)
+
+    def overrides(self, since: Any = None) -> list[dict[str, Any]]:
+        """Decisions that went against the machine's leaning, newest first (see leadgate/review/overrides.py)."""
+        with db.read_connection(self.settings) as con:
+            return list_overrides(con, threshold=self.policy.scoring.qualify_threshold, since=since)
+
+    def overdue_count(self, now: Any = None) -> int:
+        """Pending items past the review SLA (business hours, from the policy)."""
+        with db.read_connection(self.settings) as con:
+            return overdue_count(con, self.policy, now)
 
     # ------------------------------------------------------------------ decisions
 
     @contextmanager
-    def _deciding(self) -> Iterator[duckdb.DuckDBPyConnection]:
+    def _deciding(self, lock_wait: float | None = None, publish: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
         """A writer connection for one decision; once it is committed, the read copy shows it (debounced)."""
-        with db.connect(self.settings) as con:
+        with db.connect(self.settings, timeout=lock_wait) as con:
             yield con
             read_copy.mark_pending(self.settings)   # still under the writer lock
-        read_copy.publish_after_decision(self.settings)
+        if publish:     # else the caller publishes (a server: read_copy.publish_pending on its timer)
+            read_copy.publish_after_decision(self.settings)
 
-    def approve(self, item_id: int, reviewer: str | None, note: str | None = None) -> ReviewDecision:
-        """Approve: re-check CRM-required fields and consent, then the lead becomes `qualified`."""
-        name = _reviewer(reviewer)
-        item_id = _item_id(item_id)
+    def decide(self, request: DecisionRequest, lock_wait: float | None = None, publish: bool = True) -> ReviewDecision:
+        """Apply one decision now (db.PipelineBusy when the database stays held; `journal.submit` queues instead)."""
+        with self._deciding(lock_wait, publish) as con:
+            return apply_decision(con, self.settings, self.policy, request)
+
+    def approve(self, item_id: int, reviewer: str | None, note: str | None = None,
+                edits: dict[str, Any] | None = None) -> ReviewDecision:
+        """Approve (after optional edits of company_size, company, job_title, country): CRM fields and consent re-checked."""
+        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "approve", {"note": note, "edits": edits or {}}))
+
+    def reject(self, item_id: int, reviewer: str | None, reason: str | None = None,
+               reason_code: str | None = None) -> ReviewDecision:
+        """Reject with a policy reason code (free text alone counts as `other`): the lead becomes `rejected`."""
+        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "reject",
+                                           {"reason": reason, "reason_code": reason_code}))
+
+    def clarify(self, item_id: int, reviewer: str | None, question: str | None = None, draft: str | None = None,
+                confirmed: list[str] | None = None, draft_source: str | None = None) -> ReviewDecision:
+        """Ask for clarification (optionally with the email draft, its promises confirmed): the lead waits."""
+        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "clarify", {
+            "question": question, "draft": draft, "confirmed": list(confirmed or []), "draft_source": draft_source}))
+
+    def reopen(self, item_id: int, reviewer: str | None) -> ReviewDecision:
+        """Reopen one's own decision before it synced: the item is pending and the lead needs_review again."""
+        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "reopen"))
+
+    def bulk(self, item_ids: list[int], reviewer: str | None, action: str, **fields: Any) -> list[tuple[int, ReviewDecision | ReviewError]]:
+        """Approve or reject several items with one reason: each is decided or reported on its own."""
+        if action not in ("approve", "reject"):
+            raise ReviewError(f"bulk decisions are approve or reject, not {action!r}")
+        results: list[tuple[int, ReviewDecision | ReviewError]] = []
         with self._deciding() as con:
-            item = _pending_item(con, item_id)
-            problems = self._approval_problems(con, item["lead_id"])
-            if problems:
-                raise ReviewError(f"cannot approve review item {item_id}: {'; '.join(problems)}")
-            return self._decide(
-                con, item, name, ReviewStatus.APPROVED, LeadState.QUALIFIED, "approved_by_reviewer", note=note
-            )
-
-    def reject(self, item_id: int, reviewer: str | None, reason: str | None) -> ReviewDecision:
-        """Reject: the lead becomes `rejected` (only a person can do this)."""
-        name = _reviewer(reviewer)
-        item_id = _item_id(item_id)
-        if not (reason or "").strip():
-            raise ReviewError(f"a reason is required to reject review item {item_id} (--reason TEXT)")
-        with self._deciding() as con:
-            item = _pending_item(con, item_id)
-            return self._decide(
-                con, item, name, ReviewStatus.REJECTED, LeadState.REJECTED, "rejected_by_reviewer", note=reason
-            )
-
-    def clarify(self, item_id: int, reviewer: str | None, question: str | None) -> ReviewDecision:
-        """Ask for clarification: the lead waits in `clarification_requested`."""
-        name = _reviewer(reviewer)
-        item_id = _item_id(item_id)
-        if not (question or "").strip():
-            raise ReviewError(f"a question is required to ask for clarification on review item {item_id} (--question TEXT)")
-        with self._deciding() as con:
-            item = _pending_item(con, item_id)
-            return self._decide(
-                con, item, name, ReviewStatus.CLARIFICATION_REQUESTED, LeadState.CLARIFICATION_REQUESTED,
-                "clarification_requested_by_reviewer", question=question,
-            )
-
-    def _approval_problems(self, con: duckdb.DuckDBPyConnection, lead_id: str) -> list[str]:
-        if not relation_exists(con, "marts", "lead_features"):
-            return ["marts.lead_features is not built yet (run the pipeline first)"]
-        columns = {
-            r[0] for r in con.execute(
-                "select column_name from information_schema.columns"
-                " where table_schema = 'marts' and table_name = 'lead_features'"
-            ).fetchall()
-        }
-        required = list(self.policy.crm.required_fields)
-        unknown = [f for f in required if f not in columns]
-        if unknown:
-            return [f"the policy requires fields marts.lead_features does not have: {', '.join(unknown)}"]
-        # Column names come from the policy, checked against information_schema above.
-        select = ", ".join(f'"{f}"' for f in required)
-        row = con.execute(
-            f"select {select}, consent_status, has_consent from marts.lead_features where lead_id = ?", [lead_id]
-        ).fetchall()
-        row = row[0] if row else None
-        if row is None:
-            return [f"lead {lead_id} is no longer in marts.lead_features (erased or not built yet)"]
-        problems = []
-        missing = [f for f, v in zip(required, row[:-2]) if v is None or (isinstance(v, str) and not v.strip())]
-        if missing:
-            problems.append(f"missing {', '.join(missing)}")
-        if not consent.allows_contact(row[-2], self.policy, row[-1]):   # the one consent rule
-            problems.append(consent.refusal_reason(row[-2], row[-1]))
-        return problems
-
-    def _decide(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        item: dict[str, Any],
-        reviewer: str,
-        status: ReviewStatus,
-        state: LeadState,
-        reason: str,
-        *,
-        note: str | None = None,
-        question: str | None = None,
-    ) -> ReviewDecision:
-        # State + audit first: if the item update then failed, a retry finds it still pending.
-        set_states(
-            con,
-            [
-                StateChange(
-                    lead_id=item["lead_id"], state=state.value, reason_codes=[reason],
-                    feature_hash=item["feature_hash"], score_id=item["score_id"], score=item["score"],
-                    confidence=item["confidence"], details={"review_item_id": item["item_id"]},
-                )
-            ],
-            kind="review",
-            actor=f"reviewer:{reviewer}",
-            policy_version=self.policy.version,
-        )
-        con.execute(
-            "update review.items set status = ?, reviewer = ?, note = coalesce(?, note),"
-            " question = coalesce(?, question), decided_at = ? where item_id = ?",
-            [status.value, reviewer, note, question, utcnow(), item["item_id"]],
-        )
-        return ReviewDecision(item["item_id"], item["lead_id"], status.value, state.value, reviewer)
-
-
-def _item_id(item_id: Any) -> int:
-    try:
-        return int(item_id)
-    except (TypeError, ValueError):
-        raise ReviewError(f"review item id must be a number, got {item_id!r}") from None
-
-
-def _reviewer(reviewer: str | None) -> str:
-    name = (reviewer or "").strip()
-    if not name:
-        raise ReviewError("a reviewer name is required (--reviewer NAME or LEADGATE_REVIEWER)")
-    return name
-
-
-def _pending_item(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any]:
-    found = _dicts(
-        con,
-        "select item_id, lead_id, feature_hash, score_id, score, confidence, status, reviewer, decided_at"
-        " from review.items where item_id = ?",
-        [item_id],
-    )
-    if not found:
-        raise ReviewError(f"review item {item_id} does not exist: `leadgate review list` shows the ids")
-    item = found[0]
-    if item["status"] != ReviewStatus.PENDING:
-        by = f" by {item['reviewer']}" if item["reviewer"] else ""
-        raise ReviewError(
-            f"review item {item_id} is already {item['status']}{by}: only a pending item can be decided"
-        )
-    return item
+            for request in requests_for(item_ids, reviewer or "", action, fields):
+                try:
+                    results.append((request.item_id, apply_decision(con, self.settings, self.policy, request)))
+                except ReviewError as exc:
+                    results.append((request.item_id, exc))
+        return results
 
 
 def queue_review_items(
@@ -333,67 +264,3 @@ def queue_review_items(
     finally:
         con.unregister("_review_queue")
     return len(frame)
-
-
-# ---------------------------------------------------------------------- terminal output
-
-def _num(value: Any) -> str:
-    return "-" if value is None else f"{float(value):.2f}"
-
-
-def _codes(value: Any) -> str:
-    return ", ".join(value or [])
-
-
-def format_item_table(items: list[dict[str, Any]]) -> str:
-    """Review items as an aligned table (what `leadgate review list` prints)."""
-    header = ("id", "lead", "name", "company", "score", "conf", "status", "age", "why")
-    rows = [
-        tuple(one_line(cell) for cell in (
-            str(i["id"]), i["lead_id"], i.get("name") or "-", i.get("company") or "-", _num(i.get("score")),
-            _num(i.get("confidence")), i.get("status") or "", i.get("age") or "", _codes(i.get("reason_codes"))))
-        for i in items
-    ]
-    widths = [max(len(h), *(len(r[n]) for r in rows)) for n, h in enumerate(header)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
-    lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip() for row in rows]
-    return terminal_safe("\n".join(lines))
-
-
-def format_item_detail(item: dict[str, Any]) -> str:
-    """One review item in full (what `leadgate review show` prints); lead text cannot drive the terminal."""
-    item = {k: one_line(v) if isinstance(v, str) and k != "latest_message" else v for k, v in item.items()}
-    lines = [
-        f"review item {item['item_id']}  [{item['status']}]  lead {item['lead_id']} (now {item.get('lead_state') or '-'})",
-        f"  person      {item.get('full_name') or '-'} <{item.get('email') or '-'}>",
-        f"  company     {item.get('company') or '-'}   title: {item.get('job_title') or '-'}",
-        f"  machine     score {_num(item.get('score'))}, confidence {_num(item.get('confidence'))}"
-        f"  (policy {item.get('policy_version') or '-'})",
-        f"  why review  {_codes(item.get('reason_codes'))}",
-        f"  summary     {item.get('summary') or '-'}",
-        f"  created     {item.get('created_at')}",
-    ]
-    if item.get("decided_at"):
-        lines.append(f"  decided     {item['decided_at']} by {item.get('reviewer') or '-'}")
-    for label, key in (("note", "note"), ("question", "question")):
-        if item.get(key):
-            lines.append(f"  {label:<11} {item[key]}")
-    if item.get("reasons"):
-        lines.append("  scoring reasons")
-        for reason in item["reasons"]:
-            points = reason.get("points")
-            shown = f"{float(points):+.1f}" if points is not None else ""
-            lines.append(f"    {shown:>6}  {one_line(reason.get('detail') or reason.get('feature'))}")
-    lines.append("  latest message")
-    lines.append(indented(item.get("latest_message") or "-", "    "))
-    if item.get("recent_events"):
-        lines.append("  recent events")
-        for event in item["recent_events"]:
-            lines.append("    " + one_line(f"{event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
-                                         f"  {event.get('page_url') or ''}"))
-    if item.get("history"):
-        lines.append("  decisions")
-        for entry in item["history"]:
-            lines.append(f"    {entry['decided_at']}  {entry['kind']:<7} {one_line(entry['actor']):<20} "
-                         f"{entry.get('from_state') or '-'} -> {entry.get('to_state') or '-'}  {_codes(entry.get('reason_codes'))}")
-    return terminal_safe("\n".join(lines))

@@ -283,8 +283,13 @@ class BaselineScorer:
 # --- bookkeeping in the database --------------------------------------------------------------
 
 def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False) -> pd.DataFrame:
-    """lead_features rows that need a score: new or changed features, pending, or all when rescore_all."""
-    return con.execute(
+    """lead_features rows that need a score: new or changed features, pending, or all when rescore_all.
+
+    Reviewers' corrections (review.lead_edits) are laid over the features: they outlive every dbt rebuild.
+    """
+    from leadgate.review.edits import overlay_edits
+
+    return overlay_edits(con, con.execute(
         """
         with latest as (
             select lead_id, arg_max(feature_hash, score_id) as scored_hash
@@ -303,7 +308,7 @@ def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False)
         order by f.lead_id
         """,
         [bool(rescore_all)],
-    ).df()
+    ).df())
 
 
 def record_scores(

@@ -34,6 +34,7 @@ QUOTING_COLUMNS = (
     ("sync", "attempts", "response"), ("sync", "attempts", "message"), ("sync", "state", "last_error"),
     ("review", "items", "summary"), ("review", "items", "note"), ("review", "items", "question"),
     ("meta", "runs", "error"),
+    ("review", "clarifications", "draft"), ("review", "lead_edits", "edited"),   # a reviewer may quote another lead
 )
 
 

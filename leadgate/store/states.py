@@ -45,8 +45,9 @@ def set_states(
     policy_version: str | None = None,
     scorer_version: str | None = None,
     model_version: str | None = None,
+    in_transaction: bool = False,
 ) -> int:
-    """Upsert current states and append one audit row per change, in one transaction."""
+    """Upsert current states and append one audit row per change, in one transaction (the caller's, if in_transaction)."""
     rows = list(changes)
     if rows and (erased := erased_lead_ids(con)):
         rows = [c for c in rows if c.lead_id not in erased]   # forgotten meanwhile: never written back
@@ -74,7 +75,8 @@ def set_states(
     con.complete()
     con.register("_state_changes", frame)
     try:
-        con.execute("begin transaction")
+        if not in_transaction:
+            con.execute("begin transaction")
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state,
@@ -105,9 +107,11 @@ def set_states(
             " decided_by, changed_at from _state_rows"
         )
         con.execute("drop table _state_rows")
-        con.execute("commit")
+        if not in_transaction:
+            con.execute("commit")
     except Exception:
-        con.execute("rollback")
+        if not in_transaction:
+            con.execute("rollback")
         raise
     finally:
         con.unregister("_state_changes")

@@ -104,15 +104,23 @@ with eligible as (
     select lead_id, arg_max('Approved by ' || reviewer || coalesce(': ' || nullif(trim(note), ''), ''), item_id)
                as reviewer_summary
     from review.items where status = 'approved' and lead_id in (select lead_id from eligible) group by lead_id
+), edited as (  -- reviewers' corrections (leadgate/review/edits.py): the latest edit of a field wins
+    select lead_id, arg_max(edited, edit_id) filter (where field = 'company') as company,
+           arg_max(edited, edit_id) filter (where field = 'job_title') as job_title,
+           arg_max(edited, edit_id) filter (where field = 'country') as country,
+           arg_max(edited, edit_id) filter (where field = 'company_size') as company_size
+    from review.lead_edits where lead_id in (select lead_id from eligible) group by lead_id
 )
-select f.lead_id, f.email, f.first_name, f.last_name, f.company, f.company_domain, f.job_title, f.phone,
-       f.country, f.industry, f.company_size, f.first_utm_source as lead_source, s.score, s.confidence, s.reasons,
+select f.lead_id, f.email, f.first_name, f.last_name, coalesce(x.company, f.company) as company, f.company_domain,
+       coalesce(x.job_title, f.job_title) as job_title, f.phone, coalesce(x.country, f.country) as country, f.industry,
+       coalesce(x.company_size, f.company_size) as company_size, f.first_utm_source as lead_source, s.score, s.confidence, s.reasons,
        coalesce(s.policy_version, ?) as policy_version, s.scorer_version, s.model_version, r.reviewer_summary
 from eligible e
 join marts.lead_features f on f.lead_id = e.lead_id
 left join latest l on l.lead_id = e.lead_id
 left join scoring.scores s on s.score_id = l.score_id
 left join reviewed r on r.lead_id = e.lead_id
+left join edited x on x.lead_id = e.lead_id
 where list_contains(?::varchar[], {status})
 """.replace("{status}", status_sql("f.consent_status", "f.has_consent"))  # the one consent rule
 

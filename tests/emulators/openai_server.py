@@ -165,12 +165,14 @@ class OpenAIEmulator:
 
     def __init__(self, *, score: ScoreFn | None = None, validate: ScoreFn | None = None,
                  faults: FaultFn | None = None, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0,
-                 record_bodies: bool = True, api_key: str | None = None, gullible: bool = False) -> None:
+                 record_bodies: bool = True, api_key: str | None = None, gullible: bool = False,
+                 draft: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
         self.api_key = api_key       # when set, any other bearer token gets OpenAI's 401 invalid_api_key
         # gullible: obeys instructions in any lead's text for every lead of the request (gullible_score)
         self.score = score or (gullible_score if gullible else heuristic_score)
         self.validate = validate or (gullible_validate if gullible else heuristic_validate)
         self.fault_fn = faults
+        self.draft = draft           # plain-text answers to requests without a schema (clarification drafts)
         self.latency = latency
         self.record_bodies = record_bodies
         self.requests: list[EmulatedRequest] = []
@@ -270,6 +272,8 @@ class OpenAIEmulator:
         elif kind == "schema_violation" and items:
             items = [{**items[0], "confidence": "very high", "qualification": "maybe"}] + items[1:]
         content: str | None = json.dumps({key: items})
+        if request.kind == "other" and self.draft is not None:
+            content = self.draft(request.leads)
         if kind == "invalid_json":
             content = content[: len(content) // 2] + "}}]"
         elif kind == "truncated":

@@ -11,7 +11,8 @@ from tests.writer_holder import another_writer
 
 from leadgate.store import db
 from leadgate.policy import load_policy
-from leadgate.review.service import ReviewError, ReviewService, format_item_detail, format_item_table, review_metrics
+from leadgate.cli.review_render import format_item_detail, format_item_table
+from leadgate.review.service import ReviewError, ReviewService, review_metrics
 from leadgate.sync.outbox import refresh_outbox
 from tests.fixtures.services import builders
 
