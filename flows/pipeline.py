@@ -94,6 +94,15 @@ def sync_outbox(settings: LeadgateSettings, policy: Policy, run_id: str):
     return report
 
 
+@task(name="review-alerts", cache_policy=NO_CACHE)
+def review_alerts(settings: LeadgateSettings, policy: Policy, run_id: str) -> dict:
+    """One Slack/Teams message for the items this run queued and those newly past their SLA; never fails the run."""
+    from leadgate.review.alerts import send_review_alerts, webhook_from_environment
+
+    log = get_run_logger()
+    return steps.to_plain(send_review_alerts(settings, webhook_from_environment(log.warning), policy, run_id=run_id, logger=log))
+
+
 @task(name="publish-read-copy", **_task)
 @redacted_errors
 @interrupts.step("publishing the read copy")
@@ -166,6 +175,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
     else:
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)
+    alerted = review_alerts(settings, policy, run_id)   # after routing and sync: what this run queued
     status = steps.status_counts(settings)
     return {
         "run_id": run_id,
@@ -179,6 +189,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
         "decide": None if decided is None else steps.to_plain(decided),
         "sync": steps.to_plain(synced),
+        "alerts": alerted,
         "status": status,
         "read_copy": str(settings.read_db_path),   # published by the flow once this run's row is final
     }

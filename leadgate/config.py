@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from leadgate.shared.redaction import SecretSettings
@@ -72,3 +72,14 @@ class LeadgateSettings(SecretSettings):
             return getpass.getuser()
         except (KeyError, OSError):
             return os.environ.get("USER", "unknown")
+
+
+class AlertSettings(SecretSettings):
+    """Review alerts to a Slack or Teams incoming webhook (`LEADGATE_ALERT_*`, `LEADGATE_REVIEW_URL`); off without a URL."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADGATE_", env_file=".env", extra="ignore", env_ignore_empty=True)
+
+    alert_webhook_url: SecretStr | None = Field(default=None, description="the webhook (a secret: its path is the key)")
+    alert_format: Literal["auto", "slack", "teams"] = "auto"
+    alert_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds to connect (at most 5) and to wait for the answer")
+    review_url: str = Field(default="http://127.0.0.1:8080/", description="the review queue, linked from every alert")

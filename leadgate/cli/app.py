@@ -21,6 +21,8 @@ app.add_typer(crm_app, name="crm")
 from leadgate.cli import web_cmds  # noqa: E402 - `review serve`, `reviewers` (issue 12)
 
 web_cmds.register(app, review_app)
+from leadgate.cli import metrics_cmds  # noqa: E402 - `leadgate metrics` lives in its own module
+app.command("metrics")(metrics_cmds.metrics)
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 

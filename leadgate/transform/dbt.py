@@ -16,6 +16,7 @@ from leadgate.policy import consent
 from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
 from leadgate.policy import load_policy
+from leadgate.review import metrics as review_metrics
 
 # The profile reads the database path from this variable (dbt_project/profiles.yml).
 DB_PATH_ENV = "LEADGATE_DBT_DB_PATH"
@@ -48,7 +49,8 @@ def target_dir(settings: LeadgateSettings) -> Path:
 
 
 def run_dbt(
-    settings: LeadgateSettings, *, full_refresh: bool = False, project_dir: Path = DBT_PROJECT_DIR
+    settings: LeadgateSettings, *, full_refresh: bool = False, project_dir: Path = DBT_PROJECT_DIR,
+    select: list[str] | None = None,
 ) -> DbtReport:
     """`dbt build` the project into settings.db_path under the writer lock; raise DbtFailed on any bad node."""
     # dbt reads app-owned tables (raw.*, meta.installation): make sure they exist and are migrated.
@@ -68,8 +70,11 @@ def run_dbt(
     ]
     if full_refresh:
         args.append("--full-refresh")
+    if select:       # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
+        args += ["--select", *select]
     # The consent rule's policy half (leadgate/policy/consent.py), so the mart's has_consent matches routing and sync.
-    args += ["--vars", json.dumps(consent.dbt_vars(load_policy(settings.policy)))]
+    policy = load_policy(settings.policy)   # and the review SLA clock, so review_metrics_* count as `leadgate metrics`
+    args += ["--vars", json.dumps({**consent.dbt_vars(policy), **review_metrics.dbt_vars(policy)})]
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):
         started = time.perf_counter()
