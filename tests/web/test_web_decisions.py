@@ -10,7 +10,7 @@ BOB, DAN = "bob@globex.com", "dan@umbrella.com"
 
 def _item(settings, item_id):
     with db.read_connection(settings) as con:
-        return con.execute("select status, reviewer, note, question from review.items where item_id = ?",
+        return con.execute("select status, reviewer, note, question, reject_reason from review.items where item_id = ?",
                            [item_id]).fetchone()
 
 
@@ -29,6 +29,8 @@ def test_approve_is_recorded_for_the_signed_in_reviewer_not_a_name_in_the_form(c
                                                         "reviewer": "mallory"})
     assert answer.status_code == 303 and "approved" in answer.headers["location"]
     assert _item(settings, dan)[:3] == ("approved", "dana", "budget confirmed")
+    again = client.post(f"/items/{dan}/approve", data={"csrf_token": token, "decision_uuid": "not-a-uuid"})
+    assert again.status_code == 409
     assert _audit(settings, ids[DAN]) == [("reviewer:dana", "qualified")]
 
 
@@ -56,10 +58,11 @@ def test_reject_needs_a_listed_reason_and_keeps_the_free_text(client, seeded_web
     token = csrf_of(client, f"/items/{bob}")
     assert client.post(f"/items/{bob}/reject", data={"csrf_token": token, "reason": "because"}).status_code == 422
     assert _item(settings, bob)[0] == "pending"
-    answer = client.post(f"/items/{bob}/reject", data={"csrf_token": token, "reason": "student or job seeker",
+    assert "student or job seeker" in client.get(f"/items/{bob}").text       # the policy's list, in words
+    answer = client.post(f"/items/{bob}/reject", data={"csrf_token": token, "reason": "student_or_job_seeker",
                                                        "detail": "thesis project"})
     assert answer.status_code == 303
-    assert _item(settings, bob)[:3] == ("rejected", "dana", "student or job seeker: thesis project")
+    assert _item(settings, bob) == ("rejected", "dana", "thesis project", None, "student_or_job_seeker")
     assert _audit(settings, ids[BOB]) == [("reviewer:dana", "rejected")]
 
 
@@ -94,9 +97,12 @@ def test_bulk_reject_applies_one_reason_to_every_selected_item(client, seeded_we
     session_for(client)
     token = csrf_of(client, "/queue")
     answer = client.post("/bulk", data={"csrf_token": token, "action": "reject", "item": [str(bob), str(dan)],
-                                        "reason": "spam or test entry"})
+                                        "reason": "spam or test entry"})    # not a policy code
+    assert answer.status_code == 200 and answer.text.count(">done<") == 0 and answer.text.count("not done") == 2
+    answer = client.post("/bulk", data={"csrf_token": token, "action": "reject", "item": [str(bob), str(dan)],
+                                        "reason": "spam", "detail": "test entries"})
     assert answer.status_code == 200 and answer.text.count(">done<") == 2
-    assert [_item(settings, i)[:3] for i in (bob, dan)] == [("rejected", "dana", "spam or test entry")] * 2
+    assert [_item(settings, i)[::2] for i in (bob, dan)] == [("rejected", "test entries", "spam")] * 2
 
 
 def test_clarification_stores_the_edited_draft(client, seeded_web):
@@ -104,8 +110,11 @@ def test_clarification_stores_the_edited_draft(client, seeded_web):
     dan = items[ids[DAN]]
     session_for(client)
     page = client.get(f"/items/{dan}").text
-    assert "Hello Dan," in page                                  # the drafted email, editable
+    assert "Hi Dan," in page and "Thank you for getting in touch with us about Umbrella." in page   # the draft
     answer = client.post(f"/items/{dan}/clarify", data={"csrf_token": csrf_of(client, f"/items/{dan}"),
-                                                        "draft": "Hello Dan, which team is evaluating?"})
+                                                        "draft": "Hi Dan, which team is evaluating?"})
     assert answer.status_code == 303
-    assert _item(settings, dan) == ("clarification_requested", "dana", None, "Hello Dan, which team is evaluating?")
+    assert _item(settings, dan)[:2] == ("clarification_requested", "dana")
+    with db.read_connection(settings) as con:
+        stored = con.execute("select draft, source from review.clarifications where item_id = ?", [dan]).fetchall()
+    assert stored == [("Hi Dan, which team is evaluating?", "reviewer")]

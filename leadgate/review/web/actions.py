@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from leadgate.review import browse
+from leadgate.review.decisions import DecisionRequest
+from leadgate.review.edits import EDITABLE_FIELDS
 from leadgate.review.web.app import CsrfRefused, NotSignedIn, message_page
 from leadgate.review.web.auth import CSRF_FIELD, SESSION_COOKIE
 from leadgate.review.web.decisions import Outcome
-from leadgate.review.web.pages import reject_reasons, render, signed_in, web
+from leadgate.review.web.pages import render, signed_in, web
 
 router = APIRouter()
 MAX_TEXT = 5000
@@ -33,6 +36,14 @@ def _text(form, name: str) -> str:
     return str(form.get(name) or "").strip()[:MAX_TEXT]
 
 
+def _decision_id(form) -> str:
+    """The id the page gave this decision: a double click or a retried POST is applied once."""
+    try:
+        return str(uuid.UUID(str(form.get("decision_uuid") or "")))
+    except ValueError:
+        return str(uuid.uuid4())
+
+
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     try:
@@ -51,7 +62,7 @@ def _next_after(request: Request, item_id: int) -> int | None:
 
 
 def _answer(request: Request, outcome: Outcome, me, session, next_id: int | None) -> Response:
-    """Applied: on to the next item; saved: 202; someone else was first: 409; refused: 422."""
+    """Applied: on to the next item; saved: 202; someone else was first: 409; promises or refused: 422."""
     if outcome.kind == "applied":
         target = f"/items/{next_id}" if next_id else "/queue"
         return RedirectResponse(f"{target}?notice={quote(outcome.message)}", status_code=303)
@@ -59,51 +70,60 @@ def _answer(request: Request, outcome: Outcome, me, session, next_id: int | None
         return render(request, "saved.html", me, session, status_code=202, outcome=outcome, next_id=next_id)
     if outcome.kind == "conflict":
         return render(request, "conflict.html", me, session, status_code=409, outcome=outcome)
+    if outcome.kind == "promises":
+        f = outcome.request.fields
+        return render(request, "confirm.html", me, session, status_code=422, outcome=outcome,
+                      item_id=outcome.item_id, draft=f.get("draft") or "", draft_source=f.get("draft_source") or "",
+                      promises=outcome.flags, decision_uuid=outcome.request.uuid)
     return render(request, "message.html", me, session, status_code=422, title="Not done",
                   text=outcome.message, back=f"/items/{outcome.item_id}")
 
 
+def _submit(request: Request, me, session, item_id: int, action: str, fields: dict, form) -> Response:
+    next_id = _next_after(request, item_id)
+    decision = DecisionRequest(item_id, me.name, action, fields, uuid=_decision_id(form))
+    return _answer(request, web(request).decider.submit(decision), me, session, next_id)
+
+
 @router.post("/items/{item_id}/approve")
 async def approve(request: Request, item_id: int) -> Response:
+    """Approve as MQL; with edits (company size, company, job title, country) the lead is re-scored first."""
     me, session, form = await _authorised(request)
-    next_id = _next_after(request, item_id)
-    outcome = web(request).decider.approve(item_id, me.name, note=_text(form, "note"))
-    return _answer(request, outcome, me, session, next_id)
-
-
-def _reject_reason(request: Request, form) -> str | None:
-    """'<reason from the policy list>: <free text>'; None when the listed reason is missing."""
-    reason = _text(form, "reason")
-    if reason not in reject_reasons(web(request)):
-        return None
-    detail = _text(form, "detail")
-    return f"{reason}: {detail}" if detail else reason
+    edits = {name: value for name in EDITABLE_FIELDS if (value := _text(form, f"edit_{name}"))}
+    return _submit(request, me, session, item_id, "approve", {"note": _text(form, "note") or None, "edits": edits}, form)
 
 
 @router.post("/items/{item_id}/reject")
 async def reject(request: Request, item_id: int) -> Response:
     me, session, form = await _authorised(request)
-    reason = _reject_reason(request, form)
-    if reason is None:
-        return message_page(request, 422, "Not done", "Choose a reject reason from the list.")
-    next_id = _next_after(request, item_id)
-    outcome = web(request).decider.reject(item_id, me.name, reason)
-    return _answer(request, outcome, me, session, next_id)
+    fields = {"reason_code": _text(form, "reason") or None, "reason": _text(form, "detail") or None}
+    return _submit(request, me, session, item_id, "reject", fields, form)
 
 
 @router.post("/items/{item_id}/clarify")
 async def clarify(request: Request, item_id: int) -> Response:
+    """Ask for clarification with the (edited) draft; flagged promises must be confirmed or removed."""
     me, session, form = await _authorised(request)
-    question = _text(form, "draft")
-    if not question:
-        return message_page(request, 422, "Not done", "The clarification draft is empty.")
-    next_id = _next_after(request, item_id)
-    outcome = web(request).decider.clarify(item_id, me.name, question)
-    return _answer(request, outcome, me, session, next_id)
+    draft = _text(form, "draft")
+    fields = {"draft": draft or None, "draft_source": _text(form, "draft_source") or None,
+              "confirmed": [str(v) for v in form.getlist("confirm")][:100]}
+    return _submit(request, me, session, item_id, "clarify", fields, form)
+
+
+@router.post("/items/{item_id}/reopen")
+async def reopen(request: Request, item_id: int) -> Response:
+    """Reopen one's own decision that has not synced yet."""
+    me, session, form = await _authorised(request)
+    decision = DecisionRequest(item_id, me.name, "reopen", {}, uuid=_decision_id(form))
+    outcome = web(request).decider.submit(decision)
+    if outcome.kind == "applied":
+        return RedirectResponse(f"/items/{item_id}?notice={quote(f'review item {item_id} reopened')}", status_code=303)
+    return _answer(request, outcome, me, session, None)
 
 
 @router.post("/bulk")
 async def bulk(request: Request) -> Response:
+    """Approve or reject the selected items with one reason; each is reported on its own."""
     me, session, form = await _authorised(request)
     action = _text(form, "action")
     try:
@@ -111,10 +131,10 @@ async def bulk(request: Request) -> Response:
     except ValueError:
         return message_page(request, 422, "Not done", "Item ids must be numbers.")
     if not ids or action not in ("approve", "reject"):
-        return message_page(request, 422, "Not done", "Select items and approve or reject them.")
-    reason = _reject_reason(request, form) if action == "reject" else None
-    if action == "reject" and reason is None:
-        return message_page(request, 422, "Not done", "Choose one reject reason for the selected items.")
-    decider = web(request).decider
-    outcomes = [decider.approve(i, me.name) if action == "approve" else decider.reject(i, me.name, reason) for i in ids]
+        return message_page(request, 422, "Not done", "Select items, then approve or reject them.")
+    fields = ({"reason_code": _text(form, "reason") or None, "reason": _text(form, "detail") or None}
+              if action == "reject" else {"note": _text(form, "detail") or None})
+    base = uuid.UUID(_decision_id(form))
+    requests = [DecisionRequest(i, me.name, action, dict(fields), uuid=str(uuid.uuid5(base, str(i)))) for i in ids]
+    outcomes = web(request).decider.submit_many(requests)
     return render(request, "bulk.html", me, session, outcomes=outcomes, action=action)

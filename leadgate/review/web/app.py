@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from contextlib import asynccontextmanager
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
-from leadgate.review import browse
+from leadgate.review import browse, sla
 from leadgate.review.web import words
 from leadgate.review.web.access import Database
 from leadgate.review.web.auth import Sessions, SignInLimiter, load_secret
@@ -25,7 +26,6 @@ from leadgate.review.web.decisions import Decider
 from leadgate.store import db
 
 HERE = Path(__file__).parent
-DEFAULT_SLA_HOURS = 4.0
 FACETS_TTL = 30.0
 SECURITY_HEADERS = {
     # No inline script or style, nothing from elsewhere, never framed.
@@ -61,9 +61,8 @@ class WebState:
     _facets: tuple[float, dict[str, list[str]]] | None = None
 
     def overdue_before(self, now: datetime | None = None) -> datetime:
-        """Items created before this instant are past the review SLA."""
-        now = now or datetime.now(timezone.utc)
-        return now - timedelta(hours=DEFAULT_SLA_HOURS)
+        """Items created before this instant are past the review SLA (business hours, from the policy)."""
+        return sla.overdue_cutoff(now or datetime.now(timezone.utc), self.policy)
 
     def facets(self, con: Any) -> dict[str, list[str]]:
         """The queue's filter choices, read at most every FACETS_TTL seconds (a scan of every item)."""
@@ -73,7 +72,7 @@ class WebState:
         return self._facets[1]
 
     def sla_text(self) -> str:
-        return f"{DEFAULT_SLA_HOURS:g} hours"
+        return f"{self.policy.review.sla_business_hours:g} business hours"
 
 
 def _templates() -> Jinja2Templates:
@@ -110,7 +109,16 @@ def create_app(settings: LeadgateSettings, policy: Policy, *, secret: str | None
     state = WebState(settings, policy, database, Sessions(key), limiter or SignInLimiter(),
                      Decider(settings, policy, database), _templates())
     _migrate_if_free(settings)
-    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        state.decider.start()       # applies decisions saved while a run held the database
+        try:
+            yield
+        finally:
+            state.decider.stop()
+
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)
     app.state.web = state
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(pages.router)

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import re
 import secrets
+import uuid
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from leadgate.review import browse, reviewers
+from markupsafe import Markup
+
+from leadgate.review import browse, clarify, journal, metrics, overrides, reviewers, sla
+from leadgate.review.charts import report_charts
+from leadgate.review.decisions import features_row
+from leadgate.review.edits import EDITABLE_FIELDS, edits_of
 from leadgate.review.web.access import Reading
 from leadgate.review.web.app import NotSignedIn, WebState, message_page
 from leadgate.review.web.auth import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Session, signin_csrf_ok
@@ -114,7 +121,8 @@ def queue(request: Request, status: str = "pending", reason: str = "", tier: str
         me, session = signed_in(request, r)
         found = browse.queue_page(r.con, wanted, state.overdue_before())
         return render(request, "queue.html", me, session, r, queue=found, f=wanted, statuses=STATUSES,
-                      facets=state.facets(r.con),
+                      facets=state.facets(r.con), saved={e.item_id for e in journal.pending(state.settings)},
+                      decision_uuid=str(uuid.uuid4()),
                       sla=state.sla_text(), notice=notice_of(request),
                       reject_reasons=reject_reasons(state))
 
@@ -129,35 +137,55 @@ def item(request: Request, item_id: int) -> Response:
             return render(request, "message.html", me, session, r, status_code=404, title="No such item",
                           text=f"Review item {item_id} does not exist.")
         prev_id, next_id = browse.neighbours(r.con, item_id)
-        overdue = found["status"] == "pending" and found["created_at"] < state.overdue_before()
-        return render(request, "item.html", me, session, r, item=found, prev_id=prev_id, next_id=next_id,
-                      overdue=overdue, sla=state.sla_text(), reject_reasons=reject_reasons(state),
-                      draft=clarification_draft(found),
-                      notice=notice_of(request))
+        features = features_row(r.con, found["lead_id"])
+        found["edits"] = edits_of(r.con, found["lead_id"])
+        draft = clarify.draft(state.policy, {**(features or {}), **found}, me.name, features=features)
+    now = datetime.now(timezone.utc)
+    saved = [e for e in journal.pending(state.settings) if e.item_id == found["item_id"]]
+    return render(request, "item.html", me, session, r, item=found, prev_id=prev_id, next_id=next_id,
+                  sla=sla.sla_of(found["created_at"], now, state.policy), reject_reasons=reject_reasons(state),
+                  draft=draft, features=features or {}, editable=EDITABLE_FIELDS, saved=saved,
+                  decision_uuid=str(uuid.uuid4()), notice=notice_of(request))
 
 
 @router.get("/overrides", response_class=HTMLResponse)
-def overrides(request: Request) -> Response:
+def overrides_page(request: Request, days: int = 90) -> Response:
+    """Where people overrode the machine, grouped by reason code, tier and policy / model version."""
     state = web(request)
+    days = max(1, min(days, 3650))
     with state.database.reading() as r:
         me, session = signed_in(request, r)
-        return render(request, "message.html", me, session, r, title="Overrides", text="Not built yet.")
+        rows = _overrides(state, r, days)
+        return render(request, "overrides.html", me, session, r, groups=overrides.group_overrides(rows),
+                      rows=rows[:200], total=len(rows), days=days)
+
+
+def _overrides(state: WebState, r: Reading, days: int) -> list[dict[str, Any]]:
+    since = datetime.now(timezone.utc) - timedelta(days=days)
+    return overrides.list_overrides(r.con, threshold=state.policy.scoring.qualify_threshold, since=since)
 
 
 @router.get("/overrides.csv")
-def overrides_csv(request: Request) -> Response:
+def overrides_csv(request: Request, days: int = 90) -> Response:
     state = web(request)
     with state.database.reading() as r:
         signed_in(request, r)
-        return Response("", media_type="text/csv")
+        text = overrides.overrides_csv(_overrides(state, r, max(1, min(days, 3650))))
+    return Response(text, media_type="text/csv; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="leadgate-overrides.csv"'})
 
 
 @router.get("/metrics", response_class=HTMLResponse)
-def metrics(request: Request) -> Response:
+def metrics_page(request: Request, days: int = 30, period: str = "daily") -> Response:
+    """The review loop's health: exception rate, latency, SLA breaches, overrides, reasons, scores, API errors."""
     state = web(request)
+    period = period if period in ("daily", "weekly") else "daily"
     with state.database.reading() as r:
         me, session = signed_in(request, r)
-        return render(request, "message.html", me, session, r, title="Metrics", text="Not built yet.")
+        report = metrics.metrics_report(r.con, days=max(1, min(days, 365)), policy=state.policy)
+    # The charts are SVG built by leadgate.review.charts, which escapes every label it writes.
+    charts = {name: Markup(svg) for name, svg in report_charts(report, period=period).items()}
+    return render(request, "metrics.html", me, session, r, report=report, charts=charts, period=period, days=days)
 
 
 NOTICE = re.compile(r"review item \d{1,19} [a-z_ ]{1,40}")
@@ -170,16 +198,5 @@ def notice_of(request: Request) -> str:
 
 
 def reject_reasons(state: WebState) -> list[str]:
-    """The policy's list of reject reasons (the reviewer adds free text)."""
-    return list(FALLBACK_REJECT_REASONS)
-
-
-FALLBACK_REJECT_REASONS = ("not a buyer", "student or job seeker", "vendor or partner pitch", "competitor",
-                           "spam or test entry", "duplicate of another lead", "other")
-
-
-def clarification_draft(item: dict[str, Any]) -> str:
-    """A plain template draft for the clarification email (the reviewer edits it)."""
-    first = (item.get("full_name") or "").split(" ")[0] or "there"
-    return (f"Hello {first},\n\nThank you for getting in touch. So that the right person can help you, could you "
-            "tell us a little more about what you are looking for and which team would use it?\n\nBest regards")
+    """The policy's reject reason codes (the reviewer adds free text; `other` needs it)."""
+    return list(state.policy.review.reject_reasons)
