@@ -18,7 +18,7 @@ from leadgate.store import db
 
 # A page waits this long for the live file before it reads the published copy (a decision holds the
 # file for tens of milliseconds; a pipeline run for minutes).
-READ_WAIT = 0.3
+READ_WAIT = 0.2
 
 
 class SharedExclusive:

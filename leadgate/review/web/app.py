@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from contextlib import asynccontextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
-from leadgate.review import browse, sla
+from leadgate.review import browse, metrics, sla
 from leadgate.review.web import words
 from leadgate.review.web.access import Database
 from leadgate.review.web.auth import Sessions, SignInLimiter, load_secret
@@ -27,6 +27,7 @@ from leadgate.store import db
 
 HERE = Path(__file__).parent
 FACETS_TTL = 30.0
+METRICS_TTL = 60.0
 SECURITY_HEADERS = {
     # No inline script or style, nothing from elsewhere, never framed.
     "content-security-policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -59,6 +60,7 @@ class WebState:
     decider: Decider
     templates: Jinja2Templates
     _facets: tuple[float, dict[str, list[str]]] | None = None
+    _metrics: dict[int, tuple[float, Any]] = field(default_factory=dict)
 
     def overdue_before(self, now: datetime | None = None) -> datetime:
         """Items created before this instant are past the review SLA (business hours, from the policy)."""
@@ -70,6 +72,14 @@ class WebState:
         if self._facets is None or now - self._facets[0] > FACETS_TTL:
             self._facets = (now, browse.queue_facets(con))
         return self._facets[1]
+
+    def metrics(self, con: Any, days: int) -> Any:
+        """The metrics report, computed at most every METRICS_TTL seconds per window (seconds at 100,000 items)."""
+        now = time.monotonic()
+        cached = self._metrics.get(days)
+        if cached is None or now - cached[0] > METRICS_TTL:
+            cached = self._metrics[days] = (now, metrics.metrics_report(con, days=days, policy=self.policy))
+        return cached[1]
 
     def sla_text(self) -> str:
         return f"{self.policy.review.sla_business_hours:g} business hours"

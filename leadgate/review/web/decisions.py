@@ -19,8 +19,10 @@ from leadgate.review.decisions import DecisionRequest
 from leadgate.review.errors import AlreadyDecided, PromisesUnconfirmed, ReviewError
 from leadgate.review.web.access import Database
 
-# A decision waits this long for the writer lock before it goes to the journal ("saved").
+# A decision waits this long for the writer lock before it goes to the journal ("saved"); only briefly
+# while the journal holds decisions already (a run has the database: waiting would only slow the click).
 DECISION_WAIT = 1.0
+DECISION_WAIT_JOURNAL = 0.2
 REPLAY_EVERY = 2.0
 
 
@@ -59,10 +61,13 @@ class Decider:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
+    def _wait(self) -> float:
+        return DECISION_WAIT_JOURNAL if journal.journal_path(self.settings).exists() else DECISION_WAIT
+
     def submit(self, request: DecisionRequest) -> Outcome:
         try:
             with self.database.writing():
-                result = journal.submit(self.settings, request, self.policy, lock_wait=DECISION_WAIT)
+                result = journal.submit(self.settings, request, self.policy, lock_wait=self._wait())
         except ReviewError as exc:
             return _refused(request, exc)
         return _done(request, result)
@@ -70,7 +75,7 @@ class Decider:
     def submit_many(self, requests: list[DecisionRequest]) -> list[Outcome]:
         by_id = {r.item_id: r for r in requests}
         with self.database.writing():
-            results = journal.submit_many(self.settings, requests, self.policy, lock_wait=DECISION_WAIT)
+            results = journal.submit_many(self.settings, requests, self.policy, lock_wait=self._wait())
         return [_refused(by_id[i], r) if isinstance(r, ReviewError) else _done(by_id[i], r) for i, r in results]
 
     # ------------------------------------------------------------------ the journal, applied when the lock frees

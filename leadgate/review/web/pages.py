@@ -13,7 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from markupsafe import Markup
 
-from leadgate.review import browse, clarify, journal, metrics, overrides, reviewers, sla
+from leadgate.review import browse, clarify, journal, overrides, reviewers, sla
 from leadgate.review.charts import report_charts
 from leadgate.review.decisions import features_row
 from leadgate.review.edits import EDITABLE_FIELDS, edits_of
@@ -182,7 +182,8 @@ def metrics_page(request: Request, days: int = 30, period: str = "daily") -> Res
     period = period if period in ("daily", "weekly") else "daily"
     with state.database.reading() as r:
         me, session = signed_in(request, r)
-        report = metrics.metrics_report(r.con, days=max(1, min(days, 365)), policy=state.policy)
+        days = max(1, min(days, 365))
+        report = state.metrics(r.con, days)
     # The charts are SVG built by leadgate.review.charts, which escapes every label it writes.
     charts = {name: Markup(svg) for name, svg in report_charts(report, period=period).items()}
     return render(request, "metrics.html", me, session, r, report=report, charts=charts, period=period, days=days)
