@@ -29,7 +29,13 @@ def serve(
     from leadgate.review.web.app import create_app
 
     settings = LeadgateSettings()
-    app = create_app(settings, load_policy(settings.policy))
+    drafter = None
+    if settings.scorer == "llm":          # an endpoint is configured: reviewers may ask it for a draft
+        from connectors.llm.settings import LlmSettings, OpenAISettings
+        from leadgate.review.clarify import llm_drafter
+
+        drafter = llm_drafter(OpenAISettings(), LlmSettings())
+    app = create_app(settings, load_policy(settings.policy), drafter=drafter)
     typer.echo(f"review queue on http://{host}:{port}/ (Ctrl-C stops)", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         typer.echo(f"warning: bound to {host}: reachable from other machines; put TLS in front of it", err=True)

@@ -133,3 +133,23 @@ def test_metrics_page_shows_the_numbers_and_server_side_charts(client, seeded_we
     assert page.text.count("<svg") >= 5 and page.text.count("<script") == 1
     assert "Exception rate" in page.text and "business hours" in page.text
     assert client.get("/metrics?period=weekly").status_code == 200
+
+
+def test_the_model_drafts_on_request_from_scrubbed_input_and_its_promises_are_flagged(seeded_web):
+    from tests.web.conftest import make_client
+
+    settings, ids, items = seeded_web
+    dan = items[ids[DAN]]
+    seen = []
+
+    def drafter(prompt, view):
+        seen.append(view)
+        return "Hi [NAME],\n\nWe will have it live for you by Friday. Which team is evaluating?"
+
+    with make_client(settings, drafter=drafter) as c:
+        session_for(c)
+        assert "Draft with the model instead" in c.get(f"/items/{dan}").text and seen == []
+        page = c.get(f"/items/{dan}?draft=llm").text
+    assert "Hi Dan," in page and "(llm draft" in page
+    assert '<span>We will have it live for you by Friday.</span>' in page           # flagged: a delivery date
+    assert DAN not in repr(seen) and "Brown" not in repr(seen)                      # no email or surname sent

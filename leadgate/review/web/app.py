@@ -59,6 +59,7 @@ class WebState:
     limiter: SignInLimiter
     decider: Decider
     templates: Jinja2Templates
+    drafter: Any = None               # clarify.Drafter when an LLM endpoint is configured (built at the edge)
     _facets: tuple[float, dict[str, list[str]]] | None = None
     _metrics: dict[int, tuple[float, Any]] = field(default_factory=dict)
 
@@ -110,14 +111,14 @@ def _num(value: Any, digits: int = 2, sign: bool = False) -> str:
 
 
 def create_app(settings: LeadgateSettings, policy: Policy, *, secret: str | None = None,
-               limiter: SignInLimiter | None = None) -> FastAPI:
-    """The app for one staging database; `secret` defaults to a key file beside the database."""
+               limiter: SignInLimiter | None = None, drafter: Any = None) -> FastAPI:
+    """The app for one staging database; `secret` defaults to a key file beside the database; `drafter`: the LLM's."""
     from leadgate.review.web import actions, pages
 
     database = Database(settings)
     key = secret or load_secret(settings.db_path.with_name(settings.db_path.name + ".web-secret"))
     state = WebState(settings, policy, database, Sessions(key), limiter or SignInLimiter(),
-                     Decider(settings, policy, database), _templates())
+                     Decider(settings, policy, database), _templates(), drafter)
     _migrate_if_free(settings)
 
     @asynccontextmanager

@@ -139,13 +139,15 @@ def item(request: Request, item_id: int) -> Response:
         prev_id, next_id = browse.neighbours(r.con, item_id)
         features = features_row(r.con, found["lead_id"])
         found["edits"] = edits_of(r.con, found["lead_id"])
-        draft = clarify.draft(state.policy, {**(features or {}), **found}, me.name, features=features)
+    # Drafted after the connection is closed: the model may take seconds, and no writer should wait for it.
+    drafter = state.drafter if request.query_params.get("draft") == "llm" else None
+    draft = clarify.draft(state.policy, {**(features or {}), **found}, me.name, features=features, drafter=drafter)
     now = datetime.now(timezone.utc)
     saved = [e for e in journal.pending(state.settings) if e.item_id == found["item_id"]]
     return render(request, "item.html", me, session, r, item=found, prev_id=prev_id, next_id=next_id,
                   sla=sla.sla_of(found["created_at"], now, state.policy), reject_reasons=reject_reasons(state),
                   draft=draft, features=features or {}, editable=EDITABLE_FIELDS, saved=saved,
-                  decision_uuid=str(uuid.uuid4()), notice=notice_of(request))
+                  decision_uuid=str(uuid.uuid4()), notice=notice_of(request), can_draft_with_llm=state.drafter is not None)
 
 
 @router.get("/overrides", response_class=HTMLResponse)
