@@ -21,15 +21,16 @@ MAX_TEXT = 5000
 MAX_BULK = 200
 
 
-async def _authorised(request: Request):
-    """(reviewer, session, form) of a POST: 401 without a session, 403 without its CSRF token."""
+async def _authorised(request: Request, item_id: int | None = None):
+    """(reviewer, session, form, next item) of a POST: 401 without a session, 403 without its CSRF token."""
     state = web(request)
-    with state.database.reading() as r:
+    with state.database.reading() as r:        # one connection: the session check and the item to go on to
         me, session = signed_in(request, r, page=False)
+        next_id = browse.neighbours(r.con, item_id)[1] if item_id is not None else None
     form = await request.form()
     if not state.sessions.csrf_ok(session, form.get(CSRF_FIELD)):
         raise CsrfRefused()
-    return me, session, form
+    return me, session, form, next_id
 
 
 def _text(form, name: str) -> str:
@@ -47,18 +48,13 @@ def _decision_id(form) -> str:
 @router.post("/signout")
 async def signout(request: Request) -> Response:
     try:
-        _, session, _ = await _authorised(request)
+        _, session, _, _ = await _authorised(request)
     except NotSignedIn:
         return RedirectResponse("/signin", status_code=303)
     web(request).sessions.revoke(session)
     response = RedirectResponse("/signin", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
-
-
-def _next_after(request: Request, item_id: int) -> int | None:
-    with web(request).database.reading() as r:
-        return browse.neighbours(r.con, item_id)[1]
 
 
 def _answer(request: Request, outcome: Outcome, me, session, next_id: int | None) -> Response:
@@ -79,8 +75,7 @@ def _answer(request: Request, outcome: Outcome, me, session, next_id: int | None
                   text=outcome.message, back=f"/items/{outcome.item_id}")
 
 
-def _submit(request: Request, me, session, item_id: int, action: str, fields: dict, form) -> Response:
-    next_id = _next_after(request, item_id)
+def _submit(request: Request, me, session, item_id: int, action: str, fields: dict, form, next_id) -> Response:
     decision = DecisionRequest(item_id, me.name, action, fields, uuid=_decision_id(form))
     return _answer(request, web(request).decider.submit(decision), me, session, next_id)
 
@@ -88,32 +83,32 @@ def _submit(request: Request, me, session, item_id: int, action: str, fields: di
 @router.post("/items/{item_id}/approve")
 async def approve(request: Request, item_id: int) -> Response:
     """Approve as MQL; with edits (company size, company, job title, country) the lead is re-scored first."""
-    me, session, form = await _authorised(request)
+    me, session, form, next_id = await _authorised(request, item_id)
     edits = {name: value for name in EDITABLE_FIELDS if (value := _text(form, f"edit_{name}"))}
-    return _submit(request, me, session, item_id, "approve", {"note": _text(form, "note") or None, "edits": edits}, form)
+    return _submit(request, me, session, item_id, "approve", {"note": _text(form, "note") or None, "edits": edits}, form, next_id)
 
 
 @router.post("/items/{item_id}/reject")
 async def reject(request: Request, item_id: int) -> Response:
-    me, session, form = await _authorised(request)
+    me, session, form, next_id = await _authorised(request, item_id)
     fields = {"reason_code": _text(form, "reason") or None, "reason": _text(form, "detail") or None}
-    return _submit(request, me, session, item_id, "reject", fields, form)
+    return _submit(request, me, session, item_id, "reject", fields, form, next_id)
 
 
 @router.post("/items/{item_id}/clarify")
 async def clarify(request: Request, item_id: int) -> Response:
     """Ask for clarification with the (edited) draft; flagged promises must be confirmed or removed."""
-    me, session, form = await _authorised(request)
+    me, session, form, next_id = await _authorised(request, item_id)
     draft = _text(form, "draft")
     fields = {"draft": draft or None, "draft_source": _text(form, "draft_source") or None,
               "confirmed": [str(v) for v in form.getlist("confirm")][:100]}
-    return _submit(request, me, session, item_id, "clarify", fields, form)
+    return _submit(request, me, session, item_id, "clarify", fields, form, next_id)
 
 
 @router.post("/items/{item_id}/reopen")
 async def reopen(request: Request, item_id: int) -> Response:
     """Reopen one's own decision that has not synced yet."""
-    me, session, form = await _authorised(request)
+    me, session, form, _ = await _authorised(request)
     decision = DecisionRequest(item_id, me.name, "reopen", {}, uuid=_decision_id(form))
     outcome = web(request).decider.submit(decision)
     if outcome.kind == "applied":
@@ -124,7 +119,7 @@ async def reopen(request: Request, item_id: int) -> Response:
 @router.post("/bulk")
 async def bulk(request: Request) -> Response:
     """Approve or reject the selected items with one reason; each is reported on its own."""
-    me, session, form = await _authorised(request)
+    me, session, form, _ = await _authorised(request)
     action = _text(form, "action")
     try:
         ids = sorted({int(v) for v in form.getlist("item")})[:MAX_BULK]
