@@ -247,3 +247,17 @@ def decision_of(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
     found = _dicts(con, "select item_id, lead_id, status, reviewer, decided_at, note, question from review.items"
                         " where item_id = ?", [int(item_id)])
     return found[0] if found else None
+
+
+def journal_conflicts(con: duckdb.DuckDBPyConnection, *, reviewer: str | None = None, item_id: int | None = None,
+                      since: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    """Saved (journaled) decisions found invalid when replayed: someone had decided the item first."""
+    if not relation_exists(con, "review", "decision_log"):
+        return []
+    return _dicts(
+        con,
+        "select item_id, reviewer, action, reason, submitted_at, recorded_at from review.decision_log"
+        " where outcome = 'conflict' and (?::varchar is null or reviewer = ?) and (?::bigint is null or item_id = ?)"
+        " and (?::timestamptz is null or recorded_at >= ?::timestamptz) order by recorded_at desc limit ?",
+        [reviewer, reviewer, item_id, item_id, since, since, int(limit)],
+    )

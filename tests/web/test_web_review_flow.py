@@ -10,6 +10,7 @@ import time
 import uuid
 
 from leadgate.review import journal
+from leadgate.review.service import ReviewService
 from leadgate.store import db
 from tests.web.conftest import csrf_of, session_for
 from tests.writer_holder import another_writer
@@ -35,23 +36,32 @@ def _audit(client, lead_id):
 
 def test_a_decision_while_a_run_holds_the_database_is_saved_and_lands_when_the_lock_frees(client, seeded_web):
     settings, ids, items = seeded_web
-    dan = items[ids[DAN]]
+    dan, bob = items[ids[DAN]], items[ids[BOB]]
+    decider = client.app.state.web.decider
+    decider.stop()                             # the replay timer waits until eve has decided bob (below)
     db.publish_read_copy(settings)             # what a run leaves for the pages to read meanwhile
     session_for(client)
     token = csrf_of(client, f"/items/{dan}")
     with another_writer(settings.db_path):     # leadgate's writer lock and a connection, as a pipeline run holds them
-        answer = client.post(f"/items/{dan}/reject", data={"csrf_token": token, "reason": "competitor",
-                                                           "detail": "reseller"})
-        assert answer.status_code == 202 and "Saved — applies when the current run finishes" in answer.text
-        assert [(e.item_id, e.reviewer, e.action) for e in journal.pending(settings)] == [(dan, "dana", "reject")]
+        for item in (dan, bob):
+            answer = client.post(f"/items/{item}/reject", data={"csrf_token": token, "reason": "competitor",
+                                                                "detail": "reseller"})
+            assert answer.status_code == 202 and "Saved — applies when the current run finishes" in answer.text
+        assert [(e.item_id, e.reviewer) for e in journal.pending(settings)] == [(dan, "dana"), (bob, "dana")]
         page = client.get(f"/items/{dan}").text
         assert "Saved — applies when the current run finishes" in page and 'id="reject"' not in page
+    with client.app.state.web.database.writing():    # eve, at the command line, decides bob first
+        ReviewService(settings).reject(bob, "eve", reason_code="duplicate")
+    decider.start()
     deadline = time.monotonic() + 20            # the server replays its journal every 2 s
-    while _item(client, dan)[0] == "pending" and time.monotonic() < deadline:
+    while journal.pending(settings) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert _item(client, dan) == ("rejected", "dana", "reseller", "competitor")
     assert _audit(client, ids[DAN]) == [("reviewer:dana", "rejected")]
-    assert journal.pending(settings) == []
+    assert _item(client, bob)[:2] == ("rejected", "eve") and _audit(client, ids[BOB]) == [("reviewer:eve", "rejected")]
+    queue = client.get("/queue").text                # dana is told her saved decision on bob did not apply
+    assert f"Your saved reject of <a href=\"/items/{bob}\">item {bob}</a> was not applied" in queue
+    assert "already rejected by eve" in queue
 
 
 def test_edit_then_approve_records_the_correction_beside_the_original_and_rescores(client, seeded_web):

@@ -122,6 +122,8 @@ def queue(request: Request, status: str = "pending", reason: str = "", tier: str
         found = browse.queue_page(r.con, wanted, state.overdue_before())
         return render(request, "queue.html", me, session, r, queue=found, f=wanted, statuses=STATUSES,
                       facets=state.facets(r.con), saved={e.item_id for e in journal.pending(state.settings)},
+                      conflicts=browse.journal_conflicts(r.con, reviewer=me.name, limit=5,
+                                                         since=datetime.now(timezone.utc) - timedelta(days=1)),
                       decision_uuid=str(uuid.uuid4()),
                       sla=state.sla_text(), notice=notice_of(request),
                       reject_reasons=reject_reasons(state))
@@ -139,6 +141,7 @@ def item(request: Request, item_id: int) -> Response:
         prev_id, next_id = browse.neighbours(r.con, item_id)
         features = features_row(r.con, found["lead_id"])
         found["edits"] = edits_of(r.con, found["lead_id"])
+        found["conflicts"] = browse.journal_conflicts(r.con, item_id=item_id)
     # Drafted after the connection is closed: the model may take seconds, and no writer should wait for it.
     drafter = state.drafter if request.query_params.get("draft") == "llm" else None
     draft = clarify.draft(state.policy, {**(features or {}), **found}, me.name, features=features, drafter=drafter)
