@@ -91,3 +91,18 @@ def test_next_never_leaves_the_site(client):
     for target in ("https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""):
         assert safe_next(target) == "/queue", target
     assert safe_next("/items/3?x=1") == "/items/3?x=1"
+
+
+def test_the_limiter_forgets_after_its_window_and_stays_bounded():
+    now = [1000.0]
+    limiter = SignInLimiter(per_name=2, per_address=100, window=60, clock=lambda: now[0], max_tracked=1000)
+    limiter.failed("dana", "10.0.0.1")
+    limiter.failed("DANA", "10.0.0.1")                 # names are compared case-insensitively
+    assert limiter.retry_after("dana", "10.0.0.2") == 61
+    now[0] += 61
+    assert limiter.retry_after("dana", "10.0.0.1") == 0
+    for n in range(5000):
+        now[0] += 0.001
+        limiter.failed(f"made-up-{n}", "10.0.0.3")
+    assert len(limiter._failures) <= 1000
+    assert limiter.retry_after("made-up-4999", "10.0.0.9") == 0 and limiter.retry_after("x", "10.0.0.3") > 0
