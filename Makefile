@@ -18,7 +18,7 @@ export PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS ?= 90
 export UV_PYTHON_DOWNLOADS := never
 export PREFECT_HOME ?= $(CURDIR)/.prefect
 
-.PHONY: help setup run test sample benchmark clean
+.PHONY: help setup browser run test sample benchmark clean
 
 help:
 	@echo "make run        set up and run the whole pipeline on data/sample (shadow mode, no credentials)"
@@ -43,9 +43,17 @@ SAMPLE_AS_OF := 2026-11-15T12:00:00Z
 run: setup
 	LEADGATE_INBOX=$${LEADGATE_INBOX:-data/sample} LEADGATE_AS_OF=$${LEADGATE_AS_OF:-$(SAMPLE_AS_OF)} $(VENV)/bin/leadgate run
 
+# The browser tests drive Debian's chromium through Playwright (Playwright's own download needs the internet).
+# A fresh machine may have no package lists yet: install, else update the lists once and install.
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@command -v chromium >/dev/null || { echo "installing chromium for the browser tests (apt-get)"; \
+	  $(SUDO) apt-get install -y chromium >/dev/null 2>&1 || { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y chromium >/dev/null; } \
+	  || { echo "could not install chromium: run 'sudo apt-get install -y chromium'" >&2; exit 1; }; }
+
 # Two workers: most of the suite waits on dbt, Prefect and emulator subprocesses, so two share 2 cores well.
 TEST_WORKERS ?= 2
-test: setup
+test: setup browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)

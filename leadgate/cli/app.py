@@ -18,6 +18,9 @@ review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
 app.add_typer(review_app, name="review")
 crm_app = typer.Typer(no_args_is_help=True, help="Prepare the CRM (LEADGATE_CRM) for a live sync.")
 app.add_typer(crm_app, name="crm")
+from leadgate.cli import web_cmds  # noqa: E402 - `review serve`, `reviewers` (issue 12)
+
+web_cmds.register(app, review_app)
 from leadgate.cli import metrics_cmds  # noqa: E402 - `leadgate metrics` lives in its own module
 app.command("metrics")(metrics_cmds.metrics)
 from leadgate.cli.import_cmds import import_app  # noqa: E402 - `import leads` here; `import outcomes` (model_cmds) attaches to it
