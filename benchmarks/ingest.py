@@ -21,7 +21,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -57,16 +57,20 @@ def generate(path: Path, n: int, bad_share: float, seed: int = 7) -> None:
         email = f"person{p}@company{p % 9973}.com"
         if s == "web":
             who = f'"anonymous_id": "anon-{p:08x}"' + (f', "email": "{email}"' if known[i] else "")
-            lines.append(f'{head}"event_type": "{web_t[i]}", {who}, "page_url": "https://www.pipewise.example{page[i]}",'
-                         f' "utm_source": "google", "utm_campaign": "{camp[i]}"}}')
+            lines.append(
+                f'{head}"event_type": "{web_t[i]}", {who}, "page_url": "https://www.pipewise.example{page[i]}",'
+                f' "utm_source": "google", "utm_campaign": "{camp[i]}"}}'
+            )
         elif s == "email":
             msg = ', "message": "Thanks, could you send pricing for 50 seats?"' if mail_t[i] == "email_reply" else ""
             lines.append(f'{head}"event_type": "{mail_t[i]}", "email": "{email}", "utm_campaign": "{camp[i]}"{msg}}}')
         else:
-            lines.append(f'{head}"event_type": "form_submit", "email": "{email}", "first_name": "First{p}",'
-                         f' "last_name": "Last{p}", "job_title": "{title[i]}", "company": "Company {p % 9973}",'
-                         f' "company_domain": "company{p % 9973}.com", "company_size": "{size[i]}", "country": "DE",'
-                         f' "consent": true}}')
+            lines.append(
+                f'{head}"event_type": "form_submit", "email": "{email}", "first_name": "First{p}",'
+                f' "last_name": "Last{p}", "job_title": "{title[i]}", "company": "Company {p % 9973}",'
+                f' "company_domain": "company{p % 9973}.com", "company_size": "{size[i]}", "country": "DE",'
+                f' "consent": true}}'
+            )
     data = "\n".join(lines).encode()
     if bad_share > 0:
         data = _spoil(lines, rng, bad_share)
@@ -75,13 +79,13 @@ def generate(path: Path, n: int, bad_share: float, seed: int = 7) -> None:
 
 def _spoil(lines: list[str], rng: np.random.Generator, share: float) -> bytes:
     kinds = [
-        lambda s: s[: len(s) // 2],                                       # cut off: not valid JSON
-        lambda s: s.replace('"event_id"', '"event_ref"', 1),              # missing event_id
+        lambda s: s[: len(s) // 2],  # cut off: not valid JSON
+        lambda s: s.replace('"event_id"', '"event_ref"', 1),  # missing event_id
         lambda s: s.replace('"occurred_at": "', '"occurred_at": "yesterday ', 1),
         lambda s: s.replace('"source": "', '"source": "fax', 1),
-        lambda s: "[" + s + "]",                                          # JSON, not an object
+        lambda s: "[" + s + "]",  # JSON, not an object
         lambda s: s.replace("@", "@@").replace('"anonymous_id"', '"visitor"'),
-        lambda s: s[:-1] + ', "page_title": "caf\udce9"}',                # Latin-1 byte: not UTF-8
+        lambda s: s[:-1] + ', "page_title": "caf\udce9"}',  # Latin-1 byte: not UTF-8
     ]
     chosen = rng.choice(len(lines), int(len(lines) * share), replace=False)
     out = [line.encode() for line in lines]
@@ -121,8 +125,9 @@ def _ingest(path: Path, work: Path) -> tuple[float, float, dict]:
 
     db = work / "leadgate.duckdb"
     # The events span 2026: as of its end, none is "more than a day after the run" (ingest rejects those).
-    settings = LeadgateSettings(db=db, inbox=work, lock_timeout=5.0, as_of=datetime(2027, 1, 1, tzinfo=timezone.utc),
-                                _env_file=None)
+    settings = LeadgateSettings(
+        db=db, inbox=work, lock_timeout=5.0, as_of=datetime(2027, 1, 1, tzinfo=UTC), _env_file=None
+    )
     started, cpu = time.perf_counter(), _cpu()
     report = ingest_paths(settings, [path])
     seconds, cpu = time.perf_counter() - started, _cpu() - cpu
@@ -156,18 +161,32 @@ def main() -> None:
         results = {}
         for index, name in ((1, "clean"), (2, "bad_1pct")):
             seconds, cpu, counts = min((r[index] for r in rounds), key=lambda r: r[0])
-            results[name] = {"seconds": round(seconds, 3), "rows_per_s": round(counts["records"] / seconds),
-                             "ratio_to_floor": round(seconds / floor, 2),
-                             # the ratio within each round, then the median: less sensitive to one lucky floor
-                             "ratio_median_of_rounds": round(statistics.median(r[index][0] / r[0][0] for r in rounds), 2),
-                             "cpu_seconds": round(cpu, 2),
-                             "cpu_ratio_to_floor": round(cpu / floor_cpu, 2), **counts}
-        print(json.dumps({
-            "benchmark": "ingest", "events": args.events, "file_mb": round(clean.stat().st_size / 1e6, 1),
-            "cpus": os.cpu_count(), "load_average": round(os.getloadavg()[0], 1), "floor_seconds": round(floor, 3),
-            "floor_cpu_seconds": round(floor_cpu, 2), "floor_rows_per_s": round(args.events / floor), **results,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        }))
+            results[name] = {
+                "seconds": round(seconds, 3),
+                "rows_per_s": round(counts["records"] / seconds),
+                "ratio_to_floor": round(seconds / floor, 2),
+                # the ratio within each round, then the median: less sensitive to one lucky floor
+                "ratio_median_of_rounds": round(statistics.median(r[index][0] / r[0][0] for r in rounds), 2),
+                "cpu_seconds": round(cpu, 2),
+                "cpu_ratio_to_floor": round(cpu / floor_cpu, 2),
+                **counts,
+            }
+        print(
+            json.dumps(
+                {
+                    "benchmark": "ingest",
+                    "events": args.events,
+                    "file_mb": round(clean.stat().st_size / 1e6, 1),
+                    "cpus": os.cpu_count(),
+                    "load_average": round(os.getloadavg()[0], 1),
+                    "floor_seconds": round(floor, 3),
+                    "floor_cpu_seconds": round(floor_cpu, 2),
+                    "floor_rows_per_s": round(args.events / floor),
+                    **results,
+                    "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+                }
+            )
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

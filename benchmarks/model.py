@@ -41,7 +41,7 @@ def run(n: int, seed: int) -> dict:
     p_true = propensity(leads, NOW)
     y = draw_outcomes(p_true, seed).astype(int)
     frame = snapshot_features(leads, NOW)
-    test = np.random.default_rng((seed, 2)).random(n) < 0.2     # its own stream (the features use default_rng(seed))
+    test = np.random.default_rng((seed, 2)).random(n) < 0.2  # its own stream (the features use default_rng(seed))
     t0 = time.perf_counter()
     doc, booster, scores = fit_model(frame[~test].reset_index(drop=True), y[~test])
     train_s = time.perf_counter() - t0
@@ -58,12 +58,21 @@ def run(n: int, seed: int) -> dict:
     reasons(model, view, points, policy.routing.top_reasons)
     model_s = time.perf_counter() - t2
     return {
-        "leads": n, "train_rows": int((~test).sum()), "family": doc["family"], "calibration": doc["calibration"]["kind"],
-        "cv_log_loss": {k: round(v, 4) for k, v in scores["cv_log_loss"].items()}, "train_seconds": round(train_s, 2),
-        "score_seconds": round(score_s, 3), "scoring_leads_per_s": round(len(scored) / score_s),
+        "leads": n,
+        "train_rows": int((~test).sum()),
+        "family": doc["family"],
+        "calibration": doc["calibration"]["kind"],
+        "cv_log_loss": {k: round(v, 4) for k, v in scores["cv_log_loss"].items()},
+        "train_seconds": round(train_s, 2),
+        "score_seconds": round(score_s, 3),
+        "scoring_leads_per_s": round(len(scored) / score_s),
         "model_part_leads_per_s": round(n / model_s),
-        "heldout": {"roc_auc": round(metrics.auc(y[test], p), 4), "propensity_auc": round(metrics.auc(y[test], p_true[test]), 4),
-                    "brier": round(metrics.brier(y[test], p), 4), "ece": round(metrics.ece(y[test], p), 4)},
+        "heldout": {
+            "roc_auc": round(metrics.auc(y[test], p), 4),
+            "propensity_auc": round(metrics.auc(y[test], p_true[test]), 4),
+            "brier": round(metrics.brier(y[test], p), 4),
+            "ece": round(metrics.ece(y[test], p), 4),
+        },
         "load_average": os.getloadavg()[0],
     }
 

@@ -31,11 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import duckdb  # noqa: E402
 
-from leadgate.pipeline import steps  # noqa: E402
-from leadgate.store import db  # noqa: E402
 from leadgate.config import LeadgateSettings  # noqa: E402
+from leadgate.pipeline import steps  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
 from leadgate.sample.generator import write_sample  # noqa: E402
+from leadgate.store import db  # noqa: E402
 
 
 def peak_rss_mb() -> float:
@@ -48,7 +48,10 @@ def floor_seconds(inbox: Path, work: Path) -> float:
     t0 = time.perf_counter()
     for i, path in enumerate(sorted(inbox.iterdir())):
         if path.suffix in (".jsonl", ".json"):
-            con.execute(f"create table j{i} as select * from read_json(?, format='newline_delimited', ignore_errors=true)", [str(path)])
+            con.execute(
+                f"create table j{i} as select * from read_json(?, format='newline_delimited', ignore_errors=true)",
+                [str(path)],
+            )
         elif path.suffix == ".csv":
             con.execute(f"create table c{i} as select * from read_csv(?, header=true, ignore_errors=true)", [str(path)])
     seconds = time.perf_counter() - t0
@@ -83,13 +86,21 @@ def main() -> None:
     stages: dict[str, dict] = {}
     t_start = time.perf_counter()
     ingested, s = timed(steps.ingest_step, settings)
-    stages["ingest"] = {"seconds": round(s, 2), "rows": ingested.records, "rows_per_s": round(ingested.records / s),
-                        "ratio_to_floor": round(s / floor_s, 2)}
+    stages["ingest"] = {
+        "seconds": round(s, 2),
+        "rows": ingested.records,
+        "rows_per_s": round(ingested.records / s),
+        "ratio_to_floor": round(s / floor_s, 2),
+    }
     built, s = timed(steps.build_step, settings)
     stages["dbt"] = {"seconds": round(s, 2), "nodes": len(built.nodes)}
     decided, s = timed(steps.decide_step, settings, policy, run_id)
-    stages["score_gate_route"] = {"seconds": round(s, 2), "rows": decided.scored,
-                                  "rows_per_s": round(decided.scored / s) if s else None, "detail": decided.seconds}
+    stages["score_gate_route"] = {
+        "seconds": round(s, 2),
+        "rows": decided.scored,
+        "rows_per_s": round(decided.scored / s) if s else None,
+        "detail": decided.seconds,
+    }
     synced, s = timed(steps.sync_step, settings, policy, run_id)
     stages["sync_shadow"] = {"seconds": round(s, 2), "report": steps.to_plain(synced)}
     _, s = timed(db.publish_read_copy, settings)
@@ -108,21 +119,30 @@ def main() -> None:
     rerun_s = time.perf_counter() - t0
 
     status = steps.status_counts(settings)
-    print(json.dumps({
-        "benchmark": "pipeline",
-        "leads_requested": args.leads,
-        "events_in_files": ingested.records,
-        "input_mb": round(size_mb, 1),
-        "generate_seconds": round(gen_s, 2),
-        "floor_read_json_seconds": round(floor_s, 2),
-        "stages": stages,
-        "end_to_end_seconds": round(total, 2),
-        "rerun_no_new_events": {"seconds": round(rerun_s, 2), "loaded": again.accepted, "scored": rerun_scored,
-                                "sync": steps.to_plain(rerun_sync)},
-        "leads_by_state": status.get("leads"),
-        "invariants_ok": all(i["ok"] for i in status.get("invariants", [])),
-        "peak_rss_mb": peak_rss_mb(),
-    }, default=str))
+    print(
+        json.dumps(
+            {
+                "benchmark": "pipeline",
+                "leads_requested": args.leads,
+                "events_in_files": ingested.records,
+                "input_mb": round(size_mb, 1),
+                "generate_seconds": round(gen_s, 2),
+                "floor_read_json_seconds": round(floor_s, 2),
+                "stages": stages,
+                "end_to_end_seconds": round(total, 2),
+                "rerun_no_new_events": {
+                    "seconds": round(rerun_s, 2),
+                    "loaded": again.accepted,
+                    "scored": rerun_scored,
+                    "sync": steps.to_plain(rerun_sync),
+                },
+                "leads_by_state": status.get("leads"),
+                "invariants_ok": all(i["ok"] for i in status.get("invariants", [])),
+                "peak_rss_mb": peak_rss_mb(),
+            },
+            default=str,
+        )
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
 

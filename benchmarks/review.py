@@ -24,15 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import httpx  # noqa: E402
-import uvicorn  # noqa: E402
+import httpx
+import uvicorn
 
-from leadgate.config import LeadgateSettings  # noqa: E402
-from leadgate.policy import load_policy  # noqa: E402
-from leadgate.review.reviewers import add_reviewer  # noqa: E402
-from leadgate.review.web.app import create_app  # noqa: E402
-from leadgate.store import db  # noqa: E402
-from tests.writer_holder import another_writer  # noqa: E402
+from leadgate.config import LeadgateSettings
+from leadgate.policy import load_policy
+from leadgate.review.reviewers import add_reviewer
+from leadgate.review.web.app import create_app
+from leadgate.store import db
+from tests.writer_holder import another_writer
 
 PASSWORD = "benchmark password"
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -107,8 +107,11 @@ def build(settings: LeadgateSettings, n: int) -> None:
 
 def _stats(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"median_ms": round(statistics.median(ordered) * 1000, 1),
-            "p95_ms": round(ordered[max(0, int(round(0.95 * len(ordered))) - 1)] * 1000, 1), "n": len(ordered)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 1),
+        "p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000, 1),
+        "n": len(ordered),
+    }
 
 
 def _timed(call, times: int) -> list[float]:
@@ -131,8 +134,11 @@ def main() -> None:
     build(settings, args.items)
     build_seconds = time.perf_counter() - started
 
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, load_policy(settings.policy)), host="127.0.0.1",
-                                           port=0, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(settings, load_policy(settings.policy)), host="127.0.0.1", port=0, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     while not server.started:
@@ -147,8 +153,12 @@ def main() -> None:
         answer = client.get(path)
         assert answer.status_code == 200, (path, answer.status_code)
 
-    result: dict[str, object] = {"benchmark": "review_web", "items": args.items, "build_seconds": round(build_seconds, 1)}
-    ok("/queue")                                                          # warm-up
+    result: dict[str, object] = {
+        "benchmark": "review_web",
+        "items": args.items,
+        "build_seconds": round(build_seconds, 1),
+    }
+    ok("/queue")  # warm-up
     result["queue"] = _stats(_timed(lambda: ok("/queue"), args.requests))
     result["queue_oldest_first"] = _stats(_timed(lambda: ok("/queue?sort=oldest"), args.requests // 2))
     result["queue_search"] = _stats(_timed(lambda: ok("/queue?q=company+123"), args.requests // 2))
@@ -164,7 +174,7 @@ def main() -> None:
 
     def approve() -> None:
         answer = client.post(f"/items/{next(pick)}/approve", data={"csrf_token": page_token})
-        answers[str(answer.status_code)] = answers.get(str(answer.status_code), 0) + 1   # 303 applied, 202 saved
+        answers[str(answer.status_code)] = answers.get(str(answer.status_code), 0) + 1  # 303 applied, 202 saved
 
     result["decision_free"] = {**_stats(_timed(approve, args.requests)), "answers": dict(answers)}
     answers.clear()

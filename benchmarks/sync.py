@@ -23,16 +23,16 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from connectors.crm.hubspot import HubSpotConnector, HubSpotSettings  # noqa: E402
-from connectors.crm.salesforce import SalesforceConnector, SalesforceSettings  # noqa: E402
-from leadgate.store import db  # noqa: E402
-from leadgate.config import DEFAULT_POLICY, LeadgateSettings  # noqa: E402
-from leadgate.policy import load_policy  # noqa: E402
-from leadgate.store.states import StateChange, set_states  # noqa: E402
-from leadgate.sync.outbox import run_sync  # noqa: E402
-from tests.emulators.fixtures import make_tls  # noqa: E402
-from tests.emulators.hubspot import HubSpotEmulator  # noqa: E402
-from tests.emulators.salesforce import SalesforceEmulator  # noqa: E402
+from connectors.crm.hubspot import HubSpotConnector, HubSpotSettings
+from connectors.crm.salesforce import SalesforceConnector, SalesforceSettings
+from leadgate.config import DEFAULT_POLICY, LeadgateSettings
+from leadgate.policy import load_policy
+from leadgate.store import db
+from leadgate.store.states import StateChange, set_states
+from leadgate.sync.outbox import run_sync
+from tests.emulators.fixtures import make_tls
+from tests.emulators.hubspot import HubSpotEmulator
+from tests.emulators.salesforce import SalesforceEmulator
 
 LOOKUP = {"query", "batch_read"}
 WRITE = {"collections_upsert", "collections_update", "batch_upsert"}
@@ -68,8 +68,13 @@ def seed(settings: LeadgateSettings, n: int) -> None:
             [REASONS],
         )
         lead_ids = [r[0] for r in con.execute("select lead_id from marts.lead_features").fetchall()]
-        set_states(con, [StateChange(lid, "qualified", ["auto_qualified"]) for lid in lead_ids],
-                   kind="route", actor="policy:bench", policy_version="bench")
+        set_states(
+            con,
+            [StateChange(lid, "qualified", ["auto_qualified"]) for lid in lead_ids],
+            kind="route",
+            actor="policy:bench",
+            policy_version="bench",
+        )
 
 
 class Timed:
@@ -113,21 +118,36 @@ def measure(crm: str, connector: Any, emulator: Any, n: int, work: Path) -> dict
 
     batch = 200 if crm == "salesforce" else 100
     return {
-        "crm": crm, "leads": n, "seconds": round(seconds, 2), "connector_seconds": round(timed.seconds, 2),
-        "leads_per_s": round(n / seconds), "calls": calls, "lookup_calls": total(LOOKUP), "write_calls": total(WRITE),
-        "bulk_calls": total(BULK), "bulk_polls": total(POLLS), "setup_calls": total(SETUP),
-        "retries": connector.stats.retries, "target_write_calls": math.ceil(n / batch),
-        "acknowledged": report.acknowledged, "synced": synced, "attempt_rows": attempts,
-        "rerun_sent": rerun.sent, "rerun_calls": sum(emulator.counts.values()), "rerun_crm_calls": rerun.crm_calls,
-        "rerun_seconds": round(rerun_seconds, 3), "rerun_measured": "through run_sync on the same database",
+        "crm": crm,
+        "leads": n,
+        "seconds": round(seconds, 2),
+        "connector_seconds": round(timed.seconds, 2),
+        "leads_per_s": round(n / seconds),
+        "calls": calls,
+        "lookup_calls": total(LOOKUP),
+        "write_calls": total(WRITE),
+        "bulk_calls": total(BULK),
+        "bulk_polls": total(POLLS),
+        "setup_calls": total(SETUP),
+        "retries": connector.stats.retries,
+        "target_write_calls": math.ceil(n / batch),
+        "acknowledged": report.acknowledged,
+        "synced": synced,
+        "attempt_rows": attempts,
+        "rerun_sent": rerun.sent,
+        "rerun_calls": sum(emulator.counts.values()),
+        "rerun_crm_calls": rerun.crm_calls,
+        "rerun_seconds": round(rerun_seconds, 3),
+        "rerun_measured": "through run_sync on the same database",
     }
 
 
 def run_salesforce(n: int, tls: Any, work: Path) -> dict[str, Any]:
     emulator = SalesforceEmulator(tls, record_bodies=False).start()
     try:
-        settings = SalesforceSettings(_env_file=None, instance_url=emulator.url, access_token=emulator.token,
-                                      bulk_poll_seconds=0.05)
+        settings = SalesforceSettings(
+            _env_file=None, instance_url=emulator.url, access_token=emulator.token, bulk_poll_seconds=0.05
+        )
         result = measure("salesforce", SalesforceConnector(settings), emulator, n, work)
         result["path"] = "bulk" if n > settings.bulk_threshold else "collections"
         if result["path"] == "bulk":
@@ -140,7 +160,9 @@ def run_salesforce(n: int, tls: Any, work: Path) -> dict[str, Any]:
 def run_hubspot(n: int, work: Path) -> dict[str, Any]:
     emulator = HubSpotEmulator(record_bodies=False).start()
     try:
-        settings = HubSpotSettings(_env_file=None, access_token=emulator.token, base_url=emulator.url, requests_per_10s=0)
+        settings = HubSpotSettings(
+            _env_file=None, access_token=emulator.token, base_url=emulator.url, requests_per_10s=0
+        )
         return measure("hubspot", HubSpotConnector(settings), emulator, n, work)
     finally:
         emulator.stop()
@@ -154,7 +176,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="leadgate-bench-sync-"))
     (work / "inbox").mkdir()
     tls, bundle = make_tls(work)
-    os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)      # trust the emulator's test CA, as the tests do
+    os.environ["REQUESTS_CA_BUNDLE"] = str(bundle)  # trust the emulator's test CA, as the tests do
     for crm in args.crm:
         for n in args.leads:
             result = run_salesforce(n, tls, work) if crm == "salesforce" else run_hubspot(n, work)

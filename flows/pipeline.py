@@ -15,16 +15,15 @@ from prefect.states import Completed
 
 from flows import progress
 from flows.run_slot import RunSkipped, exclusive_run
-from leadgate.store import db
-from leadgate.pipeline import interrupts
-from leadgate.pipeline import steps
-from leadgate.pipeline.attention import rejection_reasons
 from leadgate.config import LeadgateSettings
-from leadgate.policy import Policy, load_policy
-from leadgate.shared.redaction import redact, redact_value, redacted_errors
+from leadgate.pipeline import interrupts, steps
+from leadgate.pipeline.attention import rejection_reasons
 from leadgate.pipeline.report import render_markdown
 from leadgate.pipeline.summary import attention_rows, shown_rows
 from leadgate.pipeline.telemetry import apply_telemetry_defaults
+from leadgate.policy import Policy, load_policy
+from leadgate.shared.redaction import redact, redact_value, redacted_errors
+from leadgate.store import db
 
 GLOBAL_LIMIT = "leadgate-pipeline"
 
@@ -55,7 +54,12 @@ def retry_if_database_busy(task, task_run, state) -> bool:
     return False
 
 
-_task = dict(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[5, 15, 30], retry_condition_fn=retry_if_database_busy)
+_task = {
+    "cache_policy": NO_CACHE,
+    "retries": 3,
+    "retry_delay_seconds": [5, 15, 30],
+    "retry_condition_fn": retry_if_database_busy,
+}
 
 
 @task(name="ingest-inbox", **_task)
@@ -82,8 +86,14 @@ def build_features(settings: LeadgateSettings, full_refresh: bool, run_id: str |
 @redacted_errors
 @interrupts.step("scoring and routing")
 def decide(settings: LeadgateSettings, policy: Policy, run_id: str, rescore_all: bool):
-    return steps.decide_step(settings, policy, run_id, rescore_all=rescore_all, progress=get_run_logger().info,
-                             on_batch=progress.scoring_batch)
+    return steps.decide_step(
+        settings,
+        policy,
+        run_id,
+        rescore_all=rescore_all,
+        progress=get_run_logger().info,
+        on_batch=progress.scoring_batch,
+    )
 
 
 @task(name="sync-outbox", **_task)
@@ -101,7 +111,9 @@ def review_alerts(settings: LeadgateSettings, policy: Policy, run_id: str) -> di
     from leadgate.review.alerts import send_review_alerts, webhook_from_environment
 
     log = get_run_logger()
-    return steps.to_plain(send_review_alerts(settings, webhook_from_environment(log.warning), policy, run_id=run_id, logger=log))
+    return steps.to_plain(
+        send_review_alerts(settings, webhook_from_environment(log.warning), policy, run_id=run_id, logger=log)
+    )
 
 
 @task(name="publish-read-copy", **_task)
@@ -114,7 +126,7 @@ def publish(settings: LeadgateSettings) -> str:
 
 
 @flow(name="leadgate-pipeline", log_prints=True)
-@redacted_errors       # no configured secret reaches Prefect's state messages or results
+@redacted_errors  # no configured secret reaches Prefect's state messages or results
 def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: str | None = None) -> dict:
     """One pass of the pipeline. `rescore` re-scores every lead (decay); `full_refresh` rebuilds dbt from scratch."""
     settings = LeadgateSettings() if inbox is None else LeadgateSettings(inbox=Path(inbox))
@@ -125,13 +137,23 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
     ensure_global_limit()
     with ExitStack() as held:
         try:  # queued on the concurrency limit first, then the run lock, within LEADGATE_RUN_WAIT
-            held.enter_context(exclusive_run(settings, GLOBAL_LIMIT, run_id=run_id, log=get_run_logger().info,
-                                             flow_run_id=str(flow_run_id) if flow_run_id else None))
+            held.enter_context(
+                exclusive_run(
+                    settings,
+                    GLOBAL_LIMIT,
+                    run_id=run_id,
+                    log=get_run_logger().info,
+                    flow_run_id=str(flow_run_id) if flow_run_id else None,
+                )
+            )
         except RunSkipped as exc:
             get_run_logger().info("skipped: %s", exc)
-            return Completed(name="Skipped", message=f"skipped: {exc}", data={"run_id": run_id, "skipped": f"skipped: {exc}"})
-        abandoned = steps.start_run(settings, run_id, kind="pipeline", policy=policy,
-                                    flow_run_id=str(flow_run_id) if flow_run_id else None)
+            return Completed(
+                name="Skipped", message=f"skipped: {exc}", data={"run_id": run_id, "skipped": f"skipped: {exc}"}
+            )
+        abandoned = steps.start_run(
+            settings, run_id, kind="pipeline", policy=policy, flow_run_id=str(flow_run_id) if flow_run_id else None
+        )
         progress.start(run_id)
         try:
             summary = _run(settings, policy, run_id, rescore=rescore, full_refresh=full_refresh)
@@ -139,7 +161,7 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
             steps.finish_run(settings, run_id, status="completed", summary=summary)
             publish(settings)  # after the run row is final, so the copy shows this run finished
         except BaseException as exc:
-            stopped = interrupts.interruption(exc)   # Ctrl-C: `interrupted`, whatever the step turned it into
+            stopped = interrupts.interruption(exc)  # Ctrl-C: `interrupted`, whatever the step turned it into
             failed = stopped is None and isinstance(exc, Exception)
             # SIGTERM (Prefect's TerminationSignal) or SystemExit: stopped from outside, `interrupted` too
             why = str(exc) if failed else str(stopped or f"run stopped from outside ({type(exc).__name__})")
@@ -150,18 +172,30 @@ def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: 
             raise
         finally:
             progress.stop()
-    create_table_artifact(key="leadgate-run-summary", table=redact_value(attention_rows(summary) + shown_rows(summary)[0]), description=f"leadgate run {run_id}")
-    create_markdown_artifact(key="leadgate-run-report", markdown=redact(render_markdown(summary)), description=f"leadgate run {run_id}")
+    create_table_artifact(
+        key="leadgate-run-summary",
+        table=redact_value(attention_rows(summary) + shown_rows(summary)[0]),
+        description=f"leadgate run {run_id}",
+    )
+    create_markdown_artifact(
+        key="leadgate-run-report", markdown=redact(render_markdown(summary)), description=f"leadgate run {run_id}"
+    )
     return summary
 
 
 def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bool, full_refresh: bool) -> dict:
     log = get_run_logger()
     ingested = ingest_inbox(settings)
-    owed = steps.work_owed(settings)   # what dbt has built, whichever path loaded the events
+    owed = steps.work_owed(settings)  # what dbt has built, whichever path loaded the events
     # field issues without accepted events: later copies that refuse consent, which must reach the mart now
-    must_build = (owed.build or ingested.accepted > 0 or ingested.field_issues > 0 or rescore or full_refresh
-                  or not steps.marts_built(settings))
+    must_build = (
+        owed.build
+        or ingested.accepted > 0
+        or ingested.field_issues > 0
+        or rescore
+        or full_refresh
+        or not steps.marts_built(settings)
+    )
     built = decided = None
     if catch_up := owed.catch_up(ingested.accepted):
         log.info("catching up: %s", catch_up)
@@ -176,7 +210,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
     else:
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)
-    alerted = review_alerts(settings, policy, run_id)   # after routing and sync: what this run queued
+    alerted = review_alerts(settings, policy, run_id)  # after routing and sync: what this run queued
     status = steps.status_counts(settings)
     return {
         "run_id": run_id,
@@ -184,7 +218,9 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "sync_mode": settings.sync_mode,
         "crm": settings.crm,
         "ingest": steps.to_plain(ingested),
-        "rejection_reasons": rejection_reasons(settings, getattr(ingested, "load_id", None)) if ingested.rejected else [],
+        "rejection_reasons": rejection_reasons(settings, getattr(ingested, "load_id", None))
+        if ingested.rejected
+        else [],
         "review_budget": policy.routing.review_budget,
         "catch_up": catch_up,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
@@ -192,7 +228,7 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "sync": steps.to_plain(synced),
         "alerts": alerted,
         "status": status,
-        "read_copy": str(settings.read_db_path),   # published by the flow once this run's row is final
+        "read_copy": str(settings.read_db_path),  # published by the flow once this run's row is final
     }
 
 

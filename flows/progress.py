@@ -23,7 +23,9 @@ class RunProgress:
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.percent = 0.0
-        self.artifact_id = create_progress_artifact(0.0, key=PROGRESS_KEY, description=f"leadgate run {run_id}: starting")
+        self.artifact_id = create_progress_artifact(
+            0.0, key=PROGRESS_KEY, description=f"leadgate run {run_id}: starting"
+        )
 
     def step(self, name: str, fraction: float = 1.0, note: str | None = None) -> None:
         order = list(STEP_WEIGHTS)

@@ -31,9 +31,9 @@ from leadgate.config import LeadgateSettings
 from leadgate.store.processes import ProcessIdentity
 from leadgate.store.run_lock import RunInProgress, hold_run_lock, run_lock_is_free
 
-LEASE_SECONDS = 60.0      # the shortest lease Prefect's server accepts for renewal
-RENEW_EVERY = 20.0        # well inside the lease, so one failed renewal does not lose the slot
-RECHECK_EVERY = 5.0       # while queued, look again for a holder that died meanwhile
+LEASE_SECONDS = 60.0  # the shortest lease Prefect's server accepts for renewal
+RENEW_EVERY = 20.0  # well inside the lease, so one failed renewal does not lose the slot
+RECHECK_EVERY = 5.0  # while queued, look again for a holder that died meanwhile
 Log = Callable[[str], None]
 _fallback = logging.getLogger("leadgate.run_slot")
 
@@ -131,15 +131,32 @@ def free_dead_slots(settings: LeadgateSettings, limit_name: str, log: Log) -> in
     return freed
 
 
-def record_slot(settings: LeadgateSettings, limit_name: str, lease_id: UUID, *, run_id: str | None,
-                flow_run_id: str | None, process: ProcessIdentity | None = None) -> Path:
+def record_slot(
+    settings: LeadgateSettings,
+    limit_name: str,
+    lease_id: UUID,
+    *,
+    run_id: str | None,
+    flow_run_id: str | None,
+    process: ProcessIdentity | None = None,
+) -> Path:
     """Write down who holds a slot, beside the database, so a later run can tell whether it is gone."""
     record = _records(settings) / f"{lease_id}.json"
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps({
-        "lease_id": str(lease_id), "limit": limit_name, "slots": 1, "server": server_identity(),
-        "run_id": run_id, "flow_run_id": flow_run_id, "process": (process or ProcessIdentity.current()).to_dict(),
-    }), encoding="utf-8")
+    record.write_text(
+        json.dumps(
+            {
+                "lease_id": str(lease_id),
+                "limit": limit_name,
+                "slots": 1,
+                "server": server_identity(),
+                "run_id": run_id,
+                "flow_run_id": flow_run_id,
+                "process": (process or ProcessIdentity.current()).to_dict(),
+            }
+        ),
+        encoding="utf-8",
+    )
     return record
 
 
@@ -162,7 +179,7 @@ def _renew(lease_id: UUID, stop: threading.Event) -> None:
         while not stop.wait(RENEW_EVERY):
             try:
                 client.renew_concurrency_lease(lease_id=lease_id, lease_duration=LEASE_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - a lost renewal is logged; the run lock still keeps runs apart
+            except Exception as exc:
                 _fallback.warning("could not renew the pipeline's concurrency lease: %s", exc)
 
 
@@ -207,8 +224,10 @@ def pipeline_slot(
                 brief = "; ".join(live_holders(settings, brief=True)) or f"it holds the {limit_name} slot"
                 raise RunSkipped(f"another run is in progress ({brief})")
             if not announced:
-                log(f"waiting for {'; '.join(others) or 'another run'} to finish: queued on the {limit_name} "
-                    f"concurrency limit, up to {deadline - now:.0f} s")
+                log(
+                    f"waiting for {'; '.join(others) or 'another run'} to finish: queued on the {limit_name} "
+                    f"concurrency limit, up to {deadline - now:.0f} s"
+                )
                 announced = True
             if now >= next_check:
                 free_dead_slots(settings, limit_name, log)
@@ -220,8 +239,9 @@ def pipeline_slot(
     record = record_slot(settings, limit_name, lease_id, run_id=run_id, flow_run_id=flow_run_id)
     stop = threading.Event()
     # the thread runs in a copy of this context, so it talks to the same Prefect API (settings live in contextvars)
-    renewer = threading.Thread(target=contextvars.copy_context().run, args=(_renew, lease_id, stop),
-                               name="leadgate-slot-lease", daemon=True)
+    renewer = threading.Thread(
+        target=contextvars.copy_context().run, args=(_renew, lease_id, stop), name="leadgate-slot-lease", daemon=True
+    )
     with _sigterm_unwinds():
         renewer.start()
         try:
@@ -242,11 +262,19 @@ def exclusive_run(
     """The slot, then the run lock, both within LEADGATE_RUN_WAIT; RunSkipped when a live run keeps either."""
     deadline = time.monotonic() + settings.run_wait
     with ExitStack() as stack:
-        stack.enter_context(pipeline_slot(settings, limit_name, run_id=run_id, flow_run_id=flow_run_id,
-                                          deadline=deadline, log=log))
+        stack.enter_context(
+            pipeline_slot(settings, limit_name, run_id=run_id, flow_run_id=flow_run_id, deadline=deadline, log=log)
+        )
         try:
-            stack.enter_context(hold_run_lock(settings, run_id=run_id, flow_run_id=flow_run_id,
-                                              wait=max(0.0, deadline - time.monotonic()), notify=log))
+            stack.enter_context(
+                hold_run_lock(
+                    settings,
+                    run_id=run_id,
+                    flow_run_id=flow_run_id,
+                    wait=max(0.0, deadline - time.monotonic()),
+                    notify=log,
+                )
+            )
         except RunInProgress as exc:
             detail = f" ({exc.holder.summary()})" if exc.holder is not None else ""
             raise RunSkipped(f"another run is in progress{detail}") from None

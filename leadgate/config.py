@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -49,8 +49,8 @@ class LeadgateSettings(SecretSettings):
     def scoring_time(self) -> datetime:
         """When engagement decay is measured from: `as_of` if set (no offset means UTC), else now."""
         if self.as_of is None:
-            return datetime.now(timezone.utc)
-        return self.as_of if self.as_of.tzinfo else self.as_of.replace(tzinfo=timezone.utc)
+            return datetime.now(UTC)
+        return self.as_of if self.as_of.tzinfo else self.as_of.replace(tzinfo=UTC)
 
     @property
     def db_path(self) -> Path:
@@ -78,7 +78,7 @@ def load_llm_settings() -> tuple[Any, Any]:
     """(LlmSettings, OpenAISettings) from `LEADGATE_LLM_*` and `OPENAI_*`; a bad value is one line naming the variable."""
     from pydantic import ValidationError
 
-    from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings      # imported when the LLM scorer is chosen
+    from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings  # imported when the LLM scorer is chosen
     from leadgate.shared.settings_errors import settings_error_line
 
     try:
@@ -95,5 +95,7 @@ class AlertSettings(SecretSettings):
 
     alert_webhook_url: SecretStr | None = Field(default=None, description="the webhook (a secret: its path is the key)")
     alert_format: Literal["auto", "slack", "teams"] = "auto"
-    alert_timeout: float = Field(default=10.0, gt=0, le=60, description="seconds to connect (at most 5) and to wait for the answer")
+    alert_timeout: float = Field(
+        default=10.0, gt=0, le=60, description="seconds to connect (at most 5) and to wait for the answer"
+    )
     review_url: str = Field(default="http://127.0.0.1:8080/", description="the review queue, linked from every alert")

@@ -10,13 +10,18 @@ import os
 import signal
 import sys
 
-from leadgate.store import erasure_journal
-
-from leadgate.store import forget
 from leadgate.config import LeadgateSettings
+from leadgate.store import erasure_journal, forget
 
-POINTS = ("in_transaction", "after_commit", "rewrite_copied", "rewrite_swapped", "before_publish",
-          "publish_copied", "published")
+POINTS = (
+    "in_transaction",
+    "after_commit",
+    "rewrite_copied",
+    "rewrite_swapped",
+    "before_publish",
+    "publish_copied",
+    "published",
+)
 
 
 def die() -> None:
@@ -24,12 +29,12 @@ def die() -> None:
 
 
 def arm(point: str) -> None:
-    if point == "in_transaction":             # rows deleted, read copy dropped, not committed
+    if point == "in_transaction":  # rows deleted, read copy dropped, not committed
         real_drop = forget.drop_read_copy
         forget.drop_read_copy = lambda settings: (real_drop(settings), die())
-    elif point == "after_commit":             # committed; file and read copy not rewritten yet
+    elif point == "after_commit":  # committed; file and read copy not rewritten yet
         forget.finish_locked = lambda *a, **k: die()
-    elif point == "before_publish":           # file rewritten and journalled; read copy not published
+    elif point == "before_publish":  # file rewritten and journalled; read copy not published
         erasure_journal.publish_clean_copy = lambda *a, **k: die()
     else:
         real_replace = os.replace

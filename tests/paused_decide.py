@@ -11,8 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-from leadgate.pipeline import steps
 from leadgate.config import LeadgateSettings
+from leadgate.pipeline import steps
 from leadgate.policy import load_policy
 from leadgate.scoring.baseline import BaselineScorer
 

@@ -21,8 +21,13 @@ class Delivery:
 def post_json(url: str, host: str, timeout: float, payload: dict[str, Any]) -> Delivery:
     """POST `payload` to `url`; a failure is a Delivery naming `host` and the HTTP status."""
     try:
-        answer = requests.post(url, json=payload, timeout=(min(5.0, timeout), timeout),
-                               allow_redirects=False, headers={"User-Agent": "leadgate-alerts"})
+        answer = requests.post(
+            url,
+            json=payload,
+            timeout=(min(5.0, timeout), timeout),
+            allow_redirects=False,
+            headers={"User-Agent": "leadgate-alerts"},
+        )
     except requests.Timeout:
         return Delivery(False, None, f"no answer from {host} within {timeout:g} s")
     except requests.RequestException as exc:

@@ -9,8 +9,20 @@ from typing import Any
 from connectors.crm.base import SyncResult
 from leadgate.shared.redaction import redact
 
-ATTEMPT_COLUMNS = ("run_id", "crm", "lead_id", "payload_hash", "request", "response", "outcome", "crm_record_id",
-                   "error_code", "message", "http_status", "attempted_at")
+ATTEMPT_COLUMNS = (
+    "run_id",
+    "crm",
+    "lead_id",
+    "payload_hash",
+    "request",
+    "response",
+    "outcome",
+    "crm_record_id",
+    "error_code",
+    "message",
+    "http_status",
+    "attempted_at",
+)
 
 
 def _json(value: Any) -> str | None:
@@ -22,6 +34,20 @@ def attempt_rows(crm: str, run_id: str | None, results: Iterable[SyncResult]) ->
     rows = []
     for result in results:
         for a in result.attempts:
-            rows.append((run_id, crm, a.lead_id, a.payload_hash, redact(_json(a.request)), redact(_json(a.response)),
-                         str(a.outcome), a.crm_record_id, a.error_code, redact(a.message), a.http_status, a.attempted_at))
+            rows.append(
+                (
+                    run_id,
+                    crm,
+                    a.lead_id,
+                    a.payload_hash,
+                    redact(_json(a.request)),
+                    redact(_json(a.response)),
+                    str(a.outcome),
+                    a.crm_record_id,
+                    a.error_code,
+                    redact(a.message),
+                    a.http_status,
+                    a.attempted_at,
+                )
+            )
     return rows

@@ -22,15 +22,15 @@ class OutboundLead:
     lead_id: str
     payload: dict[str, Any]
     payload_hash: str
-    crm_record_id: str | None = None      # known from an earlier acknowledgement
+    crm_record_id: str | None = None  # known from an earlier acknowledgement
 
 
 class SyncOutcome(StrEnum):
-    ACKNOWLEDGED = "acknowledged"         # the CRM applied this payload
-    REJECTED = "rejected"                 # the CRM refused this record (validation): do not retry until it changes
-    CONVERTED = "converted"               # the CRM record was converted and can no longer be updated
-    ALREADY_CONTACT = "already_contact"   # the person already exists as a contact: a person must decide
-    RETRY = "retry"                       # transient failure: stays owed for the next run
+    ACKNOWLEDGED = "acknowledged"  # the CRM applied this payload
+    REJECTED = "rejected"  # the CRM refused this record (validation): do not retry until it changes
+    CONVERTED = "converted"  # the CRM record was converted and can no longer be updated
+    ALREADY_CONTACT = "already_contact"  # the person already exists as a contact: a person must decide
+    RETRY = "retry"  # transient failure: stays owed for the next run
 
 
 @dataclass(frozen=True)
@@ -39,14 +39,14 @@ class SyncAttempt:
 
     lead_id: str
     payload_hash: str | None
-    request: dict[str, Any] | None        # the record as sent, in CRM field names
-    response: Any                         # the CRM's answer for this record, or the batch-level error
+    request: dict[str, Any] | None  # the record as sent, in CRM field names
+    response: Any  # the CRM's answer for this record, or the batch-level error
     outcome: SyncOutcome
     attempted_at: datetime
     crm_record_id: str | None = None
     error_code: str | None = None
     message: str | None = None
-    http_status: int | None = None        # None when no answer came (timeout, dropped connection)
+    http_status: int | None = None  # None when no answer came (timeout, dropped connection)
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,12 @@ class SyncResult:
     error_code: str | None = None
     message: str | None = None
     created: bool | None = None
-    attempts: tuple[SyncAttempt, ...] = ()   # every attempt that carried this lead, oldest first
+    attempts: tuple[SyncAttempt, ...] = ()  # every attempt that carried this lead, oldest first
 
 
 @dataclass
 class SyncStats:
-    calls: int = 0                        # every HTTP request made, look-ups and setup included
+    calls: int = 0  # every HTTP request made, look-ups and setup included
     lookup_calls: int = 0
     retries: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,9 +87,9 @@ class CrmNotReady(RuntimeError):
 class SetupGap:
     """What `leadgate crm check|setup` tells a person about missing set-up, and the line it fails with."""
 
-    heading: str | None                   # printed above the instructions (None: nothing to print)
-    instructions: list[str]               # one line per item a person must create by hand
-    error: str                            # the command's one-line error
+    heading: str | None  # printed above the instructions (None: nothing to print)
+    instructions: list[str]  # one line per item a person must create by hand
+    error: str  # the command's one-line error
 
 
 @runtime_checkable
@@ -98,7 +98,7 @@ class CrmConnector(Protocol):
 
     name: str
     stats: SyncStats
-    mapping: Any                          # the CrmMapping in use
+    mapping: Any  # the CrmMapping in use
 
     def missing_setup(self) -> list[str]:
         """Fields/properties leadgate needs that the CRM does not have yet (empty when ready)."""

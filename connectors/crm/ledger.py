@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.crm.base import OutboundLead, SyncAttempt, SyncOutcome, SyncResult
@@ -12,7 +12,7 @@ from connectors.crm.retry import CrmCallError
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -29,36 +29,68 @@ class Ledger:
 
     def __init__(self, leads: Sequence[OutboundLead]) -> None:
         self.leads: dict[str, OutboundLead] = {}
-        for lead in leads:                 # one result per lead id, even if a caller repeats one
+        for lead in leads:  # one result per lead id, even if a caller repeats one
             self.leads[lead.lead_id] = lead
         self._attempts: dict[str, list[SyncAttempt]] = {lid: [] for lid in self.leads}
         self._final: dict[str, Outcome] = {}
 
     def attempt(
-        self, lead_id: str, request: dict[str, Any] | None, response: Any, outcome: SyncOutcome, *,
-        at: datetime | None = None, crm_record_id: str | None = None, error_code: str | None = None,
-        message: str | None = None, http_status: int | None = None,
+        self,
+        lead_id: str,
+        request: dict[str, Any] | None,
+        response: Any,
+        outcome: SyncOutcome,
+        *,
+        at: datetime | None = None,
+        crm_record_id: str | None = None,
+        error_code: str | None = None,
+        message: str | None = None,
+        http_status: int | None = None,
     ) -> None:
         lead = self.leads[lead_id]
-        self._attempts[lead_id].append(SyncAttempt(
-            lead_id=lead_id, payload_hash=lead.payload_hash, request=request, response=response,
-            outcome=outcome, attempted_at=at or utcnow(), crm_record_id=crm_record_id,
-            error_code=error_code, message=message, http_status=http_status,
-        ))
+        self._attempts[lead_id].append(
+            SyncAttempt(
+                lead_id=lead_id,
+                payload_hash=lead.payload_hash,
+                request=request,
+                response=response,
+                outcome=outcome,
+                attempted_at=at or utcnow(),
+                crm_record_id=crm_record_id,
+                error_code=error_code,
+                message=message,
+                http_status=http_status,
+            )
+        )
 
     def batch_failed(
-        self, requests: Iterable[tuple[str, dict[str, Any] | None]], exc: CrmCallError, at: datetime,
+        self,
+        requests: Iterable[tuple[str, dict[str, Any] | None]],
+        exc: CrmCallError,
+        at: datetime,
         outcome: SyncOutcome = SyncOutcome.RETRY,
     ) -> None:
         """One attempt row per record of a request that failed as a whole."""
         response = {"status": exc.status, "error": exc.code, "message": str(exc), "body": _jsonable(exc.body)}
         for lead_id, request in requests:
-            self.attempt(lead_id, request, response, outcome, at=at, error_code=exc.code or type(exc).__name__,
-                         message=str(exc), http_status=exc.status)
+            self.attempt(
+                lead_id,
+                request,
+                response,
+                outcome,
+                at=at,
+                error_code=exc.code or type(exc).__name__,
+                message=str(exc),
+                http_status=exc.status,
+            )
 
     def bisect_malformed(
-        self, items: Sequence[Any], requests: Sequence[tuple[str, dict[str, Any] | None]], exc: CrmCallError,
-        at: datetime, send: Callable[[Sequence[Any]], None],
+        self,
+        items: Sequence[Any],
+        requests: Sequence[tuple[str, dict[str, Any] | None]],
+        exc: CrmCallError,
+        at: datetime,
+        send: Callable[[Sequence[Any]], None],
     ) -> None:
         """A batch the CRM refused as malformed: send each half again, down to the one bad record."""
         if len(items) == 1:
@@ -89,11 +121,17 @@ class Ledger:
         out = []
         for lead_id, lead in self.leads.items():
             final = self._final.get(lead_id, default)
-            out.append(SyncResult(
-                lead_id=lead_id, outcome=final.outcome, crm_record_id=final.crm_record_id or lead.crm_record_id,
-                error_code=final.error_code, message=final.message, created=final.created,
-                attempts=tuple(self._attempts[lead_id]),
-            ))
+            out.append(
+                SyncResult(
+                    lead_id=lead_id,
+                    outcome=final.outcome,
+                    crm_record_id=final.crm_record_id or lead.crm_record_id,
+                    error_code=final.error_code,
+                    message=final.message,
+                    created=final.created,
+                    attempts=tuple(self._attempts[lead_id]),
+                )
+            )
         return out
 
 
@@ -106,4 +144,4 @@ def _jsonable(body: Any) -> Any:
 
 
 def chunked(items: Sequence[Any], size: int) -> list[Sequence[Any]]:
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

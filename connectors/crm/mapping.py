@@ -17,11 +17,28 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 
 # The CRM-neutral payload fields (leadgate.sync.payload.build_payload builds the payload) and how each is rendered.
 NEUTRAL_FIELDS: dict[str, str] = {
-    "lead_id": "text", "email": "text", "first_name": "text", "last_name": "text", "company": "text",
-    "company_domain": "text", "job_title": "text", "phone": "text", "country": "text", "industry": "text",
-    "company_size": "text", "lead_source": "text", "lead_status": "text", "score": "decimal",
-    "confidence": "decimal", "top_reasons": "lines", "reviewer_summary": "text", "policy_version": "text",
-    "scorer_version": "text", "model_version": "text", "next_action": "text", "hot_signals": "lines",
+    "lead_id": "text",
+    "email": "text",
+    "first_name": "text",
+    "last_name": "text",
+    "company": "text",
+    "company_domain": "text",
+    "job_title": "text",
+    "phone": "text",
+    "country": "text",
+    "industry": "text",
+    "company_size": "text",
+    "lead_source": "text",
+    "lead_status": "text",
+    "score": "decimal",
+    "confidence": "decimal",
+    "top_reasons": "lines",
+    "reviewer_summary": "text",
+    "policy_version": "text",
+    "scorer_version": "text",
+    "model_version": "text",
+    "next_action": "text",
+    "hot_signals": "lines",
 }
 MAPPINGS_DIR = Path(__file__).resolve().parent
 
@@ -37,7 +54,7 @@ class FieldRule(BaseModel):
 
     field: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     overwrite: Literal["always", "if_empty"] = "always"
-    custom: bool = False                  # created by the admin (Salesforce) or by `crm setup` (HubSpot)
+    custom: bool = False  # created by the admin (Salesforce) or by `crm setup` (HubSpot)
     kind: Literal["text", "number", "textarea"] = "text"
     label: str | None = None
     values: dict[str, str] | None = None  # translate our values (e.g. MQL) to the CRM's options
@@ -50,7 +67,7 @@ class CrmMapping(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: str
-    crm: str = Field(pattern=r"^[a-z][a-z0-9_]*$")   # the connector's name; load_mapping checks it matches
+    crm: str = Field(pattern=r"^[a-z][a-z0-9_]*$")  # the connector's name; load_mapping checks it matches
     object: str
     fields: dict[str, FieldRule]
 
@@ -171,9 +188,12 @@ def fields_to_send(
     if creating:
         return out
     for rule in mapping.fields.values():
-        if rule.overwrite == "if_empty" and rule.field in out:
-            if current is None or not is_empty(current.get(rule.field)):
-                del out[rule.field]
+        if (
+            rule.overwrite == "if_empty"
+            and rule.field in out
+            and (current is None or not is_empty(current.get(rule.field)))
+        ):
+            del out[rule.field]
     return out
 
 

@@ -20,7 +20,12 @@ class CrmCallError(RuntimeError):
     """A CRM request failed as a whole (no per-record answers)."""
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: str | None = None, body: Any = None,
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        body: Any = None,
         retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
@@ -39,7 +44,7 @@ class TransientCrmError(CrmCallError, Retryable):
 
     def __init__(self, message: str, *, final: bool = False, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.final = final            # e.g. a daily quota: retrying within this run cannot help
+        self.final = final  # e.g. a daily quota: retrying within this run cannot help
 
 
 class MalformedBatchError(CrmCallError):
@@ -56,7 +61,10 @@ class RetriesExhausted(CrmCallError):
     def __init__(self, last: TransientCrmError, attempts: int) -> None:
         super().__init__(
             f"{last} (gave up after {attempts} attempt{'s' if attempts != 1 else ''})",
-            status=last.status, code=last.code, body=last.body, retry_after=last.retry_after,
+            status=last.status,
+            code=last.code,
+            body=last.body,
+            retry_after=last.retry_after,
         )
         self.last = last
         self.attempts = attempts

@@ -13,19 +13,20 @@ from connectors.crm.mapping import CrmMapping, load_mapping
 from connectors.crm.retry import ApiBudgetExhausted, CrmRetrier, MalformedBatchError, RetriesExhausted
 from leadgate.shared.retry import RetryPolicy
 
-Item = tuple[OutboundLead, dict[str, Any]]      # a lead and the record sent for it
+Item = tuple[OutboundLead, dict[str, Any]]  # a lead and the record sent for it
 
 
 class CrmConnectorBase:
     """A CrmConnector without its wire: subclasses set the names below and implement `send` and set-up."""
 
-    name: ClassVar[str]                  # LEADGATE_CRM value
-    setup_noun: ClassVar[str]            # what `missing_setup` lists, plural ("Lead fields")
-    setup_hint: ClassVar[str] = ""       # appended to "run `leadgate crm setup`" when that alone is not enough
+    name: ClassVar[str]  # LEADGATE_CRM value
+    setup_noun: ClassVar[str]  # what `missing_setup` lists, plural ("Lead fields")
+    setup_hint: ClassVar[str] = ""  # appended to "run `leadgate crm setup`" when that alone is not enough
     settings_class: ClassVar[type]
 
-    def __init__(self, settings: Any, *, mapping: CrmMapping | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self, settings: Any, *, mapping: CrmMapping | None = None, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
         self.settings = settings
         self.mapping = mapping or load_mapping(settings.mapping, crm=self.name)
         self.check_mapping(self.mapping)
@@ -57,8 +58,10 @@ class CrmConnectorBase:
 
     def not_ready_message(self, missing: Sequence[str]) -> str:
         """The sync's one line naming what the CRM lacks and how to fix it."""
-        return (f"{self.name} lacks {len(missing)} {self.setup_noun} leadgate writes ({', '.join(missing)}): "
-                f"run `leadgate crm setup`{self.setup_hint}; nothing was sent")
+        return (
+            f"{self.name} lacks {len(missing)} {self.setup_noun} leadgate writes ({', '.join(missing)}): "
+            f"run `leadgate crm setup`{self.setup_hint}; nothing was sent"
+        )
 
     # ------------------------------------------------------------------ sync
 
@@ -84,8 +87,13 @@ class CrmConnectorBase:
         """Add CRM-specific figures to `self.stats.extra` after a send (the default adds none)."""
 
     def send_batch(
-        self, ledger: Ledger, items: Sequence[Item], call: Callable[[list[dict[str, Any]]], Any], *,
-        before: Callable[[], None] | None = None, resend: Callable[[Sequence[Item]], None] | None = None,
+        self,
+        ledger: Ledger,
+        items: Sequence[Item],
+        call: Callable[[list[dict[str, Any]]], Any],
+        *,
+        before: Callable[[], None] | None = None,
+        resend: Callable[[Sequence[Item]], None] | None = None,
         on_malformed: Callable[[MalformedBatchError, Any], None] | None = None,
     ) -> tuple[Any, Any] | None:
         """One request for `items` under the retrier; (answer, started) or None once the leads are settled.
@@ -107,8 +115,10 @@ class CrmConnectorBase:
             answer = self.retrier.call(attempt, on_failure=lambda exc: ledger.batch_failed(requests_, exc, started))
         except RetriesExhausted as exc:
             self.retries_exhausted(exc)
-            ledger.settle_all([lid for lid, _ in requests_],
-                              Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)))
+            ledger.settle_all(
+                [lid for lid, _ in requests_],
+                Outcome(SyncOutcome.RETRY, error_code=exc.code or "TRANSIENT", message=str(exc)),
+            )
             return None
         except MalformedBatchError as exc:
             if on_malformed is not None:

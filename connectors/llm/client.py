@@ -26,7 +26,7 @@ def make_async_client(endpoint: OpenAISettings, llm: LlmSettings) -> openai.Asyn
     if not key:
         if endpoint.base_url is None:
             raise LlmConfigError("LEADGATE_SCORER=llm needs OPENAI_API_KEY (or OPENAI_BASE_URL for a local server)")
-        key = "not-needed"    # local servers (vLLM, llama.cpp, Ollama) accept any key
+        key = "not-needed"  # local servers (vLLM, llama.cpp, Ollama) accept any key
     return openai.AsyncOpenAI(api_key=key, base_url=endpoint.base_url, timeout=llm.timeout, max_retries=0)
 
 
@@ -35,12 +35,12 @@ class ChatResult:
     """One chat-completion attempt in leadgate's terms: the parsed answer or why there is none, and usage."""
 
     parsed: BaseModel | None = None
-    failure: str | None = None                # records.CONTENT_FAILURES / TRANSPORT_FAILURES, None when parsed
+    failure: str | None = None  # records.CONTENT_FAILURES / TRANSPORT_FAILURES, None when parsed
     error: str | None = None
     request_id: str | None = None
     tokens_in: int = 0
     tokens_out: int = 0
-    retry_after: float | None = None          # the endpoint's requested wait (429)
+    retry_after: float | None = None  # the endpoint's requested wait (429)
 
 
 def _error_code(exc: openai.APIStatusError) -> str:
@@ -51,15 +51,21 @@ def _error_code(exc: openai.APIStatusError) -> str:
 
 
 async def chat_once(
-    client: openai.AsyncOpenAI, llm: LlmSettings, messages: list[dict[str, str]], response_format: type[BaseModel],
+    client: openai.AsyncOpenAI,
+    llm: LlmSettings,
+    messages: list[dict[str, str]],
+    response_format: type[BaseModel],
     max_tokens: int,
 ) -> ChatResult:
     """One structured-output request; SDK errors become failures, or LlmConfigError when retries cannot help."""
     extra = {} if llm.temperature is None else {"temperature": llm.temperature}
     try:
         raw = await client.chat.completions.with_raw_response.parse(
-            model=llm.model, messages=messages, response_format=response_format,
-            max_completion_tokens=max_tokens, **extra,
+            model=llm.model,
+            messages=messages,
+            response_format=response_format,
+            max_completion_tokens=max_tokens,
+            **extra,
         )
         return _read(raw)
     except openai.APITimeoutError:
@@ -67,8 +73,10 @@ async def chat_once(
     except openai.APIConnectionError as exc:
         if isinstance(exc.__cause__, httpx.LocalProtocolError):
             # the request could not even be written (e.g. a header the key made illegal): not transient
-            raise LlmConfigError("the request to the LLM endpoint could not be sent: "
-                                 f"{redact(str(exc.__cause__))[:150]}; check OPENAI_API_KEY") from None
+            raise LlmConfigError(
+                "the request to the LLM endpoint could not be sent: "
+                f"{redact(str(exc.__cause__))[:150]}; check OPENAI_API_KEY"
+            ) from None
         return ChatResult(failure="connection_error", error=redact(str(exc))[:200])
     except openai.AuthenticationError as exc:
         raise LlmConfigError(
@@ -82,10 +90,16 @@ async def chat_once(
         ) from None
     except openai.APIStatusError as exc:
         if exc.status_code == 429:
-            return ChatResult(failure="rate_limited", error="429 too many requests", request_id=exc.request_id,
-                              retry_after=retry_after_from_headers(exc.response.headers))
+            return ChatResult(
+                failure="rate_limited",
+                error="429 too many requests",
+                request_id=exc.request_id,
+                retry_after=retry_after_from_headers(exc.response.headers),
+            )
         failure = "server_error" if exc.status_code >= 500 else "bad_request"
-        return ChatResult(failure=failure, error=f"{exc.status_code} {redact(str(exc))[:150]}", request_id=exc.request_id)
+        return ChatResult(
+            failure=failure, error=f"{exc.status_code} {redact(str(exc))[:150]}", request_id=exc.request_id
+        )
 
 
 def _read(raw: Any) -> ChatResult:

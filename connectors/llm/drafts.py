@@ -21,9 +21,16 @@ def draft_email(endpoint: OpenAISettings, llm: LlmSettings, prompt: Prompt, lead
         try:
             extra = {} if llm.temperature is None else {"temperature": llm.temperature}
             answer = await client.chat.completions.create(
-                model=llm.model, max_tokens=MAX_DRAFT_TOKENS, **extra,
-                messages=[{"role": "system", "content": prompt.system},
-                          {"role": "user", "content": f"{LEADS_OPEN}\n{json.dumps(lead_view, ensure_ascii=False)}\n{LEADS_CLOSE}"}],
+                model=llm.model,
+                max_tokens=MAX_DRAFT_TOKENS,
+                **extra,
+                messages=[
+                    {"role": "system", "content": prompt.system},
+                    {
+                        "role": "user",
+                        "content": f"{LEADS_OPEN}\n{json.dumps(lead_view, ensure_ascii=False)}\n{LEADS_CLOSE}",
+                    },
+                ],
             )
         finally:
             await client.close()

@@ -41,8 +41,13 @@ def injection_signals(texts: Iterable[str]) -> list[str]:
 
 def negative_signals(texts: Iterable[str]) -> list[str]:
     """Fragments where the lead says no."""
-    return [m.group(0) for text in texts if text and _ANY_NEGATIVE.search(text)
-            for p in _NEGATIVE_RES if (m := p.search(text))]
+    return [
+        m.group(0)
+        for text in texts
+        if text and _ANY_NEGATIVE.search(text)
+        for p in _NEGATIVE_RES
+        if (m := p.search(text))
+    ]
 
 
 def _normal(text: str) -> str:

@@ -25,7 +25,9 @@ def plain(leads: Sequence[LeadInput]) -> list[LeadInput]:
     return [lead for lead in leads if not mentions_rating(lead.free_texts)]
 
 
-def batch_suspect(batch: Sequence[LeadInput], answers: Sequence[LeadAnswer], baseline_qualified: Callable[[str], bool]) -> bool:
+def batch_suspect(
+    batch: Sequence[LeadInput], answers: Sequence[LeadAnswer], baseline_qualified: Callable[[str], bool]
+) -> bool:
     """Could one lead's text have moved the others' answers? Its text talks ratings, or the answers move together.
 
     `answers` carry the request's local ids (L1..Ln, in `batch` order).

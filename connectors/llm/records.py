@@ -5,16 +5,24 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from connectors.llm.schema import LeadAnswer, ValidatorVerdict
 from leadgate.shared.prompt import Prompt
 
 # Lead outcomes. ok: an answer to use; the rest send the lead to review, or keep it pending.
-OK, LLM_ERROR, LLM_INCONSISTENT, PROMPT_INJECTION, PENDING = "ok", "llm_error", "llm_inconsistent", "prompt_injection", "pending"
+OK, LLM_ERROR, LLM_INCONSISTENT, PROMPT_INJECTION, PENDING = (
+    "ok",
+    "llm_error",
+    "llm_inconsistent",
+    "prompt_injection",
+    "pending",
+)
 # Content failures are retried once with a smaller batch; transport failures are retried in place.
-CONTENT_FAILURES = frozenset({"invalid_json", "schema_violation", "truncated", "refusal", "wrong_leads", "missing_leads", "bad_request"})
+CONTENT_FAILURES = frozenset(
+    {"invalid_json", "schema_violation", "truncated", "refusal", "wrong_leads", "missing_leads", "bad_request"}
+)
 TRANSPORT_FAILURES = frozenset({"rate_limited", "server_error", "timeout", "connection_error"})
 
 
@@ -43,7 +51,7 @@ class LeadResult:
     lead_id: str
     outcome: str
     answer: LeadAnswer | None = None
-    detail: str | None = None                 # why, for llm_error / llm_inconsistent / prompt_injection / pending
+    detail: str | None = None  # why, for llm_error / llm_inconsistent / prompt_injection / pending
     from_cache: bool = False
     cache_key: str | None = None
     input_hash: str | None = None
@@ -52,7 +60,7 @@ class LeadResult:
 @dataclass
 class ValidationResult:
     lead_id: str
-    outcome: str                              # ok | llm_error | pending
+    outcome: str  # ok | llm_error | pending
     verdict: ValidatorVerdict | None = None
     detail: str | None = None
     from_cache: bool = False
@@ -63,7 +71,7 @@ class CallRecord:
     """One HTTP attempt, as logged in scoring.llm_calls."""
 
     call_id: str
-    kind: str                                 # score | validate
+    kind: str  # score | validate
     model: str
     prompt_version: str
     batch_size: int
@@ -75,7 +83,7 @@ class CallRecord:
     latency_ms: float = 0.0
     error: str | None = None
     estimated_cost_usd: float | None = None
-    called_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    called_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)

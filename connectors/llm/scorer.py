@@ -22,8 +22,20 @@ from connectors.llm.guards import inconsistencies, injection_signals
 from connectors.llm.independence import batch_suspect, plain, wordy
 from connectors.llm.limits import TokenBudget
 from connectors.llm.records import (
-    LLM_ERROR, LLM_INCONSISTENT, OK, PENDING, PROMPT_INJECTION, TRANSPORT_FAILURES, CacheEntry, CallRecord,
-    LeadInput, LeadResult, ValidationResult, cache_key, canonical, lead_input,
+    LLM_ERROR,
+    LLM_INCONSISTENT,
+    OK,
+    PENDING,
+    PROMPT_INJECTION,
+    TRANSPORT_FAILURES,
+    CacheEntry,
+    CallRecord,
+    LeadInput,
+    LeadResult,
+    ValidationResult,
+    cache_key,
+    canonical,
+    lead_input,
 )
 from connectors.llm.schema import LeadAnswer, ScoreBatchAnswer, ValidateBatchAnswer, ValidatorVerdict
 from connectors.llm.settings import LlmSettings
@@ -40,12 +52,13 @@ PromotesFn = Callable[[str, LeadAnswer], bool]
 def _says_qualified(lead_id: str, answer: LeadAnswer) -> bool:
     return answer.qualification == "qualified"
 
+
 @dataclass
 class _Outcome:
     parsed: BaseModel | None = None
     failure: str | None = None
     error: str | None = None
-    record: CallRecord | None = None          # the last HTTP attempt behind this outcome
+    record: CallRecord | None = None  # the last HTTP attempt behind this outcome
 
 
 def _mark(outcome: _Outcome, failure: str) -> None:
@@ -66,17 +79,24 @@ class _Transient(Retryable):
 class LlmScorer:
     """Scores and validates scrubbed leads against one OpenAI-compatible endpoint, for one run."""
 
-    def __init__(self, client: Any, settings: LlmSettings, *, score_prompt: Prompt,
-                 validate_prompt: Prompt, cost: CostFn | None = None) -> None:
+    def __init__(
+        self,
+        client: Any,
+        settings: LlmSettings,
+        *,
+        score_prompt: Prompt,
+        validate_prompt: Prompt,
+        cost: CostFn | None = None,
+    ) -> None:
         self.client = client
         self.settings = settings
-        self.score_prompt = score_prompt          # prompts come from the core (leadgate.scoring.prompts)
+        self.score_prompt = score_prompt  # prompts come from the core (leadgate.scoring.prompts)
         self.validate_prompt = validate_prompt
         self.cost = cost or (lambda model, tokens_in, tokens_out: None)
         self.calls: list[CallRecord] = []
-        self.new_cache: dict[str, CacheEntry] = {}     # answers worth keeping, for store_cache
+        self.new_cache: dict[str, CacheEntry] = {}  # answers worth keeping, for store_cache
         self.cache_hits = 0
-        self.confirmed_alone = 0                       # batched answers asked again with the lead alone
+        self.confirmed_alone = 0  # batched answers asked again with the lead alone
         self.promotes: PromotesFn = _says_qualified
         self.baseline_qualified: Callable[[str], bool] = lambda lead_id: False
         self.max_in_flight = 0
@@ -84,8 +104,14 @@ class LlmScorer:
         self._slots = asyncio.Semaphore(settings.concurrency)
         self._pacer = EvenPacer(settings.max_requests_per_min)
         # Transport failures are retried in place; a Retry-After is honoured (cut to backoff_max, see _attempt).
-        self._retrier = Retrier(RetryPolicy(max_attempts=settings.max_retries + 1, base_seconds=settings.backoff_base,
-                                            max_seconds=settings.backoff_max, max_retry_after=None))
+        self._retrier = Retrier(
+            RetryPolicy(
+                max_attempts=settings.max_retries + 1,
+                base_seconds=settings.backoff_base,
+                max_seconds=settings.backoff_max,
+                max_retry_after=None,
+            )
+        )
         self.budget = TokenBudget(settings.max_tokens_per_run)
 
     def lead_input(self, lead_id: str, view: dict[str, Any]) -> LeadInput:
@@ -94,8 +120,11 @@ class LlmScorer:
     # --- scoring ------------------------------------------------------------------------------
 
     async def score(
-        self, leads: Sequence[LeadInput], cached: dict[str, dict[str, Any]],
-        on_results: Callable[[dict[str, LeadResult]], None] | None = None, promotes: PromotesFn | None = None,
+        self,
+        leads: Sequence[LeadInput],
+        cached: dict[str, dict[str, Any]],
+        on_results: Callable[[dict[str, LeadResult]], None] | None = None,
+        promotes: PromotesFn | None = None,
         baseline_qualified: Callable[[str], bool] | None = None,
     ) -> dict[str, LeadResult]:
         """One result per lead: cached answers reused, the rest batched; injection suspects scored alone.
@@ -117,7 +146,7 @@ class LlmScorer:
                 try:
                     answer = LeadAnswer.model_validate(hit)
                 except ValidationError:
-                    hit = None      # a cache row from an older schema: ask again
+                    hit = None  # a cache row from an older schema: ask again
                 else:
                     self.cache_hits += 1
                     results[lead.lead_id] = self._judge(lead, answer, from_cache=True)
@@ -133,6 +162,7 @@ class LlmScorer:
         batches = [[lead] for lead in isolated]
         for group in (plain(regular), wordy(regular)):
             batches += [group[i : i + size] for i in range(0, len(group), size)]
+
         async def one(batch: list[LeadInput]) -> dict[str, LeadResult]:
             chunk = await self._score_batch(batch, may_split=True)
             notify(chunk)
@@ -145,7 +175,9 @@ class LlmScorer:
     async def _score_batch(self, batch: list[LeadInput], *, may_split: bool) -> dict[str, LeadResult]:
         local = {f"L{i + 1}": lead for i, lead in enumerate(batch)}
         payload = [{"lead_id": lid, **lead.view} for lid, lead in local.items()]
-        outcome = await self._request("score", self.score_prompt, payload, ScoreBatchAnswer, [l.lead_id for l in batch])
+        outcome = await self._request(
+            "score", self.score_prompt, payload, ScoreBatchAnswer, [lead.lead_id for lead in batch]
+        )
         results: dict[str, LeadResult] = {}
         retry: list[LeadInput] = []
         failure = outcome.failure
@@ -153,7 +185,10 @@ class LlmScorer:
             answers = outcome.parsed.answers
             ids = [a.lead_id for a in answers]
             if len(set(ids)) != len(ids) or set(ids) - set(local):
-                failure, outcome.error = "wrong_leads", f"answer ids {sorted(set(ids) - set(local))[:5]} not in the request"
+                failure, outcome.error = (
+                    "wrong_leads",
+                    f"answer ids {sorted(set(ids) - set(local))[:5]} not in the request",
+                )
             else:
                 alone: list[LeadInput] = []
                 suspect = len(batch) > 1 and batch_suspect(batch, answers, self.baseline_qualified)
@@ -179,7 +214,9 @@ class LlmScorer:
             return results
         if failure in ("budget", *TRANSPORT_FAILURES):
             reason = "llm_budget_exhausted" if failure == "budget" else f"llm_unavailable: {outcome.error}"
-            return results | {l.lead_id: self._result(l, PENDING, reason) for l in batch if l.lead_id not in results}
+            return results | {
+                lead.lead_id: self._result(lead, PENDING, reason) for lead in batch if lead.lead_id not in results
+            }
         retry = retry or batch
         if may_split:
             half = max(1, (len(retry) + 1) // 2)
@@ -187,16 +224,25 @@ class LlmScorer:
             for chunk in await asyncio.gather(*(self._score_batch(p, may_split=False) for p in parts)):
                 results.update(chunk)
             return results
-        return results | {l.lead_id: self._result(l, LLM_ERROR, f"{failure}: {outcome.error}") for l in retry}
+        return results | {lead.lead_id: self._result(lead, LLM_ERROR, f"{failure}: {outcome.error}") for lead in retry}
 
     def _fresh(self, key: str) -> dict[str, Any] | None:
         entry = self.new_cache.get(key)
         return entry.answer if entry else None
 
     def _keep(self, key: str, prompt: Prompt, input_hash: str, answer: BaseModel) -> None:
-        self.new_cache[key] = CacheEntry(key, self.settings.model, prompt.version, input_hash, answer.model_dump(mode="json"))
+        self.new_cache[key] = CacheEntry(
+            key, self.settings.model, prompt.version, input_hash, answer.model_dump(mode="json")
+        )
 
-    def _result(self, lead: LeadInput, outcome: str, detail: str | None, answer: LeadAnswer | None = None, from_cache: bool = False) -> LeadResult:
+    def _result(
+        self,
+        lead: LeadInput,
+        outcome: str,
+        detail: str | None,
+        answer: LeadAnswer | None = None,
+        from_cache: bool = False,
+    ) -> LeadResult:
         return LeadResult(lead.lead_id, outcome, answer, detail, from_cache, lead.cache_key, lead.input_hash)
 
     def _judge(self, lead: LeadInput, answer: LeadAnswer, *, from_cache: bool) -> LeadResult:
@@ -242,18 +288,25 @@ class LlmScorer:
             results.update(chunk)
         return {lead.lead_id: results[lead.lead_id] for lead, _ in items}
 
-    async def _validate_batch(self, batch: list[tuple[LeadInput, LeadAnswer, str, str]], *, may_split: bool) -> dict[str, ValidationResult]:
+    async def _validate_batch(
+        self, batch: list[tuple[LeadInput, LeadAnswer, str, str]], *, may_split: bool
+    ) -> dict[str, ValidationResult]:
         local = {f"L{i + 1}": item for i, item in enumerate(batch)}
         payload = [
             {"lead_id": lid, "lead": lead.view, "first_answer": answer.model_dump(mode="json", exclude={"lead_id"})}
             for lid, (lead, answer, _, _) in local.items()
         ]
-        outcome = await self._request("validate", self.validate_prompt, payload, ValidateBatchAnswer, [item[0].lead_id for item in batch])
+        outcome = await self._request(
+            "validate", self.validate_prompt, payload, ValidateBatchAnswer, [item[0].lead_id for item in batch]
+        )
         failure = outcome.failure
         if outcome.parsed is not None:
             ids = [v.lead_id for v in outcome.parsed.verdicts]
             if sorted(ids) != sorted(local):
-                failure, outcome.error = ("wrong_leads" if set(ids) - set(local) or len(set(ids)) != len(ids) else "missing_leads"), f"got ids {ids[:5]}"
+                failure, outcome.error = (
+                    ("wrong_leads" if set(ids) - set(local) or len(set(ids)) != len(ids) else "missing_leads"),
+                    f"got ids {ids[:5]}",
+                )
                 _mark(outcome, failure)
             else:
                 results, alone = {}, []
@@ -265,7 +318,9 @@ class LlmScorer:
                         alone.append(local[verdict.lead_id])
                         continue
                     self._keep(key, self.validate_prompt, input_hash, verdict)
-                    results[lead.lead_id] = ValidationResult(lead.lead_id, OK, verdict.model_copy(update={"lead_id": lead.lead_id}))
+                    results[lead.lead_id] = ValidationResult(
+                        lead.lead_id, OK, verdict.model_copy(update={"lead_id": lead.lead_id})
+                    )
                 self.confirmed_alone += len(alone)
                 for chunk in await asyncio.gather(*(self._validate_batch([item], may_split=True) for item in alone)):
                     results.update(chunk)
@@ -279,7 +334,10 @@ class LlmScorer:
         elif may_split:
             parts = [batch]
         else:
-            return {lead.lead_id: ValidationResult(lead.lead_id, LLM_ERROR, detail=f"{failure}: {outcome.error}") for lead, *_ in batch}
+            return {
+                lead.lead_id: ValidationResult(lead.lead_id, LLM_ERROR, detail=f"{failure}: {outcome.error}")
+                for lead, *_ in batch
+            }
         results = {}
         for chunk in await asyncio.gather(*(self._validate_batch(p, may_split=False) for p in parts)):
             results.update(chunk)
@@ -298,7 +356,9 @@ class LlmScorer:
         )
         return [{"role": "system", "content": prompt.system}, {"role": "user", "content": user}]
 
-    async def _request(self, kind: str, prompt: Prompt, payload: list[dict[str, Any]], model: type[BaseModel], lead_ids: list[str]) -> _Outcome:
+    async def _request(
+        self, kind: str, prompt: Prompt, payload: list[dict[str, Any]], model: type[BaseModel], lead_ids: list[str]
+    ) -> _Outcome:
         messages = self._messages(prompt, payload)
         max_tokens = 200 + self.settings.output_tokens_per_lead * len(payload)
         reserve = sum(len(m["content"]) for m in messages) // 3 + max_tokens
@@ -317,12 +377,14 @@ class LlmScorer:
 
         try:
             return await self._retrier.call_async(once)
-        except _Transient as exc:             # out of attempts: the last failure is the outcome
+        except _Transient as exc:  # out of attempts: the last failure is the outcome
             return exc.outcome
         finally:
             await self.budget.settle(reserve, used)
 
-    async def _attempt(self, kind, prompt, messages, model, max_tokens, lead_ids) -> tuple[_Outcome, CallRecord, float | None]:
+    async def _attempt(
+        self, kind, prompt, messages, model, max_tokens, lead_ids
+    ) -> tuple[_Outcome, CallRecord, float | None]:
         record = CallRecord(uuid.uuid4().hex, kind, self.settings.model, prompt.version, len(lead_ids), lead_ids, "ok")
         self.calls.append(record)
         async with self._slots:

@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import click
 import typer
@@ -22,18 +22,26 @@ from leadgate.cli import web_cmds  # noqa: E402 - `review serve`, `reviewers` (i
 
 web_cmds.register(app, review_app)
 from leadgate.cli import metrics_cmds  # noqa: E402 - `leadgate metrics` lives in its own module
+
 app.command("metrics")(metrics_cmds.metrics)
 from leadgate.cli.import_cmds import import_app  # noqa: E402 - `import leads` here; `import outcomes` (model_cmds) attaches to it
 from leadgate.cli.model_cmds import model_app  # noqa: E402 - light: heavy imports are inside the commands
+
 app.add_typer(import_app, name="import")
 app.add_typer(model_app, name="model")
 from leadgate.cli.policy_cmds import policy_app  # noqa: E402 - registered beside the other sub-apps
+
 app.add_typer(policy_app, name="policy")
 
 EXIT_SKIPPED = 75  # `leadgate run` met another live run for the whole wait (EX_TEMPFAIL: try again later)
 
-ReviewerOpt = Annotated[Optional[str], typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")]
-StrictOpt = Annotated[bool, typer.Option("--strict", help="exit 1 when there are warnings (e.g. a file with most records rejected), for CI")]
+ReviewerOpt = Annotated[
+    str | None, typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")
+]
+StrictOpt = Annotated[
+    bool,
+    typer.Option("--strict", help="exit 1 when there are warnings (e.g. a file with most records rejected), for CI"),
+]
 
 
 def _settings() -> LeadgateSettings:
@@ -50,7 +58,7 @@ def _echo_json(value: Any) -> None:
 def run(
     rescore: Annotated[bool, typer.Option(help="re-score every lead (nightly: lets time decay take effect)")] = False,
     full_refresh: Annotated[bool, typer.Option(help="rebuild every dbt model from scratch")] = False,
-    inbox: Annotated[Optional[Path], typer.Option(help="folder of event files (default LEADGATE_INBOX)")] = None,
+    inbox: Annotated[Path | None, typer.Option(help="folder of event files (default LEADGATE_INBOX)")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the summary as JSON")] = False,
     strict: StrictOpt = False,
 ) -> None:
@@ -62,12 +70,13 @@ def run(
     load_policy(settings.policy)  # a bad policy file fails before Prefect starts
     check_inbox(inbox or settings.inbox)  # so does a wrong LEADGATE_INBOX (exit 2)
     from flows.pipeline import leadgate_pipeline
-    from leadgate.cli.render_summary import render_text
     from leadgate.cli.prefect_server import prefect_api
-
+    from leadgate.cli.render_summary import render_text
     from leadgate.cli.terminal_logs import hide_tracebacks_in_terminal
 
-    hide_tracebacks_in_terminal(keep_tracebacks=bool(os.environ.get("LEADGATE_DEBUG")))  # lead text stays inert either way
+    hide_tracebacks_in_terminal(
+        keep_tracebacks=bool(os.environ.get("LEADGATE_DEBUG"))
+    )  # lead text stays inert either way
 
     from leadgate.pipeline.interrupts import RunTerminated
 
@@ -76,9 +85,9 @@ def run(
     with prefect_api(say=lambda line: typer.echo(line, err=True)):
         try:
             summary = leadgate_pipeline(rescore=rescore, full_refresh=full_refresh, inbox=str(inbox) if inbox else None)
-        except KeyboardInterrupt as exc:     # typer would turn it into a silent exit 130: say which step stopped
+        except KeyboardInterrupt as exc:  # typer would turn it into a silent exit 130: say which step stopped
             stopped = exc
-    if stopped is not None:                  # said last, once the temporary server has stopped
+    if stopped is not None:  # said last, once the temporary server has stopped
         typer.echo(str(stopped) or "run interrupted", err=True)
         raise typer.Exit(143 if isinstance(stopped, RunTerminated) else 130)
     if summary.get("skipped"):  # another run held the slot or the run lock for all of LEADGATE_RUN_WAIT
@@ -118,12 +127,14 @@ def _fail_if_strict(strict: bool, warnings: list[str]) -> None:
 
 @app.command()
 def ingest(
-    paths: Annotated[Optional[list[Path]], typer.Argument(help="files or folders of events (JSON Lines or CSV); default LEADGATE_INBOX")] = None,
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(help="files or folders of events (JSON Lines or CSV); default LEADGATE_INBOX"),
+    ] = None,
     strict: StrictOpt = False,
 ) -> None:
     """Load event files into the raw engagement table."""
     from leadgate.pipeline.steps import ingest_step
-
     from leadgate.shared.neutral_text import one_line
 
     report = ingest_step(_settings(), paths or None, progress=lambda msg: typer.echo(one_line(msg), err=True))
@@ -138,8 +149,8 @@ def ingest(
 @app.command()
 def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False) -> None:
     """Counts of events and leads per state, and the invariant check (exit 1 when one is broken)."""
-    from leadgate.store import db
     from leadgate.cli.status_text import format_status
+    from leadgate.store import db
     from leadgate.store.invariants import collect_status
 
     with db.read_connection(_settings()) as con:
@@ -154,7 +165,10 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="machine-readabl
 
 @app.command()
 def sql(
-    query: Annotated[str, typer.Argument(help="the SQL to run, e.g. \"select state, count(*) from lifecycle.lead_states group by all\"")],
+    query: Annotated[
+        str,
+        typer.Argument(help='the SQL to run, e.g. "select state, count(*) from lifecycle.lead_states group by all"'),
+    ],
     fmt: Annotated[str, typer.Option("--format", help="table, csv or json")] = "table",
     limit: Annotated[int, typer.Option(min=1, help="at most this many rows")] = 1000,
 ) -> None:
@@ -178,7 +192,9 @@ def sql(
 
 @app.command()
 def docs(
-    serve: Annotated[bool, typer.Option("--serve", help="then serve them on http://127.0.0.1:PORT until Ctrl-C")] = False,
+    serve: Annotated[
+        bool, typer.Option("--serve", help="then serve them on http://127.0.0.1:PORT until Ctrl-C")
+    ] = False,
     port: Annotated[int, typer.Option(min=1, max=65535, help="port for --serve")] = 8080,
 ) -> None:
     """Generate the dbt docs (every mart column) from the read copy; never opens the main database."""
@@ -215,7 +231,9 @@ def _item_dict(item: Any) -> dict:
 
 @review_app.command("list")
 def review_list(
-    status_: Annotated[str, typer.Option("--status", help="pending, approved, rejected, clarification_requested, superseded, all")] = "pending",
+    status_: Annotated[
+        str, typer.Option("--status", help="pending, approved, rejected, clarification_requested, superseded, all")
+    ] = "pending",
     limit: Annotated[int, typer.Option(help="at most this many items")] = 200,
     as_json: Annotated[bool, typer.Option("--json")] = False,
     oldest: Annotated[bool, typer.Option("--oldest", help="oldest first instead of by priority")] = False,
@@ -223,7 +241,7 @@ def review_list(
     """List review items, highest priority first (named accounts, hot signals, then expected value; ties oldest first)."""
     _, service = _review_service()
     status = None if status_ == "all" else status_
-    if oldest:      # the service orders by priority: take every item, then the oldest `limit`
+    if oldest:  # the service orders by priority: take every item, then the oldest `limit`
         found = sorted(service.list_items(status=status, limit=2**62), key=lambda i: (i["created_at"], i["id"]))[:limit]
     else:
         found = service.list_items(status=status, limit=limit)
@@ -253,8 +271,14 @@ def review_show(item_id: int, as_json: Annotated[bool, typer.Option("--json")] =
 
 
 @review_app.command("approve")
-def review_approve(item_id: int, note: Annotated[Optional[str], typer.Option(help="why")] = None, reviewer: ReviewerOpt = None,
-                   edit: Annotated[Optional[list[str]], typer.Option("--edit", help="field=value first: company_size, company, job_title, country")] = None) -> None:
+def review_approve(
+    item_id: int,
+    note: Annotated[str | None, typer.Option(help="why")] = None,
+    reviewer: ReviewerOpt = None,
+    edit: Annotated[
+        list[str] | None, typer.Option("--edit", help="field=value first: company_size, company, job_title, country")
+    ] = None,
+) -> None:
     """Approve as MQL: the lead becomes qualified and is picked up by the next sync."""
     from leadgate.cli.review_cmds import parse_edit_options
 
@@ -264,8 +288,15 @@ def review_approve(item_id: int, note: Annotated[Optional[str], typer.Option(hel
 
 
 @review_app.command("reject")
-def review_reject(item_id: int, reason: Annotated[Optional[str], typer.Option(help="why the lead is not for sales")] = None, reviewer: ReviewerOpt = None,
-                  reason_code: Annotated[Optional[str], typer.Option("--reason-code", help="one of the policy's review.reject_reasons (text alone: other)")] = None) -> None:
+def review_reject(
+    item_id: int,
+    reason: Annotated[str | None, typer.Option(help="why the lead is not for sales")] = None,
+    reviewer: ReviewerOpt = None,
+    reason_code: Annotated[
+        str | None,
+        typer.Option("--reason-code", help="one of the policy's review.reject_reasons (text alone: other)"),
+    ] = None,
+) -> None:
     """Reject: the lead is not sales-ready; it stays rejected until a person says otherwise."""
     settings, service = _review_service()
     service.reject(item_id, settings.reviewer_name(reviewer), reason=reason, reason_code=reason_code)
@@ -273,14 +304,23 @@ def review_reject(item_id: int, reason: Annotated[Optional[str], typer.Option(he
 
 
 @review_app.command("clarify")
-def review_clarify(item_id: int, question: Annotated[str, typer.Option(help="what needs clarifying")], reviewer: ReviewerOpt = None,
-                   draft_file: Annotated[Optional[Path], typer.Option("--draft-file", help="the email you will send (`review draft` writes one; - = stdin)")] = None,
-                   confirm: Annotated[Optional[list[str]], typer.Option("--confirm", help="hash of a flagged promise you keep")] = None) -> None:
+def review_clarify(
+    item_id: int,
+    question: Annotated[str, typer.Option(help="what needs clarifying")],
+    reviewer: ReviewerOpt = None,
+    draft_file: Annotated[
+        Path | None,
+        typer.Option("--draft-file", help="the email you will send (`review draft` writes one; - = stdin)"),
+    ] = None,
+    confirm: Annotated[list[str] | None, typer.Option("--confirm", help="hash of a flagged promise you keep")] = None,
+) -> None:
     """Ask for clarification: the lead waits; new activity brings it back to review."""
     from leadgate.cli.review_cmds import read_draft
 
     settings, service = _review_service()
-    service.clarify(item_id, settings.reviewer_name(reviewer), question=question, draft=read_draft(draft_file), confirmed=confirm)
+    service.clarify(
+        item_id, settings.reviewer_name(reviewer), question=question, draft=read_draft(draft_file), confirmed=confirm
+    )
     typer.echo(f"review item {item_id}: clarification requested")
 
 
@@ -311,7 +351,12 @@ def sample(
     # not the bundled sample's seed (7); the event ids carry seed and size anyway (leadgate.sample.generator.id_suffix)
     seed: Annotated[int, typer.Option(help="random seed (same seed, same files; event ids differ per seed)")] = 1,
     bad_records: Annotated[bool, typer.Option(help="include a few deliberately bad records")] = True,
-    outcomes: Annotated[bool, typer.Option("--outcomes", help="also write <out>-outcomes.csv beside the folder (leadgate/sample/outcomes.py)")] = False,
+    outcomes: Annotated[
+        bool,
+        typer.Option(
+            "--outcomes", help="also write <out>-outcomes.csv beside the folder (leadgate/sample/outcomes.py)"
+        ),
+    ] = False,
 ) -> None:
     """Write realistic synthetic engagement files."""
     from leadgate.sample.generator import write_sample
@@ -323,13 +368,20 @@ def sample(
         from leadgate.sample.outcomes import write_sample_outcomes
 
         path, rows, won = write_sample_outcomes(out, leads=leads, seed=seed)
-        typer.echo(f"wrote {path}: {rows} outcomes, {won} converted (import: leadgate import outcomes {path} "
-                   "--key email --outcome stage --positive 'Closed Won' --closed-at closed_at)")
+        typer.echo(
+            f"wrote {path}: {rows} outcomes, {won} converted (import: leadgate import outcomes {path} "
+            "--key email --outcome stage --positive 'Closed Won' --closed-at closed_at)"
+        )
 
 
 @app.command()
 def sync(
-    preview: Annotated[bool, typer.Option("--preview", help="show which leads would be created or updated and which fields change; send nothing")] = False,
+    preview: Annotated[
+        bool,
+        typer.Option(
+            "--preview", help="show which leads would be created or updated and which fields change; send nothing"
+        ),
+    ] = False,
     limit: Annotated[int, typer.Option(help="with --preview: at most this many leads listed (0 = all)")] = 50,
     as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
 ) -> None:
@@ -353,17 +405,19 @@ def sync(
         else:
             typer.echo(format_preview(result, limit=limit))
         return
-    from leadgate.pipeline.steps import new_run_id, sync_step
     from leadgate.cli.sync_output import format_sync_report
+    from leadgate.pipeline.steps import new_run_id, sync_step
 
     report = sync_step(settings, policy, new_run_id())
     if as_json:
         _echo_json(report)
     else:
         typer.echo(format_sync_report(report))
-        if report.unfinished_sends:      # leadgate.sync.intents: a sender killed before it recorded the answers
-            typer.echo(f"{report.unfinished_sends} lead(s) from a send that died before recording the CRM's answers: "
-                       "logged in sync.attempts and sent again (matched by leadgate's key, no duplicate)")
+        if report.unfinished_sends:  # leadgate.sync.intents: a sender killed before it recorded the answers
+            typer.echo(
+                f"{report.unfinished_sends} lead(s) from a send that died before recording the CRM's answers: "
+                "logged in sync.attempts and sent again (matched by leadgate's key, no duplicate)"
+            )
 
 
 def _crm_connector():
@@ -470,7 +524,7 @@ def _main() -> None:
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:
-        if isinstance(exc.__cause__, KeyboardInterrupt):     # click turns Ctrl-C into Abort
+        if isinstance(exc.__cause__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
             typer.echo(str(exc.__cause__) or "interrupted", err=True)
             sys.exit(130)
         typer.echo("aborted", err=True)
@@ -481,7 +535,7 @@ def _main() -> None:
     except KeyboardInterrupt as exc:
         typer.echo(str(exc) or "interrupted", err=True)
         sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the CLI's contract is one line per error
+    except Exception as exc:
         if os.environ.get("LEADGATE_DEBUG"):
             raise
         typer.echo(f"leadgate: error: {_one_line(exc)}", err=True)

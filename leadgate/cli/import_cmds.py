@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -28,8 +28,12 @@ def _mapping(pairs: list[str]) -> dict[str, str]:
 def import_leads(
     file: Annotated[Path, typer.Argument(help="a CSV of leads (delimiter , ; or tab; UTF-8, a BOM is fine)")],
     key: Annotated[str, typer.Option("--key", help="the column with the external id of each lead (required)")],
-    maps: Annotated[Optional[list[str]], typer.Option(
-        "--map", help="target=column: fill a lead field (email, first_name, company_size, ...) from a column")] = None,
+    maps: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="target=column: fill a lead field (email, first_name, company_size, ...) from a column"
+        ),
+    ] = None,
 ) -> None:
     """Import a lead list: mapped columns fill lead fields, the rest become typed custom attributes."""
     from leadgate.ingest.lead_lists import import_lead_list

@@ -8,10 +8,17 @@ from typing import Annotated, Any
 import typer
 
 COLUMNS = [  # (heading, field, kind)
-    ("queued", "queued", "n"), ("decided", "decided", "n"), ("exceptions", "exception_rate", "%"),
-    ("median", "latency_median_hours", "h"), ("p90", "latency_p90_hours", "h"), ("SLA breaches", "sla_breaches", "n"),
-    ("overrides", "override_rate", "%"), ("CRM errors", "crm_error_rate", "%"), ("CRM retries", "crm_retry_rate", "%"),
-    ("LLM errors", "llm_error_rate", "%"), ("LLM retries", "llm_retry_rate", "%"),
+    ("queued", "queued", "n"),
+    ("decided", "decided", "n"),
+    ("exceptions", "exception_rate", "%"),
+    ("median", "latency_median_hours", "h"),
+    ("p90", "latency_p90_hours", "h"),
+    ("SLA breaches", "sla_breaches", "n"),
+    ("overrides", "override_rate", "%"),
+    ("CRM errors", "crm_error_rate", "%"),
+    ("CRM retries", "crm_retry_rate", "%"),
+    ("LLM errors", "llm_error_rate", "%"),
+    ("LLM retries", "llm_retry_rate", "%"),
 ]
 
 
@@ -47,19 +54,31 @@ def format_report(report: Any) -> str:
     from leadgate.shared.neutral_text import one_line, terminal_safe
 
     heads = [h for h, _, _ in COLUMNS]
-    out = [f"review metrics: {report.days} day(s) from {report.since} to {report.as_of[:16].replace('T', ' ')} UTC"
-           f" (SLA {report.sla_business_hours:g} business hours, {report.business_hours})",
-           f"pending {report.pending:,}, overdue {report.overdue:,}", "", "per day"]
+    out = [
+        f"review metrics: {report.days} day(s) from {report.since} to {report.as_of[:16].replace('T', ' ')} UTC"
+        f" (SLA {report.sla_business_hours:g} business hours, {report.business_hours})",
+        f"pending {report.pending:,}, overdue {report.overdue:,}",
+        "",
+        "per day",
+    ]
     out += table(["day"] + heads, _period_rows(report.daily, report.totals))
     out += ["", "per week (from Monday)"]
     out += table(["week"] + heads, _period_rows(report.weekly))
     out += ["", "why items were queued"]
-    out += table(["reason", "items"], [[one_line(r["reason"]), f"{r['items']:,}"] for r in report.top_reasons]) \
-        if report.top_reasons else ["  none"]
+    out += (
+        table(["reason", "items"], [[one_line(r["reason"]), f"{r['items']:,}"] for r in report.top_reasons])
+        if report.top_reasons
+        else ["  none"]
+    )
     out += ["", "score distribution of routing decisions per tier"]
-    out += table(["tier", "score", "decisions"],
-                 [[one_line(r["tier"]), r["bin"], f"{r['decisions']:,}"] for r in report.score_distribution]) \
-        if report.score_distribution else ["  none"]
+    out += (
+        table(
+            ["tier", "score", "decisions"],
+            [[one_line(r["tier"]), r["bin"], f"{r['decisions']:,}"] for r in report.score_distribution],
+        )
+        if report.score_distribution
+        else ["  none"]
+    )
     return terminal_safe("\n".join(out))
 
 

@@ -7,7 +7,9 @@ from typing import Annotated
 
 import typer
 
-policy_app = typer.Typer(no_args_is_help=True, help="Check a policy file; simulate a candidate policy on the current leads.")
+policy_app = typer.Typer(
+    no_args_is_help=True, help="Check a policy file; simulate a candidate policy on the current leads."
+)
 
 
 @policy_app.command("check")

@@ -33,9 +33,22 @@ class TiedSubprocessServer(SubprocessASGIServer):
         server_env = {"PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
         return subprocess.Popen(
             args=[
-                sys.executable, "-m", "leadgate.cli.server_child", str(os.getpid()),
-                "--app-dir", str(prefect.__module_path__.parent), "--factory", "prefect.server.api.server:create_app",
-                "--host", "127.0.0.1", "--port", str(self.port), "--log-level", "error", "--lifespan", "on",
+                sys.executable,
+                "-m",
+                "leadgate.cli.server_child",
+                str(os.getpid()),
+                "--app-dir",
+                str(prefect.__module_path__.parent),
+                "--factory",
+                "prefect.server.api.server:create_app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "error",
+                "--lifespan",
+                "on",
             ],
             env={**os.environ, **server_env, **get_current_settings().to_environment_variables(exclude_unset=True)},
             # Its own session: a Ctrl-C in the terminal reaches the run, which records it and then stops this

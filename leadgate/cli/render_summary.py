@@ -19,7 +19,7 @@ def render_text(summary: dict[str, Any]) -> str:
         lines += [f"       {detail}" for detail in item.details]
     for section in report.sections:
         lines.append(f"\n{section.name}")
-        lines += [f"  {str(item):<{width_item}}  {value}" for item, value in section.rows]
+        lines += [f"  {item!s:<{width_item}}  {value}" for item, value in section.rows]
     if report.hidden:
         lines.append(f"\n(all zero, not shown: {', '.join(report.hidden)})")
     return terminal_safe("\n".join(lines))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-ReviewerOpt = Annotated[Optional[str], typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")]
+ReviewerOpt = Annotated[
+    str | None, typer.Option("--reviewer", help="who decides (default LEADGATE_REVIEWER, else the OS user)")
+]
 
 
 def parse_edit_options(values: list[str] | None) -> dict[str, str]:
@@ -54,8 +56,11 @@ def register(review_app: typer.Typer) -> None:
     @review_app.command("draft")
     def review_draft(
         item_id: int,
-        question: Annotated[Optional[str], typer.Option(help="what needs clarifying (default: from the reasons)")] = None,
-        llm: Annotated[Optional[bool], typer.Option("--llm/--template", help="draft with the LLM (default when LEADGATE_SCORER=llm)")] = None,
+        question: Annotated[str | None, typer.Option(help="what needs clarifying (default: from the reasons)")] = None,
+        llm: Annotated[
+            bool | None,
+            typer.Option("--llm/--template", help="draft with the LLM (default when LEADGATE_SCORER=llm)"),
+        ] = None,
         reviewer: ReviewerOpt = None,
     ) -> None:
         """Show a clarification email for the lead (never sent), with the promises it makes flagged."""
@@ -68,14 +73,19 @@ def register(review_app: typer.Typer) -> None:
             from connectors.llm.settings import LlmSettings, OpenAISettings
 
             drafter = llm_drafter(OpenAISettings(), LlmSettings())
-        draft = service.draft_clarification(item_id, settings.reviewer_name(reviewer), question=question, drafter=drafter)
+        draft = service.draft_clarification(
+            item_id, settings.reviewer_name(reviewer), question=question, drafter=drafter
+        )
         typer.echo(terminal_safe(draft.text))
         if draft.note:
             typer.echo(f"note: {draft.note}", err=True)
         for p in draft.promises:
             typer.echo(terminal_safe(f"promise #{p.index} [{p.kinds_text()}] {p.hash}: {p.sentence}"), err=True)
-        typer.echo(f"(draft from the {draft.source}; save it, edit it, then `leadgate review clarify {item_id} "
-                   "--question ... --draft-file FILE --confirm HASH` for each promise you keep)", err=True)
+        typer.echo(
+            f"(draft from the {draft.source}; save it, edit it, then `leadgate review clarify {item_id} "
+            "--question ... --draft-file FILE --confirm HASH` for each promise you keep)",
+            err=True,
+        )
 
     @review_app.command("replay")
     def review_replay() -> None:
@@ -87,14 +97,16 @@ def register(review_app: typer.Typer) -> None:
         if report.busy:
             typer.echo(f"the database is still held: {report.remaining} saved decision(s) wait", err=True)
             raise typer.Exit(75)
-        typer.echo(f"{report.applied} applied, {report.conflicts} in conflict, {report.already} already applied, "
-                   f"{report.remaining} left")
+        typer.echo(
+            f"{report.applied} applied, {report.conflicts} in conflict, {report.already} already applied, "
+            f"{report.remaining} left"
+        )
         for reason in report.conflict_reasons:
             typer.echo(f"conflict: {reason}", err=True)
 
     @review_app.command("overrides")
     def review_overrides(
-        csv_out: Annotated[Optional[Path], typer.Option("--csv", help="write every override to this CSV file")] = None,
+        csv_out: Annotated[Path | None, typer.Option("--csv", help="write every override to this CSV file")] = None,
     ) -> None:
         """Where people overrode the machine, grouped by reason code, tier, policy and model version."""
         from leadgate.review.overrides import group_overrides, overrides_csv
@@ -109,5 +121,7 @@ def register(review_app: typer.Typer) -> None:
             typer.echo("no overrides")
             return
         for g in group_overrides(rows):
-            typer.echo(f"{g['count']:>5}  {g['kind']:<22} {g['reason_code'] or '-':<24} tier {g['tier'] or '-':<4} "
-                       f"policy {g['policy_version'] or '-'}  model {g['model_version'] or '-'}")
+            typer.echo(
+                f"{g['count']:>5}  {g['kind']:<22} {g['reason_code'] or '-':<24} tier {g['tier'] or '-':<4} "
+                f"policy {g['policy_version'] or '-'}  model {g['model_version'] or '-'}"
+            )

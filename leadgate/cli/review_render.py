@@ -19,9 +19,20 @@ def format_item_table(items: list[dict[str, Any]]) -> str:
     """Review items as an aligned table (what `leadgate review list` prints)."""
     header = ("id", "lead", "name", "company", "score", "conf", "status", "age", "why")
     rows = [
-        tuple(one_line(cell) for cell in (
-            str(i["id"]), i["lead_id"], i.get("name") or "-", i.get("company") or "-", _num(i.get("score")),
-            _num(i.get("confidence")), i.get("status") or "", i.get("age") or "", _codes(i.get("reason_codes"))))
+        tuple(
+            one_line(cell)
+            for cell in (
+                str(i["id"]),
+                i["lead_id"],
+                i.get("name") or "-",
+                i.get("company") or "-",
+                _num(i.get("score")),
+                _num(i.get("confidence")),
+                i.get("status") or "",
+                i.get("age") or "",
+                _codes(i.get("reason_codes")),
+            )
+        )
         for i in items
     ]
     widths = [max(len(h), *(len(r[n]) for r in rows)) for n, h in enumerate(header)]
@@ -59,13 +70,22 @@ def format_item_detail(item: dict[str, Any]) -> str:
     if item.get("recent_events"):
         lines.append("  recent events")
         for event in item["recent_events"]:
-            lines.append("    " + one_line(f"{event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
-                                         f"  {event.get('page_url') or ''}"))
+            lines.append(
+                "    "
+                + one_line(
+                    f"{event.get('occurred_at')}  {event.get('source') or ''}/{event.get('event_type') or ''}"
+                    f"  {event.get('page_url') or ''}"
+                )
+            )
     if item.get("edits"):
         lines.append("  edits")
         for e in item["edits"]:
-            lines.append("    " + one_line(f"{e['edited_at']}  {e['field']}: {e.get('original') or '-'} -> {e['edited']}"
-                                          f"  ({e['reviewer']})"))
+            lines.append(
+                "    "
+                + one_line(
+                    f"{e['edited_at']}  {e['field']}: {e.get('original') or '-'} -> {e['edited']}  ({e['reviewer']})"
+                )
+            )
     if item.get("conflicts"):
         lines.append("  not applied")
         for c in item["conflicts"]:
@@ -73,6 +93,8 @@ def format_item_detail(item: dict[str, Any]) -> str:
     if item.get("history"):
         lines.append("  decisions")
         for entry in item["history"]:
-            lines.append(f"    {entry['decided_at']}  {entry['kind']:<7} {one_line(entry['actor']):<20} "
-                         f"{entry.get('from_state') or '-'} -> {entry.get('to_state') or '-'}  {_codes(entry.get('reason_codes'))}")
+            lines.append(
+                f"    {entry['decided_at']}  {entry['kind']:<7} {one_line(entry['actor']):<20} "
+                f"{entry.get('from_state') or '-'} -> {entry.get('to_state') or '-'}  {_codes(entry.get('reason_codes'))}"
+            )
     return terminal_safe("\n".join(lines))

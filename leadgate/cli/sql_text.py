@@ -24,6 +24,7 @@ def _text(value: Any) -> str:
 
 def format_table(result: QueryResult) -> str:
     """Aligned columns; long cells are cut to CELL_CHARS characters; lead text cannot drive the terminal."""
+
     def cell(value: Any) -> str:
         text = one_line(_text(value))
         return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
@@ -31,8 +32,7 @@ def format_table(result: QueryResult) -> str:
     columns = [one_line(c) for c in result.columns]
     cells = [[cell(v) for v in row] for row in result.rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(),
-             "  ".join("-" * w for w in widths)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip(), "  ".join("-" * w for w in widths)]
     lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
     return "\n".join(lines)
 

@@ -15,12 +15,16 @@ def _table(title: str, rows: list[tuple[str, Any]]) -> list[str]:
 
 def _recovery_lines(rec: dict[str, Any]) -> list[str]:
     """What the next run picks up, only when there is something (most of the time there is not)."""
-    rows = [(text, rec.get(key, 0)) for key, text in (
-        ("events_waiting_for_dbt", "events waiting for dbt (the next run builds them)"),
-        ("crm_sends_in_flight", "CRM writes in flight or unfinished (sync.intents; the next sync settles them)"),
-        ("runs_abandoned", "runs abandoned (their process died; see meta.runs.error)"),
-        ("runs_interrupted", "runs interrupted (Ctrl-C)"),
-    ) if rec.get(key)]
+    rows = [
+        (text, rec.get(key, 0))
+        for key, text in (
+            ("events_waiting_for_dbt", "events waiting for dbt (the next run builds them)"),
+            ("crm_sends_in_flight", "CRM writes in flight or unfinished (sync.intents; the next sync settles them)"),
+            ("runs_abandoned", "runs abandoned (their process died; see meta.runs.error)"),
+            ("runs_interrupted", "runs interrupted (Ctrl-C)"),
+        )
+        if rec.get(key)
+    ]
     return [""] + _table("recovery", [(text, f"{n:>9,}") for text, n in rows]) if rows else []
 
 
@@ -34,21 +38,29 @@ def format_status(report: dict[str, Any]) -> str:
     )
     rv = report["review"]
     rate = rv["override_rate"]
-    lines += [""] + _table("review", [
-        ("pending", f"{rv['pending']:>9,}"),
-        ("decided", f"{rv['decided']:>9,}"),
-        ("median wait", f"{age_text(rv['median_latency_seconds']) or '-':>9}"),
-        ("p90 wait", f"{age_text(rv['p90_latency_seconds']) or '-':>9}"),
-        ("overrides", f"{rv['overrides']:>9,}" + (f"  ({rate:.0%} of decisions)" if rate is not None else "")),
-    ])
+    lines += [""] + _table(
+        "review",
+        [
+            ("pending", f"{rv['pending']:>9,}"),
+            ("decided", f"{rv['decided']:>9,}"),
+            ("median wait", f"{age_text(rv['median_latency_seconds']) or '-':>9}"),
+            ("p90 wait", f"{age_text(rv['p90_latency_seconds']) or '-':>9}"),
+            ("overrides", f"{rv['overrides']:>9,}" + (f"  ({rate:.0%} of decisions)" if rate is not None else "")),
+        ],
+    )
     ob = report["outbox"]
-    lines += [""] + _table("sync outbox", [("owed", f"{ob['owed']:>9,}")]
-                          + [(f"owed to {crm}", f"{n:>9,}") for crm, n in ob["by_crm"].items()])
+    lines += [""] + _table(
+        "sync outbox",
+        [("owed", f"{ob['owed']:>9,}")] + [(f"owed to {crm}", f"{n:>9,}") for crm, n in ob["by_crm"].items()],
+    )
     run = report.get("last_run")
     if run:
         when = run.get("finished_at") or run.get("started_at")
-        lines += ["", f"last run  {run['run_id']} ({run['kind']}) {run['status']} at {when}"
-                  + (f": {one_line(run['error'])}" if run.get("error") else "")]
+        lines += [
+            "",
+            f"last run  {run['run_id']} ({run['kind']}) {run['status']} at {when}"
+            + (f": {one_line(run['error'])}" if run.get("error") else ""),
+        ]
     else:
         lines += ["", "last run  none yet"]
     lines += _recovery_lines(report.get("recovery") or {})

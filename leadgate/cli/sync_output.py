@@ -50,13 +50,17 @@ def format_preview(preview: SyncPreview, limit: int = 50) -> str:
 def format_sync_report(report: Any) -> str:
     """One line for `leadgate sync`: what was owed, sent, and what the CRM answered."""
     ob = report.outbox
-    owed = (f"outbox for {report.crm}: {ob.owed} owed ({ob.new} new and {ob.changed} changed since the last refresh, "
-            f"{ob.removed} no longer owed)")
+    owed = (
+        f"outbox for {report.crm}: {ob.owed} owed ({ob.new} new and {ob.changed} changed since the last refresh, "
+        f"{ob.removed} no longer owed)"
+    )
     if report.mode != "live":
         return f"sync (shadow): {owed}; nothing sent (LEADGATE_SYNC_MODE=shadow)"
     if not report.sent:
         return f"sync (live): {owed}; nothing to send, 0 CRM calls"
-    return (f"sync (live): {owed}; sent {report.sent}: {report.acknowledged} acknowledged, {report.rejected} rejected, "
-            f"{report.converted} converted, {report.already_contact} already a contact, {report.retry} left owed; "
-            f"{report.synced} now synced, {report.to_review} sent to review; {report.crm_calls} CRM calls, "
-            f"{report.attempts_logged} attempts logged")
+    return (
+        f"sync (live): {owed}; sent {report.sent}: {report.acknowledged} acknowledged, {report.rejected} rejected, "
+        f"{report.converted} converted, {report.already_contact} already a contact, {report.retry} left owed; "
+        f"{report.synced} now synced, {report.to_review} sent to review; {report.crm_calls} CRM calls, "
+        f"{report.attempts_logged} attempts logged"
+    )

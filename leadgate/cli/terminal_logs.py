@@ -20,12 +20,12 @@ class _WithoutTraceback(logging.Formatter):
         self._keep = keep_tracebacks
 
     def format(self, record: logging.LogRecord) -> str:
-        if self._keep:                  # LEADGATE_DEBUG: the traceback too, still unable to drive the terminal
+        if self._keep:  # LEADGATE_DEBUG: the traceback too, still unable to drive the terminal
             return terminal_safe(self._inner.format(record))
         saved = record.exc_info, record.exc_text, record.stack_info
         record.exc_info = record.exc_text = record.stack_info = None
         try:
-            return terminal_safe(self._inner.format(record))      # a file name or message cannot drive the terminal
+            return terminal_safe(self._inner.format(record))  # a file name or message cannot drive the terminal
         finally:
             record.exc_info, record.exc_text, record.stack_info = saved
 

@@ -19,7 +19,9 @@ def register(app: typer.Typer, review_app: typer.Typer) -> None:
 
 
 def serve(
-    host: Annotated[str, typer.Option(help="address to bind; anything but 127.0.0.1 exposes the queue to the network")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="address to bind; anything but 127.0.0.1 exposes the queue to the network")
+    ] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535, help="TCP port")] = 8080,
 ) -> None:
     """Serve the review queue in the browser (sign-in required; decisions are attributed to the reviewer)."""
@@ -30,7 +32,7 @@ def serve(
 
     settings = LeadgateSettings()
     drafter = None
-    if settings.scorer == "llm":          # an endpoint is configured: reviewers may ask it for a draft
+    if settings.scorer == "llm":  # an endpoint is configured: reviewers may ask it for a draft
         from connectors.llm.settings import LlmSettings, OpenAISettings
         from leadgate.review.clarify import llm_drafter
 
@@ -52,12 +54,14 @@ def _password(from_stdin: bool) -> str:
 @reviewers_app.command("add")
 def reviewers_add(
     name: Annotated[str, typer.Argument(help="the reviewer's sign-in name (recorded on decisions)")],
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="read the password from the first line of stdin")
+    ] = False,
 ) -> None:
     """Add a reviewer; the password is asked without echo (or read from stdin) and stored as an argon2 hash."""
     from leadgate.review.reviewers import add_reviewer, check_name
 
-    check_name(name)          # a bad name fails before the password is asked
+    check_name(name)  # a bad name fails before the password is asked
     reviewer = add_reviewer(LeadgateSettings(), name, _password(password_stdin))
     typer.echo(f"reviewer {reviewer.name} added")
 

@@ -49,15 +49,15 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
-from leadgate.shared.emails import register_sql_function
 from leadgate.ingest.alerts import file_warning
 from leadgate.ingest.decode import LONE_BRACES, prepare_file
 from leadgate.ingest.files import discover_files, read_lines, scan_file
 from leadgate.ingest.load import load_file
 from leadgate.ingest.records import new_load_id
 from leadgate.ingest.report import FileReport, IngestError, IngestReport
+from leadgate.shared.emails import register_sql_function
+from leadgate.store import db
 
 __all__ = ["FileReport", "IngestError", "IngestReport", "ingest_paths"]
 
@@ -65,7 +65,9 @@ Progress = Callable[[str], None]
 
 
 def ingest_paths(
-    settings: LeadgateSettings, paths: Iterable[str | Path], progress: Progress | None = None,
+    settings: LeadgateSettings,
+    paths: Iterable[str | Path],
+    progress: Progress | None = None,
     warn: Progress | None = None,
 ) -> IngestReport:
     """Load every .jsonl/.json/.csv file under `paths` into raw.*, skipping files already ingested.
@@ -94,18 +96,21 @@ def ingest_paths(
     return report
 
 
-def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: str, workdir: Path,
-                 scoring_time: datetime) -> FileReport:
+def _ingest_file(
+    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: str, workdir: Path, scoring_time: datetime
+) -> FileReport:
     started = time.perf_counter()
     try:
         stat = path.stat()
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
-    known = _first(con.execute(
-        "select file_hash from raw.ingested_files where path = ? and size_bytes = ? and mtime_ns = ?"
-        " order by ingested_at desc limit 1",
-        [str(path), stat.st_size, stat.st_mtime_ns],
-    ))
+    known = _first(
+        con.execute(
+            "select file_hash from raw.ingested_files where path = ? and size_bytes = ? and mtime_ns = ?"
+            " order by ingested_at desc limit 1",
+            [str(path), stat.st_size, stat.st_mtime_ns],
+        )
+    )
     if known:
         return FileReport(str(path), known[0], fmt, skipped=True, skip_reason="unchanged")
     with ThreadPoolExecutor(max_workers=1) as pool:  # hash the file while DuckDB splits it into lines
@@ -116,19 +121,33 @@ def _ingest_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str, load_id: 
     if earlier:
         con.execute("drop table if exists temp._lines")
         if earlier[0] == str(path):  # touched but not changed: remember the new mtime for a fast skip next time
-            con.execute("update raw.ingested_files set size_bytes = ?, mtime_ns = ? where file_hash = ?",
-                        [scan.size, stat.st_mtime_ns, scan.sha256])
+            con.execute(
+                "update raw.ingested_files set size_bytes = ?, mtime_ns = ? where file_hash = ?",
+                [scan.size, stat.st_mtime_ns, scan.sha256],
+            )
             reason = "unchanged"
         else:
             reason = f"unchanged: same content as {earlier[0]}, already ingested"
         return FileReport(str(path), scan.sha256, fmt, skipped=True, skip_reason=reason)
     lone_braces = fmt == "jsonl" and read_ok and bool(_first(con.execute(LONE_BRACES)))
-    prepared = prepare_file(path, fmt, scan, workdir, lone_braces=lone_braces)  # UTF-16, a JSON array, ...: read a UTF-8 copy
+    prepared = prepare_file(
+        path, fmt, scan, workdir, lone_braces=lone_braces
+    )  # UTF-16, a JSON array, ...: read a UTF-8 copy
     try:
         if prepared is not None:
             read_ok = read_lines(con, prepared.path)
-        file_report = load_file(con, path, fmt, scan, read_ok, stat.st_mtime_ns, load_id, workdir,
-                                scoring_time=scoring_time, prepared=prepared)
+        file_report = load_file(
+            con,
+            path,
+            fmt,
+            scan,
+            read_ok,
+            stat.st_mtime_ns,
+            load_id,
+            workdir,
+            scoring_time=scoring_time,
+            prepared=prepared,
+        )
         file_report.warning = file_warning(con, file_report, prepared.path if prepared else path)
     except duckdb.Error as exc:
         raise IngestError(f"could not load {path}: {str(exc).splitlines()[0]}") from exc

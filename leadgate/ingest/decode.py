@@ -27,8 +27,12 @@ from leadgate.ingest.report import IngestError
 
 _MARK = "\udfff"  # stands for an undecodable code unit; a lone surrogate never comes out of valid text
 codecs.register_error("leadgate.mark", lambda exc: (_MARK, exc.end))
-_WIDE_BOMS = ((codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"), (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32 BE"),
-              (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"), (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"))
+_WIDE_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le", "UTF-32 LE"),
+    (codecs.BOM_UTF32_BE, "utf-32-be", "UTF-32 BE"),
+    (codecs.BOM_UTF16_LE, "utf-16-le", "UTF-16 LE"),
+    (codecs.BOM_UTF16_BE, "utf-16-be", "UTF-16 BE"),
+)
 _SPACE = re.compile(r"[ \t\n\r]*")
 _NEWLINES = str.maketrans({"\n": " ", "\r": " "})  # outside strings (valid JSON has no raw newline inside one)
 # A line that is only '{' or '[' never is a JSON Lines record: it opens a pretty-printed one (short lines only: cheap).
@@ -68,17 +72,19 @@ def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path, *, lone_br
     labels: list[str] = []
     if wide is not None:
         codec, label, bom = wide
-        text = data[len(bom):].decode(codec, "leadgate.mark")
+        text = data[len(bom) :].decode(codec, "leadgate.mark")
         labels.append(label)
     else:
         label = "UTF-8"
         try:
-            text = data[len(BOM):].decode("utf-8") if data.startswith(BOM) else data.decode("utf-8")
+            text = data[len(BOM) :].decode("utf-8") if data.startswith(BOM) else data.decode("utf-8")
         except UnicodeDecodeError as exc:
             line = data.count(b"\n", 0, exc.start) + 1
             if maybe or line == _first_content_line(data.decode("utf-8", "replace")):
                 return None  # JSON Lines whose first line is broken: the line reader rejects just that line
-            reason = f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}): nothing in it was loaded"
+            reason = (
+                f"the file is not valid UTF-8 (byte 0x{data[exc.start]:02x} on line {line}): nothing in it was loaded"
+            )
             return _write(workdir, *_whole(data.decode("utf-8", "replace"), line, reason), "a JSON document")
     lines: list[str] | None = None
     specials: dict[int, tuple[str, str | None]] = {}
@@ -95,8 +101,10 @@ def prepare_file(path: Path, fmt: str, scan: FileScan, workdir: Path, *, lone_br
         if _MARK in text:
             for i, line in enumerate(lines):
                 if _MARK in line:
-                    specials[i] = (line.replace(_MARK, "\ufffd"),
-                                   f"line is not valid {label} (at character {line.index(_MARK) + 1})")
+                    specials[i] = (
+                        line.replace(_MARK, "\ufffd"),
+                        f"line is not valid {label} (at character {line.index(_MARK) + 1})",
+                    )
                     lines[i] = ""
         return _write(workdir, lines, specials, ", ".join(labels), ends=False)
     return _write(workdir, lines, specials, ", ".join(labels))
@@ -124,7 +132,7 @@ def _starts_a_document(path: Path) -> bool:
         with path.open("rb") as fh:
             nonblank = (raw.strip() for raw in fh if raw.strip())
             first = next(nonblank, b"")
-            return _looks_like_a_document(first[len(BOM):].strip() if first.startswith(BOM) else first, nonblank)
+            return _looks_like_a_document(first[len(BOM) :].strip() if first.startswith(BOM) else first, nonblank)
     except OSError:
         return False  # the normal path reports it
 
@@ -159,8 +167,12 @@ def _first_content_line(text: str) -> int:
     return 1
 
 
-def _document(text: str, label: str, *, whole_or_nothing: bool = True,
-              ) -> tuple[list[str] | None, dict[int, tuple[str, str | None]], str]:
+def _document(
+    text: str,
+    label: str,
+    *,
+    whole_or_nothing: bool = True,
+) -> tuple[list[str] | None, dict[int, tuple[str, str | None]], str]:
     """The copy's lines for a JSON document (None: not one after all, read it as JSON Lines).
 
     `whole_or_nothing` off: a document that does not parse is read as JSON Lines instead of rejected whole.
@@ -170,7 +182,9 @@ def _document(text: str, label: str, *, whole_or_nothing: bool = True,
     except json.JSONDecodeError as exc:
         if not whole_or_nothing or (exc.lineno == _first_content_line(text) and not _one_array_line(text)):
             return None, {}, ""  # JSON Lines with a broken first line
-        reason = f"the file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): nothing in it was loaded"
+        reason = (
+            f"the file is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}): nothing in it was loaded"
+        )
         return *_whole(text, exc.lineno, reason), "a JSON document"
     layout = "a JSON array" if array else "multi-line JSON"
     if _MARK in text:

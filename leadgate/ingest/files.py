@@ -21,7 +21,11 @@ import numpy as np
 import pandas as pd
 
 from leadgate.ingest.records import (
-    MAX_RECORD_BYTES, file_format, kept_raw_text, oversize_reason, utf8_error_reason,
+    MAX_RECORD_BYTES,
+    file_format,
+    kept_raw_text,
+    oversize_reason,
+    utf8_error_reason,
 )
 from leadgate.ingest.report import IngestError, InputMissing
 from leadgate.store.sql import registered
@@ -60,7 +64,9 @@ def check_inbox(inbox: Path) -> None:
     if not path.exists():
         raise InputMissing(f"inbox {path} does not exist: set LEADGATE_INBOX (or --inbox) to the folder of event files")
     if not path.is_dir():
-        raise InputMissing(f"inbox {path} is not a folder: set LEADGATE_INBOX (or --inbox) to the folder of event files")
+        raise InputMissing(
+            f"inbox {path} is not a folder: set LEADGATE_INBOX (or --inbox) to the folder of event files"
+        )
 
 
 def discover_files(paths: list[Path]) -> tuple[list[tuple[Path, str]], list[str]]:
@@ -119,8 +125,14 @@ def read_lines(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
     return True
 
 
-def stage_lines(con: duckdb.DuckDBPyConnection, path: Path, scan: FileScan, workdir: Path, read_ok: bool,
-                forced: dict[int, tuple[str, str | None]] | None = None) -> bool:
+def stage_lines(
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    scan: FileScan,
+    workdir: Path,
+    read_ok: bool,
+    forced: dict[int, tuple[str, str | None]] | None = None,
+) -> bool:
     """Make temp._lines hold the file's lines (rowid + 1 = physical line); True when temp._specials patches some.
 
     `forced`: line index -> (text, reject reason) decided before reading (see decode.py).
@@ -130,7 +142,11 @@ def stage_lines(con: duckdb.DuckDBPyConnection, path: Path, scan: FileScan, work
     if scan.lines == 0:
         con.execute("create or replace temp table _lines (line varchar)")
         return False
-    if read_ok and scan.clean and _lines_match(con, scan.lines, scan.size - scan.newlines - (len(BOM) if scan.bom else 0)):
+    if (
+        read_ok
+        and scan.clean
+        and _lines_match(con, scan.lines, scan.size - scan.newlines - (len(BOM) if scan.bom else 0))
+    ):
         return False
     return _stage_sanitised(con, path, workdir)
 
@@ -140,14 +156,15 @@ def _lines_match(con: duckdb.DuckDBPyConnection, lines: int, content_bytes: int)
     return count == lines and total == content_bytes
 
 
-def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
-                     forced: dict[int, tuple[str, str | None]] | None = None) -> bool:
+def _stage_sanitised(
+    con: duckdb.DuckDBPyConnection, path: Path, workdir: Path, forced: dict[int, tuple[str, str | None]] | None = None
+) -> bool:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError(f"cannot read {path}: {exc.strerror or exc}") from None
     if data.startswith(BOM):
-        data = data[len(BOM):]
+        data = data[len(BOM) :]
     if b"\r\n" in data:
         data = data.replace(b"\r\n", b"\n")  # a CRLF line end is not part of the record
     starts, ends = _line_bounds(data)
@@ -155,7 +172,7 @@ def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
     view = memoryview(data)
     parts, prev = [], 0
     for i in sorted(special):
-        parts.append(view[prev:starts[i]])
+        parts.append(view[prev : starts[i]])
         prev = int(ends[i])
     parts.append(view[prev:])
     sanitised = b"".join(parts)
@@ -169,14 +186,18 @@ def _stage_sanitised(con: duckdb.DuckDBPyConnection, path: Path, workdir: Path,
         copy.unlink(missing_ok=True)
     if not ok:
         raise IngestError(f"cannot split {path} into lines")
-    frame = pd.DataFrame({
-        "line_no": np.array([i + 1 for i in special], dtype=np.int64),
-        "line": [special[i][0] for i in special],
-        "flaw": [special[i][1] for i in special],
-    })
+    frame = pd.DataFrame(
+        {
+            "line_no": np.array([i + 1 for i in special], dtype=np.int64),
+            "line": [special[i][0] for i in special],
+            "flaw": [special[i][1] for i in special],
+        }
+    )
     with registered(con, _specials_frame=frame):
-        con.execute("create or replace temp table _specials as"
-                    " select line_no::bigint as line_no, line::varchar as line, flaw::varchar as flaw from _specials_frame")
+        con.execute(
+            "create or replace temp table _specials as"
+            " select line_no::bigint as line_no, line::varchar as line, flaw::varchar as flaw from _specials_frame"
+        )
     return True
 
 
@@ -197,21 +218,21 @@ def _special_lines(data: bytes, starts: np.ndarray, ends: np.ndarray) -> dict[in
         j = max(int(np.searchsorted(starts, starts[i] + UTF8_BLOCK, side="left")), i + 1)
         first = int(starts[i])
         try:
-            codecs.utf_8_decode(view[first:int(ends[j - 1])], "strict", True)
+            codecs.utf_8_decode(view[first : int(ends[j - 1])], "strict", True)
             i = j
         except UnicodeDecodeError as exc:
             bad = first + exc.start
             k = int(np.searchsorted(starts, bad, side="right") - 1)
-            raw = data[starts[k]:ends[k]]
+            raw = data[starts[k] : ends[k]]
             special[k] = (kept_raw_text(raw), utf8_error_reason(data[bad], bad - int(starts[k]) + 1))
             i = k + 1
     for i in np.flatnonzero(ends - starts > MAX_RECORD_BYTES):
-        raw = data[starts[i]:ends[i]]
+        raw = data[starts[i] : ends[i]]
         special[int(i)] = (kept_raw_text(raw), oversize_reason(len(raw)))
     controls = np.array(_positions(data, b"\r") + _positions(data, b"\x01"), dtype=np.int64)
     for i in np.unique(np.searchsorted(starts, controls, side="right") - 1):
         if int(i) not in special:  # valid text the reader would split: loaded as it is
-            special[int(i)] = (data[starts[i]:ends[i]].decode("utf-8"), None)
+            special[int(i)] = (data[starts[i] : ends[i]].decode("utf-8"), None)
     return special
 
 

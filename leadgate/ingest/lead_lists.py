@@ -26,14 +26,24 @@ from leadgate.shared.emails import normalise_email
 from leadgate.store.erasure_list import erased_lead_ids, installation_salt
 from leadgate.store.states import utcnow
 
-LEAD_FIELDS = ("email", "first_name", "last_name", "job_title", "phone", "company", "company_domain",
-               "industry", "country", "company_size")
+LEAD_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "job_title",
+    "phone",
+    "company",
+    "company_domain",
+    "industry",
+    "country",
+    "company_size",
+)
 MISSING = {"", "select", "n/a", "na", "-", "--", "none", "null", "nil"}
 MAX_VALUE_CHARS = 2000
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _SIZE = re.compile(r"(\d{1,9})(?:\s*[-–—]\s*(\d{1,9})|\s*(\+))?")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\ud800-\udfff]")   # NUL/binary, or bytes not UTF-8
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\ud800-\udfff]")  # NUL/binary, or bytes not UTF-8
 
 
 class LeadListError(ValueError):
@@ -44,19 +54,21 @@ class LeadListError(ValueError):
 class LeadListReport:
     source_file: str
     rows_read: int = 0
-    accepted: int = 0           # new or changed records
-    unchanged: int = 0          # key already imported with the same values
+    accepted: int = 0  # new or changed records
+    unchanged: int = 0  # key already imported with the same values
     rejected: int = 0
-    erased: int = 0             # rows of people `leadgate forget` erased: never stored again
+    erased: int = 0  # rows of people `leadgate forget` erased: never stored again
     skipped_file: bool = False  # the same bytes were imported before
-    attributes: dict[str, str] = field(default_factory=dict)   # column -> numeric | categorical
+    attributes: dict[str, str] = field(default_factory=dict)  # column -> numeric | categorical
     reasons: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         if self.skipped_file:
             return [f"{self.source_file}: unchanged (this file was imported before); nothing to do"]
-        out = [f"{self.source_file}: {self.rows_read} rows: {self.accepted} imported, {self.unchanged} unchanged,"
-               f" {self.rejected} rejected" + (f", {self.erased} erased people skipped" if self.erased else "")]
+        out = [
+            f"{self.source_file}: {self.rows_read} rows: {self.accepted} imported, {self.unchanged} unchanged,"
+            f" {self.rejected} rejected" + (f", {self.erased} erased people skipped" if self.erased else "")
+        ]
         if self.attributes:
             out.append("  custom attributes: " + ", ".join(f"{k} ({v})" for k, v in self.attributes.items()))
         out += [f"  rejected {n}: {reason}" for reason, n in sorted(self.reasons.items(), key=lambda kv: -kv[1])]
@@ -137,7 +149,7 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     try:
         for fields in reader:
             start, line = line, reader.line_num + 1
-            if not any(f.strip() for f in fields):     # blank lines and a spreadsheet's ';;;' rows
+            if not any(f.strip() for f in fields):  # blank lines and a spreadsheet's ';;;' rows
                 continue
             if header is None:
                 header = [h.strip() for h in fields]
@@ -150,7 +162,9 @@ def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     seen = [h.lower() for h in header]
     dupes = sorted({h for h in header if seen.count(h.lower()) > 1})
     if dupes or "" in header:
-        raise LeadListError(f"{path}: header has {'duplicate columns ' + ', '.join(dupes) if dupes else 'an empty column name'}")
+        raise LeadListError(
+            f"{path}: header has {'duplicate columns ' + ', '.join(dupes) if dupes else 'an empty column name'}"
+        )
     return header, rows
 
 
@@ -194,7 +208,10 @@ def _row_problems(values: list[str], header: list[str]) -> list[str]:
 
 
 def import_lead_list(
-    con: duckdb.DuckDBPyConnection, path: Path, key: str, mapping: dict[str, str] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    key: str,
+    mapping: dict[str, str] | None = None,
 ) -> LeadListReport:
     """Import one CSV of leads in one transaction (see the module docstring for the contract)."""
     path = Path(path)
@@ -213,15 +230,27 @@ def import_lead_list(
     records, attributes, rejected = {}, [], []
     by_key: dict[str, str] = {}
     key_column = header[key_at].lower()
-    known = dict(con.execute("select list_key, content_hash from raw.lead_list_records where key_column = ?",
-                             [key_column]).fetchall())
+    known = dict(
+        con.execute(
+            "select list_key, content_hash from raw.lead_list_records where key_column = ?", [key_column]
+        ).fetchall()
+    )
 
     def reject(row_no: int, list_key: str | None, values: list[str], reasons: list[str]) -> None:
-        for reason in reasons:                 # summarised by kind: the text before the first ':'
+        for reason in reasons:  # summarised by kind: the text before the first ':'
             kind = reason.split(":", 1)[0]
             report.reasons[kind] = report.reasons.get(kind, 0) + 1
-        rejected.append([import_id, str(path), row_no, list_key, _printable(",".join(values))[:MAX_VALUE_CHARS],
-                         "; ".join(reasons), now])
+        rejected.append(
+            [
+                import_id,
+                str(path),
+                row_no,
+                list_key,
+                _printable(",".join(values))[:MAX_VALUE_CHARS],
+                "; ".join(reasons),
+                now,
+            ]
+        )
 
     for row_no, values in rows:
         if len(values) != len(header):
@@ -260,35 +289,71 @@ def import_lead_list(
             continue
         by_key[list_key] = content
         lead_id = lead_id_for(salt, record["email"], key_column, list_key)
-        if lead_id in erased:                  # forget lists the lead id, the same salted rule on the email
+        if lead_id in erased:  # forget lists the lead id, the same salted rule on the email
             report.erased += 1
             continue
         content_hash = hashlib.sha256(content.encode()).hexdigest()
         if known.get(list_key) == content_hash:
             report.unchanged += 1
             continue
-        records[list_key] = [key_column, list_key, lead_id, *(record[f] for f in LEAD_FIELDS[:9]), size[0], size[1], size[2],
-                             content_hash, import_id, str(path), row_no, now]
+        records[list_key] = [
+            key_column,
+            list_key,
+            lead_id,
+            *(record[f] for f in LEAD_FIELDS[:9]),
+            size[0],
+            size[1],
+            size[2],
+            content_hash,
+            import_id,
+            str(path),
+            row_no,
+            now,
+        ]
         for i in attr_cols:
             if not is_missing(values[i]):
                 text = values[i].strip()
                 num = as_number(text) if kinds[i] == "numeric" else None
                 attributes.append([key_column, list_key, lead_id, header[i], text, num, kinds[i], import_id])
     report.accepted, report.rejected = len(records), len(rejected)
-    _write(con, import_id, path, digest, key_column, {f: header[i] for f, i in fields.items()},
-           report, list(records.values()), attributes, rejected, now)
+    _write(
+        con,
+        import_id,
+        path,
+        digest,
+        key_column,
+        {f: header[i] for f, i in fields.items()},
+        report,
+        list(records.values()),
+        attributes,
+        rejected,
+        now,
+    )
     return report
 
 
-def _write(con: duckdb.DuckDBPyConnection, import_id: str, path: Path, digest: str, key: str, mapping: dict,
-           report: LeadListReport, records: list, attributes: list, rejected: list, now: object) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection,
+    import_id: str,
+    path: Path,
+    digest: str,
+    key: str,
+    mapping: dict,
+    report: LeadListReport,
+    records: list,
+    attributes: list,
+    rejected: list,
+    now: object,
+) -> None:
     con.execute("begin transaction")
     try:
         keys = [r[1] for r in records]
         if keys:
-            for table in ("raw.lead_attributes", "raw.lead_list_records"):     # a fixed list of names
-                con.execute(f"delete from {table} where key_column = ? and list_key in (select unnest(?::varchar[]))",
-                            [key, keys])
+            for table in ("raw.lead_attributes", "raw.lead_list_records"):  # a fixed list of names
+                con.execute(
+                    f"delete from {table} where key_column = ? and list_key in (select unnest(?::varchar[]))",
+                    [key, keys],
+                )
             con.executemany("insert into raw.lead_list_records values (" + ", ".join("?" * 20) + ")", records)
         if attributes:
             con.executemany("insert into raw.lead_attributes values (?, ?, ?, ?, ?, ?, ?, ?)", attributes)
@@ -296,8 +361,19 @@ def _write(con: duckdb.DuckDBPyConnection, import_id: str, path: Path, digest: s
             con.executemany("insert into raw.rejected_lead_rows values (?, ?, ?, ?, ?, ?, ?)", rejected)
         con.execute(
             "insert into raw.lead_list_imports values (?, ?, ?, ?, ?::json, ?, ?, ?, ?, ?)",
-            [import_id, str(path), digest, key, json.dumps(mapping), report.rows_read, report.accepted,
-             report.rejected, report.unchanged, now])
+            [
+                import_id,
+                str(path),
+                digest,
+                key,
+                json.dumps(mapping),
+                report.rows_read,
+                report.accepted,
+                report.rejected,
+                report.unchanged,
+                now,
+            ],
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -307,16 +383,24 @@ def _write(con: duckdb.DuckDBPyConnection, import_id: str, path: Path, digest: s
 def erase_listed(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, names_email) -> dict[str, int]:
     """Inside forget's transaction: the person's list records, attributes and rejected rows naming them."""
     found = {}
-    con.execute("create or replace temp table _forget_list_keys as select key_column, list_key"
-                " from raw.lead_list_records where lead_id = ? or email = ?", [lead_id, email])
-    n = con.execute("delete from raw.lead_attributes a where lead_id = ? or exists (select 1 from _forget_list_keys k"
-                    " where k.key_column = a.key_column and k.list_key = a.list_key)", [lead_id]).fetchall()[0][0]
+    con.execute(
+        "create or replace temp table _forget_list_keys as select key_column, list_key"
+        " from raw.lead_list_records where lead_id = ? or email = ?",
+        [lead_id, email],
+    )
+    n = con.execute(
+        "delete from raw.lead_attributes a where lead_id = ? or exists (select 1 from _forget_list_keys k"
+        " where k.key_column = a.key_column and k.list_key = a.list_key)",
+        [lead_id],
+    ).fetchall()[0][0]
     con.execute("drop table _forget_list_keys")
     found["raw.lead_attributes"] = n
     found["raw.lead_list_records"] = con.execute(
-        "delete from raw.lead_list_records where lead_id = ? or email = ?", [lead_id, email]).fetchall()[0][0]
+        "delete from raw.lead_list_records where lead_id = ? or email = ?", [lead_id, email]
+    ).fetchall()[0][0]
     rows = con.execute("select rowid, raw_text from raw.rejected_lead_rows").fetchall()
     ids = [rid for rid, text in rows if names_email(text)]
     found["raw.rejected_lead_rows"] = con.execute(
-        "delete from raw.rejected_lead_rows where rowid in (select unnest(?::bigint[]))", [ids]).fetchall()[0][0]
+        "delete from raw.rejected_lead_rows where rowid in (select unnest(?::bigint[]))", [ids]
+    ).fetchall()[0][0]
     return {k: v for k, v in found.items() if v}

@@ -14,27 +14,36 @@ is validated from the start.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from leadgate.store.erasure_list import suppress_erased_load
 from leadgate.ingest import sql_check as check
 from leadgate.ingest import sql_read as read
 from leadgate.ingest.decode import Prepared
 from leadgate.ingest.files import FileScan, stage_lines
 from leadgate.ingest.records import HeaderError, csv_layout, json_error_reason, parse_csv_header, window_params
 from leadgate.ingest.report import FileReport
+from leadgate.store.erasure_list import suppress_erased_load
 from leadgate.store.sql import registered, transaction
 
 _PARAMETER = re.compile(r"\$([a-z_]+)")
 
 
 def load_file(
-    con: duckdb.DuckDBPyConnection, path: Path, fmt: str, scan: FileScan, read_ok: bool, mtime_ns: int,
-    load_id: str, workdir: Path, *, scoring_time: datetime, prepared: Prepared | None = None,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    fmt: str,
+    scan: FileScan,
+    read_ok: bool,
+    mtime_ns: int,
+    load_id: str,
+    workdir: Path,
+    *,
+    scoring_time: datetime,
+    prepared: Prepared | None = None,
 ) -> FileReport:
     """Load one file whose content hash is not yet recorded (read_ok: temp._lines already read); all or nothing.
 
@@ -48,8 +57,16 @@ def load_file(
             records, parsed, params = read.JSONL_RECORDS.replace("{lines}", lines), read.JSONL_PARSED, {}
         else:
             records, parsed, params = _stage_csv(con, lines)
-        params |= {"csv": fmt == "csv", "load_id": load_id, "source_file": str(path), "now": datetime.now(timezone.utc),
-                   "file_hash": scan.sha256, "size": scan.size, "mtime_ns": mtime_ns, "format": fmt}
+        params |= {
+            "csv": fmt == "csv",
+            "load_id": load_id,
+            "source_file": str(path),
+            "now": datetime.now(UTC),
+            "file_hash": scan.sha256,
+            "size": scan.size,
+            "mtime_ns": mtime_ns,
+            "format": fmt,
+        }
         params |= window_params(scoring_time)
         trusting = fmt == "jsonl" and not _count(con.execute(read.LAST_LINE_INVALID))  # a cut-off copy: validate
         try:
@@ -89,7 +106,9 @@ def _write(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: di
         leftover_accepted = _count(_run(con, check.INSERT_LEFTOVER, params))
     earlier = check.EARLIER if _count(_run(con, check.ANY_EARLIER, params)) else check.NO_EARLIER
     _run(con, check.DUPES.replace("{earlier}", earlier), params)
-    duplicates, conflicts = con.execute("select count(*), count(*) filter (where conflicting) from _dupes").fetchall()[0]
+    duplicates, conflicts = con.execute("select count(*), count(*) filter (where conflicting) from _dupes").fetchall()[
+        0
+    ]
     consent_conflicts = _count(_run(con, check.INSERT_CONSENT_CONFLICTS, params)) if conflicts else 0
     if duplicates:
         _run(con, check.DELETE_DUPES, params)
@@ -106,8 +125,14 @@ def _write(con: duckdb.DuckDBPyConnection, records: str, parsed: str, params: di
     accepted = clean + leftover_accepted - duplicates
     if accepted + rejected + duplicates != total:  # a bug, never bad input: keep nothing
         raise RuntimeError(f"{params['source_file']}: {accepted} + {rejected} + {duplicates} != {total} records")
-    return {"records": total, "accepted": accepted, "rejected": rejected, "duplicates": duplicates,
-            "conflicts": conflicts, "field_issues": issues + consent_conflicts}
+    return {
+        "records": total,
+        "accepted": accepted,
+        "rejected": rejected,
+        "duplicates": duplicates,
+        "conflicts": conflicts,
+        "field_issues": issues + consent_conflicts,
+    }
 
 
 def _stage_csv(con: duckdb.DuckDBPyConnection, lines: str) -> tuple[str, str, dict]:
@@ -126,8 +151,12 @@ def _stage_csv(con: duckdb.DuckDBPyConnection, lines: str) -> tuple[str, str, di
         except HeaderError as exc:
             file_error = str(exc)
     positions, extra_names, extra_positions = csv_layout(names)
-    params = {"positions": positions, "file_error": file_error, "header_line": header_line,
-              "columns": max(len(names), 1)}
+    params = {
+        "positions": positions,
+        "file_error": file_error,
+        "header_line": header_line,
+        "columns": max(len(names), 1),
+    }
     extra = read.NO_EXTRA
     if extra_names:
         extra = read.CSV_EXTRA
@@ -141,13 +170,20 @@ def _explain_invalid_json(con: duckdb.DuckDBPyConnection, fmt: str) -> None:
     if fmt == "jsonl":
         rows = con.execute(
             "select c.line_no, t.raw_text from _checked c join _texts t on t.line_no = c.line_no"
-            " where c.reject_reason = $r", {"r": read.INVALID_JSON}
+            " where c.reject_reason = $r",
+            {"r": read.INVALID_JSON},
         ).fetchall()
-    frame = pd.DataFrame({"line_no": pd.Series([r[0] for r in rows], dtype="int64"),
-                          "reason": pd.Series([json_error_reason(r[1]) for r in rows], dtype="object")})
+    frame = pd.DataFrame(
+        {
+            "line_no": pd.Series([r[0] for r in rows], dtype="int64"),
+            "reason": pd.Series([json_error_reason(r[1]) for r in rows], dtype="object"),
+        }
+    )
     with registered(con, _json_reasons_frame=frame):
-        con.execute("create or replace temp table _json_reasons as"
-                    " select line_no::bigint as line_no, reason::varchar as reason from _json_reasons_frame")
+        con.execute(
+            "create or replace temp table _json_reasons as"
+            " select line_no::bigint as line_no, reason::varchar as reason from _json_reasons_frame"
+        )
 
 
 def _run(con: duckdb.DuckDBPyConnection, query: str, params: dict) -> duckdb.DuckDBPyConnection:

@@ -5,14 +5,31 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 # The known event fields, in the order the SQL extracts them (v[1] .. v[20]).
 FIELDS = (
-    "event_id", "source", "event_type", "occurred_at", "email", "anonymous_id",
-    "first_name", "last_name", "job_title", "phone", "company", "company_domain",
-    "industry", "country", "company_size", "page_url", "message", "utm_source", "utm_campaign", "consent",
+    "event_id",
+    "source",
+    "event_type",
+    "occurred_at",
+    "email",
+    "anonymous_id",
+    "first_name",
+    "last_name",
+    "job_title",
+    "phone",
+    "company",
+    "company_domain",
+    "industry",
+    "country",
+    "company_size",
+    "page_url",
+    "message",
+    "utm_source",
+    "utm_campaign",
+    "consent",
 )
 SOURCES = ("web", "form", "email", "chat", "crm", "event")
 MAX_RECORD_BYTES = 1024 * 1024
@@ -20,7 +37,7 @@ FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 RAW_TEXT_KEPT = 2000  # characters of an oversized record kept in raw.rejected_events
 # The plausible window for occurred_at: nothing before this, nothing more than FUTURE_SLACK after the run's time
 # (a year-9999 touch would never decay; clocks and time zones justify a little slack, not more).
-EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=timezone.utc)
+EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
 
 
@@ -30,7 +47,7 @@ def file_format(path: Path) -> str | None:
 
 
 def new_load_id() -> str:
-    return "load-" + datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    return "load-" + datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 class HeaderError(ValueError):
@@ -97,6 +114,10 @@ def kept_raw_text(raw: bytes) -> str:
 
 def window_params(scoring_time: datetime) -> dict[str, object]:
     """The SQL parameters of the occurred_at window for a run scored at `scoring_time`."""
-    at = scoring_time if scoring_time.tzinfo else scoring_time.replace(tzinfo=timezone.utc)
-    return {"earliest": EARLIEST_OCCURRED_AT, "earliest_text": EARLIEST_OCCURRED_AT.strftime("%Y-%m-%d"),
-            "latest": at + FUTURE_SLACK, "run_time_text": at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    at = scoring_time if scoring_time.tzinfo else scoring_time.replace(tzinfo=UTC)
+    return {
+        "earliest": EARLIEST_OCCURRED_AT,
+        "earliest_text": EARLIEST_OCCURRED_AT.strftime("%Y-%m-%d"),
+        "latest": at + FUTURE_SLACK,
+        "run_time_text": at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }

@@ -6,16 +6,18 @@ rendered with (never input values: values go in as named parameters).
 
 from __future__ import annotations
 
-from leadgate.policy.consent import consent_sql
-from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
 from leadgate.ingest.sql_files import statements
+from leadgate.policy.consent import consent_sql
+from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
 from leadgate.store.shared_rules import company_size_sql, domain_sql, size_candidate_sql
 
 _EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
 # leadgate/shared/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
 _EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
-_ISO_ANY_OFFSET = r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
+_ISO_ANY_OFFSET = (
+    r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
+)
 # Real UTC offsets run from -14:00 to +14:00; DuckDB itself would take '+99:00' and shift the time by days.
 _ISO = _ISO_ANY_OFFSET.replace(r"[+-]\d{2}(?::?\d{2})?", r"[+-](?:(?:0\d|1[0-3])(?::?[0-5]\d)?|14(?::?00)?)")
 _SOURCES = ", ".join(f"'{s}'" for s in SOURCES)
@@ -32,9 +34,11 @@ def _text(col: str) -> str:
 
 
 _RAW_COLUMNS = ",\n        ".join(f"{_text('s.' + name)} as {name}_raw" for name in FIELDS)
-EVENT_COLUMNS = ("source, event_id, event_type, occurred_at, email, anonymous_id, first_name, last_name, job_title, "
-                 "phone, company, company_domain, industry, country, company_size, page_url, message, utm_source, "
-                 "utm_campaign, consent")
+EVENT_COLUMNS = (
+    "source, event_id, event_type, occurred_at, email, anonymous_id, first_name, last_name, job_title, "
+    "phone, company, company_domain, industry, country, company_size, page_url, message, utm_source, "
+    "utm_campaign, consent"
+)
 
 
 def content_hash(alias: str = "") -> str:
@@ -48,13 +52,41 @@ TEMP_TABLES = ("_lines", "_specials", "_csv_lines", "_records", "_checked", "_js
 # The statements are checks.sql's macros, rendered once with these constants and fragment builders.
 _SQL = statements(
     "checks.sql",
-    ("CHECKED", "INSERT_CLEAN", "CHECK_LEFTOVER", "INSERT_LEFTOVER", "ANY_EARLIER", "EARLIER", "NO_EARLIER", "DUPES",
-     "INSERT_CONSENT_CONFLICTS", "DELETE_DUPES", "NEEDED_TEXTS", "NEEDED_REJECTS", "NEEDED_CONFLICTS", "INSERT_REJECTED",
-     "INSERT_DUPLICATES", "INSERT_FIELD_ISSUES", "RECORD_INGESTED_FILE"),
-    _RAW_COLUMNS=_RAW_COLUMNS, _ISO=_ISO, _ISO_ANY_OFFSET=_ISO_ANY_OFFSET, _EMAIL_SLOW=_EMAIL_SLOW, _EMAIL=_EMAIL,
-    EMAIL_SQL_FUNCTION=EMAIL_SQL_FUNCTION, _KNOWN_SOURCE=_KNOWN_SOURCE, _SOURCES=_SOURCES, _quoted=_quoted,
-    EVENT_COLUMNS=EVENT_COLUMNS, content_hash=content_hash, MAX_RECORD_BYTES=MAX_RECORD_BYTES, RAW_TEXT_KEPT=RAW_TEXT_KEPT,
-    consent_sql=consent_sql, domain_sql=domain_sql, size_candidate_sql=size_candidate_sql,
+    (
+        "CHECKED",
+        "INSERT_CLEAN",
+        "CHECK_LEFTOVER",
+        "INSERT_LEFTOVER",
+        "ANY_EARLIER",
+        "EARLIER",
+        "NO_EARLIER",
+        "DUPES",
+        "INSERT_CONSENT_CONFLICTS",
+        "DELETE_DUPES",
+        "NEEDED_TEXTS",
+        "NEEDED_REJECTS",
+        "NEEDED_CONFLICTS",
+        "INSERT_REJECTED",
+        "INSERT_DUPLICATES",
+        "INSERT_FIELD_ISSUES",
+        "RECORD_INGESTED_FILE",
+    ),
+    _RAW_COLUMNS=_RAW_COLUMNS,
+    _ISO=_ISO,
+    _ISO_ANY_OFFSET=_ISO_ANY_OFFSET,
+    _EMAIL_SLOW=_EMAIL_SLOW,
+    _EMAIL=_EMAIL,
+    EMAIL_SQL_FUNCTION=EMAIL_SQL_FUNCTION,
+    _KNOWN_SOURCE=_KNOWN_SOURCE,
+    _SOURCES=_SOURCES,
+    _quoted=_quoted,
+    EVENT_COLUMNS=EVENT_COLUMNS,
+    content_hash=content_hash,
+    MAX_RECORD_BYTES=MAX_RECORD_BYTES,
+    RAW_TEXT_KEPT=RAW_TEXT_KEPT,
+    consent_sql=consent_sql,
+    domain_sql=domain_sql,
+    size_candidate_sql=size_candidate_sql,
     company_size_sql=company_size_sql,
 )
 CHECKED = _SQL["CHECKED"]

@@ -50,11 +50,33 @@ _CSV_STRUCT = ", ".join(f"'{name}': fields[$positions[{i}]]" for i, name in enum
 # The statements are reads.sql's macros, rendered once with these constants and fragment builders.
 _SQL = statements(
     "reads.sql",
-    ("LINES_PLAIN", "LINES_PATCHED", "JSONL_RECORDS", "JSONL_PARSED", "LAST_LINE_INVALID", "CSV_LINES",
-     "CSV_RECORDS_SIMPLE", "CSV_RECORDS_SPANNING", "CSV_HEADER", "CSV_DATA_RECORDS", "CSV_PARSED", "CSV_EXTRA", "NO_EXTRA",
-     "COUNT_RECORDS", "LEFTOVER"),
-    MAX_RECORD_BYTES=MAX_RECORD_BYTES, _too_large=_too_large, _STRUCT=_STRUCT, _PATCH=_PATCH, _PRESENT=_PRESENT,
-    _VALIDATE=_VALIDATE, _OPENS=_OPENS, _STAYS=_STAYS, _F=_F, _CSV_STRUCT=_CSV_STRUCT,
+    (
+        "LINES_PLAIN",
+        "LINES_PATCHED",
+        "JSONL_RECORDS",
+        "JSONL_PARSED",
+        "LAST_LINE_INVALID",
+        "CSV_LINES",
+        "CSV_RECORDS_SIMPLE",
+        "CSV_RECORDS_SPANNING",
+        "CSV_HEADER",
+        "CSV_DATA_RECORDS",
+        "CSV_PARSED",
+        "CSV_EXTRA",
+        "NO_EXTRA",
+        "COUNT_RECORDS",
+        "LEFTOVER",
+    ),
+    MAX_RECORD_BYTES=MAX_RECORD_BYTES,
+    _too_large=_too_large,
+    _STRUCT=_STRUCT,
+    _PATCH=_PATCH,
+    _PRESENT=_PRESENT,
+    _VALIDATE=_VALIDATE,
+    _OPENS=_OPENS,
+    _STAYS=_STAYS,
+    _F=_F,
+    _CSV_STRUCT=_CSV_STRUCT,
 )
 LINES_PLAIN = _SQL["LINES_PLAIN"]
 LINES_PATCHED = _SQL["LINES_PATCHED"]

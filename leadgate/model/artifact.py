@@ -105,8 +105,9 @@ class LeadModel:
         p, p0 = calibrate(cal, z), calibrate(cal, base)
         dz = z - base
         near = np.abs(dz) < 1e-6
-        slope = np.where(near, (calibrate(cal, z + 1e-3) - calibrate(cal, z - 1e-3)) / 2e-3,
-                         (p - p0) / np.where(near, 1.0, dz))
+        slope = np.where(
+            near, (calibrate(cal, z + 1e-3) - calibrate(cal, z - 1e-3)) / 2e-3, (p - p0) / np.where(near, 1.0, dz)
+        )
         return p, p0, contrib * slope[:, None]
 
 
@@ -141,7 +142,9 @@ def save_model(model_dir: Path, doc: dict, booster: lgb.Booster | None, heldout:
     (model_dir / HELDOUT_FILE).write_text(json.dumps(heldout), encoding="utf-8")
     if booster is not None:
         (model_dir / TREES_FILE).write_text(booster.model_to_string(), encoding="utf-8")
-    return {name: sha256(model_dir / name) for name in (MODEL_FILE, HELDOUT_FILE, TREES_FILE) if (model_dir / name).exists()}
+    return {
+        name: sha256(model_dir / name) for name in (MODEL_FILE, HELDOUT_FILE, TREES_FILE) if (model_dir / name).exists()
+    }
 
 
 def _checked(model_dir: Path, files: dict[str, str], name: str, version: str) -> str:

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 
 OTHER, MISSING = "__other__", "__missing__"
-MIN_COUNT = 5            # a category seen fewer times in training is "other"
-MAX_LEVELS = 60          # beyond this the rarest levels are "other" too
-ID_LIKE_SHARE = 0.5      # a text column with more distinct values than this share of rows is an identifier
+MIN_COUNT = 5  # a category seen fewer times in training is "other"
+MAX_LEVELS = 60  # beyond this the rarest levels are "other" too
+ID_LIKE_SHARE = 0.5  # a text column with more distinct values than this share of rows is an identifier
 
 
 def build_spec(frame: pd.DataFrame) -> dict:
@@ -26,9 +26,17 @@ def build_spec(frame: pd.DataFrame) -> dict:
             # counts and durations are heavy-tailed: a non-negative column with a long tail is logged
             log = bool(len(finite) and finite.min() >= 0 and finite.quantile(0.99) > 10)
             t = np.log1p(finite) if log else finite
-            numeric.append({"name": col, "median": float(t.median()), "mean": float(t.mean()),
-                            "scale": float(t.std()) or 1.0, "log": log, "missing": bool(x.isna().any()),
-                            "binary": bool(set(finite.unique().tolist()) <= {0.0, 1.0})})
+            numeric.append(
+                {
+                    "name": col,
+                    "median": float(t.median()),
+                    "mean": float(t.mean()),
+                    "scale": float(t.std()) or 1.0,
+                    "log": log,
+                    "missing": bool(x.isna().any()),
+                    "binary": bool(set(finite.unique().tolist()) <= {0.0, 1.0}),
+                }
+            )
         else:
             text = series.astype("string").str.strip()
             counts = text.value_counts()

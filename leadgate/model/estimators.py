@@ -20,12 +20,26 @@ from leadgate.model import encoding
 from leadgate.model.metrics import brier, log_loss
 
 LGB_PARAMS = {
-    "objective": "binary", "learning_rate": 0.08, "num_leaves": 15, "min_data_in_leaf": 20, "feature_fraction": 0.8,
-    "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0, "max_cat_to_onehot": 8, "cat_smooth": 10.0,
-    "cat_l2": 10.0, "min_data_per_group": 20, "max_bin": 63, "verbose": -1, "seed": 0, "max_depth": 5,
+    "objective": "binary",
+    "learning_rate": 0.08,
+    "num_leaves": 15,
+    "min_data_in_leaf": 20,
+    "feature_fraction": 0.8,
+    "bagging_fraction": 0.8,
+    "bagging_freq": 1,
+    "lambda_l2": 1.0,
+    "max_cat_to_onehot": 8,
+    "cat_smooth": 10.0,
+    "cat_l2": 10.0,
+    "min_data_per_group": 20,
+    "max_bin": 63,
+    "verbose": -1,
+    "seed": 0,
+    "max_depth": 5,
     # one thread: OpenMP's spinning threads slowed training 15x on a busy 2-core machine
     "num_threads": 1,
-    "deterministic": True, "force_row_wise": True,
+    "deterministic": True,
+    "force_row_wise": True,
 }
 MAX_ROUNDS, PATIENCE = 600, 40
 
@@ -46,9 +60,14 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 # --- families -----------------------------------------------------------------------------
 
+
 def fit_logistic(x: np.ndarray, y: np.ndarray) -> dict:
     model = LogisticRegression(C=1.0, max_iter=2000).fit(x, y)
-    return {"coef": model.coef_[0].tolist(), "intercept": float(model.intercept_[0]), "column_mean": x.mean(axis=0).tolist()}
+    return {
+        "coef": model.coef_[0].tolist(),
+        "intercept": float(model.intercept_[0]),
+        "column_mean": x.mean(axis=0).tolist(),
+    }
 
 
 def logistic_logit(params: dict, x: np.ndarray) -> np.ndarray:
@@ -63,10 +82,10 @@ def fit_trees(x: np.ndarray, y: np.ndarray, n_categorical: int, rounds: int) -> 
 
 @dataclass
 class Selection:
-    family: str                      # logistic | lightgbm
-    oof: np.ndarray                  # out-of-fold raw log-odds of the chosen family
-    log_loss: dict[str, float]       # cross-validated log loss per family
-    rounds: int                      # LightGBM rounds (mean best iteration over folds)
+    family: str  # logistic | lightgbm
+    oof: np.ndarray  # out-of-fold raw log-odds of the chosen family
+    log_loss: dict[str, float]  # cross-validated log loss per family
+    rounds: int  # LightGBM rounds (mean best iteration over folds)
 
 
 def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
@@ -80,8 +99,14 @@ def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
     ncat = len(spec["categorical"])
     cats = list(range(xt.shape[1] - ncat, xt.shape[1]))
     data = lgb.Dataset(xt, label=y, categorical_feature=cats, free_raw_data=False)
-    cv = lgb.cv(LGB_PARAMS, data, num_boost_round=MAX_ROUNDS, folds=splits, return_cvbooster=True,
-                callbacks=[lgb.early_stopping(PATIENCE, verbose=False)])
+    cv = lgb.cv(
+        LGB_PARAMS,
+        data,
+        num_boost_round=MAX_ROUNDS,
+        folds=splits,
+        return_cvbooster=True,
+        callbacks=[lgb.early_stopping(PATIENCE, verbose=False)],
+    )
     boosters = cv["cvbooster"]
     best = max(1, int(boosters.best_iteration))
     oof_tree = np.zeros(len(y))
@@ -89,10 +114,11 @@ def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
         oof_tree[test] = booster.predict(xt[test], num_iteration=best, raw_score=True, num_threads=1)
     losses = {"logistic": log_loss(y, sigmoid(oof_lin)), "lightgbm": log_loss(y, sigmoid(oof_tree))}
     family = min(losses, key=losses.get)
-    return Selection(family, oof_lin if family == "logistic" else oof_tree, losses, int(round(best * 1.1)))
+    return Selection(family, oof_lin if family == "logistic" else oof_tree, losses, round(best * 1.1))
 
 
 # --- calibration ----------------------------------------------------------------------------
+
 
 def fit_calibration(kind: str, z: np.ndarray, y: np.ndarray) -> dict:
     if kind == "isotonic":

@@ -30,8 +30,11 @@ def ece(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
 
 def reliability(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict]:
     idx = np.minimum((p * bins).astype(int), bins - 1)
-    return [{"bin": b, "mean_p": float(p[idx == b].mean()), "rate": float(y[idx == b].mean()), "n": int((idx == b).sum())}
-            for b in range(bins) if (idx == b).any()]
+    return [
+        {"bin": b, "mean_p": float(p[idx == b].mean()), "rate": float(y[idx == b].mean()), "n": int((idx == b).sum())}
+        for b in range(bins)
+        if (idx == b).any()
+    ]
 
 
 def auc(y: np.ndarray, p: np.ndarray) -> float | None:
@@ -56,35 +59,51 @@ def bands(p: np.ndarray, conf: np.ndarray, threshold: float, auto: float, check:
     c = ~a & (conf >= check - 1e-9)
     r = ~a & ~c
     failed_check = c & (np.abs(p - threshold) < min_margin - 1e-9)
-    return {"auto": float(a.sum() / n), "second_check": float(c.sum() / n), "review_band": float(r.sum() / n),
-            "review_share": float((r.sum() + failed_check.sum()) / n)}
+    return {
+        "auto": float(a.sum() / n),
+        "second_check": float(c.sum() / n),
+        "review_band": float(r.sum() / n),
+        "review_share": float((r.sum() + failed_check.sum()) / n),
+    }
 
 
 def at_threshold(y: np.ndarray, p: np.ndarray, threshold: float) -> dict:
     pred = p >= threshold
     tp = float((pred & (y == 1)).sum())
-    return {"threshold": threshold, "precision": float(tp / pred.sum()) if pred.sum() else None,
-            "recall": float(tp / (y == 1).sum()) if (y == 1).sum() else None, "qualified_share": float(pred.mean())}
+    return {
+        "threshold": threshold,
+        "precision": float(tp / pred.sum()) if pred.sum() else None,
+        "recall": float(tp / (y == 1).sum()) if (y == 1).sum() else None,
+        "qualified_share": float(pred.mean()),
+    }
 
 
 def evaluate(y: np.ndarray, p: np.ndarray, completeness: np.ndarray, policy) -> dict:
     """Every held-out metric the registry keeps for a version."""
-    t = policy.model.qualify_threshold or policy.scoring.qualify_threshold     # the threshold a model decides with
+    t = policy.model.qualify_threshold or policy.scoring.qualify_threshold  # the threshold a model decides with
     conf = confidence(p, t, policy.scoring.confidence)
     rp = policy.routing
-    return {"leads": int(len(y)), "converted": int(y.sum()), "roc_auc": auc(y, p), "brier": brier(y, p),
-            "ece": ece(y, p), "log_loss": log_loss(y, p), **{f"at_{k}": v for k, v in at_threshold(y, p, t).items()},
-            "bands": bands(p, conf, t, rp.auto_confidence, rp.check_confidence, rp.second_check.min_margin)}
+    return {
+        "leads": len(y),
+        "converted": int(y.sum()),
+        "roc_auc": auc(y, p),
+        "brier": brier(y, p),
+        "ece": ece(y, p),
+        "log_loss": log_loss(y, p),
+        **{f"at_{k}": v for k, v in at_threshold(y, p, t).items()},
+        "bands": bands(p, conf, t, rp.auto_confidence, rp.check_confidence, rp.second_check.min_margin),
+    }
 
 
 # --- drift --------------------------------------------------------------------------------------
+
 
 def bin_edges(x: np.ndarray, bins: int = 10) -> list[float]:
     """Inner quantile edges of a reference sample (missing values get a bin of their own)."""
     finite = x[np.isfinite(x)]
     if not len(finite):
         return []
-    return sorted(set(float(v) for v in np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])))
+    return sorted({float(v) for v in np.quantile(finite, np.linspace(0, 1, bins + 1)[1:-1])})
 
 
 def proportions(x: np.ndarray, edges: list[float] | None, levels: int | None = None) -> list[float]:
@@ -92,7 +111,9 @@ def proportions(x: np.ndarray, edges: list[float] | None, levels: int | None = N
     if levels is not None:
         counts = np.bincount(x.astype(int), minlength=levels)[:levels].astype(float)
     else:
-        idx = np.where(np.isfinite(x), np.searchsorted(np.asarray(edges), np.nan_to_num(x), side="right"), len(edges) + 1)
+        idx = np.where(
+            np.isfinite(x), np.searchsorted(np.asarray(edges), np.nan_to_num(x), side="right"), len(edges) + 1
+        )
         counts = np.bincount(idx, minlength=len(edges) + 2).astype(float)
     return (counts / max(1.0, counts.sum())).tolist()
 

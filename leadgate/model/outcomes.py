@@ -9,7 +9,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -38,14 +38,16 @@ class OutcomeImport:
     rejected: int = 0
     converted: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-    already_imported: str | None = None      # the earlier import of the same bytes with the same options
+    already_imported: str | None = None  # the earlier import of the same bytes with the same options
 
     @property
     def message(self) -> str:
         if self.already_imported:
             return f"{self.file}: already imported as {self.already_imported} with the same options: nothing changed"
-        text = (f"{self.file}: {self.records} rows: {self.recorded} outcomes recorded, {self.unchanged} unchanged, "
-                f"{self.rejected} rejected")
+        text = (
+            f"{self.file}: {self.records} rows: {self.recorded} outcomes recorded, {self.unchanged} unchanged, "
+            f"{self.rejected} rejected"
+        )
         if self.reasons:
             text += " (" + "; ".join(f"{r}: {n}" for r, n in sorted(self.reasons.items(), key=lambda kv: -kv[1])) + ")"
         return text
@@ -76,8 +78,13 @@ def _read(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
             line = reader.line_num + 1
             continue
         if values and any(v.strip() for v in values):
-            rows.append((line, dict(zip(header, values)) | ({"__error__": "more fields than the header"}
-                                                               if len(values) > len(header) else {})))
+            rows.append(
+                (
+                    line,
+                    dict(zip(header, values))
+                    | ({"__error__": "more fields than the header"} if len(values) > len(header) else {}),
+                )
+            )
         line = reader.line_num + 1
     return header, rows
 
@@ -89,8 +96,14 @@ def _column(header: list[str], name: str | None, what: str, path: Path) -> str |
     folded = [h for h in header if h.casefold() == name.strip().casefold()]
     if len(folded) == 1:
         return folded[0]
-    hint = next((f"; the file looks '{d}'-delimited (leadgate reads comma-separated CSV)" for d in (";", "\t", "|")
-                 if any(d in h for h in header)), "")
+    hint = next(
+        (
+            f"; the file looks '{d}'-delimited (leadgate reads comma-separated CSV)"
+            for d in (";", "\t", "|")
+            if any(d in h for h in header)
+        ),
+        "",
+    )
     raise OutcomeFileError(f"{path} has no column '{name}' ({what}); its columns: {', '.join(header)}{hint}")
 
 
@@ -131,19 +144,26 @@ class _Keys:
     def __init__(self, con: duckdb.DuckDBPyConnection, key_column: str) -> None:
         self.con = con
         self.salt = con.execute("select lead_id_salt from meta.installation limit 1").fetchone()[0]
-        known = set(r[0] for r in con.execute("select lead_id from lifecycle.lead_states").fetchall())
-        known |= set(r[0] for r in con.execute("select distinct lead_id from scoring.feature_snapshots").fetchall())
+        known = {r[0] for r in con.execute("select lead_id from lifecycle.lead_states").fetchall()}
+        known |= {r[0] for r in con.execute("select distinct lead_id from scoring.feature_snapshots").fetchall()}
         self.known = known
-        self.external = dict(con.execute(
-            "select external_key, any_value(lead_id) from scoring.lead_keys where key_source = ? group by 1",
-            [key_column]).fetchall())
-        self.external_any = dict(con.execute(
-            "select external_key, any_value(lead_id) from scoring.lead_keys group by 1 having count(distinct lead_id) = 1"
-        ).fetchall())
+        self.external = dict(
+            con.execute(
+                "select external_key, any_value(lead_id) from scoring.lead_keys where key_source = ? group by 1",
+                [key_column],
+            ).fetchall()
+        )
+        self.external_any = dict(
+            con.execute(
+                "select external_key, any_value(lead_id) from scoring.lead_keys group by 1 having count(distinct lead_id) = 1"
+            ).fetchall()
+        )
         self.erased = erased_lead_ids(con)
         # the mart's lead id for an email when built (as `forget` looks it up), else dbt's rule with the salt
         has_mart = relation_exists(con, "marts", "lead_features")
-        self.by_email = dict(con.execute("select email, lead_id from marts.lead_features").fetchall()) if has_mart else {}
+        self.by_email = (
+            dict(con.execute("select email, lead_id from marts.lead_features").fetchall()) if has_mart else {}
+        )
 
     def resolve(self, raw: str) -> tuple[str, str | None] | str:
         key = raw.strip()
@@ -170,27 +190,38 @@ class _Keys:
 
 
 def import_outcomes(
-    con: duckdb.DuckDBPyConnection, path: Path, *, key: str, outcome: str, positive: str | None = None,
-    closed_at: str | None = None, now: datetime | None = None,
+    con: duckdb.DuckDBPyConnection,
+    path: Path,
+    *,
+    key: str,
+    outcome: str,
+    positive: str | None = None,
+    closed_at: str | None = None,
+    now: datetime | None = None,
 ) -> OutcomeImport:
     """Record each row's outcome (one per lead, the latest import wins); re-importing the same file changes nothing."""
     path = Path(path).expanduser().resolve()
     report = OutcomeImport(file=str(path))
     header, rows = _read(path)
-    key, outcome, closed_at = (_column(header, name, what, path) for name, what in
-                               ((key, "--key"), (outcome, "--outcome"), (closed_at, "--closed-at")))
+    key, outcome, closed_at = (
+        _column(header, name, what, path)
+        for name, what in ((key, "--key"), (outcome, "--outcome"), (closed_at, "--closed-at"))
+    )
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     options = json.dumps({"key": key, "outcome": outcome, "positive": positive, "closed_at": closed_at}, sort_keys=True)
-    earlier = con.execute("select import_id from scoring.outcome_imports where file_sha256 = ? and options = ?",
-                          [sha, options]).fetchall()
+    earlier = con.execute(
+        "select import_id from scoring.outcome_imports where file_sha256 = ? and options = ?", [sha, options]
+    ).fetchall()
     if earlier:
         report.already_imported = earlier[0][0]
         return report
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     report.import_id = import_id = f"oi_{now:%Y%m%dT%H%M%S}_{sha[:8]}"
     keys = _Keys(con, key)
-    current = {lead: (conv, closed) for lead, conv, closed in
-               con.execute("select lead_id, converted, closed_at from scoring.outcomes").fetchall()}
+    current = {
+        lead: (conv, closed)
+        for lead, conv, closed in con.execute("select lead_id, converted, closed_at from scoring.outcomes").fetchall()
+    }
     seen: dict[str, tuple[int, bool, datetime | None]] = {}
     rejects, upserts = [], []
     for line, row in rows:
@@ -230,12 +261,25 @@ def import_outcomes(
         if upserts:
             con.executemany(
                 "insert or replace into scoring.outcomes (lead_id, external_key, converted, closed_at, recorded_at,"
-                " import_id, source_row) values (?, ?, ?, ?, ?, ?, ?)", upserts)
+                " import_id, source_row) values (?, ?, ?, ?, ?, ?, ?)",
+                upserts,
+            )
         if rejects:
             con.executemany("insert into scoring.outcome_rejects values (?, ?, ?, ?, ?)", rejects)
-        con.execute("insert into scoring.outcome_imports values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [import_id, str(path), sha, options, now, report.records, report.recorded, report.unchanged,
-                     report.rejected])
+        con.execute(
+            "insert into scoring.outcome_imports values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                import_id,
+                str(path),
+                sha,
+                options,
+                now,
+                report.records,
+                report.recorded,
+                report.unchanged,
+                report.rejected,
+            ],
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -256,5 +300,9 @@ def _reason_kind(problem: str) -> str:
 
 def outcome_counts(con: duckdb.DuckDBPyConnection) -> Counter:
     """Outcomes on record: converted and not."""
-    return Counter({("converted" if c else "not_converted"): n for c, n in
-                    con.execute("select converted, count(*) from scoring.outcomes group by 1").fetchall()})
+    return Counter(
+        {
+            ("converted" if c else "not_converted"): n
+            for c, n in con.execute("select converted, count(*) from scoring.outcomes group by 1").fetchall()
+        }
+    )

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
-
 
 CHAMPION, SHADOW = "champion", "shadow"
 
@@ -25,15 +24,26 @@ def register(con: duckdb.DuckDBPyConnection, record: dict) -> None:
     con.execute(
         "insert into scoring.model_versions (version, created_at, family, calibration, fingerprint, model_dir, files,"
         " metrics, training) values (?, ?, ?, ?, ?, ?, ?::json, ?::json, ?::json)",
-        [record["version"], record["created_at"], record["family"], record["calibration"], record["fingerprint"],
-         record["model_dir"], json.dumps(record["files"]), json.dumps(record["metrics"]), json.dumps(record["training"])],
+        [
+            record["version"],
+            record["created_at"],
+            record["family"],
+            record["calibration"],
+            record["fingerprint"],
+            record["model_dir"],
+            json.dumps(record["files"]),
+            json.dumps(record["metrics"]),
+            json.dumps(record["training"]),
+        ],
     )
 
 
 def _row(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[dict]:
     cur = con.execute(
         "select version, created_at, family, calibration, fingerprint, model_dir, files, metrics, training"
-        f" from scoring.model_versions {where} order by created_at, version", params)    # `where` is ours
+        f" from scoring.model_versions {where} order by created_at, version",
+        params,
+    )  # `where` is ours
     cols = [d[0] for d in cur.description]
     out = []
     for values in cur.fetchall():
@@ -52,7 +62,9 @@ def get(con: duckdb.DuckDBPyConnection, version: str) -> dict:
     rows = _row(con, "where version = ?", [version])
     if not rows:
         known = [r["version"] for r in versions(con)]
-        raise RegistryError(f"no model version {version!r}; known: {', '.join(known) or 'none (run leadgate model train)'}")
+        raise RegistryError(
+            f"no model version {version!r}; known: {', '.join(known) or 'none (run leadgate model train)'}"
+        )
     return rows[0]
 
 
@@ -63,7 +75,7 @@ def alias(con: duckdb.DuckDBPyConnection, name: str) -> str | None:
 
 def _set_alias(con: duckdb.DuckDBPyConnection, name: str, version: str | None, actor: str, action: str) -> str | None:
     previous = alias(con, name)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     con.execute("delete from scoring.model_aliases where alias = ?", [name])
     if version is not None:
         con.execute("insert into scoring.model_aliases values (?, ?, ?, ?)", [name, version, now, actor])
@@ -74,7 +86,7 @@ def _set_alias(con: duckdb.DuckDBPyConnection, name: str, version: str | None, a
 def promote(con: duckdb.DuckDBPyConnection, version: str, actor: str) -> str | None:
     """Make `version` the champion (it decides from the next run); returns the previous champion."""
     get(con, version)
-    if alias(con, SHADOW) == version:      # a shadow that now decides no longer shadows itself
+    if alias(con, SHADOW) == version:  # a shadow that now decides no longer shadows itself
         _set_alias(con, SHADOW, None, actor, "unshadow")
     return _set_alias(con, CHAMPION, version, actor, "promote")
 
@@ -86,7 +98,8 @@ def rollback(con: duckdb.DuckDBPyConnection, actor: str) -> tuple[str, str | Non
         raise RegistryError("no promoted model to roll back: the baseline scorer already decides")
     row = con.execute(
         "select previous from scoring.model_history where action = 'promote' and version = ? order by changed_at desc limit 1",
-        [current]).fetchall()
+        [current],
+    ).fetchall()
     previous = row[0][0] if row else None
     _set_alias(con, CHAMPION, previous, actor, "rollback")
     return current, previous
@@ -102,7 +115,9 @@ def set_shadow(con: duckdb.DuckDBPyConnection, version: str | None, actor: str) 
 
 
 def history(con: duckdb.DuckDBPyConnection) -> list[tuple]:
-    return con.execute("select changed_at, action, version, previous, actor from scoring.model_history order by changed_at").fetchall()
+    return con.execute(
+        "select changed_at, action, version, previous, actor from scoring.model_history order by changed_at"
+    ).fetchall()
 
 
 def load(con: duckdb.DuckDBPyConnection, version: str):

@@ -14,9 +14,12 @@ from leadgate.policy import Policy
 from leadgate.scoring.baseline import ENGAGEMENT_COLUMNS, BaselineScorer
 
 NOUNS = {col: (single, plural) for col, single, plural in ENGAGEMENT_COLUMNS.values()}
-NOUNS |= {"event_count": ("event", "events"), "events_7d": ("event in the last 7 days", "events in the last 7 days"),
-          "events_30d": ("event in the last 30 days", "events in the last 30 days"),
-          "buying_centre_size": ("person engaged from the account", "people engaged from the account")}
+NOUNS |= {
+    "event_count": ("event", "events"),
+    "events_7d": ("event in the last 7 days", "events in the last 7 days"),
+    "events_30d": ("event in the last 30 days", "events in the last 30 days"),
+    "buying_centre_size": ("person engaged from the account", "people engaged from the account"),
+}
 
 
 def _number_text(column: str):
@@ -40,6 +43,7 @@ def _word(column: str, numeric: bool, binary: bool = False):
         if binary:
             return f"{label}: {'yes' if float(v) else 'no'}"
         return number(float(v)) if numeric else f"{label} {str(v).strip()[:40]}"
+
     return word
 
 
@@ -57,12 +61,12 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     binary = {s["name"] for s in model.spec["numeric"] if s.get("binary")}
     k = min(top, len(names))
     order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :k]
-    picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)      # score points (probability x 100)
-    values: list = []                # per text id: (feature, value), worded only when some lead's reason uses it
+    picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)  # score points (probability x 100)
+    values: list = []  # per text id: (feature, value), worded only when some lead's reason uses it
     text_ids = np.empty((n, len(names)), dtype=np.int64)
     for j, name in enumerate(names):
         column = frame[name] if name in frame else pd.Series([None] * n)
-        if name in numeric:          # as printed: whole days, 3 significant digits, so equal texts share an id
+        if name in numeric:  # as printed: whole days, 3 significant digits, so equal texts share an id
             x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             column = pd.Series(np.round(x) if name.endswith(AGE_SUFFIX) else _significant(x))
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
@@ -73,12 +77,19 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     picked_text = np.take_along_axis(text_ids, order, axis=1)
     tenths = np.round(picked * 10).astype(np.int64)
     combos, inverse = np.unique(picked_text * 100_000 + (tenths + 50_000), return_inverse=True)
-    details = np.array([f"{words[values[c // 100_000][0]](values[c // 100_000][1])}: {((c % 100_000) - 50_000) / 1000:+.2f}"
-                        for c in combos.tolist()], dtype=object)[inverse.reshape(picked.shape)]
+    details = np.array(
+        [
+            f"{words[values[c // 100_000][0]](values[c // 100_000][1])}: {((c % 100_000) - 50_000) / 1000:+.2f}"
+            for c in combos.tolist()
+        ],
+        dtype=object,
+    )[inverse.reshape(picked.shape)]
     feature_names = np.asarray(names, dtype=object)[order]
     # below half a point a reason would read "+0.00"
-    return [[{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.5]
-            for fr, pr, dr in zip(feature_names.tolist(), picked.tolist(), details.tolist())]
+    return [
+        [{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.5]
+        for fr, pr, dr in zip(feature_names.tolist(), picked.tolist(), details.tolist())
+    ]
 
 
 class _BaselineParts(BaselineScorer):
@@ -106,10 +117,16 @@ class ModelScorer:
 
         policy = for_model(self.policy)
         n = len(features)
-        target = (features["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-                  if "is_target_account" in features else np.zeros(n, dtype=bool))
-        size = (pd.to_numeric(features["company_size_min"], errors="coerce").to_numpy(dtype=float)
-                if "company_size_min" in features else np.full(n, np.nan))
+        target = (
+            features["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+            if "is_target_account" in features
+            else np.zeros(n, dtype=bool)
+        )
+        size = (
+            pd.to_numeric(features["company_size_min"], errors="coerce").to_numpy(dtype=float)
+            if "company_size_min" in features
+            else np.full(n, np.nan)
+        )
         bands = tier_bands(policy)
         return np.array([bands[t].threshold for t in tier_of(target, size, policy)], dtype=float)
 
@@ -122,10 +139,13 @@ class ModelScorer:
         t = self.thresholds(features.reset_index(drop=True))
         self.drift.add(frame, p)
         return scored.assign(
-            score=p, qualified=p >= t,
+            score=p,
+            qualified=p >= t,
             confidence=metrics.confidence(p, t, self.policy.scoring.confidence),
             reasons=reasons(self.model, frame, points, self.policy.routing.top_reasons),
-            scorer=self.name, scorer_version=self.version, model_version=self.version,
+            scorer=self.name,
+            scorer_version=self.version,
+            model_version=self.version,
         )
 
 
@@ -157,5 +177,7 @@ class DriftTally:
             self.counts[name] = self.counts.get(name, 0) + np.asarray(shares) * len(p)
 
     def psi(self) -> dict[str, float]:
-        return {name: metrics.psi(self.ref[name]["shares"], (c / max(1, c.sum())).tolist())
-                for name, c in self.counts.items()}
+        return {
+            name: metrics.psi(self.ref[name]["shares"], (c / max(1, c.sum())).tolist())
+            for name, c in self.counts.items()
+        }

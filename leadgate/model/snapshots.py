@@ -9,10 +9,22 @@ import numpy as np
 import pandas as pd
 
 # Identities, personal data and free text never enter a snapshot (and so never a model).
-EXCLUDED = frozenset({
-    "lead_id", "email", "first_name", "last_name", "job_title", "phone", "company", "company_domain", "account_id",
-    "target_account_name", "latest_message", "feature_hash",
-})
+EXCLUDED = frozenset(
+    {
+        "lead_id",
+        "email",
+        "first_name",
+        "last_name",
+        "job_title",
+        "phone",
+        "company",
+        "company_domain",
+        "account_id",
+        "target_account_name",
+        "latest_message",
+        "feature_hash",
+    }
+)
 AGE_SUFFIX = "_age_days"
 
 
@@ -72,7 +84,7 @@ def snapshot_features(frame: pd.DataFrame, now) -> pd.DataFrame:
             out[col] = series.astype(float)
         elif series.dtype == object:
             first = series.dropna().iloc[0] if series.notna().any() else None
-            if isinstance(first, (bool, np.bool_)):          # a boolean column with nulls
+            if isinstance(first, (bool, np.bool_)):  # a boolean column with nulls
                 out[col] = pd.to_numeric(series.map(lambda v: None if v is None else float(v)), errors="coerce")
             elif isinstance(first, (list, tuple, np.ndarray)):
                 out[col] = series.map(lambda v: ",".join(sorted(map(str, v))) if v is not None else None)
@@ -120,5 +132,9 @@ def outcome_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Outcomes on record, and how many have a usable decision snapshot."""
     total = con.execute("select count(*), coalesce(sum(converted::int), 0) from scoring.outcomes").fetchone()
     usable = len(training_rows(con))
-    return {"outcomes": int(total[0]), "converted": int(total[1]), "with_snapshot": usable,
-            "without_snapshot": int(total[0]) - usable}
+    return {
+        "outcomes": int(total[0]),
+        "converted": int(total[1]),
+        "with_snapshot": usable,
+        "without_snapshot": int(total[0]) - usable,
+    }

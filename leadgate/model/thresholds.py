@@ -13,8 +13,9 @@ from leadgate.policy import Policy, load_policy
 SHARES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.30, 0.50)
 
 
-def _outcome(p, y, comp, policy: Policy, t: float, auto: float, check: float,
-             min_margin: float | None = None) -> tuple[float, float]:
+def _outcome(
+    p, y, comp, policy: Policy, t: float, auto: float, check: float, min_margin: float | None = None
+) -> tuple[float, float]:
     """(review share, accuracy of the automatic decisions) on held-out leads for one setting (bands alone)."""
     if not len(p):
         return 0.0, float("nan")
@@ -35,8 +36,15 @@ def grid(heldout: dict, policy: Policy, min_margin: float | None = None) -> list
         for auto in np.round(np.arange(0.50, 0.99, 0.04), 2):
             for check in np.round(np.arange(0.20, auto + 1e-9, 0.08), 2):
                 share, acc = _outcome(p, y, comp, policy, float(t), float(auto), float(check), min_margin)
-                rows.append({"threshold": float(t), "auto_confidence": float(auto), "check_confidence": float(check),
-                             "review_share": share, "accuracy": acc})
+                rows.append(
+                    {
+                        "threshold": float(t),
+                        "auto_confidence": float(auto),
+                        "check_confidence": float(check),
+                        "review_share": share,
+                        "accuracy": acc,
+                    }
+                )
     return rows
 
 
@@ -59,12 +67,24 @@ def propose(heldout: dict, policy: Policy, budget: float, min_margin: float | No
             top = max(ok, key=_preference)
             table.append({"review_budget": share, **top, "coverage": 1 - top["review_share"]})
     p, y, comp = (np.asarray(heldout[k], float) for k in ("p", "y", "completeness"))
-    current_share, current_acc = _outcome(p, y, comp, policy, policy.scoring.qualify_threshold,
-                                          policy.routing.auto_confidence, policy.routing.check_confidence, min_margin)
-    current = {"threshold": policy.scoring.qualify_threshold, "auto_confidence": policy.routing.auto_confidence,
-               "check_confidence": policy.routing.check_confidence, "review_share": current_share,
-               "accuracy": current_acc}
-    return {"budget": budget, "proposal": best, "current": current, "table": table, "leads": int(len(p))}
+    current_share, current_acc = _outcome(
+        p,
+        y,
+        comp,
+        policy,
+        policy.scoring.qualify_threshold,
+        policy.routing.auto_confidence,
+        policy.routing.check_confidence,
+        min_margin,
+    )
+    current = {
+        "threshold": policy.scoring.qualify_threshold,
+        "auto_confidence": policy.routing.auto_confidence,
+        "check_confidence": policy.routing.check_confidence,
+        "review_share": current_share,
+        "accuracy": current_acc,
+    }
+    return {"budget": budget, "proposal": best, "current": current, "table": table, "leads": len(p)}
 
 
 def _set(text: str, section: str, key: str, value: float) -> str:
@@ -75,7 +95,7 @@ def _set(text: str, section: str, key: str, value: float) -> str:
     body, n = re.subn(rf"(?m)^(\s+{key}:\s*)[0-9.]+", lambda m: f"{m.group(1)}{value:g}", block.group(1), count=1)
     if not n:
         raise ValueError(f"the policy file has no {section}.{key}")
-    return text[: block.start(1)] + body + text[block.end(1):]
+    return text[: block.start(1)] + body + text[block.end(1) :]
 
 
 def write_candidate(policy_path: Path, proposal: dict, version: str, out: Path, tiers: dict | None = None) -> Path:
@@ -84,20 +104,58 @@ def write_candidate(policy_path: Path, proposal: dict, version: str, out: Path, 
     `tiers` ({tier: proposal}) sets each tier's qualify_threshold and bands too (the tiers override the
     global keys in routing); a set model.qualify_threshold would override them for a model, so it is nulled.
     """
-    from leadgate.model.tier_thresholds import set_tier_keys
-
     text = Path(policy_path).read_text(encoding="utf-8")
     text = _set(text, "scoring", "qualify_threshold", proposal["threshold"])
     text = _set(text, "routing", "auto_confidence", proposal["auto_confidence"])
     text = _set(text, "routing", "check_confidence", proposal["check_confidence"])
     for name, tier in (tiers or {}).items():
-        text = set_tier_keys(text, name, {"qualify_threshold": tier["threshold"],
-                                          "auto_confidence": tier["auto_confidence"],
-                                          "check_confidence": tier["check_confidence"]})
+        text = set_tier_keys(
+            text,
+            name,
+            {
+                "qualify_threshold": tier["threshold"],
+                "auto_confidence": tier["auto_confidence"],
+                "check_confidence": tier["check_confidence"],
+            },
+        )
     if tiers:
-        text = re.sub(r"(?m)^(model:\n(?:[ ]+[^\n]*\n|\n)*?[ ]+qualify_threshold:[ ]*)[0-9.]+", r"\1null", text, count=1)
-    text, n = re.subn(r'(?m)^version:\s*"?([^"\n]*)"?', lambda m: f'version: "{m.group(1)}+thresholds-{version}"', text, count=1)
+        text = re.sub(
+            r"(?m)^(model:\n(?:[ ]+[^\n]*\n|\n)*?[ ]+qualify_threshold:[ ]*)[0-9.]+", r"\1null", text, count=1
+        )
+    text, _n = re.subn(
+        r'(?m)^version:\s*"?([^"\n]*)"?', lambda m: f'version: "{m.group(1)}+thresholds-{version}"', text, count=1
+    )
     out = Path(out)
     out.write_text(text, encoding="utf-8")
-    load_policy(out)          # the candidate must itself be a valid policy
+    load_policy(out)  # the candidate must itself be a valid policy
     return out
+
+
+def _tier_block(text: str) -> tuple[int, int]:
+    """Start and end offsets of routing.tiers' list in the YAML text."""
+    routing = re.search(r"(?ms)^routing:\n(.*?)(?=^\S|\Z)", text)
+    if routing is None:
+        raise ValueError("the policy file has no 'routing:' section")
+    tiers = re.search(r"(?ms)^([ ]+)tiers:[^\n]*\n(.*?)(?=^\1\S|^\S|\Z)", text[routing.start(1) : routing.end(1)])
+    if tiers is None:
+        raise ValueError("the policy file has no routing.tiers list (add the tiers before a per-tier candidate)")
+    return routing.start(1) + tiers.start(2), routing.start(1) + tiers.end(2)
+
+
+def set_tier_keys(text: str, name: str, values: dict[str, float]) -> str:
+    """Set `key: value` lines inside the tier item `- name: <name>`, inserting missing keys, comments kept."""
+    start, end = _tier_block(text)
+    block = text[start:end]
+    item = re.search(rf"(?ms)^([ ]*)- name:\s*{re.escape(name)}\b[^\n]*\n(.*?)(?=^\1- |\Z)", block)
+    if item is None:
+        raise ValueError(f"the policy file's routing.tiers has no tier {name!r} written as '- name: {name}'")
+    body = item.group(2)
+    indent = item.group(1) + "  "
+    for key, value in values.items():
+        body, n = re.subn(
+            rf"(?m)^([ ]+{key}:[ ]*)[0-9.]+", lambda m, value=value: f"{m.group(1)}{value:g}", body, count=1
+        )
+        if not n:
+            body = f"{indent}{key}: {value:g}\n" + body
+    block = block[: item.start(2)] + body + block[item.end(2) :]
+    return text[:start] + block + text[end:]

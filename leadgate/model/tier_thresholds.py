@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from leadgate.model import thresholds as th
 from leadgate.policy import Policy
 from leadgate.routing.tiers import tier_bands, tier_of
 
-MIN_TIER_LEADS = 30        # fewer held-out leads of a tier (or one kind of outcome only): the global numbers apply
+MIN_TIER_LEADS = 30  # fewer held-out leads of a tier (or one kind of outcome only): the global numbers apply
 KEYS = ("threshold", "auto_confidence", "check_confidence")
 
 
@@ -38,7 +36,13 @@ def propose_tiers(heldout: dict, policy: Policy, budget: float) -> dict:
     for name, band in bands.items():
         mask = tiers == name if tiers is not None else np.zeros(n, dtype=bool)
         sub = _subset(heldout, mask)
-        entry = {"leads": int(mask.sum()), "source": "global", "proposal": None, "table": [], "min_margin": band.min_margin}
+        entry = {
+            "leads": int(mask.sum()),
+            "source": "global",
+            "proposal": None,
+            "table": [],
+            "min_margin": band.min_margin,
+        }
         if mask.sum() >= MIN_TIER_LEADS and 0 < sub["y"].sum() < mask.sum():
             try:
                 res = th.propose(sub, policy, budget, min_margin=band.min_margin)
@@ -46,9 +50,16 @@ def propose_tiers(heldout: dict, policy: Policy, budget: float) -> dict:
             except ValueError:
                 pass
         if entry["proposal"] is None:
-            share, acc = th._outcome(sub["p"], sub["y"], sub["completeness"], policy, glob["proposal"]["threshold"],
-                                     glob["proposal"]["auto_confidence"], glob["proposal"]["check_confidence"],
-                                     min_margin=band.min_margin)
+            share, acc = th._outcome(
+                sub["p"],
+                sub["y"],
+                sub["completeness"],
+                policy,
+                glob["proposal"]["threshold"],
+                glob["proposal"]["auto_confidence"],
+                glob["proposal"]["check_confidence"],
+                min_margin=band.min_margin,
+            )
             entry["proposal"] = {**{k: glob["proposal"][k] for k in KEYS}, "review_share": share, "accuracy": acc}
         out["tiers"][name] = entry
     _fit_budget(out, heldout, tiers, policy)
@@ -69,43 +80,30 @@ def _fit_budget(out: dict, heldout: dict, tiers, policy: Policy) -> None:
             break
         name, e = min(own, key=lambda kv: kv[1]["proposal"]["accuracy"])
         sub = _subset(heldout, tiers == name)
-        share, acc = th._outcome(sub["p"], sub["y"], sub["completeness"], policy, g["threshold"], g["auto_confidence"],
-                                 g["check_confidence"], min_margin=e["min_margin"])
-        e |= {"source": "global (budget)", "proposal": {**{k: g[k] for k in KEYS}, "review_share": share,
-                                                       "accuracy": acc}}
+        share, acc = th._outcome(
+            sub["p"],
+            sub["y"],
+            sub["completeness"],
+            policy,
+            g["threshold"],
+            g["auto_confidence"],
+            g["check_confidence"],
+            min_margin=e["min_margin"],
+        )
+        e |= {
+            "source": "global (budget)",
+            "proposal": {**{k: g[k] for k in KEYS}, "review_share": share, "accuracy": acc},
+        }
     if _total(out) > out["budget"] + 1e-9:
         # the tiers' own min_margin makes the global setting review more than on the whole: say so, never hide it
-        out["note"] = (out["note"] or "") + f" the tiers' min_margin keeps review at {_total(out):.1%}, above the budget"
+        out["note"] = (
+            out["note"] or ""
+        ) + f" the tiers' min_margin keeps review at {_total(out):.1%}, above the budget"
     out["review_share"] = _total(out)
     decided = sum(e["leads"] * (1 - e["proposal"]["review_share"]) for e in out["tiers"].values())
-    right = sum(e["leads"] * (1 - e["proposal"]["review_share"]) * e["proposal"]["accuracy"]
-                for e in out["tiers"].values() if e["leads"] and np.isfinite(e["proposal"]["accuracy"]))
+    right = sum(
+        e["leads"] * (1 - e["proposal"]["review_share"]) * e["proposal"]["accuracy"]
+        for e in out["tiers"].values()
+        if e["leads"] and np.isfinite(e["proposal"]["accuracy"])
+    )
     out["accuracy"] = right / decided if decided else float("nan")
-
-
-def _tier_block(text: str) -> tuple[int, int]:
-    """Start and end offsets of routing.tiers' list in the YAML text."""
-    routing = re.search(r"(?ms)^routing:\n(.*?)(?=^\S|\Z)", text)
-    if routing is None:
-        raise ValueError("the policy file has no 'routing:' section")
-    tiers = re.search(r"(?ms)^([ ]+)tiers:[^\n]*\n(.*?)(?=^\1\S|^\S|\Z)", text[routing.start(1):routing.end(1)])
-    if tiers is None:
-        raise ValueError("the policy file has no routing.tiers list (add the tiers before a per-tier candidate)")
-    return routing.start(1) + tiers.start(2), routing.start(1) + tiers.end(2)
-
-
-def set_tier_keys(text: str, name: str, values: dict[str, float]) -> str:
-    """Set `key: value` lines inside the tier item `- name: <name>`, inserting missing keys, comments kept."""
-    start, end = _tier_block(text)
-    block = text[start:end]
-    item = re.search(rf"(?ms)^([ ]*)- name:\s*{re.escape(name)}\b[^\n]*\n(.*?)(?=^\1- |\Z)", block)
-    if item is None:
-        raise ValueError(f"the policy file's routing.tiers has no tier {name!r} written as '- name: {name}'")
-    body = item.group(2)
-    indent = item.group(1) + "  "
-    for key, value in values.items():
-        body, n = re.subn(rf"(?m)^([ ]+{key}:[ ]*)[0-9.]+", lambda m: f"{m.group(1)}{value:g}", body, count=1)
-        if not n:
-            body = f"{indent}{key}: {value:g}\n" + body
-    block = block[: item.start(2)] + body + block[item.end(2):]
-    return text[:start] + block + text[end:]

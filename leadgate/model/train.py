@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -38,13 +38,13 @@ def split(rows: pd.DataFrame, y: np.ndarray, time_split: bool) -> tuple[np.ndarr
     n = len(rows)
     if time_split:
         order = np.argsort(pd.to_datetime(rows["cutoff"], utc=True).to_numpy(), kind="stable")
-        cut = int(round(n * (1 - TEST_SHARE)))
+        cut = round(n * (1 - TEST_SHARE))
         return np.sort(order[:cut]), np.sort(order[cut:])
     rng = np.random.default_rng(0)
     test = []
     for cls in (0, 1):
         idx = np.flatnonzero(y == cls)
-        test.extend(rng.choice(idx, int(round(len(idx) * TEST_SHARE)), replace=False).tolist())
+        test.extend(rng.choice(idx, round(len(idx) * TEST_SHARE), replace=False).tolist())
     test_mask = np.zeros(n, dtype=bool)
     test_mask[test] = True
     return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
@@ -83,22 +83,36 @@ def drift_reference(model: LeadModel, frame: pd.DataFrame, p: np.ndarray, import
         else:
             j = [s["name"] for s in model.spec["categorical"]].index(name)
             levels = len(model.spec["categorical"][j]["values"])
-            ref[name] = {"kind": "categorical", "levels": levels,
-                         "shares": metrics.proportions(codes[:, j].astype(float), None, levels)}
+            ref[name] = {
+                "kind": "categorical",
+                "levels": levels,
+                "shares": metrics.proportions(codes[:, j].astype(float), None, levels),
+            }
     return ref
 
 
 def tier_features(frame: pd.DataFrame) -> dict:
     """What a policy's tiers match on, per held-out lead (named account, company size), so thresholds go per tier."""
     n = len(frame)
-    size = pd.to_numeric(frame["company_size_min"], errors="coerce") if "company_size_min" in frame else pd.Series([np.nan] * n)
-    target = pd.to_numeric(frame["is_target_account"], errors="coerce") if "is_target_account" in frame else pd.Series([0] * n)
-    return {"target": [bool(v) for v in target.fillna(0).tolist()],
-            "size_min": [None if not np.isfinite(v) else float(v) for v in size.astype(float).tolist()]}
+    size = (
+        pd.to_numeric(frame["company_size_min"], errors="coerce")
+        if "company_size_min" in frame
+        else pd.Series([np.nan] * n)
+    )
+    target = (
+        pd.to_numeric(frame["is_target_account"], errors="coerce")
+        if "is_target_account" in frame
+        else pd.Series([0] * n)
+    )
+    return {
+        "target": [bool(v) for v in target.fillna(0).tolist()],
+        "size_min": [None if not np.isfinite(v) else float(v) for v in size.astype(float).tolist()],
+    }
 
 
-def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: bool = False,
-          now: datetime | None = None) -> dict:
+def train(
+    con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: bool = False, now: datetime | None = None
+) -> dict:
     """Train, evaluate on held-out leads, save the files and register the version; returns its record."""
     started = time.perf_counter()
     rows = training_rows(con)
@@ -123,36 +137,60 @@ def train(con: duckdb.DuckDBPyConnection, policy, db_path: Path, *, time_split: 
     importance = dict(zip(model.names, np.abs(points).mean(axis=0).round(5).tolist()))
     doc["importance"] = importance
     doc["drift"] = drift_reference(model, ftrain, model.predict(ftrain), importance)
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     fp = fingerprint(rows)
     version = f"m{now:%Y%m%d%H%M%S}-{fp[:6]}"
-    taken = {v for (v,) in con.execute("select version from scoring.model_versions where version like ?",
-                                       [version + "%"]).fetchall()}
+    taken = {
+        v
+        for (v,) in con.execute(
+            "select version from scoring.model_versions where version like ?", [version + "%"]
+        ).fetchall()
+    }
     version = next(v for v in [version, *(f"{version}.{i}" for i in range(2, 1000))] if v not in taken)
     doc["version"] = version
     model_dir = registry.models_root(db_path) / version
-    heldout = {"p": np.round(p_test, 6).tolist(), "y": y[test_idx].tolist(),
-               "completeness": np.nan_to_num(completeness[test_idx], nan=0.0).round(4).tolist(),
-               "roc": metrics.roc_points(y[test_idx], p_test), "reliability": metrics.reliability(y[test_idx], p_test),
-               **tier_features(ftest)}
+    heldout = {
+        "p": np.round(p_test, 6).tolist(),
+        "y": y[test_idx].tolist(),
+        "completeness": np.nan_to_num(completeness[test_idx], nan=0.0).round(4).tolist(),
+        "roc": metrics.roc_points(y[test_idx], p_test),
+        "reliability": metrics.reliability(y[test_idx], p_test),
+        **tier_features(ftest),
+    }
     files = save_model(model_dir, doc, booster, heldout)
     cutoff = pd.to_datetime(rows["cutoff"], utc=True)
     record = {
-        "version": version, "created_at": now, "family": doc["family"], "calibration": doc["calibration"]["kind"],
-        "fingerprint": fp, "model_dir": str(model_dir), "files": files,
+        "version": version,
+        "created_at": now,
+        "family": doc["family"],
+        "calibration": doc["calibration"]["kind"],
+        "fingerprint": fp,
+        "model_dir": str(model_dir),
+        "files": files,
         "metrics": {"heldout": held, **scores, "train_seconds": round(time.perf_counter() - started, 2)},
-        "training": {"rows": int(len(rows)), "train_rows": int(len(train_idx)), "test_rows": int(len(test_idx)),
-                     "converted": int(y.sum()), "split": "time" if time_split else "random",
-                     "latest_outcome": str(cutoff.max()), "features": model.names,
-                     "dropped": doc["spec"]["dropped"],
-                     # reviewers' approvals and rejections: a weaker label, counted here, never trained or scored on
-                     "reviewer_labels_not_used": int(con.execute("select count(*) from scoring.reviewer_labels").fetchone()[0])},
+        "training": {
+            "rows": len(rows),
+            "train_rows": len(train_idx),
+            "test_rows": len(test_idx),
+            "converted": int(y.sum()),
+            "split": "time" if time_split else "random",
+            "latest_outcome": str(cutoff.max()),
+            "features": model.names,
+            "dropped": doc["spec"]["dropped"],
+            # reviewers' approvals and rejections: a weaker label, counted here, never trained or scored on
+            "reviewer_labels_not_used": int(con.execute("select count(*) from scoring.reviewer_labels").fetchone()[0]),
+        },
     }
     con.execute("begin transaction")
     try:
         registry.register(con, record)
-        part = pd.DataFrame({"version": version, "lead_id": rows["lead_id"],
-                             "part": np.where(np.isin(np.arange(len(rows)), test_idx), "test", "train")})
+        part = pd.DataFrame(
+            {
+                "version": version,
+                "lead_id": rows["lead_id"],
+                "part": np.where(np.isin(np.arange(len(rows)), test_idx), "test", "train"),
+            }
+        )
         con.register("_split", part)
         con.execute("insert into scoring.model_split select version, lead_id, part from _split")
         con.unregister("_split")

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
+from leadgate.store import db
 
 TOP_REASONS = 5
 LLM_PROBLEM_OUTCOMES = ("llm_error", "llm_inconsistent", "prompt_injection")
@@ -22,7 +22,9 @@ class Attention:
     details: list[str] = field(default_factory=list)
 
 
-def rejection_reasons(settings: LeadgateSettings, load_id: str | None, limit: int = TOP_REASONS) -> list[dict[str, Any]]:
+def rejection_reasons(
+    settings: LeadgateSettings, load_id: str | None, limit: int = TOP_REASONS
+) -> list[dict[str, Any]]:
     """The commonest rejection reasons of one ingest (load id), with counts; [] when nothing was rejected."""
     if not load_id:
         return []
@@ -98,31 +100,43 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
             details.append(f"{ingest['rejected'] - shown} more with other reasons (raw.rejected_events)")
         items.append(Attention(f"{ingest['rejected']} record(s) rejected", details))
     if ingest.get("conflicts"):
-        items.append(Attention(
-            f"{ingest['conflicts']} conflicting duplicate(s)",
-            [("same source + event_id as an earlier event but different content: the first was kept "
-              "(raw.duplicate_events where conflicting)")],
-        ))
+        items.append(
+            Attention(
+                f"{ingest['conflicts']} conflicting duplicate(s)",
+                [
+                    (
+                        "same source + event_id as an earlier event but different content: the first was kept "
+                        "(raw.duplicate_events where conflicting)"
+                    )
+                ],
+            )
+        )
     decide = summary.get("decide") or {}
     if decide.get("blocked_batches"):
-        items.append(Attention(
-            f"{decide['blocked_batches']} batch(es) blocked by the quality gate",
-            ["nothing from them was synced; their leads stay pending (gate_batch_blocked): see quality.validations"]
-            + [f"{n} lead(s) failed {name}" for name, n in sorted((decide.get("gate_failures") or {}).items())],
-        ))
+        items.append(
+            Attention(
+                f"{decide['blocked_batches']} batch(es) blocked by the quality gate",
+                ["nothing from them was synced; their leads stay pending (gate_batch_blocked): see quality.validations"]
+                + [f"{n} lead(s) failed {name}" for name, n in sorted((decide.get("gate_failures") or {}).items())],
+            )
+        )
     elif decide.get("gate_failures"):
-        items.append(Attention(
-            f"{sum(decide['gate_failures'].values())} lead(s) failed a quality-gate check and went to review",
-            [f"{n} × {name}" for name, n in sorted(decide["gate_failures"].items())],
-        ))
+        items.append(
+            Attention(
+                f"{sum(decide['gate_failures'].values())} lead(s) failed a quality-gate check and went to review",
+                [f"{n} × {name}" for name, n in sorted(decide["gate_failures"].items())],
+            )
+        )
     rate = exception_rate(summary)
     budget = review_budget(summary)
     if rate is not None and rate[0] > budget:
-        items.append(Attention(
-            f"exception rate {rate[0]:.1%} is over the review budget of {budget:.0%}",
-            [f"{rate[1]} of {rate[2]} lead(s) decided in this run went to review (policy routing.review_budget)"]
-            + ([_top_reasons_line(summary)] if top_review_reasons(summary) else []),
-        ))
+        items.append(
+            Attention(
+                f"exception rate {rate[0]:.1%} is over the review budget of {budget:.0%}",
+                [f"{rate[1]} of {rate[2]} lead(s) decided in this run went to review (policy routing.review_budget)"]
+                + ([_top_reasons_line(summary)] if top_review_reasons(summary) else []),
+            )
+        )
     items += _crm_items(summary.get("sync") or {}, summary.get("crm"))
     items += _llm_items(decide.get("llm"))
     return items
@@ -130,7 +144,9 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
 
 def _top_reasons_line(summary: dict[str, Any]) -> str:
     top = top_review_reasons(summary)
-    listed = ", ".join(f"{code} ({n} lead{'s' if n != 1 else ''})" if i == 0 else f"{code} ({n})" for i, (code, n) in enumerate(top))
+    listed = ", ".join(
+        f"{code} ({n} lead{'s' if n != 1 else ''})" if i == 0 else f"{code} ({n})" for i, (code, n) in enumerate(top)
+    )
     return f"top reasons: {listed} (a lead can have several)"
 
 
@@ -155,6 +171,8 @@ def _llm_items(llm: dict[str, Any] | None) -> list[Attention]:
     details += [f"{outcomes[name]} × {name} (sent to review)" for name in LLM_PROBLEM_OUTCOMES if outcomes.get(name)]
     waiting = (llm.get("routes") or {}).get("pending")
     if waiting:
-        details.append(f"{waiting} lead(s) wait for the LLM (endpoint unreachable or token budget spent): "
-                       "pending with their baseline score on record, scored on the next run")
+        details.append(
+            f"{waiting} lead(s) wait for the LLM (endpoint unreachable or token budget spent): "
+            "pending with their baseline score on record, scored on the next run"
+        )
     return [Attention(f"LLM errors ({llm.get('model')})", details)] if details else []

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 F = TypeVar("F", bound=Callable[..., Any])
 
 _seen = threading.Event()
-_terminated = threading.Event()   # SIGTERM during a step: DuckDB turns it into 'Query interrupted' too
+_terminated = threading.Event()  # SIGTERM during a step: DuckDB turns it into 'Query interrupted' too
 _current: list[str] = []
 
 
@@ -30,8 +30,7 @@ class RunInterrupted(KeyboardInterrupt):
         self.step = step
 
     def __str__(self) -> str:
-        return (f"run interrupted (during {self.step}): nothing was half-applied; "
-                "the next run picks up from here")
+        return f"run interrupted (during {self.step}): nothing was half-applied; the next run picks up from here"
 
 
 class RunTerminated(RunInterrupted):
@@ -68,7 +67,7 @@ def _noting() -> Iterator[None]:
     before_term = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
     try:
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
-            yield         # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
+            yield  # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
             return
         signal.signal(signal.SIGINT, _note)
         try:

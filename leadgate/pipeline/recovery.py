@@ -33,7 +33,7 @@ def _start_mark(pid: int) -> str | None:
     except OSError:
         return None
     # the command name (field 2) may hold spaces or parentheses: count fields after its closing ')'
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     return fields[19] if len(fields) > 19 else None
 
 
@@ -51,13 +51,14 @@ def process_gone(pid: int | None, host: str | None, started: str | None) -> bool
     except ProcessLookupError:
         return True
     except PermissionError:
-        pass                 # exists, owned by someone else
+        pass  # exists, owned by someone else
     current = _start_mark(pid)
     # a different start mark: the pid was reused by a later process
     return started is not None and current is not None and current != started
 
 
 # ---------------------------------------------------------------------- meta.runs
+
 
 def abandon_dead_runs(con: duckdb.DuckDBPyConnection, by_run: str, *, holding_run_lock: bool) -> list[dict[str, Any]]:
     """Mark `running` rows whose process is gone as `abandoned`, with the reason; returns them.
@@ -90,6 +91,7 @@ def abandon_dead_runs(con: duckdb.DuckDBPyConnection, by_run: str, *, holding_ru
 
 
 # ---------------------------------------------------------------------- what dbt has built
+
 
 @dataclass(frozen=True)
 class RawMark:
@@ -138,7 +140,7 @@ class Owed:
     build: bool
     decide: bool
     reason: str | None = None
-    waiting: int = 0               # events loaded since the last build started (this run's included)
+    waiting: int = 0  # events loaded since the last build started (this run's included)
 
     def catch_up(self, loaded_now: int) -> str | None:
         """The reason, when the run does more than its own new events ask for (recovering earlier work)."""
@@ -157,7 +159,9 @@ def work_owed(con: duckdb.DuckDBPyConnection) -> Owed:
         return Owed(True, True, f"{now.events} raw event(s) and no dbt build on record", now.events)
     if (now.events, now.last_ingested_at) != (last["raw_events"], last["last_ingested_at"]):
         waiting = unbuilt_events(con, last)
-        what = f"{waiting} event(s) loaded since dbt last built" if waiting else "raw events changed since dbt last built"
+        what = (
+            f"{waiting} event(s) loaded since dbt last built" if waiting else "raw events changed since dbt last built"
+        )
         return Owed(True, True, f"{what} (run {last['run_id']})", waiting)
     if last["decided_at"] is None:
         return Owed(False, True, f"dbt build of run {last['run_id']} was not scored and routed yet")
@@ -170,6 +174,8 @@ def unbuilt_events(con: duckdb.DuckDBPyConnection, last: dict[str, Any] | None) 
         return 0
     if last["last_ingested_at"] is None:
         return int(con.execute("select count(*) from raw.engagement_events").fetchall()[0][0])
-    return int(con.execute(
-        "select count(*) from raw.engagement_events where ingested_at > ?", [last["last_ingested_at"]]
-    ).fetchall()[0][0])
+    return int(
+        con.execute(
+            "select count(*) from raw.engagement_events where ingested_at > ?", [last["last_ingested_at"]]
+        ).fetchall()[0][0]
+    )

@@ -18,16 +18,16 @@ from leadgate.pipeline.summary import headline, shown_rows
 @dataclass(frozen=True)
 class Section:
     name: str
-    rows: list[tuple[str, Any]] = field(default_factory=list)     # (item, value)
+    rows: list[tuple[str, Any]] = field(default_factory=list)  # (item, value)
 
 
 @dataclass(frozen=True)
 class RunReport:
     run_id: Any
-    headline: str                       # policy, sync mode, exception rate and budget, invariants
+    headline: str  # policy, sync mode, exception rate and budget, invariants
     attention: list[Attention]
-    sections: list[Section]             # all-zero sections left out
-    hidden: list[str]                   # the names of the sections left out
+    sections: list[Section]  # all-zero sections left out
+    hidden: list[str]  # the names of the sections left out
 
 
 def run_report(summary: dict[str, Any]) -> RunReport:

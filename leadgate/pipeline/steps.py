@@ -7,13 +7,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
+from leadgate.store import db
 from leadgate.store.sql import relation_exists
 
 Progress = Callable[[str], None]
@@ -24,11 +24,16 @@ def _quiet(_: str) -> None:
 
 
 def new_run_id() -> str:
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:8]
 
 
 def start_run(
-    settings: LeadgateSettings, run_id: str, *, kind: str, policy: Policy, flow_run_id: str | None = None,
+    settings: LeadgateSettings,
+    run_id: str,
+    *,
+    kind: str,
+    policy: Policy,
+    flow_run_id: str | None = None,
     holding_run_lock: bool = True,
 ) -> list[dict]:
     """Record the run (and its process); first mark earlier `running` rows whose process is gone `abandoned`."""
@@ -45,7 +50,9 @@ def start_run(
     return abandoned
 
 
-def finish_run(settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None) -> None:
+def finish_run(
+    settings: LeadgateSettings, run_id: str, *, status: str, summary: dict | None = None, error: str | None = None
+) -> None:
     from leadgate.shared.redaction import redact
 
     with db.connect(settings) as con:
@@ -70,8 +77,13 @@ def to_plain(value: Any) -> Any:
 
 # --- ingest ---------------------------------------------------------------------------------
 
-def ingest_step(settings: LeadgateSettings, paths: list[Path] | None = None, progress: Progress = _quiet,
-                warn: Progress | None = None):
+
+def ingest_step(
+    settings: LeadgateSettings,
+    paths: list[Path] | None = None,
+    progress: Progress = _quiet,
+    warn: Progress | None = None,
+):
     """Ingest `paths`, or the inbox (which must be an existing folder: a wrong LEADGATE_INBOX is an error, exit 2)."""
     from leadgate.ingest import ingest_paths
     from leadgate.ingest.files import check_inbox
@@ -101,6 +113,7 @@ def marts_built(settings: LeadgateSettings) -> bool:
 
 # --- dbt ------------------------------------------------------------------------------------
 
+
 def work_owed(settings: LeadgateSettings):
     """What raw data dbt has not built yet, or a build not yet scored and routed (recovery.Owed)."""
     from leadgate.pipeline.recovery import work_owed as owed
@@ -114,7 +127,7 @@ def build_step(settings: LeadgateSettings, *, full_refresh: bool = False, run_id
     from leadgate.transform.dbt import run_dbt
 
     with db.connect(settings) as con:
-        mark = raw_mark(con)     # before dbt starts: events loaded meanwhile count as not built
+        mark = raw_mark(con)  # before dbt starts: events loaded meanwhile count as not built
     report = run_dbt(settings, full_refresh=full_refresh)
     with db.connect(settings) as con:
         record_build(con, mark, run_id=run_id, full_refresh=full_refresh)
@@ -122,6 +135,7 @@ def build_step(settings: LeadgateSettings, *, full_refresh: bool = False, run_id
 
 
 # --- score, gate, route ---------------------------------------------------------------------
+
 
 @dataclass
 class DecideReport:
@@ -132,9 +146,9 @@ class DecideReport:
     gate_failures: dict[str, int] = field(default_factory=dict)
     routed: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    llm: dict[str, Any] | None = None        # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
-    model: dict[str, Any] | None = None      # champion / shadow model: versions, shadow rows, drift (leadgate/model/run.py)
-    review_reasons: dict[str, int] = field(default_factory=dict)   # reason code -> leads this run sent to review
+    llm: dict[str, Any] | None = None  # LLM scorer only: calls, tokens, cost, error rate, cache hits, outcomes
+    model: dict[str, Any] | None = None  # champion / shadow model: versions, shadow rows, drift (leadgate/model/run.py)
+    review_reasons: dict[str, int] = field(default_factory=dict)  # reason code -> leads this run sent to review
 
 
 def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None = None):
@@ -145,7 +159,7 @@ def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None =
         from leadgate.model.run import promoted_scorer
 
         with db.connect(settings) as con:
-            model = promoted_scorer(con, policy)       # a promoted model decides (leadgate model promote)
+            model = promoted_scorer(con, policy)  # a promoted model decides (leadgate model promote)
         return model or BaselineScorer(policy)
     if settings.scorer == "llm":
         from leadgate.config import load_llm_settings
@@ -167,15 +181,14 @@ def decide_step(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> DecideReport:
     """Score the leads that changed, gate each batch with GX, and route every lead to a state."""
+    from leadgate.pipeline.recovery import record_decided
     from leadgate.routing.gate import record_validations, validate_batch
     from leadgate.routing.rules import apply_routes, route_leads
     from leadgate.scoring.baseline import leads_to_score, record_scores, sync_pending_leads
     from leadgate.store.trigger_counts import with_trigger_counts
 
-    from leadgate.pipeline.recovery import record_decided
-
     report = DecideReport()
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     scorer = make_scorer(settings, policy, run_id)
     llm_run = getattr(scorer, "name", None) == "llm"
     if llm_run:
@@ -186,7 +199,7 @@ def decide_step(
     now = settings.scoring_time()
     from leadgate.review.journal import replay as replay_decisions
 
-    replayed = replay_decisions(settings, policy)   # decisions saved while a run held the database land before routing
+    replayed = replay_decisions(settings, policy)  # decisions saved while a run held the database land before routing
     if replayed.applied or replayed.conflicts:
         progress(f"review decisions from the journal: {replayed.applied} applied, {replayed.conflicts} in conflict")
     with db.connect(settings) as con:
@@ -213,17 +226,24 @@ def decide_step(
                 recorded = record_scores(con, scored, run_id, policy)
             merged = merged.merge(recorded[["lead_id", "score_id"]], on="lead_id", how="left")
             record_validations(con, gate, run_id)
-            merged = with_trigger_counts(con, merged, policy, now)   # behaviour triggers (routing.triggers)
+            merged = with_trigger_counts(con, merged, policy, now)  # behaviour triggers (routing.triggers)
             decisions = route_leads(merged, gate, policy)
-            routed = apply_routes(con, decisions, merged, run_id=run_id, policy=policy, scorer_version=scorer.version,
-                                  model_version=getattr(scorer, "model_version", None))
-            if shadow is not None:      # scored and recorded beside the champion, never routed on
+            routed = apply_routes(
+                con,
+                decisions,
+                merged,
+                run_id=run_id,
+                policy=policy,
+                scorer_version=scorer.version,
+                model_version=getattr(scorer, "model_version", None),
+            )
+            if shadow is not None:  # scored and recorded beside the champion, never routed on
                 shadow_rows += record_shadow(con, shadow, features, merged, decisions, gate, policy, run_id, now)
         t3 = time.perf_counter()
         report.scored += len(scored)
         report.batches += 1
         report.blocked_batches += int(bool(gate.blocked))
-        for lead_id, names in gate.failed_leads.items():
+        for _lead_id, names in gate.failed_leads.items():
             for name in names:
                 report.gate_failures[name] = report.gate_failures.get(name, 0) + 1
         for state, count in routed.items():
@@ -231,25 +251,31 @@ def decide_step(
         for key, secs in (("score", t1 - t0), ("gate", t2 - t1), ("route", t3 - t2)):
             report.seconds[key] = round(report.seconds.get(key, 0.0) + secs, 3)
         note = " — BLOCKED: too many rows failed the gate, nothing from this batch will sync" if gate.blocked else ""
-        progress(f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}")
+        progress(
+            f"batch {batch_id}: {len(scored)} scored, gate failed {len(gate.failed_leads)} ({gate.failed_share:.1%}){note}"
+        )
         if on_batch is not None:
-            on_batch(min(start + batch_size, total), total)   # e.g. the run's progress artifact
+            on_batch(min(start + batch_size, total), total)  # e.g. the run's progress artifact
     from leadgate.pipeline.attention import review_reason_counts
 
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
-        report.review_reasons = review_reason_counts(con, run_id)    # the review budget's top reasons
+        report.review_reasons = review_reason_counts(con, run_id)  # the review budget's top reasons
     report.model = finish_models(settings, scorer, shadow, shadow_rows, run_id, policy)
     if report.model and (report.model.get("drift") or {}).get("warning"):
         progress(report.model["drift"]["warning"])
     if llm_run:
         report.llm = scorer.summary
-        progress("LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(
-            **report.llm, cost=report.llm["estimated_cost_usd"] or 0))
+        progress(
+            "LLM: {calls} calls, {tokens_in} tokens in, {tokens_out} out, est. ${cost}, {cache_hits} cache hits".format(
+                **report.llm, cost=report.llm["estimated_cost_usd"] or 0
+            )
+        )
     return report
 
 
 # --- sync -----------------------------------------------------------------------------------
+
 
 def make_connector(settings: LeadgateSettings):
     """The CRM connector for live mode, built from SALESFORCE_* / HUBSPOT_* settings (None in shadow mode)."""
@@ -268,7 +294,7 @@ def sync_step(settings: LeadgateSettings, policy: Policy, run_id: str):
     from leadgate.review.journal import replay as replay_decisions
     from leadgate.sync.outbox import run_sync
 
-    replay_decisions(settings, policy)   # a run that routed nothing still lands saved approvals before it syncs
+    replay_decisions(settings, policy)  # a run that routed nothing still lands saved approvals before it syncs
 
     return run_sync(
         settings, policy, crm=settings.crm, mode=settings.sync_mode, connector=make_connector(settings), run_id=run_id

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadgate.pipeline.attention import attention_items, exception_rate, review_budget
 from leadgate.lifecycle import ALL_STATES
+from leadgate.pipeline.attention import attention_items, exception_rate, review_budget
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -19,7 +19,7 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     def add(section: str, item: str, value: Any) -> None:
         rows.append({"section": section, "item": item, "value": value})
 
-    for run in summary.get("abandoned_runs") or []:       # found dead by this run's start (leadgate.pipeline.recovery)
+    for run in summary.get("abandoned_runs") or []:  # found dead by this run's start (leadgate.pipeline.recovery)
         add("recovery", f"run {run['run_id']}", run["reason"])
     if summary.get("catch_up"):
         add("recovery", "picked up", summary["catch_up"])
@@ -84,7 +84,11 @@ def _llm_rows(llm: dict[str, Any] | None, add) -> None:
 
 
 def _is_zero(value: Any) -> bool:
-    return value is None or value == "ok" or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+    return (
+        value is None
+        or value == "ok"
+        or (isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0)
+    )
 
 
 def shown_rows(summary: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
@@ -111,4 +115,7 @@ def headline(summary: dict[str, Any]) -> str:
 
 def attention_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """The attention items as (section, item, value) rows, for the top of the table artifact."""
-    return [{"section": "needs attention", "item": a.headline, "value": "; ".join(a.details)} for a in attention_items(summary)]
+    return [
+        {"section": "needs attention", "item": a.headline, "value": "; ".join(a.details)}
+        for a in attention_items(summary)
+    ]

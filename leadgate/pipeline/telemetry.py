@@ -7,10 +7,10 @@ from collections.abc import MutableMapping
 
 # Each library's own switch; a value the user set explicitly is left as it is.
 TELEMETRY_OFF = {
-    "DO_NOT_TRACK": "1",                          # dbt (and the convention others follow)
-    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",    # dbt: otherwise it looks up its tracking host
+    "DO_NOT_TRACK": "1",  # dbt (and the convention others follow)
+    "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",  # dbt: otherwise it looks up its tracking host
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",  # Prefect's server: otherwise "Failed to send telemetry" errors
-    "GX_ANALYTICS_ENABLED": "false",              # Great Expectations
+    "GX_ANALYTICS_ENABLED": "false",  # Great Expectations
 }
 
 

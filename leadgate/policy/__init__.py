@@ -46,7 +46,7 @@ class ConfidencePolicy(_Strict):
     """confidence = min(1, margin / margin_scale); margin: from the score's range to the threshold (0 if it straddles)."""
 
     margin_scale: float = Field(gt=0)
-    completeness_fields: list[str]     # the share of these known is shown to reviewers, not part of confidence
+    completeness_fields: list[str]  # the share of these known is shown to reviewers, not part of confidence
 
 
 class ScoringPolicy(_Strict):
@@ -72,10 +72,10 @@ class RoutingPolicy(_TiersMixin):
     second_check: SecondCheck
     rules: RoutingRules
     top_reasons: int = Field(default=5, ge=1)
-    review_budget: float = Field(default=0.15, ge=0, le=1)   # share of decided leads sent to review a run may reach
+    review_budget: float = Field(default=0.15, ge=0, le=1)  # share of decided leads sent to review a run may reach
 
     @model_validator(mode="after")
-    def _bands_ordered(self) -> "RoutingPolicy":
+    def _bands_ordered(self) -> RoutingPolicy:
         if self.check_confidence > self.auto_confidence:
             raise ValueError("routing.check_confidence must not exceed routing.auto_confidence")
         for t in self.tiers:
@@ -90,7 +90,7 @@ class RoutingPolicy(_TiersMixin):
 
 class GatePolicy(_Strict):
     max_failed_share: float = Field(ge=0, le=1)
-    suite: str = Field(default="scored_leads", pattern=r"^[A-Za-z0-9_.-]+$")   # expectations/<suite>.json
+    suite: str = Field(default="scored_leads", pattern=r"^[A-Za-z0-9_.-]+$")  # expectations/<suite>.json
 
 
 class CrmPolicy(_Strict):
@@ -100,7 +100,7 @@ class CrmPolicy(_Strict):
 class ConsentPolicy(_Strict):
     """What a lead without an explicit grant or refusal (consent unknown) may receive."""
 
-    unknown: Literal["deny", "allow"] = "deny"   # deny: never an MQL, never synced, never approved
+    unknown: Literal["deny", "allow"] = "deny"  # deny: never an MQL, never synced, never approved
 
 
 class LlmPrice(_Strict):
@@ -111,7 +111,7 @@ class LlmPrice(_Strict):
 
 
 DEFAULT_LLM_PRICES = {
-    "default": LlmPrice(input_per_1m=0.0, output_per_1m=0.0),       # local servers cost nothing per token
+    "default": LlmPrice(input_per_1m=0.0, output_per_1m=0.0),  # local servers cost nothing per token
     "gpt-4o-mini": LlmPrice(input_per_1m=0.15, output_per_1m=0.60),
     "gpt-4o": LlmPrice(input_per_1m=2.50, output_per_1m=10.00),
     "gpt-4.1-mini": LlmPrice(input_per_1m=0.40, output_per_1m=1.60),
@@ -132,23 +132,23 @@ class LlmPolicy(_Strict):
 class ModelPolicy(_Strict):
     """Models trained on outcomes (leadgate/model): when a run flags drift against the training data."""
 
-    drift_psi: float = Field(default=0.2, gt=0)   # population stability index above which the score or a feature drifted
+    drift_psi: float = Field(default=0.2, gt=0)  # population stability index above which the score or a feature drifted
     # When a model decides: qualified means probability >= this, in every tier (None: the tiers' / scoring's thresholds)
     qualify_threshold: float | None = Field(default=None, gt=0, lt=1)
-    retrain_after_outcomes: int | None = Field(default=200, ge=1)   # new outcomes since training that make a retrain due
-    max_age_days: float | None = Field(default=90, gt=0)           # a version older than this is due for a retrain
+    retrain_after_outcomes: int | None = Field(default=200, ge=1)  # new outcomes since training that make a retrain due
+    max_age_days: float | None = Field(default=90, gt=0)  # a version older than this is due for a retrain
 
 
 class BusinessHours(_Strict):
     """When reviewers work: the review SLA counts only these hours."""
 
-    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)   # 0 = Monday
+    days: list[int] = Field(default_factory=lambda: [0, 1, 2, 3, 4], min_length=1)  # 0 = Monday
     start: str = Field(default="09:00", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
     end: str = Field(default="17:00", pattern=r"^([01][0-9]|2[0-4]):[0-5][0-9]$")
     timezone: str = "UTC"
 
     @model_validator(mode="after")
-    def _check(self) -> "BusinessHours":
+    def _check(self) -> BusinessHours:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         if any(d < 0 or d > 6 for d in self.days):
@@ -162,8 +162,17 @@ class BusinessHours(_Strict):
         return self
 
 
-DEFAULT_REJECT_REASONS = ["not_a_buyer", "student_or_job_seeker", "competitor", "vendor_pitch", "spam",
-                          "duplicate", "no_budget_or_timing", "outside_territory", "other"]
+DEFAULT_REJECT_REASONS = [
+    "not_a_buyer",
+    "student_or_job_seeker",
+    "competitor",
+    "vendor_pitch",
+    "spam",
+    "duplicate",
+    "no_budget_or_timing",
+    "outside_territory",
+    "other",
+]
 
 
 class ReviewPolicy(_Strict):
@@ -172,7 +181,7 @@ class ReviewPolicy(_Strict):
     reject_reasons: list[str] = Field(default_factory=lambda: list(DEFAULT_REJECT_REASONS), min_length=1)
     sla_business_hours: float = Field(default=4, gt=0)
     business_hours: BusinessHours = Field(default_factory=BusinessHours)
-    clarify_template: str | None = None   # None: leadgate/review/templates/clarify.txt
+    clarify_template: str | None = None  # None: leadgate/review/templates/clarify.txt
 
 
 class Policy(_Strict):
@@ -182,7 +191,7 @@ class Policy(_Strict):
     gate: GatePolicy
     crm: CrmPolicy
     consent: ConsentPolicy = Field(default_factory=ConsentPolicy)
-    llm: LlmPolicy | None = None      # None: the documented defaults of LlmPolicy
+    llm: LlmPolicy | None = None  # None: the documented defaults of LlmPolicy
     model: ModelPolicy = Field(default_factory=ModelPolicy)
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
 
@@ -202,7 +211,5 @@ def load_policy(path: Path) -> Policy:
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors())
         raise PolicyError(f"policy file {path} is invalid: {problems}") from None

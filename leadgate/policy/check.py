@@ -47,13 +47,17 @@ def check_policy_file(path: Path) -> Policy:
     if root is None:
         raise PolicyError(f"policy file {path} is empty")
     if not isinstance(data, dict):
-        raise PolicyError(f"policy file {path}: the top level must be a mapping of keys (version, scoring, routing, ...), "
-                          f"not {_kind(data)}")
+        raise PolicyError(
+            f"policy file {path}: the top level must be a mapping of keys (version, scoring, routing, ...), "
+            f"not {_kind(data)}"
+        )
     problems = _duplicate_keys(root, ())
     try:
         policy = Policy.model_validate(data, strict=True)
     except ValidationError as exc:
-        problems += [(*_place(root, err["loc"], err["type"]), key_path(err["loc"]), _message(err)) for err in exc.errors()]
+        problems += [
+            (*_place(root, err["loc"], err["type"]), key_path(err["loc"]), _message(err)) for err in exc.errors()
+        ]
         policy = None
     if policy is not None:
         problems += _semantic_problems(policy, root)
@@ -98,6 +102,7 @@ def _kind(value: Any) -> str:
 
 
 # --- where in the file ---------------------------------------------------------------------------
+
 
 def _child(node: yaml.Node | None, part: Any, want_key: bool = False) -> yaml.Node | None:
     if isinstance(node, yaml.MappingNode):
@@ -154,6 +159,7 @@ def _duplicate_keys(node: yaml.Node, loc: _Loc) -> list[tuple[int, int, str, str
 
 # --- what is wrong --------------------------------------------------------------------------------
 
+
 def _unwrap(annotation: Any, part: Any) -> Any:
     """The type one step down `annotation` (a model field, a list item, a dict value), or None."""
     origin = typing.get_origin(annotation)
@@ -182,7 +188,7 @@ def _field_at(loc: _Loc) -> tuple[Any, list[Any]]:
         step = _unwrap(current, part)
         if step is None:
             return None, []
-        if hasattr(step, "annotation") and hasattr(step, "metadata"):     # a FieldInfo
+        if hasattr(step, "annotation") and hasattr(step, "metadata"):  # a FieldInfo
             current, metadata = step.annotation, list(step.metadata)
         else:
             current, metadata = step, []
@@ -207,14 +213,26 @@ def _bounds(loc: _Loc, ctx: dict[str, Any]) -> str:
     for key in limits:
         if limits[key] is None and key in ctx:
             limits[key] = ctx[key]
-    low = (f"at least {limits['ge']:g}" if limits["ge"] is not None else
-           f"greater than {limits['gt']:g}" if limits["gt"] is not None else None)
-    high = (f"at most {limits['le']:g}" if limits["le"] is not None else
-            f"less than {limits['lt']:g}" if limits["lt"] is not None else None)
+    low = (
+        f"at least {limits['ge']:g}"
+        if limits["ge"] is not None
+        else f"greater than {limits['gt']:g}"
+        if limits["gt"] is not None
+        else None
+    )
+    high = (
+        f"at most {limits['le']:g}"
+        if limits["le"] is not None
+        else f"less than {limits['lt']:g}"
+        if limits["lt"] is not None
+        else None
+    )
     lo = limits["ge"] if limits["ge"] is not None else limits["gt"]
     hi = limits["le"] if limits["le"] is not None else limits["lt"]
     if lo is not None and hi is not None:
-        open_ends = [f"more than {lo:g}"] * (limits["gt"] is not None) + [f"less than {hi:g}"] * (limits["lt"] is not None)
+        open_ends = [f"more than {lo:g}"] * (limits["gt"] is not None) + [f"less than {hi:g}"] * (
+            limits["lt"] is not None
+        )
         if len(open_ends) == 2:
             return f"must be between {lo:g} and {hi:g} (exclusive)"
         return f"must be between {lo:g} and {hi:g}" + (f" ({open_ends[0]})" if open_ends else "")
@@ -222,12 +240,18 @@ def _bounds(loc: _Loc, ctx: dict[str, Any]) -> str:
 
 
 _TYPES = {
-    "float_type": "must be a number", "float_parsing": "must be a number",
-    "int_type": "must be a whole number", "int_parsing": "must be a whole number",
-    "int_from_float": "must be a whole number", "string_type": "must be text",
-    "bool_type": "must be true or false", "bool_parsing": "must be true or false",
-    "list_type": "must be a list", "dict_type": "must be a mapping of keys",
-    "model_type": "must be a mapping of keys", "model_attributes_type": "must be a mapping of keys",
+    "float_type": "must be a number",
+    "float_parsing": "must be a number",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "string_type": "must be text",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping of keys",
+    "model_type": "must be a mapping of keys",
+    "model_attributes_type": "must be a mapping of keys",
 }
 
 
@@ -244,7 +268,11 @@ def _message(err: dict[str, Any]) -> str:
     if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
         return f"{_bounds(loc, ctx)} (got {value})"
     if kind in _TYPES:
-        hint = ": remove the quotes" if isinstance(value, str) and kind.startswith(("float", "int")) and _numeric(value) else ""
+        hint = (
+            ": remove the quotes"
+            if isinstance(value, str) and kind.startswith(("float", "int")) and _numeric(value)
+            else ""
+        )
         return f"{_TYPES[kind]}, not {_kind(value)}{hint}"
     if kind == "literal_error":
         return f"must be one of {ctx.get('expected', '')}, not {_kind(value)}"
@@ -274,10 +302,17 @@ def _semantic_problems(policy: Policy, root: yaml.Node) -> list[tuple[int, int |
     for name in policy.scoring.engagement.weights:
         if name not in ENGAGEMENT_COLUMNS:
             loc = ("scoring", "engagement", "weights", name)
-            out.append((*_place(root, loc, "extra_forbidden"), key_path(loc),
-                        f"unknown event type (known: {', '.join(sorted(ENGAGEMENT_COLUMNS))})"))
+            out.append(
+                (
+                    *_place(root, loc, "extra_forbidden"),
+                    key_path(loc),
+                    f"unknown event type (known: {', '.join(sorted(ENGAGEMENT_COLUMNS))})",
+                )
+            )
     suite = EXPECTATIONS_DIR / f"{policy.gate.suite}.json"
     if not suite.is_file():
         loc = ("gate", "suite")
-        out.append((*_place(root, loc, "value"), key_path(loc), f"no expectation suite {suite.name} in {EXPECTATIONS_DIR}"))
+        out.append(
+            (*_place(root, loc, "value"), key_path(loc), f"no expectation suite {suite.name} in {EXPECTATIONS_DIR}")
+        )
     return out

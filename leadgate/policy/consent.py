@@ -110,8 +110,10 @@ def allows_contact(consent_status: Any, policy: Policy, has_consent: Any = None)
 def status_sql(status_column: str, flag_column: str) -> str:
     """SQL for `lead_status` over the mart's columns."""
     status = f"nullif(lower(trim({status_column})), '')"
-    return (f"coalesce(case when {status} = '{GRANTED}' and {flag_column} = false then '{WITHDRAWN}' else {status} end,"
-            f" case when {flag_column} then '{GRANTED}' when not {flag_column} then '{WITHDRAWN}' end, '{UNKNOWN}')")
+    return (
+        f"coalesce(case when {status} = '{GRANTED}' and {flag_column} = false then '{WITHDRAWN}' else {status} end,"
+        f" case when {flag_column} then '{GRANTED}' when not {flag_column} then '{WITHDRAWN}' end, '{UNKNOWN}')"
+    )
 
 
 def dbt_vars(policy: Policy) -> dict[str, list[str]]:

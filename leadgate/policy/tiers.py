@@ -17,13 +17,13 @@ class TierPolicy(_Strict):
     """One qualification tier; the first tier a lead matches is its tier. Unset numbers fall back to routing.*."""
 
     name: str = Field(pattern=NAME)
-    target_account: bool = False                  # matches named target accounts and their subsidiaries only
-    min_employees: int | None = Field(default=None, ge=1)   # matches a known company size at or above this
+    target_account: bool = False  # matches named target accounts and their subsidiaries only
+    min_employees: int | None = Field(default=None, ge=1)  # matches a known company size at or above this
     qualify_threshold: float | None = Field(default=None, gt=0, lt=1)
     auto_confidence: float | None = Field(default=None, gt=0, le=1)
     check_confidence: float | None = Field(default=None, ge=0, le=1)
     min_margin: float | None = Field(default=None, ge=0, le=1)
-    weight: float = Field(default=1.0, ge=0)      # expected value = score x weight (review queue order)
+    weight: float = Field(default=1.0, ge=0)  # expected value = score x weight (review queue order)
 
     @property
     def catch_all(self) -> bool:
@@ -35,7 +35,7 @@ class TriggerPolicy(_Strict):
 
     name: str = Field(pattern=NAME)
     event_types: list[str] = Field(min_length=1)
-    url_contains: list[str] = Field(default_factory=list)   # any of these in the page URL (case-insensitive); empty: any
+    url_contains: list[str] = Field(default_factory=list)  # any of these in the page URL (case-insensitive); empty: any
     min_count: int = Field(ge=1)
     window_days: float = Field(gt=0)
 
@@ -47,8 +47,8 @@ class NextActionWhen(_Strict):
     tiers: list[str] = Field(default_factory=list)
     min_score: float | None = Field(default=None, ge=0, le=1)
     min_engagement: float | None = Field(default=None, ge=0, le=1)
-    hot: bool | None = None                        # hit a behaviour trigger (or not)
-    reason_codes: list[str] = Field(default_factory=list)   # any of these among the decision's codes
+    hot: bool | None = None  # hit a behaviour trigger (or not)
+    reason_codes: list[str] = Field(default_factory=list)  # any of these among the decision's codes
 
 
 class NextActionRule(_Strict):

@@ -19,7 +19,7 @@ from leadgate.store.invariants import age_text, relation_exists
 PAGE_SIZE = 50
 SORTS = ("priority", "oldest")
 MESSAGES = 50
-EVENTS_READ = 500          # newest events read for one item: its timeline and its messages
+EVENTS_READ = 500  # newest events read for one item: its timeline and its messages
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,8 @@ class QueueFilter:
 @dataclass
 class QueuePage:
     items: list[dict[str, Any]]
-    total: int                    # items matching the filter
-    overdue: int                  # pending items past the SLA, in the whole queue
+    total: int  # items matching the filter
+    overdue: int  # pending items past the SLA, in the whole queue
     pending: int
     page: int
     pages: int
@@ -80,7 +80,7 @@ def _where(f: QueueFilter) -> tuple[str, list[Any]]:
 def queue_page(con: duckdb.DuckDBPyConnection, f: QueueFilter, overdue_before: datetime) -> QueuePage:
     """One page of the queue: priority first (unprioritised last), then age; or oldest first."""
     where, params = _where(f)
-    order = ("priority desc nulls last, created_at, item_id" if f.sort != "oldest" else "created_at, item_id")
+    order = "priority desc nulls last, created_at, item_id" if f.sort != "oldest" else "created_at, item_id"
     page = max(1, int(f.page))
     # The page's ids from the sort columns only, then their rows. A search counts its matches in the same
     # scan (the text match is the costly part); without one a separate count is cheaper than the window.
@@ -117,15 +117,24 @@ def queue_page(con: duckdb.DuckDBPyConnection, f: QueueFilter, overdue_before: d
 def queue_facets(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
     """The values the queue's filters offer: reason codes of pending items, tiers, reviewers who decided."""
     return {
-        "reasons": [r for (r,) in con.execute(
-            "select distinct unnest(reason_codes) as r from review.items where status = 'pending' order by r"
-        ).fetchall()],
-        "tiers": [t for (t,) in con.execute(
-            "select distinct tier from review.items where tier is not null order by tier"
-        ).fetchall()],
-        "reviewers": [r for (r,) in con.execute(
-            "select distinct reviewer from review.items where reviewer is not null order by reviewer"
-        ).fetchall()],
+        "reasons": [
+            r
+            for (r,) in con.execute(
+                "select distinct unnest(reason_codes) as r from review.items where status = 'pending' order by r"
+            ).fetchall()
+        ],
+        "tiers": [
+            t
+            for (t,) in con.execute(
+                "select distinct tier from review.items where tier is not null order by tier"
+            ).fetchall()
+        ],
+        "reviewers": [
+            r
+            for (r,) in con.execute(
+                "select distinct reviewer from review.items where reviewer is not null order by reviewer"
+            ).fetchall()
+        ],
     }
 
 
@@ -159,12 +168,16 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
     item["unknowns"] = _json(item.get("unknowns")) or []
     item["recent_events"] = _json(item.get("recent_events")) or []
     has_events = relation_exists(con, "marts", "lead_events")
-    events = _dicts(
-        con,
-        "select occurred_at, source, event_type, page_url, message from marts.lead_events"
-        " where lead_id = ? order by occurred_at desc limit ?",
-        [lead_id, EVENTS_READ],
-    ) if has_events else []
+    events = (
+        _dicts(
+            con,
+            "select occurred_at, source, event_type, page_url, message from marts.lead_events"
+            " where lead_id = ? order by occurred_at desc limit ?",
+            [lead_id, EVENTS_READ],
+        )
+        if has_events
+        else []
+    )
     if not item["recent_events"]:
         item["recent_events"] = events[:10]
     item["messages"] = [e for e in events if e["message"] and e["message"].strip()][:MESSAGES]
@@ -192,8 +205,11 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
 
 
 def _quality_failures(con: duckdb.DuckDBPyConnection, item: dict[str, Any], has_events: bool) -> list[dict[str, Any]]:
-    failures = [{"check": code.removeprefix("gate:"), "what": "failed the quality gate"}
-                for code in item.get("reason_codes") or [] if code.startswith("gate:")]
+    failures = [
+        {"check": code.removeprefix("gate:"), "what": "failed the quality gate"}
+        for code in item.get("reason_codes") or []
+        if code.startswith("gate:")
+    ]
     if has_events:
         failures += [
             {"check": r["field"], "what": f"{r['problem']} (event {r['event_id']}, set empty on ingest)"}
@@ -244,13 +260,22 @@ def _account_context(con: duckdb.DuckDBPyConnection, lead_id: str) -> tuple[dict
 
 def decision_of(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] | None:
     """Status, reviewer and time of an item's decision (None when there is no such item)."""
-    found = _dicts(con, "select item_id, lead_id, status, reviewer, decided_at, note, question from review.items"
-                        " where item_id = ?", [int(item_id)])
+    found = _dicts(
+        con,
+        "select item_id, lead_id, status, reviewer, decided_at, note, question from review.items where item_id = ?",
+        [int(item_id)],
+    )
     return found[0] if found else None
 
 
-def journal_conflicts(con: duckdb.DuckDBPyConnection, *, reviewer: str | None = None, item_id: int | None = None,
-                      since: datetime | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def journal_conflicts(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    reviewer: str | None = None,
+    item_id: int | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+) -> list[dict[str, Any]]:
     """Saved (journaled) decisions found invalid when replayed: someone had decided the item first."""
     if not relation_exists(con, "review", "decision_log"):
         return []

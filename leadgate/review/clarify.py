@@ -30,9 +30,9 @@ class Draft:
     """A clarification email ready for the reviewer: its text, where it came from, the promises it makes."""
 
     text: str
-    source: str                                    # template | llm
+    source: str  # template | llm
     promises: list[Promise] = field(default_factory=list)
-    note: str | None = None                        # e.g. why the model's draft was not used
+    note: str | None = None  # e.g. why the model's draft was not used
 
 
 def _template_text(policy: Policy) -> str:
@@ -62,9 +62,13 @@ def from_template(policy: Policy, item: dict[str, Any], reviewer: str, question:
     """The policy's template (or the bundled one) filled with the lead's first name, company and the question."""
     first = (item.get("first_name") or (item.get("full_name") or "").split(" ")[0] or "there").strip()
     company = (item.get("company") or "").strip()
-    values = _Blank(first_name=first, company=company, reviewer=reviewer,
-                    about_company=f" about {company}" if company else "",
-                    question=(question or "").strip() or default_question(item.get("reason_codes") or []))
+    values = _Blank(
+        first_name=first,
+        company=company,
+        reviewer=reviewer,
+        about_company=f" about {company}" if company else "",
+        question=(question or "").strip() or default_question(item.get("reason_codes") or []),
+    )
     return _template_text(policy).format_map(values).strip()
 
 
@@ -98,14 +102,21 @@ def lead_view(features: dict[str, Any] | None, item: dict[str, Any], question: s
     }
 
 
-def draft(policy: Policy, item: dict[str, Any], reviewer: str, *, question: str | None = None,
-          features: dict[str, Any] | None = None, drafter: Drafter | None = None) -> Draft:
+def draft(
+    policy: Policy,
+    item: dict[str, Any],
+    reviewer: str,
+    *,
+    question: str | None = None,
+    features: dict[str, Any] | None = None,
+    drafter: Drafter | None = None,
+) -> Draft:
     """A draft for this review item: by the model when `drafter` is given (template if it fails), else the template."""
     note = None
     if drafter is not None:
         try:
             text = drafter(load_prompt(), lead_view(features, item, question)).strip()
-        except Exception as exc:    # an unreachable model must not block the reviewer: the template stands in
+        except Exception as exc:  # an unreachable model must not block the reviewer: the template stands in
             text, note = "", f"the model could not draft ({type(exc).__name__}); the template is shown instead"
             log.warning("clarification draft: %s", note)
         if text:

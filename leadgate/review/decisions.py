@@ -9,7 +9,7 @@ import json
 import uuid as uuidlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
@@ -23,7 +23,7 @@ from leadgate.store.sql import relation_exists
 from leadgate.store.states import StateChange, set_states, utcnow
 
 ACTIONS = ("approve", "reject", "clarify", "reopen")
-OTHER_REASON = "other"          # the listed reason that needs free text
+OTHER_REASON = "other"  # the listed reason that needs free text
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class DecisionRequest:
     action: str
     fields: dict[str, Any] = field(default_factory=dict)
     uuid: str = field(default_factory=lambda: str(uuidlib.uuid4()))
-    at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat())
+    at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
 
     def to_json(self) -> str:
         """One journal line (no newline)."""
@@ -60,9 +60,15 @@ class DecisionRequest:
         data = json.loads(text)
         if not isinstance(data, dict) or not {"item_id", "reviewer", "action", "uuid", "at"} <= set(data):
             raise ValueError("not a decision record")
-        datetime.fromisoformat(str(data["at"]))     # a line whose time does not parse is not a whole decision
-        return cls(int(data["item_id"]), str(data["reviewer"]), str(data["action"]), dict(data.get("fields") or {}),
-                   str(data["uuid"]), str(data["at"]))
+        datetime.fromisoformat(str(data["at"]))  # a line whose time does not parse is not a whole decision
+        return cls(
+            int(data["item_id"]),
+            str(data["reviewer"]),
+            str(data["action"]),
+            dict(data.get("fields") or {}),
+            str(data["uuid"]),
+            str(data["at"]),
+        )
 
     @property
     def submitted_at(self) -> datetime:
@@ -107,12 +113,18 @@ def check_request(request: DecisionRequest, policy: Policy) -> DecisionRequest:
             raise ReviewError(f"review item {item_id}: {key} must be text")
     if request.action == "reject":
         text = (f.get("reason") or "").strip()
-        code = (f.get("reason_code") or "").strip() or (OTHER_REASON if text and OTHER_REASON in policy.review.reject_reasons else "")
+        code = (f.get("reason_code") or "").strip() or (
+            OTHER_REASON if text and OTHER_REASON in policy.review.reject_reasons else ""
+        )
         if not code and not text:
-            raise ReviewError(f"a reason is required to reject review item {item_id} (--reason-code CODE and/or --reason TEXT)")
+            raise ReviewError(
+                f"a reason is required to reject review item {item_id} (--reason-code CODE and/or --reason TEXT)"
+            )
         if code not in policy.review.reject_reasons:
-            raise ReviewError(f"reject reason {code or '(none)'!r} is not in the policy's list: "
-                              f"{', '.join(policy.review.reject_reasons)}")
+            raise ReviewError(
+                f"reject reason {code or '(none)'!r} is not in the policy's list: "
+                f"{', '.join(policy.review.reject_reasons)}"
+            )
         if code == OTHER_REASON and not text:
             raise ReviewError(f"reject reason {OTHER_REASON!r} needs the reason in words (--reason TEXT)")
         f.update(reason_code=code, reason=text or None)
@@ -122,7 +134,9 @@ def check_request(request: DecisionRequest, policy: Policy) -> DecisionRequest:
         question = (f.get("question") or "").strip()
         draft = (f.get("draft") or "").strip()
         if not question and not draft:
-            raise ReviewError(f"a question is required to ask for clarification on review item {item_id} (--question TEXT)")
+            raise ReviewError(
+                f"a question is required to ask for clarification on review item {item_id} (--question TEXT)"
+            )
         # The question goes to the lead too (in the email, or asked by whoever follows up): it is checked as well.
         open_flags = [p for text in (draft, question) if text for p in unconfirmed(text, f.get("confirmed") or ())]
         if open_flags:
@@ -135,24 +149,46 @@ def check_request(request: DecisionRequest, policy: Policy) -> DecisionRequest:
 
 def logged_outcome(con: duckdb.DuckDBPyConnection, decision_uuid: str) -> tuple[str, str | None] | None:
     """(outcome, reason) when this decision id was applied or found in conflict before."""
-    row = con.execute("select outcome, reason from review.decision_log where decision_uuid = ?", [decision_uuid]).fetchall()
+    row = con.execute(
+        "select outcome, reason from review.decision_log where decision_uuid = ?", [decision_uuid]
+    ).fetchall()
     return (row[0][0], row[0][1]) if row else None
 
 
-def log_decision(con: duckdb.DuckDBPyConnection, request: DecisionRequest, lead_id: str | None, outcome: str,
-                 reason: str | None, via: str) -> None:
+def log_decision(
+    con: duckdb.DuckDBPyConnection,
+    request: DecisionRequest,
+    lead_id: str | None,
+    outcome: str,
+    reason: str | None,
+    via: str,
+) -> None:
     """Record the decision id with its outcome (inside the decision's transaction when applied)."""
     con.execute(
         "insert into review.decision_log (decision_uuid, item_id, lead_id, reviewer, action, outcome, reason, via,"
         " submitted_at, recorded_at) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (decision_uuid) do nothing",
-        [request.uuid, int(request.item_id), lead_id, request.reviewer, request.action, outcome, reason, via,
-         request.submitted_at, utcnow()],
+        [
+            request.uuid,
+            int(request.item_id),
+            lead_id,
+            request.reviewer,
+            request.action,
+            outcome,
+            reason,
+            via,
+            request.submitted_at,
+            utcnow(),
+        ],
     )
 
 
 def _item(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any]:
-    found = _dicts(con, "select item_id, lead_id, feature_hash, score_id, score, confidence, status, reviewer,"
-                        " decided_at from review.items where item_id = ?", [item_id])
+    found = _dicts(
+        con,
+        "select item_id, lead_id, feature_hash, score_id, score, confidence, status, reviewer,"
+        " decided_at from review.items where item_id = ?",
+        [item_id],
+    )
     if not found:
         raise ReviewError(f"review item {item_id} does not exist: `leadgate review list` shows the ids")
     return found[0]
@@ -176,8 +212,9 @@ def features_row(con: duckdb.DuckDBPyConnection, lead_id: str) -> dict[str, Any]
     return lead_edits.apply_to_row(rows[0], lead_edits.latest_edits(con, [lead_id]).get(lead_id, {}))
 
 
-def approval_problems(con: duckdb.DuckDBPyConnection, policy: Policy, lead_id: str,
-                      edits: dict[str, str] | None = None) -> list[str]:
+def approval_problems(
+    con: duckdb.DuckDBPyConnection, policy: Policy, lead_id: str, edits: dict[str, str] | None = None
+) -> list[str]:
     """What stops an approval: CRM-required fields (with the edits) and consent."""
     if not relation_exists(con, "marts", "lead_features"):
         return ["marts.lead_features is not built yet (run the pipeline first)"]
@@ -193,23 +230,31 @@ def approval_problems(con: duckdb.DuckDBPyConnection, policy: Policy, lead_id: s
     missing = [f for f in required if row[f] is None or (isinstance(row[f], str) and not row[f].strip())]
     if missing:
         problems.append(f"missing {', '.join(missing)}")
-    if not consent.allows_contact(row.get("consent_status"), policy, row.get("has_consent")):   # the one consent rule
+    if not consent.allows_contact(row.get("consent_status"), policy, row.get("has_consent")):  # the one consent rule
         problems.append(consent.refusal_reason(row.get("consent_status"), row.get("has_consent")))
     return problems
 
 
-def _rescore(con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, policy: Policy, lead_id: str) -> dict[str, Any]:
+def _rescore(
+    con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, policy: Policy, lead_id: str
+) -> dict[str, Any]:
     """Score the lead again with its edits (baseline: no model call on a click); the recorded score row."""
     import pandas as pd
 
     from leadgate.scoring.baseline import BaselineScorer, record_scores
 
-    frame = lead_edits.overlay_edits(con, con.execute("select * from marts.lead_features where lead_id = ?", [lead_id]).df())
+    frame = lead_edits.overlay_edits(
+        con, con.execute("select * from marts.lead_features where lead_id = ?", [lead_id]).df()
+    )
     scored = BaselineScorer(policy).score(frame, settings.scoring_time())
     recorded = record_scores(con, scored, None, policy)
     row = recorded.iloc[0]
-    return {"score_id": int(row["score_id"]), "score": float(row["score"]), "confidence": float(row["confidence"]),
-            "feature_hash": row["feature_hash"] if pd.notna(row["feature_hash"]) else None}
+    return {
+        "score_id": int(row["score_id"]),
+        "score": float(row["score"]),
+        "confidence": float(row["confidence"]),
+        "feature_hash": row["feature_hash"] if pd.notna(row["feature_hash"]) else None,
+    }
 
 
 def _synced_since(con: duckdb.DuckDBPyConnection, lead_id: str, since: datetime | None) -> bool:
@@ -217,26 +262,42 @@ def _synced_since(con: duckdb.DuckDBPyConnection, lead_id: str, since: datetime 
     state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [lead_id]).fetchall()
     if state and state[0][0] == LeadState.SYNCED:
         return True
-    acked = con.execute("select count(*) from sync.state where lead_id = ? and acked_at is not null"
-                        " and (?::timestamptz is null or acked_at >= ?::timestamptz)", [lead_id, since, since]).fetchall()
+    acked = con.execute(
+        "select count(*) from sync.state where lead_id = ? and acked_at is not null"
+        " and (?::timestamptz is null or acked_at >= ?::timestamptz)",
+        [lead_id, since, since],
+    ).fetchall()
     if acked[0][0]:
         return True
     # A send that started after the decision may be in the CRM already, whatever its outcome says yet.
-    sending = con.execute("select count(*) from sync.intents where lead_id = ? and status = 'in_flight'"
-                          " and (?::timestamptz is null or opened_at >= ?::timestamptz)", [lead_id, since, since]).fetchall()
+    sending = con.execute(
+        "select count(*) from sync.intents where lead_id = ? and status = 'in_flight'"
+        " and (?::timestamptz is null or opened_at >= ?::timestamptz)",
+        [lead_id, since, since],
+    ).fetchall()
     return bool(sending[0][0])
 
 
 STATUS_OF = {
     "approve": (ReviewStatus.APPROVED, LeadState.QUALIFIED, "approved_by_reviewer"),
     "reject": (ReviewStatus.REJECTED, LeadState.REJECTED, "rejected_by_reviewer"),
-    "clarify": (ReviewStatus.CLARIFICATION_REQUESTED, LeadState.CLARIFICATION_REQUESTED, "clarification_requested_by_reviewer"),
+    "clarify": (
+        ReviewStatus.CLARIFICATION_REQUESTED,
+        LeadState.CLARIFICATION_REQUESTED,
+        "clarification_requested_by_reviewer",
+    ),
 }
 DECIDED_STATE = {s.value: st.value for s, st, _ in STATUS_OF.values()}
 
 
-def apply_decision(con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, policy: Policy,
-                   request: DecisionRequest, *, via: str = "direct") -> ReviewDecision:
+def apply_decision(
+    con: duckdb.DuckDBPyConnection,
+    settings: LeadgateSettings,
+    policy: Policy,
+    request: DecisionRequest,
+    *,
+    via: str = "direct",
+) -> ReviewDecision:
     """Apply one decision in one transaction (idempotent by its uuid); a ReviewError leaves nothing changed."""
     request = check_request(request, policy)
     prior = logged_outcome(con, request.uuid)
@@ -245,15 +306,25 @@ def apply_decision(con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, p
             raise ReviewError(f"decision {request.uuid} was not applied: {prior[1]}")
         item = _item(con, request.item_id)
         state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [item["lead_id"]]).fetchall()
-        return ReviewDecision(item["item_id"], item["lead_id"], item["status"], state[0][0] if state else "",
-                              request.reviewer, request.uuid)
+        return ReviewDecision(
+            item["item_id"],
+            item["lead_id"],
+            item["status"],
+            state[0][0] if state else "",
+            request.reviewer,
+            request.uuid,
+        )
     if request.action == "reopen":
         return _reopen(con, policy, request, via)
     item = pending_item(con, request.item_id)
     status, state, reason = STATUS_OF[request.action]
     f = request.fields
-    changes = {"score_id": item["score_id"], "score": item["score"], "confidence": item["confidence"],
-               "feature_hash": item["feature_hash"]}
+    changes = {
+        "score_id": item["score_id"],
+        "score": item["score"],
+        "confidence": item["confidence"],
+        "feature_hash": item["feature_hash"],
+    }
     details: dict[str, Any] = {"review_item_id": item["item_id"]}
     edits = f.get("edits") or {}
     if request.action == "approve":
@@ -267,13 +338,23 @@ def apply_decision(con: duckdb.DuckDBPyConnection, settings: LeadgateSettings, p
     try:
         if edits:
             original = features_row(con, item["lead_id"]) or {}
-            lead_edits.record_edits(con, item["lead_id"], item["item_id"], edits, original, request.reviewer,
-                                    request.uuid, now)
+            lead_edits.record_edits(
+                con, item["lead_id"], item["item_id"], edits, original, request.reviewer, request.uuid, now
+            )
             changes = _rescore(con, settings, policy, item["lead_id"])
             details["edited_fields"] = sorted(edits)
-        set_states(con, [StateChange(lead_id=item["lead_id"], state=state.value, reason_codes=[reason],
-                                     details=details, **changes)],
-                   kind="review", actor=f"reviewer:{request.reviewer}", policy_version=policy.version, in_transaction=True)
+        set_states(
+            con,
+            [
+                StateChange(
+                    lead_id=item["lead_id"], state=state.value, reason_codes=[reason], details=details, **changes
+                )
+            ],
+            kind="review",
+            actor=f"reviewer:{request.reviewer}",
+            policy_version=policy.version,
+            in_transaction=True,
+        )
         note = f.get("reason") if request.action == "reject" else f.get("note")
         con.execute(
             "update review.items set status = ?, reviewer = ?, note = coalesce(?, note), question = coalesce(?, question),"
@@ -294,13 +375,23 @@ def _store_draft(con: duckdb.DuckDBPyConnection, item: dict[str, Any], request: 
     from leadgate.review.promises import find_promises
 
     f = request.fields
-    flagged = [{"index": p.index, "hash": p.hash, "sentence": p.sentence, "kinds": list(p.kinds)}
-               for p in find_promises(f["draft"])]
+    flagged = [
+        {"index": p.index, "hash": p.hash, "sentence": p.sentence, "kinds": list(p.kinds)}
+        for p in find_promises(f["draft"])
+    ]
     con.execute(
         "insert into review.clarifications (item_id, lead_id, decision_uuid, draft, source, flagged, reviewer, created_at)"
         " values (?, ?, ?, ?, ?, ?::json, ?, ?)",
-        [item["item_id"], item["lead_id"], request.uuid, f["draft"], f.get("draft_source") or "reviewer",
-         json.dumps(flagged), request.reviewer, now],
+        [
+            item["item_id"],
+            item["lead_id"],
+            request.uuid,
+            f["draft"],
+            f.get("draft_source") or "reviewer",
+            json.dumps(flagged),
+            request.reviewer,
+            now,
+        ],
     )
 
 
@@ -309,38 +400,65 @@ def _reopen(con: duckdb.DuckDBPyConnection, policy: Policy, request: DecisionReq
     item = _item(con, request.item_id)
     item_id = item["item_id"]
     if item["status"] not in DECIDED_STATE:
-        raise ReopenRefused(f"review item {item_id} is {item['status']}: only an approved, rejected or clarification "
-                            "decision can be reopened")
+        raise ReopenRefused(
+            f"review item {item_id} is {item['status']}: only an approved, rejected or clarification "
+            "decision can be reopened"
+        )
     if item["reviewer"] != request.reviewer:
         raise ReopenRefused(f"review item {item_id} was decided by {item['reviewer']}: only they can reopen it")
     if _synced_since(con, item["lead_id"], item["decided_at"]):
-        raise ReopenRefused(f"review item {item_id} cannot be reopened: the lead was synced (or is being sent) to the CRM "
-                            "since the decision")
+        raise ReopenRefused(
+            f"review item {item_id} cannot be reopened: the lead was synced (or is being sent) to the CRM "
+            "since the decision"
+        )
     state = con.execute("select state from lifecycle.lead_states where lead_id = ?", [item["lead_id"]]).fetchall()
     now_state = state[0][0] if state else None
     if now_state != DECIDED_STATE[item["status"]]:
-        raise ReopenRefused(f"review item {item_id} cannot be reopened: the lead has moved on since (now {now_state or 'erased'})")
-    newer = con.execute("select count(*) from review.items where lead_id = ? and item_id > ?",
-                        [item["lead_id"], item_id]).fetchall()[0][0]
+        raise ReopenRefused(
+            f"review item {item_id} cannot be reopened: the lead has moved on since (now {now_state or 'erased'})"
+        )
+    newer = con.execute(
+        "select count(*) from review.items where lead_id = ? and item_id > ?", [item["lead_id"], item_id]
+    ).fetchall()[0][0]
     if newer:
         raise ReopenRefused(f"review item {item_id} cannot be reopened: a newer review item exists for the lead")
     con.execute("begin transaction")
     try:
         # No score given: the lead keeps its current one (an edited approval re-scored it after the item opened).
-        set_states(con, [StateChange(lead_id=item["lead_id"], state=LeadState.NEEDS_REVIEW.value,
-                                     reason_codes=["reopened_by_reviewer"],
-                                     details={"review_item_id": item_id, "reopened": item["status"]})],
-                   kind="review", actor=f"reviewer:{request.reviewer}", policy_version=policy.version, in_transaction=True)
+        set_states(
+            con,
+            [
+                StateChange(
+                    lead_id=item["lead_id"],
+                    state=LeadState.NEEDS_REVIEW.value,
+                    reason_codes=["reopened_by_reviewer"],
+                    details={"review_item_id": item_id, "reopened": item["status"]},
+                )
+            ],
+            kind="review",
+            actor=f"reviewer:{request.reviewer}",
+            policy_version=policy.version,
+            in_transaction=True,
+        )
         # The earlier note must not become the next decision's (it would reach the CRM as the approval note).
-        con.execute("update review.items set status = 'pending', reviewer = null, decided_at = null, reject_reason = null,"
-                    " note = null, question = null where item_id = ?", [item_id])
+        con.execute(
+            "update review.items set status = 'pending', reviewer = null, decided_at = null, reject_reason = null,"
+            " note = null, question = null where item_id = ?",
+            [item_id],
+        )
         log_decision(con, request, item["lead_id"], "applied", None, via)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return ReviewDecision(item_id, item["lead_id"], ReviewStatus.PENDING.value, LeadState.NEEDS_REVIEW.value,
-                          request.reviewer, request.uuid)
+    return ReviewDecision(
+        item_id,
+        item["lead_id"],
+        ReviewStatus.PENDING.value,
+        LeadState.NEEDS_REVIEW.value,
+        request.reviewer,
+        request.uuid,
+    )
 
 
 def requests_for(item_ids: Sequence[Any], reviewer: str, action: str, fields: dict[str, Any]) -> list[DecisionRequest]:

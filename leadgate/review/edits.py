@@ -25,8 +25,11 @@ _SIZE = re.compile(r"^\s*(\d{1,7})\s*(?:(\+)|-\s*(\d{1,7}))?\s*$")
 _SENIORITY = (
     ("individual", r"\b(assistant|intern|trainee|working student)\b"),
     ("vp", r"\b(vp|svp|evp|avp|vice[ -]president)\b"),
-    ("c_level", r"\b(chief|ceo|cto|cfo|coo|cmo|cio|ciso|cro|cpo|cdo|founder|co-founder|cofounder|owner|president"
-                r"|managing director|geschäftsführer)\b"),
+    (
+        "c_level",
+        r"\b(chief|ceo|cto|cfo|coo|cmo|cio|ciso|cro|cpo|cdo|founder|co-founder|cofounder|owner|president"
+        r"|managing director|geschäftsführer)\b",
+    ),
     ("director", r"\b(director|head)\b"),
     ("manager", r"\b(manager|team lead|leader|supervisor)\b"),
 )
@@ -132,8 +135,14 @@ def overlay_edits(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> pd.Dat
 
 
 def record_edits(
-    con: duckdb.DuckDBPyConnection, lead_id: str, item_id: int, edits: Mapping[str, str], original: Mapping[str, Any],
-    reviewer: str, decision_uuid: str | None, at: datetime,
+    con: duckdb.DuckDBPyConnection,
+    lead_id: str,
+    item_id: int,
+    edits: Mapping[str, str],
+    original: Mapping[str, Any],
+    reviewer: str,
+    decision_uuid: str | None,
+    at: datetime,
 ) -> int:
     """One review.lead_edits row per changed field (inside the caller's transaction); returns how many."""
     n = 0
@@ -153,7 +162,10 @@ def edits_of(con: duckdb.DuckDBPyConnection, lead_id: str) -> list[dict[str, Any
     """Every recorded edit of a lead, oldest first (field, original, edited, reviewer, edited_at)."""
     if not _has_table(con):
         return []
-    cur = con.execute("select field, original, edited, reviewer, edited_at, item_id from review.lead_edits"
-                      " where lead_id = ? order by edit_id", [lead_id])
+    cur = con.execute(
+        "select field, original, edited, reviewer, edited_at, item_id from review.lead_edits"
+        " where lead_id = ? order by edit_id",
+        [lead_id],
+    )
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r)) for r in cur.fetchall()]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -17,7 +17,7 @@ class AlreadyDecided(ReviewError):
         self.item_id, self.status, self.reviewer, self.decided_at = item_id, status, reviewer, decided_at
         by = f" by {reviewer}" if reviewer else ""
         if isinstance(decided_at, datetime) and decided_at.tzinfo is not None:
-            decided_at = decided_at.astimezone(timezone.utc)
+            decided_at = decided_at.astimezone(UTC)
         when = f" at {decided_at:%Y-%m-%d %H:%M} UTC" if isinstance(decided_at, datetime) else ""
         super().__init__(f"review item {item_id} is already {status}{by}{when}: only a pending item can be decided")
 
@@ -29,8 +29,10 @@ class PromisesUnconfirmed(ReviewError):
         self.item_id, self.flags = item_id, flags
         shown = "; ".join(f"#{f.index} {f.kinds_text()} ({f.hash}): {f.sentence[:60]!r}" for f in flags[:3])
         more = f" (+{len(flags) - 3} more)" if len(flags) > 3 else ""
-        super().__init__(f"the clarification for review item {item_id} makes {len(flags)} promise(s) nobody confirmed: "
-                         f"{shown}{more}; confirm each (by its hash) or remove it")
+        super().__init__(
+            f"the clarification for review item {item_id} makes {len(flags)} promise(s) nobody confirmed: "
+            f"{shown}{more}; confirm each (by its hash) or remove it"
+        )
 
 
 class ReopenRefused(ReviewError):

@@ -27,7 +27,7 @@ from leadgate.review.errors import ReviewError
 from leadgate.store import db, read_copy
 
 log = logging.getLogger("leadgate.review.journal")
-SUBMIT_LOCK_WAIT = 1.0     # seconds a decision waits for the database before it is journaled
+SUBMIT_LOCK_WAIT = 1.0  # seconds a decision waits for the database before it is journaled
 QUEUED_MESSAGE = "saved — applies when the current run finishes"
 
 
@@ -54,9 +54,9 @@ class ReplayReport:
     conflicts: int = 0
     already: int = 0
     torn: int = 0
-    failed: int = 0             # a database error: kept in the journal, retried by the next replay
-    busy: bool = False          # the database was held: nothing applied, the journal is unchanged
-    remaining: int = 0          # lines left in the journal
+    failed: int = 0  # a database error: kept in the journal, retried by the next replay
+    busy: bool = False  # the database was held: nothing applied, the journal is unchanged
+    remaining: int = 0  # lines left in the journal
     conflict_reasons: list[str] = field(default_factory=list)
 
 
@@ -129,7 +129,7 @@ def _compact(settings: LeadgateSettings, done: set[str]) -> int:
     """Rewrite the journal without decisions the database has recorded (atomically); lines left."""
     path = journal_path(settings)
     with _guard(settings):
-        entries, _ = read_entries(settings)   # re-read under the guard: lines appended meanwhile stay
+        entries, _ = read_entries(settings)  # re-read under the guard: lines appended meanwhile stay
         keep = [e for e in entries if e.uuid not in done]
         if not keep:
             path.unlink(missing_ok=True)
@@ -145,7 +145,9 @@ def _compact(settings: LeadgateSettings, done: set[str]) -> int:
         return len(keep)
 
 
-def replay(settings: LeadgateSettings, policy: Policy | None = None, *, lock_wait: float = SUBMIT_LOCK_WAIT) -> ReplayReport:
+def replay(
+    settings: LeadgateSettings, policy: Policy | None = None, *, lock_wait: float = SUBMIT_LOCK_WAIT
+) -> ReplayReport:
     """Apply every journaled decision not yet recorded (idempotent); a held database leaves it for later."""
     report = ReplayReport()
     entries, report.torn = read_entries(settings)
@@ -160,8 +162,9 @@ def replay(settings: LeadgateSettings, policy: Policy | None = None, *, lock_wai
             for request in entries:
                 if request.uuid in done:
                     continue
-                known = con.execute("select outcome from review.decision_log where decision_uuid = ?",
-                                    [request.uuid]).fetchall()
+                known = con.execute(
+                    "select outcome from review.decision_log where decision_uuid = ?", [request.uuid]
+                ).fetchall()
                 if known:
                     report.already += 1
                 else:
@@ -174,7 +177,9 @@ def replay(settings: LeadgateSettings, policy: Policy | None = None, *, lock_wai
                         report.conflict_reasons.append(str(exc))
                     except duckdb.Error as exc:
                         # Rolled back; it stays in the journal for the next replay and never holds up the others.
-                        log.warning("decision %s on review item %s not applied yet: %s", request.uuid, request.item_id, exc)
+                        log.warning(
+                            "decision %s on review item %s not applied yet: %s", request.uuid, request.item_id, exc
+                        )
                         report.failed += 1
                         continue
                 done.add(request.uuid)
@@ -198,8 +203,14 @@ def _lead_of(con, request: DecisionRequest) -> str | None:
     return row[0][0] if row else None
 
 
-def submit(settings: LeadgateSettings, request: DecisionRequest, policy: Policy | None = None, *,
-           lock_wait: float = SUBMIT_LOCK_WAIT, publish: bool = True) -> SubmitResult:
+def submit(
+    settings: LeadgateSettings,
+    request: DecisionRequest,
+    policy: Policy | None = None,
+    *,
+    lock_wait: float = SUBMIT_LOCK_WAIT,
+    publish: bool = True,
+) -> SubmitResult:
     """Apply a decision now, or (database held) journal it durably; ReviewError when it is invalid either way.
 
     publish=False leaves the read copy to the caller (a server calls read_copy.publish_pending on a timer), so a
@@ -208,19 +219,26 @@ def submit(settings: LeadgateSettings, request: DecisionRequest, policy: Policy 
     from leadgate.review.service import ReviewService
 
     policy = policy or load_policy(settings.policy)
-    request = check_request(request, policy)     # bad input is refused now, never journaled
+    request = check_request(request, policy)  # bad input is refused now, never journaled
     if journal_path(settings).exists():
-        replay(settings, policy, lock_wait=lock_wait)     # earlier queued decisions first, in order
+        replay(settings, policy, lock_wait=lock_wait)  # earlier queued decisions first, in order
     try:
         decision = ReviewService(settings, policy).decide(request, lock_wait=lock_wait, publish=publish)
     except db.PipelineBusy:
         append(settings, request)
         return SubmitResult(request, applied=False, message=QUEUED_MESSAGE)
-    return SubmitResult(request, applied=True, decision=decision, message=f"review item {decision.item_id} {decision.status}")
+    return SubmitResult(
+        request, applied=True, decision=decision, message=f"review item {decision.item_id} {decision.status}"
+    )
 
 
-def submit_many(settings: LeadgateSettings, requests: list[DecisionRequest], policy: Policy | None = None, *,
-                lock_wait: float = SUBMIT_LOCK_WAIT) -> list[tuple[int, SubmitResult | ReviewError]]:
+def submit_many(
+    settings: LeadgateSettings,
+    requests: list[DecisionRequest],
+    policy: Policy | None = None,
+    *,
+    lock_wait: float = SUBMIT_LOCK_WAIT,
+) -> list[tuple[int, SubmitResult | ReviewError]]:
     """Bulk: each decision applied now or journaled, or its own ReviewError, in the order given; one failing never
     blocks the others."""
     policy = policy or load_policy(settings.policy)
@@ -238,11 +256,13 @@ def submit_many(settings: LeadgateSettings, requests: list[DecisionRequest], pol
             for n, request in valid:
                 try:
                     decision = apply_decision(con, settings, policy, request)
-                    results[n] = SubmitResult(request, True, decision, f"review item {decision.item_id} {decision.status}")
+                    results[n] = SubmitResult(
+                        request, True, decision, f"review item {decision.item_id} {decision.status}"
+                    )
                 except ReviewError as exc:
                     results[n] = exc
             read_copy.mark_pending(settings)
-    except db.PipelineBusy:      # raised by connect, before any decision was applied
+    except db.PipelineBusy:  # raised by connect, before any decision was applied
         for n, request in valid:
             append(settings, request)
             results[n] = SubmitResult(request, applied=False, message=QUEUED_MESSAGE)
@@ -262,7 +282,7 @@ def conflicts(settings: LeadgateSettings, reviewer: str | None = None, limit: in
     from leadgate.store.sql import relation_exists
 
     with db.read_connection(settings) as con:
-        if not relation_exists(con, "review", "decision_log"):     # a read copy from before migration 0016
+        if not relation_exists(con, "review", "decision_log"):  # a read copy from before migration 0016
             return []
         cur = con.execute(
             "select decision_uuid, item_id, reviewer, action, reason, submitted_at, recorded_at from review.decision_log"

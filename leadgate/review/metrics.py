@@ -20,10 +20,11 @@ from __future__ import annotations
 import functools
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import duckdb
 
@@ -38,7 +39,7 @@ DAY_SECONDS = 86_400
 
 
 def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass
@@ -89,9 +90,9 @@ class MetricsReport:
     totals: PeriodMetrics
     daily: list[PeriodMetrics] = field(default_factory=list)
     weekly: list[PeriodMetrics] = field(default_factory=list)
-    reasons: list[dict[str, Any]] = field(default_factory=list)          # {day, reason, items}
-    top_reasons: list[dict[str, Any]] = field(default_factory=list)      # {reason, items} over the window
-    score_distribution: list[dict[str, Any]] = field(default_factory=list)   # {tier, bin, decisions}
+    reasons: list[dict[str, Any]] = field(default_factory=list)  # {day, reason, items}
+    top_reasons: list[dict[str, Any]] = field(default_factory=list)  # {reason, items} over the window
+    score_distribution: list[dict[str, Any]] = field(default_factory=list)  # {tier, bin, decisions}
     # {model_version (a trained version, else the scorer's name), decisions, overrides, override_rate} over the window
     overrides_by_model: list[dict[str, Any]] = field(default_factory=list)
 
@@ -180,10 +181,10 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
 
         policy = load_policy(source.policy)
     hours = sla.sla_hours(policy)
-    now = as_utc(as_of) if as_of is not None else datetime.now(timezone.utc)
+    now = as_utc(as_of) if as_of is not None else datetime.now(UTC)
     last = now.date()
     first = last - timedelta(days=days - 1)
-    load_from = datetime.combine(_week(first), datetime.min.time(), tzinfo=timezone.utc)
+    load_from = datetime.combine(_week(first), datetime.min.time(), tzinfo=UTC)
     day_buckets: dict[date, _Bucket] = defaultdict(_Bucket)
     week_buckets: dict[date, _Bucket] = defaultdict(_Bucket)
 
@@ -209,23 +210,33 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         params = [load_from, now]
         queued_reasons = con.execute(
             f"select {_day_sql('created_at')}, code, count(*) from review.items, unnest(reason_codes) as r(code)"
-            " where created_at >= ? and created_at <= ? group by all", params).fetchall()
+            " where created_at >= ? and created_at <= ? group by all",
+            params,
+        ).fetchall()
         routes = con.execute(
             f"select {_day_sql('decided_at')}, count(*) filter (where to_state <> 'pending'),"
             " count(*) filter (where to_state = 'needs_review') from audit.decisions"
-            " where kind = 'route' and decided_at >= ? and decided_at <= ? group by all", params).fetchall()
+            " where kind = 'route' and decided_at >= ? and decided_at <= ? group by all",
+            params,
+        ).fetchall()
         crm = con.execute(
             f"select {_day_sql('attempted_at')}, count(*), count(*) filter (where outcome in {CRM_FAILED}),"
             " count(*) filter (where outcome = 'retry') from sync.attempts"
-            " where attempted_at >= ? and attempted_at <= ? group by all", params).fetchall()
+            " where attempted_at >= ? and attempted_at <= ? group by all",
+            params,
+        ).fetchall()
         llm = con.execute(
             f"select {_day_sql('called_at')}, count(*), count(*) filter (where outcome <> 'ok'),"
             f" count(*) filter (where outcome in {LLM_RETRIED}) from scoring.llm_calls"
-            " where called_at >= ? and called_at <= ? group by all", params).fetchall()
+            " where called_at >= ? and called_at <= ? group by all",
+            params,
+        ).fetchall()
         bins = con.execute(
             f"select {_day_sql('decided_at')}, coalesce(tier, '{UNTIERED}'), least(floor(score * 10), 9)::int, count(*)"
             " from audit.decisions where kind = 'route' and score is not null"
-            " and decided_at >= ? and decided_at <= ? group by all", params).fetchall()
+            " and decided_at >= ? and decided_at <= ? group by all",
+            params,
+        ).fetchall()
 
     now_s, window_start = now.timestamp(), load_from.date()
     for d, code, n in queued_reasons:
@@ -252,7 +263,7 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         if status == "pending":
             pending += 1
         if status == "superseded":
-            continue              # the queue replaced it with a newer item, which has its own clock
+            continue  # the queue replaced it with a newer item, which has its own clock
         due_s = next(due)
         ended = decided_s if human else now_s
         if due_s is not None and due_s <= now_s and ended > due_s:
@@ -286,30 +297,50 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
         if first <= d <= last:
             distribution[(tier, bin_)] += n
     return MetricsReport(
-        as_of=now.isoformat(), days=days, since=first.isoformat(), sla_business_hours=hours,
+        as_of=now.isoformat(),
+        days=days,
+        since=first.isoformat(),
+        sla_business_hours=hours,
         business_hours=sla.describe(sla.business_hours_of(policy)),
-        pending=pending, overdue=overdue, totals=total.finish(first),
+        pending=pending,
+        overdue=overdue,
+        totals=total.finish(first),
         daily=[day_buckets.get(d, _Bucket()).finish(d) for d in window],
         weekly=[week_buckets.get(w, _Bucket()).finish(w) for w in weeks],
-        reasons=[{"day": d.isoformat(), "reason": code, "items": n}
-                 for (d, code), n in sorted(reasons.items()) if first <= d <= last],
+        reasons=[
+            {"day": d.isoformat(), "reason": code, "items": n}
+            for (d, code), n in sorted(reasons.items())
+            if first <= d <= last
+        ],
         top_reasons=[{"reason": code, "items": n} for code, n in sorted(top.items(), key=lambda kv: (-kv[1], kv[0]))],
-        score_distribution=[{"tier": tier, "bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "decisions": n}
-                            for (tier, b), n in sorted(distribution.items())],
-        overrides_by_model=[{"model_version": v, "decisions": n, "overrides": o, "override_rate": _rate(o, n)}
-                            for v, (n, o) in sorted(by_model.items())],
+        score_distribution=[
+            {"tier": tier, "bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "decisions": n}
+            for (tier, b), n in sorted(distribution.items())
+        ],
+        overrides_by_model=[
+            {"model_version": v, "decisions": n, "overrides": o, "override_rate": _rate(o, n)}
+            for v, (n, o) in sorted(by_model.items())
+        ],
     )
 
 
 def overdue_items(con: duckdb.DuckDBPyConnection, policy: Any, *, now: datetime | None = None) -> list[dict[str, Any]]:
     """Pending items past their SLA deadline (item_id, queued, due, reason codes), oldest first."""
-    now = as_utc(now) if now is not None else datetime.now(timezone.utc)
+    now = as_utc(now) if now is not None else datetime.now(UTC)
     rows = con.execute(
         "select item_id, epoch(created_at), reason_codes from review.items where status = 'pending' and created_at <= ?"
-        " order by created_at, item_id", [now]).fetchall()
+        " order by created_at, item_id",
+        [now],
+    ).fetchall()
     now_s, found = now.timestamp(), []
     for (item_id, created_s, codes), due_s in zip(rows, sla.deadlines([r[1] for r in rows], policy)):
         if due_s is not None and due_s < now_s:
-            found.append({"item_id": item_id, "queued_at": datetime.fromtimestamp(created_s, tz=timezone.utc),
-                          "due_at": datetime.fromtimestamp(due_s, tz=timezone.utc), "reason_codes": list(codes or [])})
+            found.append(
+                {
+                    "item_id": item_id,
+                    "queued_at": datetime.fromtimestamp(created_s, tz=UTC),
+                    "due_at": datetime.fromtimestamp(due_s, tz=UTC),
+                    "reason_codes": list(codes or []),
+                }
+            )
     return found

@@ -17,11 +17,24 @@ from typing import Any
 
 import duckdb
 
-APPROVED_OVER = "approved_over_machine"      # machine: not qualified; person: approved
-REJECTED_OVER = "rejected_over_machine"      # machine: qualified; person: rejected
+APPROVED_OVER = "approved_over_machine"  # machine: not qualified; person: approved
+REJECTED_OVER = "rejected_over_machine"  # machine: qualified; person: rejected
 GROUP_KEYS = ("kind", "reason_code", "tier", "policy_version", "model_version")
-CSV_COLUMNS = ("item_id", "lead_id", "kind", "reason_codes", "reject_reason", "tier", "policy_version", "model_version",
-               "score", "confidence", "reviewer", "decided_at", "note")
+CSV_COLUMNS = (
+    "item_id",
+    "lead_id",
+    "kind",
+    "reason_codes",
+    "reject_reason",
+    "tier",
+    "policy_version",
+    "model_version",
+    "score",
+    "confidence",
+    "reviewer",
+    "decided_at",
+    "note",
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 OVERRIDES_SQL = """
@@ -39,8 +52,9 @@ order by i.decided_at desc, i.item_id desc
 """
 
 
-def list_overrides(con: duckdb.DuckDBPyConnection, *, threshold: float | None = None,
-                   since: datetime | None = None) -> list[dict[str, Any]]:
+def list_overrides(
+    con: duckdb.DuckDBPyConnection, *, threshold: float | None = None, since: datetime | None = None
+) -> list[dict[str, Any]]:
     """Every override, newest first (the machine's leaning without a score flag: score >= threshold)."""
     cur = con.execute(OVERRIDES_SQL, [threshold, threshold, since, since])
     names = [d[0] for d in cur.description]
@@ -53,8 +67,10 @@ def group_overrides(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         for code in row.get("reason_codes") or [None]:
             counts[(row["kind"], code, row.get("tier"), row.get("policy_version"), row.get("model_version"))] += 1
-    return [dict(zip(GROUP_KEYS, key), count=n)
-            for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], [str(k) for k in kv[0]]))]
+    return [
+        dict(zip(GROUP_KEYS, key), count=n)
+        for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], [str(k) for k in kv[0]]))
+    ]
 
 
 def neutralise_cell(value: Any) -> Any:

@@ -17,30 +17,39 @@ from dataclasses import dataclass
 
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
 # Cyrillic and Greek letters that look like Latin ones ("guаranteed" with a Cyrillic а).
-_LOOKALIKES = str.maketrans("аеорсухіјѕкмтнвАЕОРСУХІЈЅКМТНВοαερτνιΟΑΕΡΤΝΙ", "aeopcyxijskmthbAEOPCYXIJSKMTHBoaeptvioAEPTNI")
+_LOOKALIKES = str.maketrans(
+    "аеорсухіјѕкмтнвАЕОРСУХІЈЅКМТНВοαερτνιΟΑΕΡΤΝΙ", "aeopcyxijskmthbAEOPCYXIJSKMTHBoaeptvioAEPTNI"
+)
 _LEET = str.maketrans("013457", "oieast")
 _MIXED = re.compile(r"\b(?=\w*[a-z]\w*[a-z])(?=\w*[013457])\w+\b")
 _SPACED = re.compile(r"\b(?:\w[ .]){3,}\w\b")
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n+|(?<=;)\s*")
 
-_MODAL = (r"(?:will|'ll|can|could|shall|going to|are able to|happy to|able to|would be able to|"
-          r"werden|wird|können|kann|pouvons|allons|pourrons|sera|serez|podemos|vamos a|será|podremos|vamos|poderemos)")
-_DAY = (r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|weekend|tomorrow|tonight|"
-        r"today|next week|this week|end of (?:the )?(?:day|week|month|quarter|year)|eo[dwmqy]|q[1-4]|"
-        r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
-        r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|\d{1,2}(?:st|nd|rd|th)?\b|\d{4}-\d{2}-\d{2}|"
-        r"montag|dienstag|mittwoch|donnerstag|freitag|morgen|nächste woche|ende (?:der woche|des monats)|"
-        r"lundi|mardi|mercredi|jeudi|vendredi|demain|la semaine prochaine|fin (?:de la semaine|du mois)|"
-        r"lunes|martes|miércoles|jueves|viernes|mañana|la próxima semana|fin de mes|"
-        r"segunda|terça|quarta|quinta|sexta|amanhã|próxima semana)")
+_MODAL = (
+    r"(?:will|'ll|can|could|shall|going to|are able to|happy to|able to|would be able to|"
+    r"werden|wird|können|kann|pouvons|allons|pourrons|sera|serez|podemos|vamos a|será|podremos|vamos|poderemos)"
+)
+_DAY = (
+    r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tue|wed|thu|fri|weekend|tomorrow|tonight|"
+    r"today|next week|this week|end of (?:the )?(?:day|week|month|quarter|year)|eo[dwmqy]|q[1-4]|"
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?|\d{1,2}(?:st|nd|rd|th)?\b|\d{4}-\d{2}-\d{2}|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|morgen|nächste woche|ende (?:der woche|des monats)|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|demain|la semaine prochaine|fin (?:de la semaine|du mois)|"
+    r"lunes|martes|miércoles|jueves|viernes|mañana|la próxima semana|fin de mes|"
+    r"segunda|terça|quarta|quinta|sexta|amanhã|próxima semana)"
+)
 _UNITS = r"(?:hours?|days?|business days|working days|weeks?|months?|stunden|tagen?|wochen?|jours?|semaines?|días|semanas|dias|horas)"
-_DELIVERABLE = (r"(?:live|ready|delivered|deliver|shipped|ship|deployed|deploy|installed|install|up and running|launched|"
-                r"launch|in production|onboarded|implemented|finished|"
-                r"geliefert|liefer\w*|einsatzbereit|fertig|abgeschlossen|livr\w*|prêt|terminé|entreg\w*|listo|terminado|pronto|concluído)")
+_DELIVERABLE = (
+    r"(?:live|ready|delivered|deliver|shipped|ship|deployed|deploy|installed|install|up and running|launched|"
+    r"launch|in production|onboarded|implemented|finished|"
+    r"geliefert|liefer\w*|einsatzbereit|fertig|abgeschlossen|livr\w*|prêt|terminé|entreg\w*|listo|terminado|pronto|concluído)"
+)
 
 PATTERNS: dict[str, tuple[str, ...]] = {
     "price": (
-        r"[$€£¥₹]\s?\d", r"\d[\d.,]*\s?(?:k\s)?(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|bucks)\b",
+        r"[$€£¥₹]\s?\d",
+        r"\d[\d.,]*\s?(?:k\s)?(?:usd|eur|gbp|chf|dollars?|euros?|pounds?|bucks)\b",
         r"\b(?:price|pricing|cost|fee|rate|preis|prix|precio|preço)s? (?:is|will be|would be|of|at|stays|ist|est|es|é)\b.{0,20}\d",
         r"\bper (?:seat|user|month|year|licen[cs]e)\b.{0,5}$|\d\s?(?:/|per )\s?(?:seat|user|month|mo|year|yr)\b",
         r"\b(?:for free|free of charge|at no (?:extra )?(?:cost|charge)|no (?:extra |additional )?(?:cost|charge|fee)|"
@@ -64,7 +73,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\b(?:by|before|until|no later than|bis|vor|avant|d'ici|antes del?|hasta el|até|para el)\s+(?:the\s+|le\s+|el\s+)?{_DAY}",
         rf"\b(?:within|in|in the next|innerhalb von|in|sous|dans|en|dentro de|em)\s+(?:\d+|a|an|one|two|three|four|"
         rf"a few|a couple of|zwei|drei|deux|trois|dos|tres|duas|três)\s+{_UNITS}",
-        rf"\b{_MODAL}\b.{{0,40}}\b{_DELIVERABLE}\b", rf"\b{_DELIVERABLE}\b.{{0,20}}\b(?:by|within|on|before)\b",
+        rf"\b{_MODAL}\b.{{0,40}}\b{_DELIVERABLE}\b",
+        rf"\b{_DELIVERABLE}\b.{{0,20}}\b(?:by|within|on|before)\b",
         r"\b(?:same[- ]day|next[- ]day|overnight|immediately|right away|asap|sofort|immédiatement|de inmediato|imediatamente)\b"
         r".{0,30}\b(?:deliver|ship|set up|install|onboard|access|live|ready)",
         r"\b(?:delivery|go[- ]live|launch|cut[- ]over|rollout|liefertermin|livraison|entrega) (?:date )?(?:is|will be|on|of|am|le|el)\b",

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import unicodedata
-from functools import cache
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 import duckdb
 from argon2 import PasswordHasher
@@ -16,9 +16,9 @@ from leadgate.store import db, read_copy
 from leadgate.store.states import utcnow
 
 MIN_PASSWORD = 10
-MAX_PASSWORD = 1024          # argon2 takes any length; a megabyte "password" is a denial of service
+MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte "password" is a denial of service
 MAX_NAME = 64
-_HASHER = PasswordHasher()   # argon2id, the library's RFC 9106 low-memory profile
+_HASHER = PasswordHasher()  # argon2id, the library's RFC 9106 low-memory profile
 
 
 class ReviewerError(ValueError):
@@ -93,16 +93,18 @@ def remove_reviewer(settings: LeadgateSettings, name: str) -> None:
 
 
 def list_reviewers(settings: LeadgateSettings) -> list[Reviewer]:
-    with db.connect(settings) as con:   # a writer: creates the table on a database that predates it
+    with db.connect(settings) as con:  # a writer: creates the table on a database that predates it
         rows = con.execute("select reviewer_id, name, created_at from review.reviewers order by name").fetchall()
     return [Reviewer(*row) for row in rows]
 
 
 def has_reviewers_table(con: duckdb.DuckDBPyConnection) -> bool:
     """False on a database that predates migration 0015 (no writer has opened it since)."""
-    return bool(con.execute(
-        "select 1 from information_schema.tables where table_schema = 'review' and table_name = 'reviewers'"
-    ).fetchall())
+    return bool(
+        con.execute(
+            "select 1 from information_schema.tables where table_schema = 'review' and table_name = 'reviewers'"
+        ).fetchall()
+    )
 
 
 def verify(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Reviewer | None:
@@ -111,9 +113,13 @@ def verify(con: duckdb.DuckDBPyConnection, name: str, password: str) -> Reviewer
         name = check_name(name)
     except ReviewerError:
         name = ""
-    row = con.execute(
-        "select reviewer_id, name, created_at, password_hash from review.reviewers where name = ?", [name]
-    ).fetchall() if name and has_reviewers_table(con) else []
+    row = (
+        con.execute(
+            "select reviewer_id, name, created_at, password_hash from review.reviewers where name = ?", [name]
+        ).fetchall()
+        if name and has_reviewers_table(con)
+        else []
+    )
     hashed = row[0][3] if row else _dummy_hash()
     try:
         _HASHER.verify(hashed, (password or "")[:MAX_PASSWORD])
@@ -128,6 +134,6 @@ def by_id(con: duckdb.DuckDBPyConnection, reviewer_id: int) -> Reviewer | None:
         row = con.execute(
             "select reviewer_id, name, created_at from review.reviewers where reviewer_id = ?", [int(reviewer_id)]
         ).fetchall()
-    except duckdb.CatalogException:     # a database from before migration 0015
+    except duckdb.CatalogException:  # a database from before migration 0015
         return None
     return Reviewer(*row[0]) if row else None

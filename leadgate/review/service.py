@@ -17,23 +17,20 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from leadgate.store import db
-
-from leadgate.store import read_copy
 from leadgate.config import LeadgateSettings
-from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import ReviewStatus
 from leadgate.policy import Policy, load_policy
-from leadgate.review.decisions import DecisionRequest, ReviewDecision, apply_decision, item_id_of, requests_for
-from leadgate.review.errors import AlreadyDecided, ReviewError  # noqa: F401 (re-exported: callers catch them here)
 from leadgate.review.clarify import Draft, Drafter, draft
+from leadgate.review.decisions import DecisionRequest, ReviewDecision, apply_decision, item_id_of, requests_for
 from leadgate.review.edits import edits_of
+from leadgate.review.errors import AlreadyDecided, ReviewError  # noqa: F401 (re-exported: callers catch them here)
 from leadgate.review.overrides import list_overrides
 from leadgate.review.sla import overdue_count
-from leadgate.store.states import utcnow
+from leadgate.store import db, read_copy
+from leadgate.store.erasure_list import drop_erased
 from leadgate.store.invariants import age_text, review_metrics  # noqa: F401 (review_metrics re-exported)
-from leadgate.store.sql import relation_exists
-from leadgate.store.sql import registered, transaction
+from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.states import utcnow
 
 RECENT_EVENTS = 10
 LIST_STATUSES = (*(s.value for s in ReviewStatus), "all")
@@ -124,27 +121,42 @@ class ReviewService:
                 " where lead_id = ? and item_id <> ? order by item_id",
                 [item["lead_id"], item_id],
             )
-            item["edits"] = edits_of(con, item["lead_id"])      # corrections beside the original values
+            item["edits"] = edits_of(con, item["lead_id"])  # corrections beside the original values
             # A read copy published before migration 0016 has neither table.
             for key, table, sql in (
-                ("clarifications", "clarifications", "select draft, source, flagged, reviewer, created_at"
-                 " from review.clarifications where item_id = ? order by created_at"),
-                ("conflicts", "decision_log", "select decision_uuid, reviewer, action, reason, submitted_at"
-                 " from review.decision_log where item_id = ? and outcome = 'conflict' order by recorded_at"),
+                (
+                    "clarifications",
+                    "clarifications",
+                    "select draft, source, flagged, reviewer, created_at"
+                    " from review.clarifications where item_id = ? order by created_at",
+                ),
+                (
+                    "conflicts",
+                    "decision_log",
+                    "select decision_uuid, reviewer, action, reason, submitted_at"
+                    " from review.decision_log where item_id = ? and outcome = 'conflict' order by recorded_at",
+                ),
             ):
                 item[key] = _dicts(con, sql, [item_id]) if relation_exists(con, "review", table) else []
         return item
 
-    def draft_clarification(self, item_id: int, reviewer: str | None, question: str | None = None,
-                            drafter: Drafter | None = None) -> Draft:
+    def draft_clarification(
+        self, item_id: int, reviewer: str | None, question: str | None = None, drafter: Drafter | None = None
+    ) -> Draft:
         """A clarification email for the item's lead (by `drafter`, the LLM, when given; else the template)."""
         from leadgate.review.decisions import features_row
 
         item = self.get(item_id)
         with db.read_connection(self.settings) as con:
             features = features_row(con, item["lead_id"])
-        return draft(self.policy, {**(features or {}), **item}, reviewer or "", question=question,
-                     features=features, drafter=drafter)
+        return draft(
+            self.policy,
+            {**(features or {}), **item},
+            reviewer or "",
+            question=question,
+            features=features,
+            drafter=drafter,
+        )
 
     def overrides(self, since: Any = None) -> list[dict[str, Any]]:
         """Decisions that went against the machine's leaning, newest first (see leadgate/review/overrides.py)."""
@@ -163,8 +175,8 @@ class ReviewService:
         """A writer connection for one decision; once it is committed, the read copy shows it (debounced)."""
         with db.connect(self.settings, timeout=lock_wait) as con:
             yield con
-            read_copy.mark_pending(self.settings)   # still under the writer lock
-        if publish:     # else the caller publishes (a server: read_copy.publish_pending on its timer)
+            read_copy.mark_pending(self.settings)  # still under the writer lock
+        if publish:  # else the caller publishes (a server: read_copy.publish_pending on its timer)
             read_copy.publish_after_decision(self.settings)
 
     def decide(self, request: DecisionRequest, lock_wait: float | None = None, publish: bool = True) -> ReviewDecision:
@@ -172,28 +184,55 @@ class ReviewService:
         with self._deciding(lock_wait, publish) as con:
             return apply_decision(con, self.settings, self.policy, request)
 
-    def approve(self, item_id: int, reviewer: str | None, note: str | None = None,
-                edits: dict[str, Any] | None = None) -> ReviewDecision:
+    def approve(
+        self, item_id: int, reviewer: str | None, note: str | None = None, edits: dict[str, Any] | None = None
+    ) -> ReviewDecision:
         """Approve (after optional edits of company_size, company, job_title, country): CRM fields and consent re-checked."""
-        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "approve", {"note": note, "edits": edits or {}}))
+        return self.decide(
+            DecisionRequest(item_id_of(item_id), reviewer or "", "approve", {"note": note, "edits": edits or {}})
+        )
 
-    def reject(self, item_id: int, reviewer: str | None, reason: str | None = None,
-               reason_code: str | None = None) -> ReviewDecision:
+    def reject(
+        self, item_id: int, reviewer: str | None, reason: str | None = None, reason_code: str | None = None
+    ) -> ReviewDecision:
         """Reject with a policy reason code (free text alone counts as `other`): the lead becomes `rejected`."""
-        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "reject",
-                                           {"reason": reason, "reason_code": reason_code}))
+        return self.decide(
+            DecisionRequest(
+                item_id_of(item_id), reviewer or "", "reject", {"reason": reason, "reason_code": reason_code}
+            )
+        )
 
-    def clarify(self, item_id: int, reviewer: str | None, question: str | None = None, draft: str | None = None,
-                confirmed: list[str] | None = None, draft_source: str | None = None) -> ReviewDecision:
+    def clarify(
+        self,
+        item_id: int,
+        reviewer: str | None,
+        question: str | None = None,
+        draft: str | None = None,
+        confirmed: list[str] | None = None,
+        draft_source: str | None = None,
+    ) -> ReviewDecision:
         """Ask for clarification (optionally with the email draft, its promises confirmed): the lead waits."""
-        return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "clarify", {
-            "question": question, "draft": draft, "confirmed": list(confirmed or []), "draft_source": draft_source}))
+        return self.decide(
+            DecisionRequest(
+                item_id_of(item_id),
+                reviewer or "",
+                "clarify",
+                {
+                    "question": question,
+                    "draft": draft,
+                    "confirmed": list(confirmed or []),
+                    "draft_source": draft_source,
+                },
+            )
+        )
 
     def reopen(self, item_id: int, reviewer: str | None) -> ReviewDecision:
         """Reopen one's own decision before it synced: the item is pending and the lead needs_review again."""
         return self.decide(DecisionRequest(item_id_of(item_id), reviewer or "", "reopen"))
 
-    def bulk(self, item_ids: list[int], reviewer: str | None, action: str, **fields: Any) -> list[tuple[int, ReviewDecision | ReviewError]]:
+    def bulk(
+        self, item_ids: list[int], reviewer: str | None, action: str, **fields: Any
+    ) -> list[tuple[int, ReviewDecision | ReviewError]]:
         """Approve or reject several items with one reason: each is decided or reported on its own."""
         if action not in ("approve", "reject"):
             raise ReviewError(f"bulk decisions are approve or reject, not {action!r}")
@@ -218,16 +257,21 @@ def queue_review_items(
         return 0
     has_features = relation_exists(con, "marts", "lead_features")
     has_events = relation_exists(con, "marts", "lead_events")
-    features = "marts.lead_features" if has_features else (
-        "(select null::varchar as lead_id, null::varchar as feature_hash, null::varchar as email,"
-        " null::varchar as first_name, null::varchar as last_name, null::varchar as company,"
-        " null::varchar as job_title, null::varchar as latest_message where false)"
+    features = (
+        "marts.lead_features"
+        if has_features
+        else (
+            "(select null::varchar as lead_id, null::varchar as feature_hash, null::varchar as email,"
+            " null::varchar as first_name, null::varchar as last_name, null::varchar as company,"
+            " null::varchar as job_title, null::varchar as latest_message where false)"
+        )
     )
     events = (
         """(select lead_id, to_json(list({'occurred_at': occurred_at, 'source': source, 'event_type': event_type,
                 'page_url': page_url, 'message': message} order by occurred_at desc, event_id desc)[1:10]) as recent_events
             from marts.lead_events where lead_id in (select lead_id from _review_queue) group by lead_id)"""
-        if has_events else "(select null::varchar as lead_id, null::json as recent_events where false)"
+        if has_events
+        else "(select null::varchar as lead_id, null::json as recent_events where false)"
     )
     with registered(con, _review_queue=frame), transaction(con):
         con.execute(

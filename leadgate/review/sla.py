@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ import duckdb
 
 from leadgate.policy import BusinessHours, Policy
 
-MAX_DAYS = 3660        # walking further than ten years means no business day is ever reached
+MAX_DAYS = 3660  # walking further than ten years means no business day is ever reached
 
 
 def _clock(text: str) -> tuple[int, int]:
@@ -32,7 +32,7 @@ def _clock(text: str) -> tuple[int, int]:
 def _instant(day: date, clock: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of a local wall time: the later reading when it is ambiguous or skipped (as ICU does)."""
     local = datetime.combine(day, clock, tzinfo=zone)
-    return max(local.astimezone(timezone.utc), local.replace(fold=1).astimezone(timezone.utc))
+    return max(local.astimezone(UTC), local.replace(fold=1).astimezone(UTC))
 
 
 def _window(day: date, hours: BusinessHours) -> tuple[datetime, datetime]:
@@ -49,7 +49,7 @@ def _days(first: date, step: int) -> Iterator[date]:
 
 
 def _utc(moment: datetime) -> datetime:
-    return (moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def business_seconds(start: datetime, end: datetime, hours: BusinessHours) -> float:
@@ -111,16 +111,23 @@ def overdue_cutoff(now: datetime, policy: Policy) -> datetime:
 
 def overdue_count(con: duckdb.DuckDBPyConnection, policy: Policy, now: datetime | None = None) -> int:
     """How many pending review items have passed the SLA."""
-    cutoff = overdue_cutoff(now or datetime.now(timezone.utc), policy)
-    return int(con.execute("select count(*) from review.items where status = 'pending' and created_at < ?",
-                           [cutoff]).fetchall()[0][0])
+    cutoff = overdue_cutoff(now or datetime.now(UTC), policy)
+    return int(
+        con.execute(
+            "select count(*) from review.items where status = 'pending' and created_at < ?", [cutoff]
+        ).fetchall()[0][0]
+    )
 
 
 def sla_of(created_at: datetime, now: datetime, policy: Policy) -> dict:
     """What the page shows per item: age in business hours, the SLA, whether it is overdue, when it is due."""
     age = age_business_hours(created_at, now, policy)
-    return {"age_business_hours": round(age, 2), "sla_business_hours": policy.review.sla_business_hours,
-            "overdue": age > policy.review.sla_business_hours, "due_at": due_at(created_at, policy)}
+    return {
+        "age_business_hours": round(age, 2),
+        "sla_business_hours": policy.review.sla_business_hours,
+        "overdue": age > policy.review.sla_business_hours,
+        "due_at": due_at(created_at, policy),
+    }
 
 
 DEFAULT_SLA_BUSINESS_HOURS = 4.0
@@ -148,17 +155,25 @@ DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 def describe(hours: BusinessHours) -> str:
     """The business hours in a few words, e.g. 'Mon-Fri 09:00-17:00 America/New_York'."""
     days = sorted(set(hours.days))
-    span = (f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}" if days == list(range(days[0], days[-1] + 1)) and len(days) > 2
-            else ",".join(DAY_NAMES[d] for d in days))
+    span = (
+        f"{DAY_NAMES[days[0]]}-{DAY_NAMES[days[-1]]}"
+        if days == list(range(days[0], days[-1] + 1)) and len(days) > 2
+        else ",".join(DAY_NAMES[d] for d in days)
+    )
     return f"{span} {hours.start}-{hours.end} {hours.timezone}"
 
 
 def dbt_vars(policy: Any) -> dict[str, Any]:
     """The SLA for the review_metrics_items mart: the same windows, built in SQL with DuckDB's timezone()."""
     hours = business_hours_of(policy)
-    return {"review_sla_business_hours": sla_hours(policy), "review_business_days": sorted(set(hours.days)),
-            "review_day_start": hours.start, "review_day_end": hours.end, "review_timezone": hours.timezone,
-            "review_sla_horizon_days": MAX_DAYS}
+    return {
+        "review_sla_business_hours": sla_hours(policy),
+        "review_business_days": sorted(set(hours.days)),
+        "review_day_start": hours.start,
+        "review_day_end": hours.end,
+        "review_timezone": hours.timezone,
+        "review_sla_horizon_days": MAX_DAYS,
+    }
 
 
 class _Calendar:
@@ -166,10 +181,10 @@ class _Calendar:
 
     def __init__(self, hours: BusinessHours, first: date) -> None:
         self.hours, self.next_day = hours, first
-        self.days: list[int] = []          # local days, as ordinals
+        self.days: list[int] = []  # local days, as ordinals
         self.opens: list[float] = []
         self.closes: list[float] = []
-        self.before: list[float] = []      # business seconds in the windows before this one
+        self.before: list[float] = []  # business seconds in the windows before this one
         self.total = 0.0
 
     def extend(self, last: date) -> None:
@@ -178,7 +193,7 @@ class _Calendar:
             if day.weekday() not in self.hours.days:
                 continue
             open_, close = _window(day, self.hours)
-            if close > open_:              # an empty window (a skipped hour) adds nothing
+            if close > open_:  # an empty window (a skipped hour) adds nothing
                 self.days.append(day.toordinal())
                 self.opens.append(open_.timestamp())
                 self.closes.append(close.timestamp())
@@ -188,11 +203,13 @@ class _Calendar:
     def due(self, start_s: float, seconds: float, last: int) -> float | None:
         """The instant `seconds` business seconds after `start_s`, None when not reached by the local day `last` (ordinal)."""
         i = bisect.bisect_right(self.opens, start_s) - 1
-        position = 0.0 if i < 0 else self.before[i] + min(max(start_s - self.opens[i], 0.0), self.closes[i] - self.opens[i])
+        position = (
+            0.0 if i < 0 else self.before[i] + min(max(start_s - self.opens[i], 0.0), self.closes[i] - self.opens[i])
+        )
         target = position + seconds
         while self.total < target and self.next_day.toordinal() <= last:
             self.extend(min(date.fromordinal(last), self.next_day + timedelta(days=366)))
-        j = bisect.bisect_left(self.before, target) - 1      # the last window starting before the target is reached
+        j = bisect.bisect_left(self.before, target) - 1  # the last window starting before the target is reached
         if j < 0 or self.total < target or self.days[j] > last:
             return None
         return self.opens[j] + (target - self.before[j])
@@ -223,6 +240,9 @@ def _local_days(created: list[float], zone: ZoneInfo) -> list[int]:
             first, last = (datetime.fromtimestamp(t, tz=zone).utcoffset() for t in (hour * 3600, hour * 3600 + 3599))
             offsets[hour] = first.total_seconds() if first == last else None
         offset = offsets[hour]
-        days.append(_EPOCH_ORDINAL + int((s + offset) // 86400) if offset is not None
-                    else datetime.fromtimestamp(s, tz=zone).date().toordinal())
+        days.append(
+            _EPOCH_ORDINAL + int((s + offset) // 86400)
+            if offset is not None
+            else datetime.fromtimestamp(s, tz=zone).date().toordinal()
+        )
     return days

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from leadgate.store.sql import registered
 
 RESULT_FORMAT = {"result_format": "COMPLETE", "unexpected_index_column_names": ["lead_id"]}
 NOT_NULL = "expect_column_values_to_not_be_null"
-QUALIFIED_ONLY = "qualified==True"      # GX pandas row condition: only leads that would go to the CRM
+QUALIFIED_ONLY = "qualified==True"  # GX pandas row condition: only leads that would go to the CRM
 
 
 class GateError(ValueError):
@@ -38,10 +38,10 @@ class GateError(ValueError):
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
-    name: str                          # type(column), e.g. expect_column_values_to_not_be_null(last_name)
+    name: str  # type(column), e.g. expect_column_values_to_not_be_null(last_name)
     expectation_type: str
     column: str | None
-    level: str                         # row | batch
+    level: str  # row | batch
     description: str
     success: bool
     unexpected_count: int
@@ -55,11 +55,11 @@ class GateResult:
     suite: str
     element_count: int
     expectations: tuple[ExpectationOutcome, ...]
-    failed_leads: dict[str, list[str]]     # lead_id -> names of the expectations it failed
+    failed_leads: dict[str, list[str]]  # lead_id -> names of the expectations it failed
     failed_share: float
     blocked: bool
     blocked_reasons: tuple[str, ...] = ()
-    validated_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     seconds: float = 0.0
 
     def describe(self, name: str) -> str:
@@ -123,14 +123,19 @@ def load_suite(policy: Policy, path: Path | None = None) -> tuple[str, list[dict
                 {
                     "type": NOT_NULL,
                     "kwargs": {"column": column, "row_condition": QUALIFIED_ONLY, "condition_parser": "pandas"},
-                    "meta": {"level": "row", "crm_required": True,
-                             "description": f"a qualified lead lacks the {column.replace('_', ' ')} the CRM requires"},
+                    "meta": {
+                        "level": "row",
+                        "crm_required": True,
+                        "description": f"a qualified lead lacks the {column.replace('_', ' ')} the CRM requires",
+                    },
                 }
             )
     for c in configs:
         c["meta"].setdefault("level", "row")
         if c["meta"]["level"] not in ("row", "batch"):
-            raise GateError(f"expectation suite {path}: meta.level must be 'row' or 'batch', got {c['meta']['level']!r}")
+            raise GateError(
+                f"expectation suite {path}: meta.level must be 'row' or 'batch', got {c['meta']['level']!r}"
+            )
         c["meta"]["name"] = expectation_name(c["type"], c["kwargs"].get("column"))
         c["meta"].setdefault("description", c["meta"]["name"])
     return spec["name"], configs
@@ -138,7 +143,9 @@ def load_suite(policy: Policy, path: Path | None = None) -> tuple[str, list[dict
 
 def _batch_frame(frame: pd.DataFrame, configs: list[dict[str, Any]], threshold: float) -> pd.DataFrame:
     """Only the columns the suite reads, blank strings as missing, and `qualified` (score >= threshold)."""
-    columns = list(dict.fromkeys(["lead_id", "score", *(c["kwargs"]["column"] for c in configs if "column" in c["kwargs"])]))
+    columns = list(
+        dict.fromkeys(["lead_id", "score", *(c["kwargs"]["column"] for c in configs if "column" in c["kwargs"])])
+    )
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise GateError(f"the scored batch lacks columns the gate checks: {', '.join(missing)}")
@@ -166,9 +173,7 @@ def _run_gx(data: pd.DataFrame, suite_name: str, configs: list[dict[str, Any]], 
     source = context.data_sources.add_pandas("leadgate")
     asset = source.add_dataframe_asset(f"scored_leads_{batch_id}")
     batch = asset.add_batch_definition_whole_dataframe("whole_batch").get_batch(batch_parameters={"dataframe": data})
-    suite = ExpectationSuite(
-        name=suite_name, expectations=[ExpectationConfiguration(**c) for c in configs]
-    )
+    suite = ExpectationSuite(name=suite_name, expectations=[ExpectationConfiguration(**c) for c in configs])
     return batch.validate(suite, result_format=RESULT_FORMAT)
 
 

@@ -8,8 +8,15 @@ from leadgate.policy import Policy
 from leadgate.policy.tiers import NextActionWhen
 
 
-def _matches(when: NextActionWhen, state: str, tier: str | None, score: float | None, engagement: float | None,
-             hot: bool, codes: Sequence[str]) -> bool:
+def _matches(
+    when: NextActionWhen,
+    state: str,
+    tier: str | None,
+    score: float | None,
+    engagement: float | None,
+    hot: bool,
+    codes: Sequence[str],
+) -> bool:
     if when.states and state not in when.states:
         return False
     if when.tiers and tier not in when.tiers:
@@ -23,18 +30,27 @@ def _matches(when: NextActionWhen, state: str, tier: str | None, score: float | 
     return not when.reason_codes or any(code in codes for code in when.reason_codes)
 
 
-def next_action(policy: Policy, state: str, tier: str | None, score: float | None, engagement: float | None,
-                hot: bool, codes: Sequence[str]) -> str | None:
+def next_action(
+    policy: Policy,
+    state: str,
+    tier: str | None,
+    score: float | None,
+    engagement: float | None,
+    hot: bool,
+    codes: Sequence[str],
+) -> str | None:
     """The first next-action rule that matches a decided lead (a lead in review: the action if approved)."""
     if state not in ("qualified", "nurture", "needs_review"):
-        return None          # pending: nothing decided yet
+        return None  # pending: nothing decided yet
     for rule in policy.routing.next_actions:
         if _matches(rule.when, state, tier, score, engagement, hot, codes):
             return rule.action
     return None
 
 
-def review_priority(policy: Policy, *, named_account: bool, hot: bool, score: float | None, tier_weight: float) -> float:
+def review_priority(
+    policy: Policy, *, named_account: bool, hot: bool, score: float | None, tier_weight: float
+) -> float:
     """Named accounts and hot signals first, then expected value (score x tier weight); age breaks ties."""
     pp = policy.routing.priority
     value = (score or 0.0) * tier_weight

@@ -31,27 +31,31 @@ DECIDES = "qualified vs nurture"
 
 @dataclass(frozen=True)
 class Ranges:
-    tier: np.ndarray        # the tier on what is known (first match; an unknown size matches no sized tier)
-    verdict: np.ndarray     # '' (nothing unknown), qualified, nurture, straddle, unvalued (no fit points to value it)
-    margin: np.ndarray      # distance from the range to the threshold of every tier it could fall in; 0 if it straddles
+    tier: np.ndarray  # the tier on what is known (first match; an unknown size matches no sized tier)
+    verdict: np.ndarray  # '' (nothing unknown), qualified, nurture, straddle, unvalued (no fit points to value it)
+    margin: np.ndarray  # distance from the range to the threshold of every tier it could fall in; 0 if it straddles
     low: np.ndarray
     high: np.ndarray
-    unknowns: list[tuple[dict[str, Any], ...]]   # per lead: {field, low, high, low_with, high_with, decides}
-    material: list[tuple[str, ...]]              # per lead: the unknown fields that decide the outcome
+    unknowns: list[tuple[dict[str, Any], ...]]  # per lead: {field, low, high, low_with, high_with, decides}
+    material: list[tuple[str, ...]]  # per lead: the unknown fields that decide the outcome
 
 
 def unknown_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per fit field (of those the frame carries), True where the lead's value is unknown."""
     out: dict[str, np.ndarray] = {}
     if "company_size_min" in frame.columns:
-        out["company_size"] = ~np.isfinite(pd.to_numeric(frame["company_size_min"], errors="coerce").to_numpy(dtype=float))
+        out["company_size"] = ~np.isfinite(
+            pd.to_numeric(frame["company_size_min"], errors="coerce").to_numpy(dtype=float)
+        )
     elif "company_size" in frame.columns:
         out["company_size"] = is_blank(frame["company_size"])
     for name in ("industry", "country"):
         if name in frame.columns:
             out[name] = is_blank(frame[name])
     if "seniority" in frame.columns:
-        out["job_title"] = is_blank(frame["seniority"]) | (frame["seniority"].astype("string").str.strip().str.lower() == "unknown").fillna(False).to_numpy(dtype=bool)
+        out["job_title"] = is_blank(frame["seniority"]) | (
+            frame["seniority"].astype("string").str.strip().str.lower() == "unknown"
+        ).fillna(False).to_numpy(dtype=bool)
     elif "job_title" in frame.columns:
         out["job_title"] = is_blank(frame["job_title"])
     if "company" in frame.columns:
@@ -84,7 +88,11 @@ def _size_points(size: np.ndarray, policy: Policy) -> np.ndarray:
 
 
 def score_ranges(
-    frame: pd.DataFrame, policy: Policy, *, score: np.ndarray | None = None, fit: np.ndarray | None = None,
+    frame: pd.DataFrame,
+    policy: Policy,
+    *,
+    score: np.ndarray | None = None,
+    fit: np.ndarray | None = None,
     fit_points: np.ndarray | None = None,
 ) -> Ranges:
     """The range rule for every row of `frame` (features with score, fit, fit_points; arrays override columns)."""
@@ -100,8 +108,11 @@ def score_ranges(
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
 
     score, fit, fit_points = numeric("score", score), numeric("fit", fit), numeric("fit_points", fit_points)
-    target = (frame["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-              if "is_target_account" in frame.columns else np.zeros(n, dtype=bool))
+    target = (
+        frame["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "is_target_account" in frame.columns
+        else np.zeros(n, dtype=bool)
+    )
     size = numeric("company_size_min", None)
     tier = tier_of(target, size, policy)
     thr = np.array([bands[t].threshold for t in tier], dtype=float)
@@ -125,11 +136,11 @@ def score_ranges(
     size_unknown = masks.get("company_size", np.zeros(n, dtype=bool))
     may_be_target = _may_be_target(frame, masks, target)
     sizes = [None, *size_candidates(policy)]
-    worlds = []     # (valid, tier, low, high, size option, target option)
+    worlds = []  # (valid, tier, low, high, size option, target option)
     for size_opt in sizes:
         valid_s = np.ones(n, dtype=bool) if size_opt is None else size_unknown
         size_w = size if size_opt is None else np.full(n, size_opt[0])
-        extra_size = np.zeros(n) if size_opt is None else _size_points(size_w, policy)   # unknown sizes scored 0
+        extra_size = np.zeros(n) if size_opt is None else _size_points(size_w, policy)  # unknown sizes scored 0
         for target_opt in (False, True):
             valid = valid_s & (may_be_target if target_opt else True)
             if not valid.any():
@@ -167,13 +178,15 @@ def score_ranges(
     verdict[any_unknown & ~valued] = "unvalued"
     margin = np.where(ranged, np.clip(best, 0.0, None), margin)
     low, high = np.where(ranged, low, score), np.where(ranged, high, score)
-    unknowns, material = _field_details(masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target,
-                                        size, thr, policy, values)
+    unknowns, material = _field_details(
+        masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy, values
+    )
     return Ranges(tier=tier, verdict=verdict, margin=margin, low=low, high=high, unknowns=unknowns, material=material)
 
 
-def _field_details(masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy,
-                   values) -> tuple[list[tuple[dict[str, Any], ...]], list[tuple[str, ...]]]:
+def _field_details(
+    masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy, values
+) -> tuple[list[tuple[dict[str, Any], ...]], list[tuple[str, ...]]]:
     """Per unknown field, alone (the others as scored): the score's range and whether it decides the outcome."""
     n = len(score)
     bands = tier_bands(policy)
@@ -198,7 +211,8 @@ def _field_details(masks, any_unknown, verdict, score, fit_points, rescore, targ
             size_w = size if size_opt is None else np.full(n, size_opt[0])
             target_w = target | may_be_target if target_opt else target
             extra = (_size_points(size_w, policy) if size_opt is not None else 0.0) + (
-                policy.scoring.fit.target_account * may_be_target if target_opt else 0.0)
+                policy.scoring.fit.target_account * may_be_target if target_opt else 0.0
+            )
             s = rescore(fit_points + extra)
             t = tier_of(target_w, size_w, policy)
             cand_scores.append(s)
@@ -213,10 +227,15 @@ def _field_details(masks, any_unknown, verdict, score, fit_points, rescore, targ
         lo_i, hi_i = stack.argmin(axis=1), stack.argmax(axis=1)
         decides = qstack.any(axis=1) & ~qstack.all(axis=1)
         if name == "company_size":
-            decides |= qstack.any(axis=1) & ~as_scored_q      # scored without a size it would not qualify
+            decides |= qstack.any(axis=1) & ~as_scored_q  # scored without a size it would not qualify
         rows = np.arange(n)
-        per_field[name] = (stack[rows, lo_i], stack[rows, hi_i], [labels[i] for i in lo_i], [labels[i] for i in hi_i],
-                           decides)
+        per_field[name] = (
+            stack[rows, lo_i],
+            stack[rows, hi_i],
+            [labels[i] for i in lo_i],
+            [labels[i] for i in hi_i],
+            decides,
+        )
     unknowns: list[tuple[dict[str, Any], ...]] = [()] * n
     material: list[tuple[str, ...]] = [()] * n
     for i in np.nonzero(any_unknown)[0].tolist():
@@ -227,19 +246,31 @@ def _field_details(masks, any_unknown, verdict, score, fit_points, rescore, targ
         items = []
         for f in fields:
             lo_s, hi_s, lo_l, hi_l, dec = per_field[f]
-            items.append({"field": f, "low": round(float(lo_s[i]), 2), "high": round(float(hi_s[i]), 2),
-                          "low_with": lo_l[i], "high_with": hi_l[i],
-                          "decides": DECIDES if (verdict[i] == "straddle" and dec[i]) else "nothing"})
+            items.append(
+                {
+                    "field": f,
+                    "low": round(float(lo_s[i]), 2),
+                    "high": round(float(hi_s[i]), 2),
+                    "low_with": lo_l[i],
+                    "high_with": hi_l[i],
+                    "decides": DECIDES if (verdict[i] == "straddle" and dec[i]) else "nothing",
+                }
+            )
         if verdict[i] == "straddle" and not any(u["decides"] != "nothing" for u in items):
-            for u in items:          # only together do they decide
+            for u in items:  # only together do they decide
                 u["decides"] = DECIDES + " (with the other unknowns)"
         unknowns[i] = tuple(items)
         material[i] = tuple(u["field"] for u in items if u["decides"] != "nothing")
     return unknowns, material
 
 
-FIELD_NAMES = {"company_size": "company size", "industry": "industry", "country": "country", "job_title": "job title",
-               "company": "company"}
+FIELD_NAMES = {
+    "company_size": "company size",
+    "industry": "industry",
+    "country": "country",
+    "job_title": "job title",
+    "company": "company",
+}
 
 
 def unknown_phrase(u: dict[str, Any]) -> str:

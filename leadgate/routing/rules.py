@@ -39,6 +39,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from leadgate.lifecycle import LeadState
+from leadgate.policy import Policy
 from leadgate.policy.consent import allows_contact
 from leadgate.routing.decision import RouteDecision
 from leadgate.routing.gate import GateResult
@@ -47,21 +49,31 @@ from leadgate.routing.ranges import score_ranges
 from leadgate.routing.summary import SummaryContext
 from leadgate.routing.tiers import for_model, model_decided, tier_bands
 from leadgate.routing.triggers import trigger_hits
-from leadgate.lifecycle import LeadState
-from leadgate.policy import Policy
-from leadgate.store.review_items import audit_kept, current_context, open_review_items
 from leadgate.scoring.fields import is_blank
+from leadgate.store.review_items import audit_kept, current_context, open_review_items
 from leadgate.store.states import StateChange, set_states
 
 REQUIRED_COLUMNS = (
-    "lead_id", "feature_hash", "score", "confidence", "fit", "engagement", "has_consent",
-    "is_target_account", "company", "company_size", "was_dormant_reactivated",
+    "lead_id",
+    "feature_hash",
+    "score",
+    "confidence",
+    "fit",
+    "engagement",
+    "has_consent",
+    "is_target_account",
+    "company",
+    "company_size",
+    "was_dormant_reactivated",
 )
 # the order codes appear in: a named account first, then what is unknown, then the behaviour rules
 MISSING_ORDER = ("company", "company_size", "industry", "country", "job_title")
 EPS = 1e-9
 REVIEW, PENDING, NURTURE, QUALIFIED = (
-    LeadState.NEEDS_REVIEW.value, LeadState.PENDING.value, LeadState.NURTURE.value, LeadState.QUALIFIED.value,
+    LeadState.NEEDS_REVIEW.value,
+    LeadState.PENDING.value,
+    LeadState.NURTURE.value,
+    LeadState.QUALIFIED.value,
 )
 
 
@@ -85,7 +97,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     if frame.empty:
         return []
     f = frame.drop_duplicates("lead_id", keep="first").reset_index(drop=True)
-    policy = for_model(policy) if model_decided(f) else policy     # a model's probability has its own threshold
+    policy = for_model(policy) if model_decided(f) else policy  # a model's probability has its own threshold
     rp = policy.routing
     score = pd.to_numeric(f["score"], errors="coerce").to_numpy(dtype=float)
     confidence = pd.to_numeric(f["confidence"], errors="coerce").to_numpy(dtype=float)
@@ -93,8 +105,13 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     engagement = pd.to_numeric(f["engagement"], errors="coerce").to_numpy(dtype=float)
     error = ~np.isfinite(score) | ~np.isfinite(confidence)
     # The one consent rule (leadgate/policy/consent.py): unknown consent only passes when the policy allows it.
-    no_consent = ~np.array([allows_contact(status, policy, flag) for status, flag in
-                            zip(_column(f, "consent_status"), _column(f, "has_consent"))], dtype=bool)
+    no_consent = ~np.array(
+        [
+            allows_contact(status, policy, flag)
+            for status, flag in zip(_column(f, "consent_status"), _column(f, "has_consent"))
+        ],
+        dtype=bool,
+    )
     ranges = score_ranges(f, policy)
     bands = tier_bands(policy)
     tier = ranges.tier.tolist()
@@ -135,7 +152,9 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
         if error[i]:
             band_state, band_codes, band = REVIEW, ["scoring_error"], "error"
         elif auto[i]:
-            band_state, band_codes, band = (QUALIFIED, ["auto_qualified"], "auto") if qualified[i] else (NURTURE, ["auto_nurture"], "auto")
+            band_state, band_codes, band = (
+                (QUALIFIED, ["auto_qualified"], "auto") if qualified[i] else (NURTURE, ["auto_nurture"], "auto")
+            )
         elif check[i] and llm_validated[i] is not None:
             # the LLM validator is the second check; a model label against the combined score is no pass
             conflict = llm_label[i] is not None and (llm_label[i] == "qualified") != bool(qualified[i])
@@ -201,11 +220,22 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
                 confidence=None if error[i] else float(confidence[i]),
                 details={"band": band} | ({"llm_outcome": context.llm_outcome[i]} if context.llm_outcome[i] else {}),
                 tier=tier[i],
-                next_action=next_action(policy, state, tier[i], None if error[i] else float(score[i]),
-                                        None if error[i] else float(engagement[i]), bool(hits[i]), codes),
-                priority=review_priority(policy, named_account=bool(target[i]), hot=bool(hits[i]),
-                                         score=None if error[i] else float(score[i]),
-                                         tier_weight=bands[tier[i]].weight),   # people may still send it to review
+                next_action=next_action(
+                    policy,
+                    state,
+                    tier[i],
+                    None if error[i] else float(score[i]),
+                    None if error[i] else float(engagement[i]),
+                    bool(hits[i]),
+                    codes,
+                ),
+                priority=review_priority(
+                    policy,
+                    named_account=bool(target[i]),
+                    hot=bool(hits[i]),
+                    score=None if error[i] else float(score[i]),
+                    tier_weight=bands[tier[i]].weight,
+                ),  # people may still send it to review
                 unknowns=ranges.unknowns[i],
                 hot=tuple(hits[i]),
             )
@@ -214,6 +244,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
 
 
 # --- persistence --------------------------------------------------------------------------------
+
 
 def _adjust_for_people(d: RouteDecision, ctx: dict[str, Any] | None) -> tuple[RouteDecision, bool]:
     """Apply the human-decision rules; returns (decision, kept) where kept means: leave the state as is."""
@@ -227,12 +258,14 @@ def _adjust_for_people(d: RouteDecision, ctx: dict[str, Any] | None) -> tuple[Ro
             return d, True
         question = f' ("{ctx["question"]}")' if ctx.get("question") else ""
         by = ctx.get("question_by") or "a reviewer"
-        return _to_review(d, "new_activity_after_clarification", f"New activity since {by} asked for clarification{question}"), False
+        return _to_review(
+            d, "new_activity_after_clarification", f"New activity since {by} asked for clarification{question}"
+        ), False
     if state == LeadState.NEEDS_REVIEW and not (ctx.get("decided_by") or "").startswith("policy:") and not changed:
-        return d, True          # e.g. the sync sent it to review (already a CRM contact): a person decides
+        return d, True  # e.g. the sync sent it to review (already a CRM contact): a person decides
     if ctx.get("approved_by"):
         if not changed or d.state == PENDING:
-            return d, True      # a blocked batch keeps the approval; the lead is re-scored next run
+            return d, True  # a blocked batch keeps the approval; the lead is re-scored next run
         if d.state in (REVIEW, NURTURE):
             note = f"Approved earlier by {ctx['approved_by']}; it has changed since and the policy now says {d.state}"
             return _to_review(d, "changed_after_approval", note), False
@@ -241,8 +274,12 @@ def _adjust_for_people(d: RouteDecision, ctx: dict[str, Any] | None) -> tuple[Ro
 
 def _to_review(d: RouteDecision, code: str, note: str) -> RouteDecision:
     return replace(
-        d, state=REVIEW, band="human", reason_codes=tuple(dict.fromkeys((code, *d.reason_codes))),
-        summary=f"{note}; {d.summary[:1].lower()}{d.summary[1:]}", details={**d.details, "route": d.state},
+        d,
+        state=REVIEW,
+        band="human",
+        reason_codes=tuple(dict.fromkeys((code, *d.reason_codes))),
+        summary=f"{note}; {d.summary[:1].lower()}{d.summary[1:]}",
+        details={**d.details, "route": d.state},
     )
 
 
@@ -268,7 +305,7 @@ def apply_routes(
     if not decisions:
         return {}
     if "llm_route" in frame.columns:
-        scorer = "llm"          # rows the model could not score carry the baseline's name, but the LLM scorer decided
+        scorer = "llm"  # rows the model could not score carry the baseline's name, but the LLM scorer decided
     else:
         scorer = str(frame["scorer"].iloc[0]) if "scorer" in frame.columns and len(frame) else "baseline"
     actor = f"policy:{scorer}"
@@ -288,9 +325,16 @@ def apply_routes(
         con,
         [
             StateChange(
-                lead_id=d.lead_id, state=d.state, reason_codes=list(d.reason_codes), feature_hash=d.feature_hash,
-                score_id=d.score_id, score=d.score, confidence=d.confidence, details=d.details,
-                tier=d.tier, next_action=d.next_action,
+                lead_id=d.lead_id,
+                state=d.state,
+                reason_codes=list(d.reason_codes),
+                feature_hash=d.feature_hash,
+                score_id=d.score_id,
+                score=d.score,
+                confidence=d.confidence,
+                details=d.details,
+                tier=d.tier,
+                next_action=d.next_action,
             )
             for d in final
         ],
@@ -301,8 +345,15 @@ def apply_routes(
         scorer_version=scorer_version,
         model_version=model_version,
     )
-    audit_kept(con, kept, actor=actor, run_id=run_id, policy_version=policy.version, scorer_version=scorer_version,
-               model_version=model_version)
+    audit_kept(
+        con,
+        kept,
+        actor=actor,
+        run_id=run_id,
+        policy_version=policy.version,
+        scorer_version=scorer_version,
+        model_version=model_version,
+    )
     counts: dict[str, int] = {}
     for state in [d.state for d in final] + [ctx["state"] for _, ctx in kept]:
         counts[state] = counts.get(state, 0) + 1

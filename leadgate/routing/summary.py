@@ -79,7 +79,7 @@ class SummaryContext:
         if fixed is not None:
             return fixed
         if code.startswith("gate:"):
-            name = code[len("gate:"):]
+            name = code[len("gate:") :]
             return f"failed the data check: {self.gate.describe(name) if self.gate else name}"
         if code == "target_account":
             name, domain = self.account_name[i], self.domain[i]
@@ -92,7 +92,9 @@ class SummaryContext:
             return f"strong fit ({self.fit[i]:.2f}) but little engagement ({self.engagement[i]:.2f})"
         if code == "reactivated_after_dormancy":
             gap = self.gap[i]
-            return f"came back after {int(gap)} days of silence" if gap is not None else "came back after a long silence"
+            return (
+                f"came back after {int(gap)} days of silence" if gap is not None else "came back after a long silence"
+            )
         if code == "low_confidence":
             known = self.completeness[i]
             detail = f", only {known:.0%} of the profile known" if known is not None and known < 1 else ""
@@ -136,4 +138,6 @@ _PHRASES = {
     "llm_label_conflict": "the LLM's label and the combined score disagree",
     "llm_unknown": "the LLM could not tell and answered unknown",
 }
-_LLM_DETAIL_CODES = frozenset({"llm_unavailable", "llm_error", "llm_inconsistent", "prompt_injection", "llm_validator_disagrees"})
+_LLM_DETAIL_CODES = frozenset(
+    {"llm_unavailable", "llm_error", "llm_inconsistent", "prompt_injection", "llm_validator_disagrees"}
+)

@@ -14,7 +14,7 @@ class TierBand:
     """A tier's numbers with the routing defaults filled in."""
 
     name: str
-    threshold: float          # qualified means score >= threshold
+    threshold: float  # qualified means score >= threshold
     auto_confidence: float
     check_confidence: float
     min_margin: float
@@ -51,8 +51,12 @@ def for_model(policy: Policy) -> Policy:
     if t is None:
         return policy
     tiers = [tier.model_copy(update={"qualify_threshold": t}) for tier in policy.routing.tiers]
-    return policy.model_copy(update={"scoring": policy.scoring.model_copy(update={"qualify_threshold": t}),
-                                     "routing": policy.routing.model_copy(update={"tiers": tiers})})
+    return policy.model_copy(
+        update={
+            "scoring": policy.scoring.model_copy(update={"qualify_threshold": t}),
+            "routing": policy.routing.model_copy(update={"tiers": tiers}),
+        }
+    )
 
 
 def model_decided(frame) -> bool:
@@ -80,8 +84,11 @@ def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndar
 
 def size_candidates(policy: Policy) -> list[tuple[float, float | None]]:
     """Company sizes worth trying for an unknown size: (lower bound, next bound or None), one per step of points or tier."""
-    bounds = sorted({b.min for b in policy.scoring.fit.company_size}
-                    | {t.min_employees for t in policy.routing.tiers if t.min_employees is not None} | {1})
+    bounds = sorted(
+        {b.min for b in policy.scoring.fit.company_size}
+        | {t.min_employees for t in policy.routing.tiers if t.min_employees is not None}
+        | {1}
+    )
     return [(float(lo), float(hi) if hi is not None else None) for lo, hi in zip(bounds, [*bounds[1:], None])]
 
 

@@ -10,11 +10,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from leadgate.sample.journeys import JourneyGenerator, SampleLead
-from leadgate.sample.vocab import CAMPAIGNS, DAY, FILES, LAST, SITE, local_text, opaque_id, utc_text
+
 # re-exported so that every name importable from leadgate.sample.generator before the split still is
-from leadgate.sample.vocab import (ARCHETYPES, CORE, COUNTRIES, EVENTS, FIRST, FREEMAIL, GUARANTEED,  # noqa: F401
-                                   GUARANTEED_CHANNEL, MESSAGES, OWNERS, PAGES, PREFIX, PRICING, QUALIFIER, RESOURCES,
-                                   SIZE_BUCKETS, SIZE_WEIGHTS, TITLES, TLD, UTM)
+from leadgate.sample.vocab import (
+    CAMPAIGNS,
+    DAY,
+    FILES,
+    GUARANTEED,  # noqa: F401
+    LAST,
+    SITE,
+    local_text,
+    opaque_id,
+    utc_text,
+)
 
 SAMPLE_NOW = datetime(2026, 11, 15, 12, 0, tzinfo=UTC)  # fixed, so the bundled sample is reproducible
 SAMPLE_SEED = 7
@@ -25,10 +33,16 @@ _COMMON = ["event_id", "source", "event_type", "occurred_at", "email"]
 _PERSON = ["first_name", "last_name", "job_title"]
 _FIRM = ["company", "company_domain", "company_size", "industry", "country"]
 COLUMNS = {
-    "form_fills.csv": _COMMON + ["anonymous_id"] + _PERSON + ["phone"] + _FIRM
+    "form_fills.csv": _COMMON
+    + ["anonymous_id"]
+    + _PERSON
+    + ["phone"]
+    + _FIRM
     + ["page_url", "message", "utm_source", "utm_campaign", "consent", "lead_source_detail"],
     "crm_events.csv": _COMMON + _PERSON + ["phone"] + _FIRM + ["message", "consent", "sfdc_owner"],
-    "event_attendance.csv": _COMMON + _PERSON + ["company", "company_size", "country", "consent", "utm_campaign", "event_name"],
+    "event_attendance.csv": _COMMON
+    + _PERSON
+    + ["company", "company_size", "country", "consent", "utm_campaign", "event_name"],
 }
 # kind -> (file, outcome at ingest, what is wrong); outcomes: reject | field_issue | duplicate | conflict
 BAD_KINDS = {
@@ -90,13 +104,19 @@ def _spoil(gen: JourneyGenerator, people: list[SampleLead], per_kind: int) -> di
             i = rng.randrange(len(rows)) if rows else -1
             if outcome == "field_issue":
                 col, value = (12, "lots") if kind == "company_size_lots" else (11, "maybe")
-                free = [j for j in rng.sample(range(len(rows)), min(len(rows), 50)) if rows[j][1][col] and j not in gen.marked[name]]
+                free = [
+                    j
+                    for j in rng.sample(range(len(rows)), min(len(rows), 50))
+                    if rows[j][1][col] and j not in gen.marked[name]
+                ]
                 if free:
                     rows[free[0]][1][col] = value
                     gen.marked[name][free[0]] = kind
             elif i >= 0 or kind not in ("invalid_json", "exact_duplicate", "conflicting_duplicate"):
                 start = i + 1 if outcome in ("duplicate", "conflict") else 0
-                inserts[name].append((rng.randint(start, len(rows)), _bad(gen, kind, lead, ts, rows[i] if rows else None), kind))
+                inserts[name].append(
+                    (rng.randint(start, len(rows)), _bad(gen, kind, lead, ts, rows[i] if rows else None), kind)
+                )
     return inserts
 
 
@@ -115,20 +135,87 @@ def _bad(gen: JourneyGenerator, kind: str, lead: SampleLead, ts: float, good: tu
         line = gen.dumps(rec)
         return line[: len(line) * 2 // 3]
     if kind == "missing_event_id":
-        return gen.dumps({"source": "email", "event_type": "email_open", "occurred_at": utc_text(ts) + "Z",
-                          "email": lead.email, "utm_campaign": rng.choice(CAMPAIGNS)})
+        return gen.dumps(
+            {
+                "source": "email",
+                "event_type": "email_open",
+                "occurred_at": utc_text(ts) + "Z",
+                "email": lead.email,
+                "utm_campaign": rng.choice(CAMPAIGNS),
+            }
+        )
     if kind == "bad_timestamp":
-        return gen.dumps({"event_id": f"cv_{opaque_id(gen.next_number('chat'), 3):010x}-1", "source": "chat",
-                          "event_type": "chat_message", "occurred_at": "yesterday", "anonymous_id": lead.anon,
-                          "email": lead.email, "message": gen.message("question")})
+        return gen.dumps(
+            {
+                "event_id": f"cv_{opaque_id(gen.next_number('chat'), 3):010x}-1",
+                "source": "chat",
+                "event_type": "chat_message",
+                "occurred_at": "yesterday",
+                "anonymous_id": lead.anon,
+                "email": lead.email,
+                "message": gen.message("question"),
+            }
+        )
     if kind == "invalid_email":
-        return [f"ff-{100000 + gen.next_number('form')}", "form", "form_submit", local_text(ts, "eu1"), "bob@@example", "",
-                "Bob", rng.choice(LAST), "", "", "", "", "", "", "", SITE + "/contact", "", "", "", "yes", ""]
+        return [
+            f"ff-{100000 + gen.next_number('form')}",
+            "form",
+            "form_submit",
+            local_text(ts, "eu1"),
+            "bob@@example",
+            "",
+            "Bob",
+            rng.choice(LAST),
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            SITE + "/contact",
+            "",
+            "",
+            "",
+            "yes",
+            "",
+        ]
     if kind == "unknown_source":
-        return [f"00U{opaque_id(gen.next_number('crm'), 4):012X}", "fax", "form_submit", utc_text(ts), lead.email, lead.first,
-                lead.last, lead.title, "", lead.company, lead.domain, "", "", "", "Order form received by fax", "", ""]
-    return [f"att-walk-in-{gen.next_number('event'):05d}", "event", "event_attended", local_text(ts, "utc"), "", lead.first,
-            lead.last, lead.title, lead.company, "", lead.country, "", "revops-summit-berlin", "RevOps Summit Berlin"]
+        return [
+            f"00U{opaque_id(gen.next_number('crm'), 4):012X}",
+            "fax",
+            "form_submit",
+            utc_text(ts),
+            lead.email,
+            lead.first,
+            lead.last,
+            lead.title,
+            "",
+            lead.company,
+            lead.domain,
+            "",
+            "",
+            "",
+            "Order form received by fax",
+            "",
+            "",
+        ]
+    return [
+        f"att-walk-in-{gen.next_number('event'):05d}",
+        "event",
+        "event_attended",
+        local_text(ts, "utc"),
+        "",
+        lead.first,
+        lead.last,
+        lead.title,
+        lead.company,
+        "",
+        lead.country,
+        "",
+        "revops-summit-berlin",
+        "RevOps Summit Berlin",
+    ]
 
 
 def _merge(rows: list, inserts: list[tuple[int, object, str]], marked: dict[int, str]) -> tuple[list, dict[int, str]]:
@@ -200,29 +287,46 @@ def _write_file(path: Path, payloads: list, kinds: dict[int, str]) -> list[BadRe
 
 
 def _expected_md(report: SampleReport, seed: int, now: datetime) -> str:
-    lines = [f"# What this sample contains (seed {seed}, leads {report.leads}, ending {now.isoformat()})", "",
-             "Generated by `leadgate.sample.generator.write_sample`; do not edit by hand. Counts are records (a CSV record",
-             "may span lines: messages contain newlines).", "", "| file | records |", "| --- | ---: |"]
+    lines = [
+        f"# What this sample contains (seed {seed}, leads {report.leads}, ending {now.isoformat()})",
+        "",
+        "Generated by `leadgate.sample.generator.write_sample`; do not edit by hand. Counts are records (a CSV record",
+        "may span lines: messages contain newlines).",
+        "",
+        "| file | records |",
+        "| --- | ---: |",
+    ]
     lines += [f"| {name} | {count} |" for name, count in report.files.items()]
-    lines += [f"| **total** | **{report.records}** |", "",
-              f"Expected at ingest: accepted {report.expected_accepted}, rejected {report.expected_rejects}, "
-              f"duplicates {report.expected_duplicates} (of which conflicting {report.expected_conflicts}), "
-              f"field issues {report.expected_field_issues}; identified leads {report.leads}, "
-              f"anonymous visitors never identified {report.anonymous_visitors}.", "",
-              "Deliberately bad records (line = physical line, CSV header is line 1):", "",
-              "| kind | file | expected | count | lines |", "| --- | --- | --- | ---: | --- |"]
+    lines += [
+        f"| **total** | **{report.records}** |",
+        "",
+        f"Expected at ingest: accepted {report.expected_accepted}, rejected {report.expected_rejects}, "
+        f"duplicates {report.expected_duplicates} (of which conflicting {report.expected_conflicts}), "
+        f"field issues {report.expected_field_issues}; identified leads {report.leads}, "
+        f"anonymous visitors never identified {report.anonymous_visitors}.",
+        "",
+        "Deliberately bad records (line = physical line, CSV header is line 1):",
+        "",
+        "| kind | file | expected | count | lines |",
+        "| --- | --- | --- | ---: | --- |",
+    ]
     for kind, (name, outcome, what) in BAD_KINDS.items():
         at = [b.line for b in report.bad if b.kind == kind]
         shown = ", ".join(map(str, at[:6])) + (", ..." if len(at) > 6 else "")
         lines.append(f"| {kind}: {what} | {name} | {outcome} | {len(at)} | {shown} |")
-    lines += ["", "Unknown extra fields kept in `extra`: `lead_source_detail` (form_fills.csv), `sfdc_owner` (crm_events.csv),",
-              "`event_name` (event_attendance.csv), `referrer` (web_visits.jsonl), `subject` (email_engagement.jsonl),",
-              "`conversation_id` (chat_transcripts.jsonl).", ""]
+    lines += [
+        "",
+        "Unknown extra fields kept in `extra`: `lead_source_detail` (form_fills.csv), `sfdc_owner` (crm_events.csv),",
+        "`event_name` (event_attendance.csv), `referrer` (web_visits.jsonl), `subject` (email_engagement.jsonl),",
+        "`conversation_id` (chat_transcripts.jsonl).",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def write_sample(out_dir: Path, *, leads: int, seed: int = SAMPLE_SEED, bad_records: bool = True,
-                 now: datetime | None = None) -> SampleReport:
+def write_sample(
+    out_dir: Path, *, leads: int, seed: int = SAMPLE_SEED, bad_records: bool = True, now: datetime | None = None
+) -> SampleReport:
     """Write one export per source plus EXPECTED.md into out_dir; same arguments, same bytes (now defaults to SAMPLE_NOW)."""
     if leads < 1:
         raise ValueError(f"leads must be at least 1, got {leads}")
@@ -252,9 +356,16 @@ def write_sample(out_dir: Path, *, leads: int, seed: int = SAMPLE_SEED, bad_reco
         bad += _write_file(out_dir / name, payloads, kinds)
     outcomes = [b.outcome for b in bad]
     report = SampleReport(
-        out_dir=out_dir, files=files, leads=len(people), anonymous_visitors=len(gen.seen_anon - gen.linked_anon),
-        bad_records=len(bad), expected_rejects=outcomes.count("reject"), expected_field_issues=outcomes.count("field_issue"),
+        out_dir=out_dir,
+        files=files,
+        leads=len(people),
+        anonymous_visitors=len(gen.seen_anon - gen.linked_anon),
+        bad_records=len(bad),
+        expected_rejects=outcomes.count("reject"),
+        expected_field_issues=outcomes.count("field_issue"),
         expected_duplicates=outcomes.count("duplicate") + outcomes.count("conflict"),
-        expected_conflicts=outcomes.count("conflict"), bad=tuple(bad))
+        expected_conflicts=outcomes.count("conflict"),
+        bad=tuple(bad),
+    )
     (out_dir / "EXPECTED.md").write_text(_expected_md(report, seed, now), encoding="utf-8")
     return report

@@ -30,11 +30,35 @@ import numpy as np
 import pandas as pd
 
 SENIORITY = {"c_level": 1.0, "vp": 0.8, "director": 0.5, "manager": 0.2, "individual": -0.3, "unknown": -0.6}
-INDUSTRY = {"software": 0.6, "saas": 0.6, "fintech": 0.4, "financial services": 0.4, "healthcare": 0.2, "education": -0.6}
-INDUSTRIES = ["Software", "SaaS", "Fintech", "Healthcare", "Manufacturing", "Retail", "Education", "Logistics", "Mining"]
+INDUSTRY = {
+    "software": 0.6,
+    "saas": 0.6,
+    "fintech": 0.4,
+    "financial services": 0.4,
+    "healthcare": 0.2,
+    "education": -0.6,
+}
+INDUSTRIES = [
+    "Software",
+    "SaaS",
+    "Fintech",
+    "Healthcare",
+    "Manufacturing",
+    "Retail",
+    "Education",
+    "Logistics",
+    "Mining",
+]
 COUNTRIES = ["US", "GB", "DE", "FR", "NL", "IN", "BR", "CA"]
 SIZES = [(1, 10), (11, 50), (51, 200), (201, 500), (501, 1000), (1001, 5000), (5001, 10000)]
-_SAMPLE_SENIORITY = {"c": "c_level", "vp": "vp", "dir": "director", "mgr": "manager", "ind": "individual", "unk": "unknown"}
+_SAMPLE_SENIORITY = {
+    "c": "c_level",
+    "vp": "vp",
+    "dir": "director",
+    "mgr": "manager",
+    "ind": "individual",
+    "unk": "unknown",
+}
 
 
 def _age_days(frame: pd.DataFrame, now: datetime | None) -> np.ndarray:
@@ -46,6 +70,7 @@ def _age_days(frame: pd.DataFrame, now: datetime | None) -> np.ndarray:
 
 def propensity(frame: pd.DataFrame, now: datetime | None = None) -> np.ndarray:
     """P(converted) for lead-feature rows (see the module docstring); `now` is the scoring time."""
+
     def num(col: str) -> np.ndarray:
         return pd.to_numeric(frame[col], errors="coerce").fillna(0).to_numpy(float)
 
@@ -60,9 +85,12 @@ def propensity(frame: pd.DataFrame, now: datetime | None = None) -> np.ndarray:
         + seniority.map(SENIORITY).fillna(-0.6).to_numpy(float)
         + industry.map(INDUSTRY).fillna(0.0).to_numpy(float)
         + np.select([np.isnan(size), size >= 1000, size >= 200, size < 11], [-0.2, 0.4, 0.3, -0.5], 0.0)
-        + 0.55 * np.log1p(num("pricing_views")) + 1.1 * demo + 0.6 * (num("meeting_requests") > 0)
+        + 0.55 * np.log1p(num("pricing_views"))
+        + 1.1 * demo
+        + 0.6 * (num("meeting_requests") > 0)
         + 0.35 * np.log1p(num("email_replies"))
-        + 0.6 * (senior & (np.nan_to_num(size) >= 200)) + 0.4 * (software & demo)
+        + 0.6 * (senior & (np.nan_to_num(size) >= 200))
+        + 0.4 * (software & demo)
         - 0.025 * _age_days(frame, now)
     )
     return 0.04 + 0.92 / (1.0 + np.exp(-logit))
@@ -103,34 +131,63 @@ def synthetic_lead_features(n: int, seed: int = 1, now: datetime | None = None) 
     first = last - pd.to_timedelta(span, unit="D")
     events = pricing + demos + meetings + replies + pages + opens + forms + downloads + chats
     ids = [f"ld_{hashlib.md5(f'{seed}-{i}'.encode()).hexdigest()[:16]}" for i in range(n)]
-    frame = pd.DataFrame({
-        "lead_id": ids, "email": [f"lead{i}.s{seed}@example-{i % 97}.com" for i in range(n)],
-        "first_name": "Sam", "last_name": [f"Lead{i}" for i in range(n)], "job_title": seniority, "phone": None,
-        "seniority": seniority, "company": [f"Company {i % 97}" for i in range(n)],
-        "company_domain": [f"example-{i % 97}.com" for i in range(n)], "account_id": [f"example-{i % 97}.com" for i in range(n)],
-        "industry": industry, "country": rng.choice(COUNTRIES, n), "company_size": size_text,
-        "company_size_min": size_min, "company_size_max": np.where(np.isnan(size_min), np.nan, size_min * 5),
-        "is_target_account": False, "target_account_name": None, "first_touch_at": first, "last_touch_at": last,
-        "event_count": events, "anonymous_event_count": 0, "page_views": pages, "pricing_views": pricing,
-        "demo_requests": demos, "content_downloads": downloads, "form_submits": forms, "email_replies": replies,
-        "email_opens": opens, "meeting_requests": meetings, "chat_messages": chats,
-        "events_7d": rng.binomial(events, np.where(age < 7, 0.3, 0.0)),
-        "events_30d": rng.binomial(events, np.where(age < 30, 0.6, 0.0)), "buying_centre_size": 1 + rng.poisson(0.3, n),
-        "was_dormant_reactivated": False, "longest_gap_days": np.round(span / 3).astype(int), "has_consent": True,
-        "consent_status": "granted", "latest_message": None, "latest_message_at": pd.NaT,
-        "first_utm_source": rng.choice(["google", "linkedin", "newsletter", "direct"], n),
-        "first_utm_campaign": rng.choice(["q4-search", "webinar", "brand"], n), "sources": "email,web",
-    })
+    frame = pd.DataFrame(
+        {
+            "lead_id": ids,
+            "email": [f"lead{i}.s{seed}@example-{i % 97}.com" for i in range(n)],
+            "first_name": "Sam",
+            "last_name": [f"Lead{i}" for i in range(n)],
+            "job_title": seniority,
+            "phone": None,
+            "seniority": seniority,
+            "company": [f"Company {i % 97}" for i in range(n)],
+            "company_domain": [f"example-{i % 97}.com" for i in range(n)],
+            "account_id": [f"example-{i % 97}.com" for i in range(n)],
+            "industry": industry,
+            "country": rng.choice(COUNTRIES, n),
+            "company_size": size_text,
+            "company_size_min": size_min,
+            "company_size_max": np.where(np.isnan(size_min), np.nan, size_min * 5),
+            "is_target_account": False,
+            "target_account_name": None,
+            "first_touch_at": first,
+            "last_touch_at": last,
+            "event_count": events,
+            "anonymous_event_count": 0,
+            "page_views": pages,
+            "pricing_views": pricing,
+            "demo_requests": demos,
+            "content_downloads": downloads,
+            "form_submits": forms,
+            "email_replies": replies,
+            "email_opens": opens,
+            "meeting_requests": meetings,
+            "chat_messages": chats,
+            "events_7d": rng.binomial(events, np.where(age < 7, 0.3, 0.0)),
+            "events_30d": rng.binomial(events, np.where(age < 30, 0.6, 0.0)),
+            "buying_centre_size": 1 + rng.poisson(0.3, n),
+            "was_dormant_reactivated": False,
+            "longest_gap_days": np.round(span / 3).astype(int),
+            "has_consent": True,
+            "consent_status": "granted",
+            "latest_message": None,
+            "latest_message_at": pd.NaT,
+            "first_utm_source": rng.choice(["google", "linkedin", "newsletter", "direct"], n),
+            "first_utm_campaign": rng.choice(["q4-search", "webinar", "brand"], n),
+            "sources": "email,web",
+        }
+    )
     frame["feature_hash"] = [hashlib.md5(f"{seed}-{i}-{n}".encode()).hexdigest() for i in range(n)]
     return frame
 
 
 # --- outcomes for a generated sample (`leadgate sample --outcomes`) --------------------------
 
+
 def _tally(gen) -> dict[str, dict]:
     """Per email: event counts by type and the last event time, from the generator's buffered records."""
     per: dict[str, dict] = {}
-    for name, rows in gen.out.items():
+    for _name, rows in gen.out.items():
         for ts, payload in rows:
             if isinstance(payload, str):
                 rec = json.loads(payload)
@@ -151,7 +208,9 @@ def outcomes_path(out_dir: Path) -> Path:
     return out_dir.parent / f"{out_dir.name}-outcomes.csv"
 
 
-def write_sample_outcomes(out_dir: Path, *, leads: int, seed: int, now: datetime | None = None) -> tuple[Path, int, int]:
+def write_sample_outcomes(
+    out_dir: Path, *, leads: int, seed: int, now: datetime | None = None
+) -> tuple[Path, int, int]:
     """Replay the sample's people and journeys (same seed), draw their outcomes, write the CSV; (path, rows, converted)."""
     from leadgate.sample.generator import SAMPLE_NOW
     from leadgate.sample.journeys import JourneyGenerator
@@ -167,10 +226,19 @@ def write_sample_outcomes(out_dir: Path, *, leads: int, seed: int, now: datetime
     rows = []
     for lead in people:
         t = tally.get(lead.email.strip().lower(), {"last": gen.now})
-        rows.append({"email": lead.email, "seniority": title_rank.get(lead.title, "unknown"), "industry": lead.industry,
-                     "company_size_min": lead.employees, "pricing_views": t.get("pricing_view", 0),
-                     "demo_requests": t.get("demo_request", 0), "meeting_requests": t.get("meeting_request", 0),
-                     "email_replies": t.get("email_reply", 0), "last_touch_age_days": max(0.0, (gen.now - t["last"]) / 86400)})
+        rows.append(
+            {
+                "email": lead.email,
+                "seniority": title_rank.get(lead.title, "unknown"),
+                "industry": lead.industry,
+                "company_size_min": lead.employees,
+                "pricing_views": t.get("pricing_view", 0),
+                "demo_requests": t.get("demo_request", 0),
+                "meeting_requests": t.get("meeting_request", 0),
+                "email_replies": t.get("email_reply", 0),
+                "last_touch_age_days": max(0.0, (gen.now - t["last"]) / 86400),
+            }
+        )
     frame = pd.DataFrame(rows)
     converted = draw_outcomes(propensity(frame), seed)
     rng = random.Random(seed * 7919 + 1)

@@ -35,13 +35,14 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from leadgate.store.erasure_list import drop_erased
 from leadgate.lifecycle import LeadState
 from leadgate.model.snapshots import record_feature_snapshots
 from leadgate.policy import Policy, PolicyError
-from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value as _per_value
-from leadgate.store.states import StateChange, set_states
+from leadgate.scoring.fields import SENIORITY_LABELS, is_blank
+from leadgate.scoring.fields import per_value as _per_value
+from leadgate.store.erasure_list import drop_erased
 from leadgate.store.sql import registered
+from leadgate.store.states import StateChange, set_states
 
 # Engagement weights are keyed by event type; the mart counts each type in its own column.
 ENGAGEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
@@ -58,13 +59,34 @@ ENGAGEMENT_COLUMNS: dict[str, tuple[str, str, str]] = {
 }
 FIT_FEATURES = ("seniority", "company_size", "industry", "country", "target_account")
 BASE_COLUMNS = (
-    "lead_id", "feature_hash", "seniority", "company_size", "company_size_min", "industry", "country",
-    "is_target_account", "last_touch_at", "buying_centre_size",
+    "lead_id",
+    "feature_hash",
+    "seniority",
+    "company_size",
+    "company_size_min",
+    "industry",
+    "country",
+    "is_target_account",
+    "last_touch_at",
+    "buying_centre_size",
 )
 SCORE_COLUMNS = (
-    "lead_id", "feature_hash", "score", "confidence", "qualified", "fit", "engagement", "fit_points",
-    "engagement_points", "completeness", "decay_factor", "last_touch_age_days", "reasons", "scorer",
-    "scorer_version", "scored_at",
+    "lead_id",
+    "feature_hash",
+    "score",
+    "confidence",
+    "qualified",
+    "fit",
+    "engagement",
+    "fit_points",
+    "engagement_points",
+    "completeness",
+    "decay_factor",
+    "last_touch_age_days",
+    "reasons",
+    "scorer",
+    "scorer_version",
+    "scored_at",
 )
 
 
@@ -154,7 +176,10 @@ class BaselineScorer:
         # --- engagement: points per event type + buying-centre bonus, then decay by age
         ep = sp.engagement
         counts = np.column_stack(
-            [pd.to_numeric(features[col], errors="coerce").fillna(0).to_numpy(dtype=float) for _, col, *_ in self._events]
+            [
+                pd.to_numeric(features[col], errors="coerce").fillna(0).to_numpy(dtype=float)
+                for _, col, *_ in self._events
+            ]
         )
         weights = np.array([w for *_, w in self._events], dtype=float)
         centre = pd.to_numeric(features["buying_centre_size"], errors="coerce").fillna(1).to_numpy(dtype=float)
@@ -162,7 +187,9 @@ class BaselineScorer:
         eng_parts = np.column_stack([counts * weights, bonus])
         raw_points = eng_parts.sum(axis=1)
         last_touch = pd.to_datetime(features["last_touch_at"], utc=True)
-        age_days = ((pd.Timestamp(now).tz_convert("UTC") - last_touch).dt.total_seconds() / 86400.0).to_numpy(dtype=float)
+        age_days = ((pd.Timestamp(now).tz_convert("UTC") - last_touch).dt.total_seconds() / 86400.0).to_numpy(
+            dtype=float
+        )
         age_days = np.clip(np.nan_to_num(age_days, nan=0.0), 0.0, None)
         decay = 0.5 ** (age_days / ep.half_life_days)
         engagement_points = raw_points * decay
@@ -218,7 +245,9 @@ class BaselineScorer:
         rounded = np.round(contributions, 1)
         order = np.argsort(-np.abs(rounded), axis=1, kind="stable")[:, : self.policy.routing.top_reasons]
         picked = np.take_along_axis(rounded, order, axis=1)
-        names = np.array([*FIT_FEATURES, *(col for _, col, *_ in self._events), "buying_centre_size", "recency"], dtype=object)
+        names = np.array(
+            [*FIT_FEATURES, *(col for _, col, *_ in self._events), "buying_centre_size", "recency"], dtype=object
+        )
         # One value per (lead, feature) fully determines a reason's wording: word each distinct value
         # once, then each distinct (wording, points) pair once, instead of once per lead.
         values = [
@@ -269,6 +298,7 @@ class BaselineScorer:
 
 # --- bookkeeping in the database --------------------------------------------------------------
 
+
 def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False) -> pd.DataFrame:
     """lead_features rows that need a score: new or changed features, pending, or all when rescore_all.
 
@@ -276,8 +306,10 @@ def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False)
     """
     from leadgate.review.edits import overlay_edits
 
-    return overlay_edits(con, con.execute(
-        """
+    return overlay_edits(
+        con,
+        con.execute(
+            """
         with latest as (
             select lead_id, arg_max(feature_hash, score_id) as scored_hash
             from scoring.scores group by lead_id
@@ -294,8 +326,9 @@ def leads_to_score(con: duckdb.DuckDBPyConnection, *, rescore_all: bool = False)
            or (s.state not in ('rejected', 'clarification_requested') and s.feature_hash is distinct from f.feature_hash)
         order by f.lead_id
         """,
-        [bool(rescore_all)],
-    ).df())
+            [bool(rescore_all)],
+        ).df(),
+    )
 
 
 def record_scores(
@@ -315,9 +348,9 @@ def record_scores(
             "scored_at": out["scored_at"] if "scored_at" in out else pd.Timestamp.now(tz="UTC"),
             "scorer": out["scorer"],
             "scorer_version": out["scorer_version"],
-            "model_version": out["model_version"] if "model_version" in out else None,
-            "prompt_version": out["prompt_version"] if "prompt_version" in out else None,
-            "input_hash": out["input_hash"] if "input_hash" in out else None,
+            "model_version": out.get("model_version", None),
+            "prompt_version": out.get("prompt_version", None),
+            "input_hash": out.get("input_hash", None),
             "feature_hash": out["feature_hash"],
             "score": out["score"].astype(float),
             "confidence": out["confidence"].astype(float),
@@ -347,7 +380,7 @@ def record_scores(
             """,
             [run_id, policy.version],
         )
-        record_feature_snapshots(con, "_scores_batch")     # what the model may learn from later (leadgate/model)
+        record_feature_snapshots(con, "_scores_batch")  # what the model may learn from later (leadgate/model)
     return out
 
 

@@ -20,7 +20,7 @@ def per_value(series: pd.Series, fn, missing):
     """Apply `fn` to each distinct value (hash-factorised) instead of to every row."""
     codes, uniques = pd.factorize(series, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in np.asarray(uniques, dtype=object).tolist()] + [missing], dtype=object)
-    return mapped[codes]      # code -1 (missing) picks the trailing `missing`
+    return mapped[codes]  # code -1 (missing) picks the trailing `missing`
 
 
 def is_blank(series: pd.Series) -> np.ndarray:

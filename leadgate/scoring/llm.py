@@ -23,26 +23,37 @@ from __future__ import annotations
 import asyncio
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 
 from connectors.llm import (
-    CallRecord, LeadInput, LeadResult, LlmScorer, LlmSettings, OpenAISettings, ValidationResult, make_async_client,
+    CallRecord,
+    LeadInput,
+    LeadResult,
+    LlmScorer,
+    LlmSettings,
+    OpenAISettings,
+    ValidationResult,
+    make_async_client,
 )
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
-from leadgate.scoring.prompts import load_prompt
-from leadgate.store.erasure_list import erased_lead_ids
-from leadgate.store.llm_cache import load_cache, load_validation_cache, record_llm_calls, recent_messages, store_cache
-from leadgate.scoring.pii import scrub_features
 from leadgate.policy import LlmPolicy, Policy
+from leadgate.scoring.pii import scrub_features
+from leadgate.scoring.prompts import load_prompt
+from leadgate.store import db
+from leadgate.store.erasure_list import erased_lead_ids
+from leadgate.store.llm_cache import load_cache, load_validation_cache, recent_messages, record_llm_calls, store_cache
 
 SCORER_NAME, SCORER_VERSION = "llm", "1.0.0"
-PREPARE_BATCHES = 25          # leads are scrubbed and looked up this many batches at a time
-REVIEW_CODES = {"llm_error": "llm_error", "llm_inconsistent": "llm_inconsistent", "prompt_injection": "prompt_injection"}
+PREPARE_BATCHES = 25  # leads are scrubbed and looked up this many batches at a time
+REVIEW_CODES = {
+    "llm_error": "llm_error",
+    "llm_inconsistent": "llm_inconsistent",
+    "prompt_injection": "prompt_injection",
+}
 # A batched answer that qualifies a lead, or raises its score by more than PROMOTION_LIFT to within
 # PROMOTION_REACH of the qualify threshold, is only used once the lead, asked alone, gives it again (when
 # its batch could have been steered): another lead's text can then never promote it.
@@ -63,6 +74,7 @@ def estimated_cost(lp: LlmPolicy, model: str, tokens_in: int, tokens_out: int) -
 
 # --- combining the answer with the baseline ---------------------------------------------------
 
+
 def _band(confidence: float, policy: Policy) -> str:
     if confidence >= policy.routing.auto_confidence:
         return "auto"
@@ -73,11 +85,19 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
     """The final score, confidence and route of one lead from its baseline row and LLM result."""
     threshold = policy.scoring.qualify_threshold
     b_score, b_conf, b_qual = float(base["score"]), float(base["confidence"]), bool(base["qualified"])
-    row = {**base, "baseline_score": b_score, "baseline_confidence": b_conf, "baseline_qualified": b_qual,
-           "llm_outcome": result.outcome if result else "pending", "llm_detail": result.detail if result else None,
-           "llm_answer": result.answer.model_dump(mode="json") if result and result.answer else None,
-           "input_hash": result.input_hash if result else None, "llm_validated": None, "llm_verdict": None,
-           "reasons": list(base.get("reasons") or [])}
+    row = {
+        **base,
+        "baseline_score": b_score,
+        "baseline_confidence": b_conf,
+        "baseline_qualified": b_qual,
+        "llm_outcome": result.outcome if result else "pending",
+        "llm_detail": result.detail if result else None,
+        "llm_answer": result.answer.model_dump(mode="json") if result and result.answer else None,
+        "input_hash": result.input_hash if result else None,
+        "llm_validated": None,
+        "llm_verdict": None,
+        "reasons": list(base.get("reasons") or []),
+    }
     if result is None or result.outcome == "pending":
         detail = (result.detail or "") if result else ""
         code = "llm_budget_exhausted" if "budget" in detail else "llm_unavailable"
@@ -86,15 +106,33 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
     # hash), carrying the baseline's numbers; with no answer at all (llm_error) only the baseline row exists.
     kept = {"scorer": SCORER_NAME, "scorer_version": SCORER_VERSION} if result.answer is not None else {}
     if result.outcome in REVIEW_CODES:
-        note = {"feature": "llm", "points": 0.0, "detail": f"LLM answer not used ({result.outcome}): baseline score kept"}
+        note = {
+            "feature": "llm",
+            "points": 0.0,
+            "detail": f"LLM answer not used ({result.outcome}): baseline score kept",
+        }
         reasons = [note, *row["reasons"]] if kept else row["reasons"]
-        return row | kept | {"reasons": reasons, "llm_route": "review", "llm_reason_codes": [REVIEW_CODES[result.outcome]]}
+        return (
+            row | kept | {"reasons": reasons, "llm_route": "review", "llm_reason_codes": [REVIEW_CODES[result.outcome]]}
+        )
     answer = result.answer
     if answer.qualification == "unknown":
         cap = min(b_conf, lp.unknown_confidence_cap)
-        note = {"feature": "llm", "points": 0.0, "detail": f"LLM: unknown; baseline score kept, confidence capped at {cap:.2f}"}
-        return row | kept | {"confidence": cap, "reasons": [note, *row["reasons"]], "llm_route": "decide",
-                             "llm_reason_codes": ["llm_unknown"]}
+        note = {
+            "feature": "llm",
+            "points": 0.0,
+            "detail": f"LLM: unknown; baseline score kept, confidence capped at {cap:.2f}",
+        }
+        return (
+            row
+            | kept
+            | {
+                "confidence": cap,
+                "reasons": [note, *row["reasons"]],
+                "llm_route": "decide",
+                "llm_reason_codes": ["llm_unknown"],
+            }
+        )
     llm_score = lp.fit_share * answer.fit_score + (1 - lp.fit_share) * answer.intent_score
     score = min(1.0, max(0.0, lp.llm_weight * llm_score + (1 - lp.llm_weight) * b_score))
     qualified = score >= threshold
@@ -102,11 +140,21 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
     disagreements = int((answer.qualification == "qualified") != qualified) + int(b_qual != qualified)
     confidence = min(1.0, max(0.0, confidence * (1 - lp.disagreement_penalty) ** disagreements))
     points = round(100 * (score - b_score), 1)
-    reason = {"feature": "llm", "points": points,
-              "detail": f"LLM: {answer.intent_category} intent, {answer.qualification}, confidence {answer.confidence:.2f} ({points:+.1f})"}
-    return row | {"score": score, "confidence": confidence, "qualified": qualified, "scorer": SCORER_NAME,
-                  "scorer_version": SCORER_VERSION, "reasons": [reason, *row["reasons"]],
-                  "llm_route": "decide", "llm_reason_codes": []}
+    reason = {
+        "feature": "llm",
+        "points": points,
+        "detail": f"LLM: {answer.intent_category} intent, {answer.qualification}, confidence {answer.confidence:.2f} ({points:+.1f})",
+    }
+    return row | {
+        "score": score,
+        "confidence": confidence,
+        "qualified": qualified,
+        "scorer": SCORER_NAME,
+        "scorer_version": SCORER_VERSION,
+        "reasons": [reason, *row["reasons"]],
+        "llm_route": "decide",
+        "llm_reason_codes": [],
+    }
 
 
 def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy) -> bool:
@@ -124,27 +172,43 @@ def apply_validation(row: dict[str, Any], check: ValidationResult) -> dict[str, 
         code = "llm_budget_exhausted" if "budget" in (check.detail or "") else "llm_unavailable"
         return row | {"llm_route": "pending", "llm_reason_codes": [code], "llm_detail": check.detail}
     if check.outcome != "ok":
-        return row | {"llm_route": "review", "llm_reason_codes": ["llm_error"], "llm_detail": f"validator: {check.detail}"}
+        return row | {
+            "llm_route": "review",
+            "llm_reason_codes": ["llm_error"],
+            "llm_detail": f"validator: {check.detail}",
+        }
     verdict = check.verdict.model_dump(mode="json")
     if check.verdict.agrees:
         return row | {"llm_validated": True, "llm_verdict": verdict, "llm_reason_codes": ["llm_validator_agrees"]}
-    return row | {"llm_validated": False, "llm_verdict": verdict, "llm_route": "review",
-                  "llm_reason_codes": ["llm_validator_disagrees"], "llm_detail": f"validator: {check.verdict.reason}"}
+    return row | {
+        "llm_validated": False,
+        "llm_verdict": verdict,
+        "llm_route": "review",
+        "llm_reason_codes": ["llm_validator_disagrees"],
+        "llm_detail": f"validator: {check.verdict.reason}",
+    }
 
 
 # --- the whole step ---------------------------------------------------------------------------
 
+
 @dataclass
 class LlmScoringResult:
-    baseline: pd.DataFrame                   # BaselineScorer output for every lead: always recorded
-    final: pd.DataFrame                      # one row per lead: the score routing uses, with llm_* columns
+    baseline: pd.DataFrame  # BaselineScorer output for every lead: always recorded
+    final: pd.DataFrame  # one row per lead: the score routing uses, with llm_* columns
     calls: list[CallRecord] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
 
 
 async def score_with_llm_async(
-    settings: LeadgateSettings, policy: Policy, features: pd.DataFrame, now: datetime, *,
-    llm: LlmSettings, endpoint: OpenAISettings, run_id: str | None = None,
+    settings: LeadgateSettings,
+    policy: Policy,
+    features: pd.DataFrame,
+    now: datetime,
+    *,
+    llm: LlmSettings,
+    endpoint: OpenAISettings,
+    run_id: str | None = None,
     messages: dict[str, list[str]] | None = None,
 ) -> LlmScoringResult:
     """Score `features` (marts.lead_features rows) with the baseline and the LLM; calls and cache go to the DB.
@@ -156,14 +220,23 @@ async def score_with_llm_async(
     lp = llm_policy(policy)
     baseline = BaselineScorer(policy).score(features, now)
     if baseline.empty:
-        return LlmScoringResult(baseline=baseline, final=baseline.assign(llm_route=pd.Series(dtype=object)), summary={"leads": 0, "calls": 0})
+        return LlmScoringResult(
+            baseline=baseline,
+            final=baseline.assign(llm_route=pd.Series(dtype=object)),
+            summary={"leads": 0, "calls": 0},
+        )
     lead_ids = features["lead_id"].tolist()
     if messages is None:
         with db.connect(settings) as con:
             messages = recent_messages(con, lead_ids)
     client = make_async_client(endpoint, llm)
-    scorer = LlmScorer(client, llm, score_prompt=load_prompt(llm.score_prompt), validate_prompt=load_prompt(llm.validate_prompt),
-                       cost=lambda model, tin, tout: estimated_cost(lp, model, tin, tout))
+    scorer = LlmScorer(
+        client,
+        llm,
+        score_prompt=load_prompt(llm.score_prompt),
+        validate_prompt=load_prompt(llm.validate_prompt),
+        cost=lambda model, tin, tout: estimated_cost(lp, model, tin, tout),
+    )
     scoring: list[asyncio.Future] = []
     checks: list[asyncio.Future] = []
     by_id: dict[str, LeadInput] = {}
@@ -174,12 +247,16 @@ async def score_with_llm_async(
             """Scrub and look up one chunk, yielding to the event loop so requests already out keep flowing."""
             inputs = []
             for start in range(0, len(chunk), 50):
-                inputs += [scorer.lead_input(row["lead_id"], scrub_features(row, messages.get(row["lead_id"])))
-                           for row in chunk[start : start + 50]]
+                inputs += [
+                    scorer.lead_input(row["lead_id"], scrub_features(row, messages.get(row["lead_id"])))
+                    for row in chunk[start : start + 50]
+                ]
                 await asyncio.sleep(0)
             with db.connect(settings) as con:
                 cached.update(load_cache(con, [lead.cache_key for lead in inputs]))
-                cached.update(load_validation_cache(con, [lead.input_hash for lead in inputs], scorer.validate_prompt.version))
+                cached.update(
+                    load_validation_cache(con, [lead.input_hash for lead in inputs], scorer.validate_prompt.version)
+                )
             by_id.update((lead.lead_id, lead) for lead in inputs)
             return inputs
 
@@ -198,7 +275,11 @@ async def score_with_llm_async(
             for lead_id, result in batch.items():
                 results_by_id[lead_id] = result
                 row = rows[lead_id] = combine_one(base_rows[lead_id], result, policy, lp)
-                if row["llm_route"] == "decide" and not row["llm_reason_codes"] and _band(row["confidence"], policy) == "check":
+                if (
+                    row["llm_route"] == "decide"
+                    and not row["llm_reason_codes"]
+                    and _band(row["confidence"], policy) == "check"
+                ):
                     waiting.append(lead_id)
             while len(waiting) >= llm.batch_size:
                 validate(waiting[: llm.batch_size])
@@ -209,10 +290,17 @@ async def score_with_llm_async(
         size = llm.batch_size * PREPARE_BATCHES
         for start in range(0, len(records), size):
             chunk = await prepare(records[start : start + size])
-            scoring.append(asyncio.ensure_future(scorer.score(
-                chunk, cached, on_results=on_results,
-                promotes=lambda lead_id, answer: promotes(base_rows[lead_id], answer, policy, lp),
-                baseline_qualified=lambda lead_id: bool(base_rows[lead_id]["qualified"]))))
+            scoring.append(
+                asyncio.ensure_future(
+                    scorer.score(
+                        chunk,
+                        cached,
+                        on_results=on_results,
+                        promotes=lambda lead_id, answer: promotes(base_rows[lead_id], answer, policy, lp),
+                        baseline_qualified=lambda lead_id: bool(base_rows[lead_id]["qualified"]),
+                    )
+                )
+            )
         await asyncio.gather(*scoring)
         if waiting:
             validate(list(waiting))
@@ -224,7 +312,7 @@ async def score_with_llm_async(
         rows = [rows[lead_id] for lead_id in baseline["lead_id"]]
     finally:
         for task in [*scoring, *checks]:
-            task.cancel()      # after an error (e.g. a refused key) no request is left running
+            task.cancel()  # after an error (e.g. a refused key) no request is left running
         await client.close()
         with db.connect(settings) as con:
             record_llm_calls(con, scorer.calls, run_id)
@@ -243,7 +331,9 @@ async def score_with_llm_async(
     return LlmScoringResult(baseline=baseline, final=final, calls=list(scorer.calls), summary=summary)
 
 
-def score_with_llm(settings: LeadgateSettings, policy: Policy, features: pd.DataFrame, now: datetime, **kwargs: Any) -> LlmScoringResult:
+def score_with_llm(
+    settings: LeadgateSettings, policy: Policy, features: pd.DataFrame, now: datetime, **kwargs: Any
+) -> LlmScoringResult:
     """Synchronous entry for the scoring step (runs the async scorer on its own event loop)."""
     coro = score_with_llm_async(settings, policy, features, now, **kwargs)
     try:
@@ -260,15 +350,21 @@ def score_with_llm(settings: LeadgateSettings, policy: Policy, features: pd.Data
     return box["result"]
 
 
-def record_llm_scores(con: duckdb.DuckDBPyConnection, result: LlmScoringResult, run_id: str | None, policy: Policy) -> pd.DataFrame:
+def record_llm_scores(
+    con: duckdb.DuckDBPyConnection, result: LlmScoringResult, run_id: str | None, policy: Policy
+) -> pd.DataFrame:
     """Append the baseline rows and the LLM-combined rows to scoring.scores; `final` with the score_id routing uses."""
     from leadgate.scoring.baseline import record_scores
 
     base = record_scores(con, result.baseline, run_id, policy)
     llm_rows = result.final[result.final["scorer"] == SCORER_NAME]
-    recorded = record_scores(con, llm_rows, run_id, policy) if len(llm_rows) else llm_rows.assign(score_id=pd.Series(dtype="int64"))
+    recorded = (
+        record_scores(con, llm_rows, run_id, policy)
+        if len(llm_rows)
+        else llm_rows.assign(score_id=pd.Series(dtype="int64"))
+    )
     ids = dict(zip(base["lead_id"], base["score_id"])) | dict(zip(recorded["lead_id"], recorded["score_id"]))
-    final = result.final[result.final["lead_id"].isin(ids)]     # a lead forgotten meanwhile has no score
+    final = result.final[result.final["lead_id"].isin(ids)]  # a lead forgotten meanwhile has no score
     return final.assign(score_id=final["lead_id"].map(ids).astype("int64"))
 
 
@@ -281,8 +377,15 @@ class LlmLeadScorer:
 
     name, version = SCORER_NAME, SCORER_VERSION
 
-    def __init__(self, settings: LeadgateSettings, policy: Policy, *, llm: LlmSettings,
-                 endpoint: OpenAISettings, run_id: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: LeadgateSettings,
+        policy: Policy,
+        *,
+        llm: LlmSettings,
+        endpoint: OpenAISettings,
+        run_id: str | None = None,
+    ) -> None:
         self.settings, self.policy, self.llm, self.endpoint, self.run_id = settings, policy, llm, endpoint, run_id
         self.last: LlmScoringResult | None = None
         self.calls: list[CallRecord] = []
@@ -297,8 +400,15 @@ class LlmLeadScorer:
         if llm.max_tokens_per_run is not None:
             spent = sum(c.tokens_in + c.tokens_out for c in self.calls)
             llm = llm.model_copy(update={"max_tokens_per_run": max(0, llm.max_tokens_per_run - spent)})
-        self.last = score_with_llm(self.settings, self.policy, features, now or datetime.now(timezone.utc),
-                                   run_id=self.run_id, llm=llm, endpoint=self.endpoint)
+        self.last = score_with_llm(
+            self.settings,
+            self.policy,
+            features,
+            now or datetime.now(UTC),
+            run_id=self.run_id,
+            llm=llm,
+            endpoint=self.endpoint,
+        )
         self.calls += self.last.calls
         self._batches.append(self.last.summary)
         return self.last.final
@@ -306,12 +416,34 @@ class LlmLeadScorer:
     @property
     def summary(self) -> dict[str, Any]:
         """Calls, tokens, estimated cost, error rate, cache hits and outcomes over every batch of the run."""
-        out: dict[str, Any] = {"model": self.llm.model, "leads": 0, "calls": len(self.calls), "score_calls": 0,
-                               "validate_calls": 0, "tokens_in": 0, "tokens_out": 0, "estimated_cost_usd": None,
-                               "error_rate": 0.0, "cache_hits": 0, "validated": 0, "confirmed_alone": 0, "max_in_flight": 0,
-                               "outcomes": {}, "routes": {}}
+        out: dict[str, Any] = {
+            "model": self.llm.model,
+            "leads": 0,
+            "calls": len(self.calls),
+            "score_calls": 0,
+            "validate_calls": 0,
+            "tokens_in": 0,
+            "tokens_out": 0,
+            "estimated_cost_usd": None,
+            "error_rate": 0.0,
+            "cache_hits": 0,
+            "validated": 0,
+            "confirmed_alone": 0,
+            "max_in_flight": 0,
+            "outcomes": {},
+            "routes": {},
+        }
         for batch in self._batches:
-            for key in ("leads", "score_calls", "validate_calls", "tokens_in", "tokens_out", "cache_hits", "validated", "confirmed_alone"):
+            for key in (
+                "leads",
+                "score_calls",
+                "validate_calls",
+                "tokens_in",
+                "tokens_out",
+                "cache_hits",
+                "validated",
+                "confirmed_alone",
+            ):
                 out[key] += int(batch.get(key) or 0)
             if batch.get("estimated_cost_usd") is not None:
                 out["estimated_cost_usd"] = round((out["estimated_cost_usd"] or 0.0) + batch["estimated_cost_usd"], 6)

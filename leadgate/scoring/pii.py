@@ -19,7 +19,11 @@ from datetime import datetime
 from typing import Any
 
 from leadgate.scoring.llm_vocab import (
-    channels_value, consent_value, country_value, industry_value, seniority_value,
+    channels_value,
+    consent_value,
+    country_value,
+    industry_value,
+    seniority_value,
 )
 from leadgate.scoring.pii_shapes import PHONE_RE, prepare, scrub_emails, scrub_numbers, substitute
 
@@ -34,13 +38,13 @@ class KnownPII:
     last_name: str | None = None
     email: str | None = None
     phone: str | None = None
-    company_domain: str | None = None    # the company's own site is business data, kept
+    company_domain: str | None = None  # the company's own site is business data, kept
 
 
 @dataclass(frozen=True)
 class ScrubResult:
     text: str
-    found: dict[str, int] = field(default_factory=dict)    # placeholder -> replacements
+    found: dict[str, int] = field(default_factory=dict)  # placeholder -> replacements
 
     @property
     def changed(self) -> bool:
@@ -49,7 +53,7 @@ class ScrubResult:
 
 # --- patterns ---------------------------------------------------------------------------------
 
-_PHONE_RE = PHONE_RE    # international formats: leadgate.scoring.pii_shapes
+_PHONE_RE = PHONE_RE  # international formats: leadgate.scoring.pii_shapes
 _DATE_RE = re.compile(
     r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}|(?:19|20)\d\d\s*[-/]\s*(?:19|20)?\d\d)$"
 )
@@ -82,7 +86,7 @@ _ADDRESS_RES = [
     ),
     re.compile(r"\bP\.?\s?O\.?\s+Box\s+\d+\b", re.IGNORECASE),
     re.compile(rf"\b{_UK_POSTCODE}\b"),
-    re.compile(r"(?<=,\s)[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"),    # ", CA 94105"
+    re.compile(r"(?<=,\s)[A-Z]{2}\s+\d{5}(?:-\d{4})?\b"),  # ", CA 94105"
 ]
 
 _URL_RE = re.compile(
@@ -91,19 +95,84 @@ _URL_RE = re.compile(
 )
 _HAS_DOMAIN_RE = re.compile(r"[a-z0-9]\.[a-z]{2}", re.IGNORECASE)
 _SOCIAL_HOSTS = (
-    "twitter.com", "x.com", "facebook.com", "fb.com", "instagram.com", "github.com", "gitlab.com",
-    "medium.com", "tiktok.com", "threads.net", "bsky.app", "mastodon.social", "about.me", "linktr.ee",
-    "calendly.com", "xing.com", "youtube.com", "substack.com",
+    "twitter.com",
+    "x.com",
+    "facebook.com",
+    "fb.com",
+    "instagram.com",
+    "github.com",
+    "gitlab.com",
+    "medium.com",
+    "tiktok.com",
+    "threads.net",
+    "bsky.app",
+    "mastodon.social",
+    "about.me",
+    "linktr.ee",
+    "calendly.com",
+    "xing.com",
+    "youtube.com",
+    "substack.com",
 )
 _PERSONAL_TLDS = (".me", ".name")
 _URL_TRAILING = ".,;:!?)]}'\""
 
 # First/last names that are also everyday words are matched only when capitalised.
 _COMMON_WORDS = frozenset(
-    "will may mark grant rose bill hope joy april june summer dawn faith chase hunter case price long white "
-    "black brown green young king cook bell wood hill lane ward bond page rich sky art guy jack frank sue "
-    "max sterling march august love gray grey fox ray best hall little moore"
-    .split()
+    [
+        "will",
+        "may",
+        "mark",
+        "grant",
+        "rose",
+        "bill",
+        "hope",
+        "joy",
+        "april",
+        "june",
+        "summer",
+        "dawn",
+        "faith",
+        "chase",
+        "hunter",
+        "case",
+        "price",
+        "long",
+        "white",
+        "black",
+        "brown",
+        "green",
+        "young",
+        "king",
+        "cook",
+        "bell",
+        "wood",
+        "hill",
+        "lane",
+        "ward",
+        "bond",
+        "page",
+        "rich",
+        "sky",
+        "art",
+        "guy",
+        "jack",
+        "frank",
+        "sue",
+        "max",
+        "sterling",
+        "march",
+        "august",
+        "love",
+        "gray",
+        "grey",
+        "fox",
+        "ray",
+        "best",
+        "hall",
+        "little",
+        "moore",
+    ]
 )
 
 
@@ -179,8 +248,8 @@ def _is_phone(candidate: str, known_digits: str) -> bool:
     if len(known_digits) >= 7 and len(digits) >= 7 and digits[-7:] == known_digits[-7:]:
         return True
     international = core.lstrip("(").startswith(("+", "00"))
-    e164 = digits[2:] if core.lstrip("(").startswith("00") else digits    # "00" dials out; it is not the number
-    if not 7 <= len(e164) <= (16 if international else 15):    # E.164's 15, plus a written trunk "(0)"
+    e164 = digits[2:] if core.lstrip("(").startswith("00") else digits  # "00" dials out; it is not the number
+    if not 7 <= len(e164) <= (16 if international else 15):  # E.164's 15, plus a written trunk "(0)"
         return False
     # An amount never starts with 0: "001 000 000 123" is a number dialled, "1 000 000" is money.
     amount = _THOUSANDS_RE.match(core) and not core.startswith("0")
@@ -190,7 +259,7 @@ def _is_phone(candidate: str, known_digits: str) -> bool:
         return len(digits) >= 8
     has_separator = bool(re.search(r"[\s().\-/]", core))
     if not has_separator:
-        return len(digits) >= 10    # an unformatted 10+ digit run; shorter plain numbers are amounts
+        return len(digits) >= 10  # an unformatted 10+ digit run; shorter plain numbers are amounts
     return True
 
 
@@ -215,13 +284,14 @@ def _is_personal_url(url: str, known: KnownPII) -> bool:
     names = [_alnum(n) for n in (known.first_name, known.last_name) if n and len(_alnum(n)) >= 3]
     company = (known.company_domain or "").lower().removeprefix("www.")
     if names and any(n in _alnum(path) for n in names):
-        return True    # acme.com/team/jane-doe: a person's page on a company site
+        return True  # acme.com/team/jane-doe: a person's page on a company site
     if names and any(n in _alnum(host) for n in names):
         return not (company and (host == company or host.endswith("." + company)))
     return False
 
 
 # --- public -----------------------------------------------------------------------------------
+
 
 def scrub(text: str | None, known: KnownPII | None = None) -> ScrubResult:
     """Replace personal data in `text` with typed placeholders ([EMAIL], [PHONE], [NAME], [ADDRESS], [URL])."""
@@ -242,7 +312,7 @@ def scrub(text: str | None, known: KnownPII | None = None) -> ScrubResult:
         if not _is_personal_url(url, known):
             return raw
         found[URL] += 1
-        return URL + raw[len(url):]
+        return URL + raw[len(url) :]
 
     if _HAS_DOMAIN_RE.search(out):
         out = _URL_RE.sub(url_repl, out)
@@ -268,8 +338,18 @@ def known_pii(row: Mapping[str, Any]) -> KnownPII:
 
 
 BEHAVIOUR_COLUMNS = (
-    "event_count", "page_views", "pricing_views", "demo_requests", "content_downloads", "form_submits",
-    "email_replies", "email_opens", "meeting_requests", "chat_messages", "events_7d", "events_30d",
+    "event_count",
+    "page_views",
+    "pricing_views",
+    "demo_requests",
+    "content_downloads",
+    "form_submits",
+    "email_replies",
+    "email_opens",
+    "meeting_requests",
+    "chat_messages",
+    "events_7d",
+    "events_30d",
     "buying_centre_size",
 )
 SIZE_BANDS = ((5000, "5000+"), (1000, "1000-4999"), (200, "200-999"), (51, "51-199"), (11, "11-50"), (1, "1-10"))
@@ -307,7 +387,9 @@ def scrub_features(row: Mapping[str, Any], messages: Sequence[str] | None = None
         "recency": {
             "active_span_days": max(0, (last - first).days) if first and last else None,
             "longest_gap_days": _int_or_none(row.get("longest_gap_days")),
-            "was_dormant_reactivated": bool(row.get("was_dormant_reactivated")) if _present(row.get("was_dormant_reactivated")) else False,
+            "was_dormant_reactivated": bool(row.get("was_dormant_reactivated"))
+            if _present(row.get("was_dormant_reactivated"))
+            else False,
         },
         "channels": channels_value(_text(row.get("sources"))),
         "messages": [scrub(t, known).text for t in texts if _text(t)],

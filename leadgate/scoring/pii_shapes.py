@@ -21,8 +21,10 @@ from collections.abc import Callable
 CARD, IBAN, NATIONAL_ID = "[CARD]", "[IBAN]", "[ID]"
 
 # Invisible characters that split a token without changing how it reads (zero-width, bidi, soft hyphen).
-_FORMAT_RE = re.compile(r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-                        r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]")
+_FORMAT_RE = re.compile(
+    r"[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    r"\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0]"
+)
 
 
 def prepare(text: str) -> str:
@@ -32,13 +34,14 @@ def prepare(text: str) -> str:
 
 # --- emails -----------------------------------------------------------------------------------
 
-_DOTS = ".\u3002\uff61"                          # IDNA label separators: . 。 ｡ (NFKC already maps ．)
+_DOTS = ".\u3002\uff61"  # IDNA label separators: . 。 ｡ (NFKC already maps ．)
 _DELIMS = r"\s@<>()\[\]{}\"',;:|\\"
 _LABEL = rf"[^{_DELIMS}/{_DOTS}?!#&=*]+"
 _TLD = rf"(?:xn--[a-z0-9\-]+|[^{_DELIMS}/{_DOTS}?!#&=*0-9_\-]{{2,24}})"
 # Any local part an EAI address allows (letters of any script), an optional space around @, IDN domains.
-EMAIL_RE = re.compile(rf"[^{_DELIMS}]+[ \t]?@[ \t]?(?:{_LABEL}[{_DOTS}])+{_TLD}(?![^{_DELIMS}/?!#&=*{_DOTS}])",
-                      re.IGNORECASE)
+EMAIL_RE = re.compile(
+    rf"[^{_DELIMS}]+[ \t]?@[ \t]?(?:{_LABEL}[{_DOTS}])+{_TLD}(?![^{_DELIMS}/?!#&=*{_DOTS}])", re.IGNORECASE
+)
 
 _DOT_WORDS = r"(?:dot|punto|point|punkt|ponto)"
 _AT_WORDS = r"(?:at|arroba|arobase)"
@@ -49,16 +52,100 @@ _LOCAL = rf"{_WORD}(?:(?:\.|{_DOT_SPELLED}){_WORD})*"
 _TLD_WORD = r"[^\W\d_]{2,24}(?!\w)"
 # "jane [at] acme [dot] com", "jane(at)acme.com", "jane @ acme . com": the at-sign is unmistakable.
 _OBFUSCATED_STRONG_RE = re.compile(
-    rf"(?<![\w.+\-]){_LOCAL}{_AT_STRONG}(?:[\w\-]+(?:{_DOT_SPELLED}|\s*[{_DOTS}]\s*))+{_TLD_WORD}", re.IGNORECASE)
+    rf"(?<![\w.+\-]){_LOCAL}{_AT_STRONG}(?:[\w\-]+(?:{_DOT_SPELLED}|\s*[{_DOTS}]\s*))+{_TLD_WORD}", re.IGNORECASE
+)
 # "jane at acme dot com", "jane at acme.com": the word "at" alone, so common words before it do not count.
 _OBFUSCATED_WEAK_RE = re.compile(
-    rf"(?<![\w.+\-]){_LOCAL}\s+{_AT_WORDS}\s+(?:[\w\-]+(?:{_DOT_SPELLED}|[{_DOTS}]))+{_TLD_WORD}", re.IGNORECASE)
+    rf"(?<![\w.+\-]){_LOCAL}\s+{_AT_WORDS}\s+(?:[\w\-]+(?:{_DOT_SPELLED}|[{_DOTS}]))+{_TLD_WORD}", re.IGNORECASE
+)
 _NOT_A_MAILBOX = frozenset(
-    "look looked looking looks be is are am was were been we i you they he she it us me them based work works worked "
-    "working here there available meet meeting met see seen visit visiting stop sign signed up find found live lives "
-    "stay check arrive arrived currently now also still and or but the a an our my your only just anyone someone "
-    "team office job role employed hired started start starting buy bought sell sold hosted host located stand booth "
-    "us-based eu-based".split()
+    [
+        "look",
+        "looked",
+        "looking",
+        "looks",
+        "be",
+        "is",
+        "are",
+        "am",
+        "was",
+        "were",
+        "been",
+        "we",
+        "i",
+        "you",
+        "they",
+        "he",
+        "she",
+        "it",
+        "us",
+        "me",
+        "them",
+        "based",
+        "work",
+        "works",
+        "worked",
+        "working",
+        "here",
+        "there",
+        "available",
+        "meet",
+        "meeting",
+        "met",
+        "see",
+        "seen",
+        "visit",
+        "visiting",
+        "stop",
+        "sign",
+        "signed",
+        "up",
+        "find",
+        "found",
+        "live",
+        "lives",
+        "stay",
+        "check",
+        "arrive",
+        "arrived",
+        "currently",
+        "now",
+        "also",
+        "still",
+        "and",
+        "or",
+        "but",
+        "the",
+        "a",
+        "an",
+        "our",
+        "my",
+        "your",
+        "only",
+        "just",
+        "anyone",
+        "someone",
+        "team",
+        "office",
+        "job",
+        "role",
+        "employed",
+        "hired",
+        "started",
+        "start",
+        "starting",
+        "buy",
+        "bought",
+        "sell",
+        "sold",
+        "hosted",
+        "host",
+        "located",
+        "stand",
+        "booth",
+        "us-based",
+        "eu-based",
+    ]
 )
 
 
@@ -99,17 +186,81 @@ PHONE_RE = re.compile(
 _CARD_RE = re.compile(r"(?<![\d\w])\d(?:[ .\-\u2010-\u2015]?\d){12,22}(?![\d\w])")
 _IBAN_RE = re.compile(r"(?<![\w])[A-Z]{2}\d{2}(?:[ \-]?[A-Z0-9]){10,32}", re.IGNORECASE)
 _IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22, "BR": 29, "CH": 21,
-    "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28, "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18,
-    "FR": 27, "GB": 22, "GE": 22, "GI": 23, "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23,
-    "IS": 26, "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LI": 21, "LT": 20, "LU": 20, "LV": 21, "MC": 27,
-    "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18, "NO": 15, "PK": 24, "PL": 28, "PS": 29,
-    "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "TN": 24, "TR": 26,
-    "UA": 29, "VG": 24, "XK": 20,
+    "AD": 24,
+    "AE": 23,
+    "AL": 28,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BR": 29,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NL": 18,
+    "NO": 15,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "SA": 24,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VG": 24,
+    "XK": 20,
 }
 _SSN_RE = re.compile(r"(?<![\d\w])(?!000|666)\d{3}([ .\-])(?!00)\d{2}\1(?!0000)\d{4}(?![\d\w])")
-_NINO_RE = re.compile(r"(?<![\w])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)",
-                      re.IGNORECASE)
+_NINO_RE = re.compile(
+    r"(?<![\w])(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)",
+    re.IGNORECASE,
+)
 _SIN_RE = re.compile(r"(?<![\d\w])\d{3}[ \-]\d{3}[ \-]\d{3}(?![\d\w])")
 _NIR_RE = re.compile(r"(?<![\d\w])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\d\w])", re.IGNORECASE)
 _DNI_RE = re.compile(r"(?<![\w])[XYZ]?\d{7,8}[ \-]?[A-Z](?!\w)", re.IGNORECASE)
@@ -188,8 +339,9 @@ def _cpf_valid(text: str) -> bool:
     return True
 
 
-def substitute(pattern: re.Pattern[str], text: str, placeholder: str, found: Counter,
-               accept: Callable[[str], bool] | None = None) -> str:
+def substitute(
+    pattern: re.Pattern[str], text: str, placeholder: str, found: Counter, accept: Callable[[str], bool] | None = None
+) -> str:
     def repl(match: re.Match[str]) -> str:
         if accept is not None and not accept(match.group(0)):
             return match.group(0)
@@ -199,9 +351,11 @@ def substitute(pattern: re.Pattern[str], text: str, placeholder: str, found: Cou
     return pattern.sub(repl, text)
 
 
-def _sub_span(pattern: re.Pattern[str], text: str, placeholder: str, found: Counter,
-              span: Callable[[str], tuple[int, int] | None]) -> str:
+def _sub_span(
+    pattern: re.Pattern[str], text: str, placeholder: str, found: Counter, span: Callable[[str], tuple[int, int] | None]
+) -> str:
     """Like `_sub`, replacing only the checked part of each match (a card inside a longer digit run)."""
+
     def repl(match: re.Match[str]) -> str:
         raw = match.group(0)
         hit = span(raw)

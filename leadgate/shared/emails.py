@@ -27,7 +27,7 @@ import idna
 
 ASCII_LOCAL = r"[a-z0-9!#$%&'*+/=?^_`{|}~.-]+"
 DOMAIN = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*\.[a-z][a-z0-9-]*[a-z0-9]"
-EMAIL = ASCII_LOCAL + "@" + DOMAIN          # an ASCII address, once lower-cased
+EMAIL = ASCII_LOCAL + "@" + DOMAIN  # an ASCII address, once lower-cased
 EMAIL_SQL_FUNCTION = "leadgate_normalise_email"
 # An address the SQL fast path cannot normalise alone (DuckDB's lower() is Unicode-aware: never on these).
 # '--' (cheaper than a case-insensitive 'xn--'): a few plain addresses take the function, with the same result.
@@ -36,7 +36,7 @@ _ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _TO_LOWER = str.maketrans(_ASCII_UPPER, _ASCII_UPPER.lower())
 _LOCAL_ASCII = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 _DOMAIN = re.compile(DOMAIN)
-_BAD_CATEGORIES = ("C", "Z")                # controls, format, unassigned, private use; every space
+_BAD_CATEGORIES = ("C", "Z")  # controls, format, unassigned, private use; every space
 
 
 def ascii_lower(text: str) -> str:
@@ -48,7 +48,7 @@ def normalise_email(value: str | None) -> str | None:
     """The normalised address, or None when it is not a valid email address."""
     if value is None:
         return None
-    text = value.strip(" ")                 # as ingest trims text fields
+    text = value.strip(" ")  # as ingest trims text fields
     if text.count("@") != 1:
         return None
     local, domain = text.split("@")
@@ -80,9 +80,10 @@ def email_key(value: object) -> str:
 def register_sql_function(con: duckdb.DuckDBPyConnection) -> None:
     """Make `normalise_email` callable from SQL on this connection (ingest's checks use it)."""
     try:
-        con.create_function(EMAIL_SQL_FUNCTION, normalise_email, ["VARCHAR"], "VARCHAR", null_handling="special",
-                            side_effects=False)  # special: it returns NULL for an invalid address
-    except duckdb.NotImplementedException:   # already registered on this connection
+        con.create_function(
+            EMAIL_SQL_FUNCTION, normalise_email, ["VARCHAR"], "VARCHAR", null_handling="special", side_effects=False
+        )  # special: it returns NULL for an invalid address
+    except duckdb.NotImplementedException:  # already registered on this connection
         pass
 
 
@@ -91,7 +92,7 @@ def _composed(local: str) -> str:
     if local.isascii():
         return local
     if any(not ch.isascii() and any(c.isascii() for c in unicodedata.normalize("NFC", ch)) for ch in local):
-        return local                        # a confusable stays exactly as typed: another address
+        return local  # a confusable stays exactly as typed: another address
     return unicodedata.normalize("NFC", local)
 
 

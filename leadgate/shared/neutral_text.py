@@ -23,14 +23,14 @@ from typing import Any
 _STRING_END = r"(?:\x07|\x1b\\|\x9c)"
 # Order matters: whole sequences first, then lone introducers and single control characters.
 _ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]?"                          # CSI (colours, cursor moves, clear screen)
-    r"|\x9b[0-?]*[ -/]*[@-~]?"                           # 8-bit CSI
+    r"\x1b\[[0-?]*[ -/]*[@-~]?"  # CSI (colours, cursor moves, clear screen)
+    r"|\x9b[0-?]*[ -/]*[@-~]?"  # 8-bit CSI
     rf"|[\x1b][\]PX^_][^\x07\x1b\x9c\n]*{_STRING_END}?"  # OSC (8: links, 52: clipboard), DCS, SOS, PM, APC
-    rf"|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c\n]*{_STRING_END}?"   # their 8-bit forms
-    r"|\x1b[ -/]*[0-~]?"                                 # other ESC sequences (ESC c resets the terminal)
+    rf"|[\x90\x98\x9d\x9e\x9f][^\x07\x1b\x9c\n]*{_STRING_END}?"  # their 8-bit forms
+    r"|\x1b[ -/]*[0-~]?"  # other ESC sequences (ESC c resets the terminal)
 )
 BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
-_C0C1 = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")      # tab and newline are not in it
+_C0C1 = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")  # tab and newline are not in it
 _BIDI = re.compile("[" + BIDI_CONTROLS + "]")
 _CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff" + BIDI_CONTROLS + "]")
 
@@ -55,12 +55,14 @@ def indented(text: Any, prefix: str) -> str:
 
 # ---------------------------------------------------------------------- CRM text fields
 
-FORMULA_TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"     # with their full-width forms
+FORMULA_TRIGGERS = "=+-@\uff1d\uff0b\uff0d\uff20"  # with their full-width forms
 # Unicode's Default_Ignorable_Code_Point set (zero-width, soft hyphen, word joiner, fillers, variation
 # selectors, tags): invisible, so at the start of a value they hide a formula trigger ("\u200b=1").
-_IGNORABLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
-              "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
-              "\U0001d173-\U0001d17a\U000e0000-\U000e0fff")
+_IGNORABLE = (
+    "\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8\U0001bca0-\U0001bca3"
+    "\U0001d173-\U0001d17a\U000e0000-\U000e0fff"
+)
 _LEADING_INVISIBLE = re.compile(rf"^[\s{_IGNORABLE}]+")
 IDENTIFIER_FIELDS = frozenset({"lead_id", "email", "company_domain"})
 PHONE_FIELDS = frozenset({"phone"})
@@ -100,7 +102,7 @@ def crm_text(field: str, value: str | None) -> tuple[str | None, list[str]]:
     if had_controls:
         problems.append(PROBLEM_CONTROL)
     if field not in MULTILINE_FIELDS and "\n" in text.strip():
-        problems.append(PROBLEM_LINE_BREAK)      # a line break inside a one-line value splits exported rows
+        problems.append(PROBLEM_LINE_BREAK)  # a line break inside a one-line value splits exported rows
     if field not in MULTILINE_FIELDS:
         text = text.replace("\n", " ")
     without_bidi = _BIDI.sub("", text)

@@ -18,8 +18,13 @@ class RollingWindowLimiter:
     """
 
     def __init__(
-        self, max_requests: int, window_seconds: float, *, slack: float = 0.1,
-        clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+        self,
+        max_requests: int,
+        window_seconds: float,
+        *,
+        slack: float = 0.1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.max_requests = max_requests
         self.window = window_seconds * (1 + slack)

@@ -33,7 +33,7 @@ MIN_PARTIAL = 6
 MIN_FRAGMENT = 8
 
 _lock = threading.Lock()
-_forms: dict[str, str] = {}          # a text form of a secret -> the variable it belongs to
+_forms: dict[str, str] = {}  # a text form of a secret -> the variable it belongs to
 _factory_installed = False
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,8 +49,14 @@ class RedactedError(RuntimeError):
 
 def _text_forms(value: str) -> set[str]:
     """The ways a value shows up in messages: as is, repr/bytes-escaped, JSON-escaped, URL-quoted."""
-    forms = {value, value.encode("unicode_escape").decode("ascii"), json.dumps(value)[1:-1],
-             json.dumps(value, ensure_ascii=False)[1:-1], quote(value, safe=""), quote_plus(value, safe="")}
+    forms = {
+        value,
+        value.encode("unicode_escape").decode("ascii"),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        quote(value, safe=""),
+        quote_plus(value, safe=""),
+    }
     return {f for f in forms if len(f) >= MIN_SECRET_LENGTH}
 
 
@@ -105,14 +111,14 @@ def _without_fragments(text: str, form: str, label: str) -> str:
         n = size
         while n < len(form) and at + n < len(text) and text[at + n] == form[n]:
             n += 1
-        text = text[:at] + label + text[at + n:]
+        text = text[:at] + label + text[at + n :]
         at = text.find(head, at + len(label))
     at = text.find(tail)
     while at != -1:
-        n = 0                               # how far the piece reaches back before the tail
+        n = 0  # how far the piece reaches back before the tail
         while n < len(form) - size and at - n > 0 and text[at - n - 1] == form[-size - n - 1]:
             n += 1
-        text = text[:at - n] + label + text[at + size:]
+        text = text[: at - n] + label + text[at + size :]
         at = text.find(tail, at - n + len(label))
     return text
 
@@ -133,6 +139,7 @@ def contains_secret(text: Any) -> bool:
 
 
 # ---------------------------------------------------------------------- settings
+
 
 def checked_secret(value: Any, variable: str) -> Any:
     """Register a raw secret setting; leading/trailing whitespace is an error naming the variable only."""
@@ -157,7 +164,7 @@ def checked_secret(value: Any, variable: str) -> Any:
 class SecretSettings(BaseSettings):
     """Base for settings with secrets: every `SecretStr` field is checked and registered when the settings are built."""
 
-    model_config = SettingsConfigDict(hide_input_in_errors=True)     # a validation error never echoes a value
+    model_config = SettingsConfigDict(hide_input_in_errors=True)  # a validation error never echoes a value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -185,6 +192,7 @@ def register_url_password(value: str, variable: str) -> None:
 
 # ---------------------------------------------------------------------- logging
 
+
 def _install_record_factory() -> None:
     """Redact every log record at creation, whatever handler (console, Prefect API, file) later emits it."""
     previous = logging.getLogRecordFactory()
@@ -193,7 +201,7 @@ def _install_record_factory() -> None:
         record = previous(*args, **kwargs)
         try:
             _redact_record(record)
-        except Exception:  # noqa: BLE001 - a log line must never fail because of redaction
+        except Exception:
             pass
         return record
 
@@ -215,6 +223,7 @@ def _redact_record(record: logging.LogRecord) -> None:
 
 # ---------------------------------------------------------------------- exceptions
 
+
 def _chain(exc: BaseException) -> list[BaseException]:
     seen: list[BaseException] = []
     while exc is not None and exc not in seen:
@@ -234,7 +243,7 @@ def redacted_exception(exc: BaseException) -> BaseException | None:
         clean.args = (message,)
         if contains_secret(str(clean)) or contains_secret(repr(clean)):
             raise TypeError("custom __str__")
-    except Exception:  # noqa: BLE001 - any exception type that cannot be copied becomes a RedactedError
+    except Exception:
         clean = RedactedError(f"{type(exc).__name__}: {message}")
     clean.__cause__, clean.__suppress_context__ = None, True
     return clean.with_traceback(exc.__traceback__)
@@ -242,6 +251,7 @@ def redacted_exception(exc: BaseException) -> BaseException | None:
 
 def redacted_errors(fn: F) -> F:
     """Decorator: an exception leaving `fn` carries no registered secret (message, repr or chained cause)."""
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:

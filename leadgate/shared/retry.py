@@ -14,7 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
@@ -32,16 +32,20 @@ class Retryable(Exception):
 class RetryPolicy:
     """How long to keep trying one operation."""
 
-    max_attempts: int | None = 5          # None: only the deadline bounds the attempts
+    max_attempts: int | None = 5  # None: only the deadline bounds the attempts
     base_seconds: float = 0.5
     max_seconds: float = 30.0
     max_retry_after: float | None = 120.0  # a longer Retry-After gives up at once (None: always honoured)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> "RetryPolicy":
+    def from_settings(cls, settings: Any) -> RetryPolicy:
         """The policy a CRM's settings describe (`max_attempts`, `retry_*_seconds`, `max_retry_after_seconds`)."""
-        return cls(max_attempts=settings.max_attempts, base_seconds=settings.retry_base_seconds,
-                   max_seconds=settings.retry_max_seconds, max_retry_after=settings.max_retry_after_seconds)
+        return cls(
+            max_attempts=settings.max_attempts,
+            base_seconds=settings.retry_base_seconds,
+            max_seconds=settings.retry_max_seconds,
+            max_retry_after=settings.max_retry_after_seconds,
+        )
 
     def delay(self, attempt: int, retry_after: float | None, rng: Callable[[], float] = random.random) -> float | None:
         """Seconds to wait before attempt `attempt + 1`, or None to give up now."""
@@ -52,7 +56,7 @@ class RetryPolicy:
                 return None
             return retry_after + 0.1 * retry_after * rng()
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempt - 1))
-        return ceiling / 2 + ceiling / 2 * rng()      # "equal jitter": never zero, never in lock-step
+        return ceiling / 2 + ceiling / 2 * rng()  # "equal jitter": never zero, never in lock-step
 
 
 @dataclass
@@ -67,8 +71,12 @@ class Retrier:
     retries: int = 0
 
     def call(
-        self, fn: Callable[[], T], *, on_failure: Callable[[Any], None] | None = None,
-        give_up: Callable[[Any, int], BaseException] | None = None, deadline: float | None = None,
+        self,
+        fn: Callable[[], T],
+        *,
+        on_failure: Callable[[Any], None] | None = None,
+        give_up: Callable[[Any, int], BaseException] | None = None,
+        deadline: float | None = None,
     ) -> T:
         """Call `fn` until it succeeds; a Retryable error is retried, anything else propagates."""
         attempt = 0
@@ -80,8 +88,12 @@ class Retrier:
                 self.sleep(self._wait(exc, attempt, on_failure, give_up, deadline))
 
     async def call_async(
-        self, fn: Callable[[], Awaitable[T]], *, on_failure: Callable[[Any], None] | None = None,
-        give_up: Callable[[Any, int], BaseException] | None = None, deadline: float | None = None,
+        self,
+        fn: Callable[[], Awaitable[T]],
+        *,
+        on_failure: Callable[[Any], None] | None = None,
+        give_up: Callable[[Any, int], BaseException] | None = None,
+        deadline: float | None = None,
     ) -> T:
         """`call` for a coroutine function; waits without blocking the event loop."""
         attempt = 0
@@ -92,8 +104,14 @@ class Retrier:
             except Retryable as exc:
                 await asyncio.sleep(self._wait(exc, attempt, on_failure, give_up, deadline))
 
-    def _wait(self, exc: Retryable, attempt: int, on_failure: Callable[[Any], None] | None,
-              give_up: Callable[[Any, int], BaseException] | None, deadline: float | None) -> float:
+    def _wait(
+        self,
+        exc: Retryable,
+        attempt: int,
+        on_failure: Callable[[Any], None] | None,
+        give_up: Callable[[Any, int], BaseException] | None,
+        deadline: float | None,
+    ) -> float:
         """The wait before the next attempt; raises `give_up(exc, attempt)` (or `exc`) when there is none."""
         if on_failure is not None:
             on_failure(exc)
@@ -125,8 +143,8 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         if when is None:
             return None
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
-        seconds = (when - (now or datetime.now(timezone.utc))).total_seconds()
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
         return seconds if seconds >= 0 else None
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
 

@@ -17,13 +17,13 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
+from leadgate.config import LeadgateSettings
 from leadgate.store import db
 from leadgate.store.duckdb_file import is_lock_error
-from leadgate.config import LeadgateSettings
 
 SANDBOX = {
     **db.DUCKDB_CONFIG,
-    "enable_external_access": "false",   # no files: COPY TO, EXPORT, ATTACH, read_csv('/etc/...'), INSTALL
+    "enable_external_access": "false",  # no files: COPY TO, EXPORT, ATTACH, read_csv('/etc/...'), INSTALL
 }
 FORMATS = ("table", "csv", "json")
 
@@ -36,9 +36,9 @@ class SqlError(ValueError):
 class QueryResult:
     columns: list[str] = field(default_factory=list)
     rows: list[tuple] = field(default_factory=list)
-    truncated: bool = False          # more rows than the limit; only the first `limit` are here
+    truncated: bool = False  # more rows than the limit; only the first `limit` are here
     source: Path | None = None
-    note: str | None = None          # e.g. the copy is older than the main file
+    note: str | None = None  # e.g. the copy is older than the main file
 
 
 def _mtime(path: Path) -> float:
@@ -58,8 +58,8 @@ def _copy_is_current(settings: LeadgateSettings) -> bool:
 
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(str(path), read_only=True, config=SANDBOX)
-    con.execute("set enable_progress_bar = false")   # DuckDB would draw it on stdout, mixed into CSV/JSON
-    con.execute("set lock_configuration = true")     # no SET can undo the sandbox
+    con.execute("set enable_progress_bar = false")  # DuckDB would draw it on stdout, mixed into CSV/JSON
+    con.execute("set lock_configuration = true")  # no SET can undo the sandbox
     return con
 
 
@@ -87,7 +87,7 @@ def analyst_connection(settings: LeadgateSettings) -> Iterator[tuple[duckdb.Duck
                 except duckdb.IOException as exc:
                     if not is_lock_error(exc):
                         raise
-                    con = None       # a process outside leadgate holds the file
+                    con = None  # a process outside leadgate holds the file
                 if con is not None:
                     try:
                         yield con, main, None
@@ -98,7 +98,9 @@ def analyst_connection(settings: LeadgateSettings) -> Iterator[tuple[duckdb.Duck
                 writer.release()
     if not copy.exists():
         if main.exists():
-            raise db.PipelineBusy(f"the database {main} is busy and there is no read copy yet ({copy}); try again when the run has finished")
+            raise db.PipelineBusy(
+                f"the database {main} is busy and there is no read copy yet ({copy}); try again when the run has finished"
+            )
         raise db.DatabaseMissing(f"no database at {main}: run `leadgate ingest` or `leadgate run` first")
     when = datetime.fromtimestamp(_mtime(copy), UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     note = f"note: the database is busy; this is the read copy published {when}, without the latest changes"
@@ -117,7 +119,7 @@ def _one_line(exc: Exception) -> str:
 def run_query(settings: LeadgateSettings, sql: str, limit: int = 1000) -> QueryResult:
     """Run `sql` read-only and return at most `limit` rows (and whether there were more)."""
     if not sql.strip():
-        raise SqlError("no SQL given: leadgate sql \"select ...\"")
+        raise SqlError('no SQL given: leadgate sql "select ..."')
     with analyst_connection(settings) as (con, path, note):
         try:
             cursor = con.execute(sql)

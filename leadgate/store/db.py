@@ -59,7 +59,9 @@ def connect(settings: LeadgateSettings, timeout: float | None = None) -> Iterato
     """A short read-write connection under the writer lock, with the schema migrated."""
     wait = settings.lock_timeout if timeout is None else timeout
     with writer_lock(settings, timeout=wait):
-        con = open_file(settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path)
+        con = open_file(
+            settings.db_path, read_only=False, deadline=time.monotonic() + wait, read_copy=settings.read_db_path
+        )
         try:
             migrate(con)
             # An erasure a killed `forget` left unfinished is completed before anyone writes or copies the file.
@@ -119,6 +121,7 @@ def publish_read_copy(settings: LeadgateSettings, timeout: float | None = None) 
 
 
 # --- migrations -----------------------------------------------------------------------------
+
 
 def _migration_files() -> list[tuple[int, str, str]]:
     found = []

@@ -33,7 +33,9 @@ def busy_message(path: Path, holder: DatabaseHolder | None = None, read_copy: Pa
         who = f", pid {holder.pid}: {holder.command or '?'}" if holder is not None and holder.pid else ""
         return f"the pipeline is running (database {path} is locked by another leadgate writer{who}); try again in a minute"
     hint = f"; analysts: query the read copy {read_copy} instead" if read_copy is not None else ""
-    return f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"
+    return (
+        f"database {path} is held by {holder.name()}, so leadgate cannot write to it{hint}; try again once it is closed"
+    )
 
 
 def is_lock_error(exc: Exception) -> bool:
@@ -68,8 +70,13 @@ def open_file(path: Path, read_only: bool, deadline: float, read_copy: Path | No
     def waiting(exc: _LockHeld) -> None:
         nonlocal announced
         if not read_only and not announced and time.monotonic() < deadline:
-            log.warning("waiting up to %.0f s for %s to close database %s%s", max(0.0, deadline - time.monotonic()),
-                        exc.holder.name(), path, f" (analysts: use the read copy {read_copy})" if read_copy else "")
+            log.warning(
+                "waiting up to %.0f s for %s to close database %s%s",
+                max(0.0, deadline - time.monotonic()),
+                exc.holder.name(),
+                path,
+                f" (analysts: use the read copy {read_copy})" if read_copy else "",
+            )
             announced = True
 
     def busy(exc: _LockHeld, _attempts: int) -> PipelineBusy:
@@ -83,4 +90,3 @@ def open_file(path: Path, read_only: bool, deadline: float, read_copy: Path | No
 
 def lock_path(settings: LeadgateSettings) -> Path:
     return settings.db_path.with_name(settings.db_path.name + ".lock")
-

@@ -21,8 +21,8 @@ from pathlib import Path
 import duckdb
 from filelock import FileLock, Timeout
 
-from leadgate.store.duckdb_file import DUCKDB_CONFIG, PipelineBusy, lock_path, open_file
 from leadgate.config import LeadgateSettings
+from leadgate.store.duckdb_file import DUCKDB_CONFIG, PipelineBusy, lock_path, open_file
 from leadgate.store.sql import relation_exists, utcnow
 
 Progress = Callable[[str], None]
@@ -45,8 +45,10 @@ def new_erasure_id() -> str:
 def open_journal(con: duckdb.DuckDBPyConnection, lead_id: str | None, now: object) -> str:
     """Record, inside the erasure's transaction, that the file and the read copy still need rewriting."""
     erasure_id = new_erasure_id()
-    con.execute("insert into meta.erasure_journal (erasure_id, lead_id, step, started_at, updated_at)"
-                " values (?, ?, ?, ?, ?)", [erasure_id, lead_id, ERASED, now, now])
+    con.execute(
+        "insert into meta.erasure_journal (erasure_id, lead_id, step, started_at, updated_at) values (?, ?, ?, ?, ?)",
+        [erasure_id, lead_id, ERASED, now, now],
+    )
     return erasure_id
 
 
@@ -54,15 +56,17 @@ def unfinished(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """erasure_id -> step for every erasure not yet done."""
     con.complete()
     if not relation_exists(con, "meta", "erasure_journal"):
-        return {}       # a database migrated only part of the way (tests of older versions)
+        return {}  # a database migrated only part of the way (tests of older versions)
     return dict(con.execute("select erasure_id, step from meta.erasure_journal where step <> ?", [DONE]).fetchall())
 
 
 def _set_step(path: Path, ids: list[str], step: str) -> None:
     con = _connect(path)
     try:
-        con.execute("update meta.erasure_journal set step = ?, updated_at = ? where erasure_id in (select unnest(?))",
-                    [step, utcnow(), ids])
+        con.execute(
+            "update meta.erasure_journal set step = ?, updated_at = ? where erasure_id in (select unnest(?))",
+            [step, utcnow(), ids],
+        )
     finally:
         con.close()
 
@@ -165,7 +169,7 @@ def finish_locked(settings: LeadgateSettings, progress: Progress = _quiet) -> li
     if not steps:
         return []
     ids = sorted(steps)
-    drop_read_copy(settings)            # idempotent: a copy published before the erasure may still be there
+    drop_read_copy(settings)  # idempotent: a copy published before the erasure may still be there
     to_rewrite = [i for i, step in steps.items() if step == ERASED]
     if to_rewrite:
         progress(f"rewriting {path} so the erased rows leave no bytes behind")

@@ -39,7 +39,12 @@ def subject_hash(salt: str, value: str) -> str:
 
 
 def record_erasure(
-    con: duckdb.DuckDBPyConnection, erasure_id: str, *, email: str, anonymous_ids: Iterable[str], lead_id: str,
+    con: duckdb.DuckDBPyConnection,
+    erasure_id: str,
+    *,
+    email: str,
+    anonymous_ids: Iterable[str],
+    lead_id: str,
     now: object,
 ) -> None:
     """Put the person on the list (inside forget's transaction); a key already there stays as it was."""
@@ -61,8 +66,9 @@ def _has_list(con: duckdb.DuckDBPyConnection) -> bool:
 def is_erased(con: duckdb.DuckDBPyConnection, email: str) -> bool:
     """Whether this (normalised) email is on the list."""
     key = subject_hash(installation_salt(con), email)
-    return bool(con.execute("select count(*) from meta.erasure_list where kind = ? and key = ?",
-                            [EMAIL, key]).fetchall()[0][0])
+    return bool(
+        con.execute("select count(*) from meta.erasure_list where kind = ? and key = ?", [EMAIL, key]).fetchall()[0][0]
+    )
 
 
 def erased_lead_ids(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -110,14 +116,16 @@ def _unescape_once(text: str) -> str:
 
     out = _JSON_ESCAPE.sub(one, text)
     # \ud83d\ude00-style pairs became two surrogates: join them; a lone surrogate stays as it is
-    return out.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if re.search(r"[\ud800-\udfff]", out) else out
+    return (
+        out.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if re.search(r"[\ud800-\udfff]", out) else out
+    )
 
 
 def text_variants(text: str) -> list[str]:
     """The text as written and as a reader would see it: JSON escapes undone (repeatedly), %-decoded, NFKC."""
     seen = [text]
     current = text
-    for _ in range(3):                    # a line escaped twice (\\u0040) is still the person's line
+    for _ in range(3):  # a line escaped twice (\\u0040) is still the person's line
         nxt = _unescape_once(current)
         if nxt == current:
             break
@@ -190,7 +198,9 @@ class ListMatcher:
 
     def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
         self.salt = installation_salt(con)
-        rows = con.execute("select kind, key from meta.erasure_list where kind in (?, ?)", [EMAIL, ANONYMOUS_ID]).fetchall()
+        rows = con.execute(
+            "select kind, key from meta.erasure_list where kind in (?, ?)", [EMAIL, ANONYMOUS_ID]
+        ).fetchall()
         self.emails = {k for kind, k in rows if kind == EMAIL}
         self.anonymous = {k for kind, k in rows if kind == ANONYMOUS_ID}
 
@@ -205,8 +215,9 @@ class ListMatcher:
                 email = _normalised(token)
                 if email and subject_hash(self.salt, email) in self.emails:
                     return True
-            if self.anonymous and any(subject_hash(self.salt, t) in self.anonymous
-                                      for t in re.split(r"[\s,;\"'{}\[\]:]+", variant) if t):
+            if self.anonymous and any(
+                subject_hash(self.salt, t) in self.anonymous for t in re.split(r"[\s,;\"'{}\[\]:]+", variant) if t
+            ):
                 return True
         return False
 
@@ -226,30 +237,41 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
     params = [load_id, source_file]
     con.execute(
         "create or replace temp table _suppressed as select source, event_id, anonymous_id, email, load_id, source_file"
-        f" from raw.engagement_events where load_id = ? and source_file = ? and {erased_events_condition()}", params)
-    linked = [r[0] for r in con.execute(
-        "select distinct anonymous_id from _suppressed where email is not null and anonymous_id is not null").fetchall()]
+        f" from raw.engagement_events where load_id = ? and source_file = ? and {erased_events_condition()}",
+        params,
+    )
+    linked = [
+        r[0]
+        for r in con.execute(
+            "select distinct anonymous_id from _suppressed where email is not null and anonymous_id is not null"
+        ).fetchall()
+    ]
     linked = [a for a in linked if subject_hash(matcher.salt, a) not in matcher.anonymous]
     if linked:
         con.execute(
             "insert into _suppressed select source, event_id, anonymous_id, email, load_id, source_file"
             " from raw.engagement_events e where email is null and anonymous_id in (select unnest(?::varchar[]))"
             " and not exists (select 1 from _suppressed s where s.source = e.source and s.event_id = e.event_id)",
-            [linked])
+            [linked],
+        )
     texts = {}
     for table in ("rejected_events", "duplicate_events"):
-        rows = con.execute(f"select rowid, raw_text from raw.{table} where load_id = ? and source_file = ?"
-                           " and raw_text is not null", params).fetchall()   # table names from a fixed list
+        rows = con.execute(
+            f"select rowid, raw_text from raw.{table} where load_id = ? and source_file = ? and raw_text is not null",
+            params,
+        ).fetchall()  # table names from a fixed list
         texts[table] = [rid for rid, text in rows if matcher.names_someone(text)]
-    issues = con.execute("select rowid, raw_value from raw.field_issues where load_id = ? and source_file = ?",
-                         params).fetchall()
+    issues = con.execute(
+        "select rowid, raw_value from raw.field_issues where load_id = ? and source_file = ?", params
+    ).fetchall()
     issue_ids = [rid for rid, text in issues if matcher.names_someone(text)]
     by_event = "(source, event_id) in (select (source, event_id) from _suppressed)"
     con.execute(f"delete from raw.field_issues where rowid in (select unnest(?::bigint[])) or {by_event}", [issue_ids])
     con.execute(
         "create or replace temp table _suppressed_dups as select rowid as rid, load_id, source_file"
         f" from raw.duplicate_events where rowid in (select unnest(?::bigint[])) or {by_event}",
-        [texts["duplicate_events"]])
+        [texts["duplicate_events"]],
+    )
     counts = con.execute(
         """
         select load_id, source_file, sum(a)::bigint, sum(r)::bigint, sum(d)::bigint from (
@@ -261,18 +283,26 @@ def suppress_erased_load(con: duckdb.DuckDBPyConnection, load_id: str, source_fi
         [load_id, source_file, len(texts["rejected_events"])],
     ).fetchall()
     con.execute(f"delete from raw.engagement_events where {by_event}")
-    con.execute("delete from raw.rejected_events where rowid in (select unnest(?::bigint[]))", [texts["rejected_events"]])
+    con.execute(
+        "delete from raw.rejected_events where rowid in (select unnest(?::bigint[]))", [texts["rejected_events"]]
+    )
     con.execute("delete from raw.duplicate_events where rowid in (select rid from _suppressed_dups)")
     con.execute("drop table if exists _suppressed")
     con.execute("drop table if exists _suppressed_dups")
     if not counts:
         return 0
     for row in counts:
-        con.execute("insert into raw.erasures (load_id, source_file, accepted, rejected, duplicates, erased_at)"
-                    " values (?, ?, ?, ?, ?, ?)", [*row, now])
+        con.execute(
+            "insert into raw.erasures (load_id, source_file, accepted, rejected, duplicates, erased_at)"
+            " values (?, ?, ?, ?, ?, ?)",
+            [*row, now],
+        )
     # A large file's rows may have reached disk before they were taken out again: rewrite the file.
     erasure_id = open_journal(con, None, now)
     for visitor in linked:
-        con.execute("insert into meta.erasure_list (kind, key, erasure_id, erased_at) values (?, ?, ?, ?)"
-                    " on conflict (kind, key) do nothing", [ANONYMOUS_ID, subject_hash(matcher.salt, visitor), erasure_id, now])
+        con.execute(
+            "insert into meta.erasure_list (kind, key, erasure_id, erased_at) values (?, ?, ?, ?)"
+            " on conflict (kind, key) do nothing",
+            [ANONYMOUS_ID, subject_hash(matcher.salt, visitor), erasure_id, now],
+        )
     return sum(a + r + d for _, _, a, r, d in counts)

@@ -10,33 +10,50 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
+from leadgate.config import LeadgateSettings
+from leadgate.shared import emails
 from leadgate.store import db
 from leadgate.store.duckdb_file import open_file
-
-from leadgate.shared import emails
-from leadgate.config import LeadgateSettings
-from leadgate.store.erasure_list import PersonMatcher, is_erased, record_erasure
 from leadgate.store.erasure_journal import ErasureUnfinished, drop_read_copy, erasure_lock, finish_locked, open_journal
-from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.erasure_list import PersonMatcher, is_erased, record_erasure
 from leadgate.store.shared_rules import lead_id_sql
+from leadgate.store.sql import registered, relation_exists, transaction
 from leadgate.store.states import utcnow
 
 # App-owned schemas are erased table by table below; every other schema holds dbt models.
-APP_SCHEMAS = ("raw", "scoring", "review", "sync", "audit", "quality", "lifecycle", "meta",
-               "information_schema", "pg_catalog")
+APP_SCHEMAS = (
+    "raw",
+    "scoring",
+    "review",
+    "sync",
+    "audit",
+    "quality",
+    "lifecycle",
+    "meta",
+    "information_schema",
+    "pg_catalog",
+)
 # App schemas erased by lead id / email column; raw is erased by event above, audit and meta keep no personal data.
 ERASED_APP_SCHEMAS = ("scoring", "review", "sync", "lifecycle", "quality")
 APP_TABLE_FIELDS = {
-    "scoring.scores": "scores", "review.items": "review_items", "sync.outbox": "outbox_rows",
-    "sync.state": "sync_states", "lifecycle.lead_states": "lifecycle_rows",
+    "scoring.scores": "scores",
+    "review.items": "review_items",
+    "sync.outbox": "outbox_rows",
+    "sync.state": "sync_states",
+    "lifecycle.lead_states": "lifecycle_rows",
 }
 
 # Text columns of app tables where a CRM answer or a summary may quote someone (scrubbed in other leads' rows).
 QUOTING_COLUMNS = (
-    ("sync", "attempts", "response"), ("sync", "attempts", "message"), ("sync", "state", "last_error"),
-    ("review", "items", "summary"), ("review", "items", "note"), ("review", "items", "question"),
+    ("sync", "attempts", "response"),
+    ("sync", "attempts", "message"),
+    ("sync", "state", "last_error"),
+    ("review", "items", "summary"),
+    ("review", "items", "note"),
+    ("review", "items", "question"),
     ("meta", "runs", "error"),
-    ("review", "clarifications", "draft"), ("review", "lead_edits", "edited"),   # a reviewer may quote another lead
+    ("review", "clarifications", "draft"),
+    ("review", "lead_edits", "edited"),  # a reviewer may quote another lead
 )
 
 
@@ -62,12 +79,12 @@ class ForgetReport:
     outbox_rows: int = 0
     sync_states: int = 0
     lifecycle_rows: int = 0
-    llm_answers: int = 0            # cached model answers computed from this lead's (scrubbed) input
-    other_rows: int = 0             # app tables added later that hold lead rows (e.g. sync.attempts)
-    scrubbed_mentions: int = 0      # other leads' rows (a CRM answer, a run error) that quoted the person
+    llm_answers: int = 0  # cached model answers computed from this lead's (scrubbed) input
+    other_rows: int = 0  # app tables added later that hold lead rows (e.g. sync.attempts)
+    scrubbed_mentions: int = 0  # other leads' rows (a CRM answer, a run error) that quoted the person
     anonymous_ids: list[str] = field(default_factory=list, repr=False)
-    already_erased: bool = False    # the email was on the erasure list before this run
-    finished: list[str] = field(default_factory=list)   # erasures whose rewrite and read copy this run finished
+    already_erased: bool = False  # the email was on the erasure list before this run
+    finished: list[str] = field(default_factory=list)  # erasures whose rewrite and read copy this run finished
     tables: dict[str, int] = field(default_factory=dict)
     source_files: list[str] = field(default_factory=list)
     message: str = ""
@@ -91,7 +108,9 @@ def lead_id_for(con: duckdb.DuckDBPyConnection, email: str) -> str:
         row = con.execute("select lead_id from marts.lead_features where email = ?", [email]).fetchall()
         if row:
             return row[0][0]
-    return con.execute(f"select {lead_id_sql('lead_id_salt', '?')} from meta.installation limit 1", [email]).fetchall()[0][0]
+    return con.execute(f"select {lead_id_sql('lead_id_salt', '?')} from meta.installation limit 1", [email]).fetchall()[
+        0
+    ][0]
 
 
 def _quoted(identifier: str) -> str:
@@ -125,9 +144,7 @@ def _identity_tables(con: duckdb.DuckDBPyConnection, app: bool) -> dict[tuple[st
     return found
 
 
-def _erase_identity_tables(
-    con: duckdb.DuckDBPyConnection, lead_id: str, email: str, *, app: bool
-) -> dict[str, int]:
+def _erase_identity_tables(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, *, app: bool) -> dict[str, int]:
     erased = {}
     for (schema, table), columns in _identity_tables(con, app).items():
         tests, params = [], []
@@ -138,7 +155,7 @@ def _erase_identity_tables(
                 tests.append(f"{name} = ?")
                 params.append(lead_id)
             elif kind == "email":
-                tests.append(f"{emails.ascii_lower_sql(name)} = ?")   # the email rule: A-Z only
+                tests.append(f"{emails.ascii_lower_sql(name)} = ?")  # the email rule: A-Z only
                 params.append(email)
             else:
                 tests.append(f"{name} in (select anonymous_id from _forget_anonymous_ids)")
@@ -149,8 +166,13 @@ def _erase_identity_tables(
 
 
 def forget_person(
-    settings: LeadgateSettings, email: str, actor: str = "operator", *, rewrite: bool = True,
-    wait: float | None = None, progress: Callable[[str], None] | None = None,
+    settings: LeadgateSettings,
+    email: str,
+    actor: str = "operator",
+    *,
+    rewrite: bool = True,
+    wait: float | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> ForgetReport:
     """Erase every row about this person (raw, models, scores, review, sync, lifecycle); audit rows stay.
 
@@ -175,8 +197,9 @@ def forget_person(
                 if report.total:
                     now = utcnow()
                     erasure_id = open_journal(con, lead_id, now)
-                    record_erasure(con, erasure_id, email=email, anonymous_ids=report.anonymous_ids,
-                                   lead_id=lead_id, now=now)
+                    record_erasure(
+                        con, erasure_id, email=email, anonymous_ids=report.anonymous_ids, lead_id=lead_id, now=now
+                    )
                     con.execute(
                         """
                         insert into audit.decisions (decided_at, lead_id, kind, actor, from_state, to_state,
@@ -226,14 +249,18 @@ def _counts_json(report: ForgetReport) -> str:
 
 def _register(con: duckdb.DuckDBPyConnection, name: str, column: str, values: list, dtype: str) -> None:
     with registered(con, _forget_frame=pd.DataFrame({column: pd.Series(values, dtype=dtype)})):
-        con.execute(f"create or replace temp table {name} as select * from _forget_frame")   # names are ours
+        con.execute(f"create or replace temp table {name} as select * from _forget_frame")  # names are ours
 
 
 def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: ForgetReport) -> None:
     # Visitor ids linked to the email: by its events, and by its own kept lines (a rejected record with both).
-    anonymous = {r[0] for r in con.execute(
-        "select distinct anonymous_id from raw.engagement_events where email = ? and anonymous_id is not null",
-        [email]).fetchall()}
+    anonymous = {
+        r[0]
+        for r in con.execute(
+            "select distinct anonymous_id from raw.engagement_events where email = ? and anonymous_id is not null",
+            [email],
+        ).fetchall()
+    }
     rejected = con.execute("select rowid, raw_text from raw.rejected_events where raw_text is not null").fetchall()
     duplicates = con.execute("select rowid, raw_text from raw.duplicate_events where raw_text is not null").fetchall()
     by_email = PersonMatcher(email)
@@ -270,10 +297,14 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
     )
     issues = con.execute("select rowid, raw_value from raw.field_issues where raw_value is not null").fetchall()
     _register(con, "_forget_issue_ids", "rid", [rid for rid, text in issues if matcher.names_person(text)], "int64")
-    report.source_files = [r[0] for r in con.execute(
-        "select distinct source_file from (select source_file from _forget_events"
-        " union all select source_file from _forget_dups union all select source_file from _forget_rejected)"
-        " order by 1").fetchall()]
+    report.source_files = [
+        r[0]
+        for r in con.execute(
+            "select distinct source_file from (select source_file from _forget_events"
+            " union all select source_file from _forget_dups union all select source_file from _forget_rejected)"
+            " order by 1"
+        ).fetchall()
+    ]
     # Keep conservation provable: per file, how many records the erasure removed.
     if relation_exists(con, "raw", "erasures"):
         con.execute(
@@ -288,21 +319,37 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
             [utcnow()],
         )
     raw_deletes = [
-        ("field_issues", "raw.field_issues",
-         "delete from raw.field_issues f where exists (select 1 from _forget_events e"
-         " where e.source = f.source and e.event_id = f.event_id)"
-         " or rowid in (select rid from _forget_issue_ids)", []),
-        ("events", "raw.engagement_events",
-         "delete from raw.engagement_events where email = ? or (email is null and anonymous_id in"
-         " (select anonymous_id from _forget_anonymous_ids))", [email]),
-        ("duplicate_records", "raw.duplicate_events",
-         "delete from raw.duplicate_events where rowid in (select rid from _forget_dups)", []),
-        ("rejected_records", "raw.rejected_events",
-         "delete from raw.rejected_events where rowid in (select rid from _forget_rejected)", []),
+        (
+            "field_issues",
+            "raw.field_issues",
+            "delete from raw.field_issues f where exists (select 1 from _forget_events e"
+            " where e.source = f.source and e.event_id = f.event_id)"
+            " or rowid in (select rid from _forget_issue_ids)",
+            [],
+        ),
+        (
+            "events",
+            "raw.engagement_events",
+            "delete from raw.engagement_events where email = ? or (email is null and anonymous_id in"
+            " (select anonymous_id from _forget_anonymous_ids))",
+            [email],
+        ),
+        (
+            "duplicate_records",
+            "raw.duplicate_events",
+            "delete from raw.duplicate_events where rowid in (select rid from _forget_dups)",
+            [],
+        ),
+        (
+            "rejected_records",
+            "raw.rejected_events",
+            "delete from raw.rejected_events where rowid in (select rid from _forget_rejected)",
+            [],
+        ),
     ]
     for attr, table, sql, params in raw_deletes:
         _tally(report, attr, table, _count(con, sql, params))
-    from leadgate.ingest.lead_lists import erase_listed   # imported lead lists: records, attributes, rejected rows
+    from leadgate.ingest.lead_lists import erase_listed  # imported lead lists: records, attributes, rejected rows
 
     for table, n in erase_listed(con, lead_id, email, matcher.names_email).items():
         _tally(report, "other_rows", table, n)
@@ -310,15 +357,30 @@ def _erase(con: duckdb.DuckDBPyConnection, lead_id: str, email: str, report: For
         _tally(report, "model_rows", table, n)
     # Cached LLM answers were computed from this lead's scrubbed profile (its summary may quote it): the
     # lead's scores name them by input hash. Gone first, while the scores still point at them.
-    _tally(report, "llm_answers", "scoring.llm_cache", _count(
-        con, "delete from scoring.llm_cache where input_hash in"
-        " (select input_hash from scoring.scores where lead_id = ? and input_hash is not null)", [lead_id]))
+    _tally(
+        report,
+        "llm_answers",
+        "scoring.llm_cache",
+        _count(
+            con,
+            "delete from scoring.llm_cache where input_hash in"
+            " (select input_hash from scoring.scores where lead_id = ? and input_hash is not null)",
+            [lead_id],
+        ),
+    )
     # App tables by lead id / email, found by column so tables added later (e.g. sync.attempts) are covered.
     for table, n in _erase_identity_tables(con, lead_id, email, app=True).items():
         _tally(report, APP_TABLE_FIELDS.get(table, "other_rows"), table, n)
     _scrub_mentions(con, matcher, report)
-    for temp in ("_forget_anonymous_ids", "_forget_events", "_forget_dups", "_forget_rejected", "_forget_dup_ids",
-                 "_forget_rej_ids", "_forget_issue_ids"):
+    for temp in (
+        "_forget_anonymous_ids",
+        "_forget_events",
+        "_forget_dups",
+        "_forget_rejected",
+        "_forget_dup_ids",
+        "_forget_rej_ids",
+        "_forget_issue_ids",
+    ):
         con.execute(f"drop table if exists {temp}")
 
 

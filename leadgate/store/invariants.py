@@ -81,25 +81,30 @@ def _sample(values: list[Any]) -> str:
 def _still_anonymous(con: duckdb.DuckDBPyConnection, has_visitors: bool) -> int:
     if has_visitors:
         return int(_one(con, "select coalesce(sum(event_count), 0) from marts.anonymous_visitors") or 0)
-    return int(_one(
-        con,
-        """
+    return int(
+        _one(
+            con,
+            """
         select count(*) from raw.engagement_events e
         where e.email is null and e.anonymous_id is not null
           and e.anonymous_id not in (select anonymous_id from raw.engagement_events
                                      where email is not null and anonymous_id is not null)
         """,
-    ) or 0)
+        )
+        or 0
+    )
 
 
 def collect_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Counts (events, leads per state, review, outbox, last run) and the invariant checks."""
-    marts = {name: relation_exists(con, "marts", name) for name in ("lead_features", "lead_events", "anonymous_visitors")}
+    marts = {
+        name: relation_exists(con, "marts", name) for name in ("lead_features", "lead_events", "anonymous_visitors")
+    }
     has_erasures = relation_exists(con, "raw", "erasures")
-    files, records = con.execute(
-        "select count(*), coalesce(sum(records), 0) from raw.ingested_files").fetchall()[0]
+    files, records = con.execute("select count(*), coalesce(sum(records), 0) from raw.ingested_files").fetchall()[0]
     duplicates, conflicts = con.execute(
-        "select count(*), count(*) filter (where conflicting) from raw.duplicate_events").fetchall()[0]
+        "select count(*), count(*) filter (where conflicting) from raw.duplicate_events"
+    ).fetchall()[0]
     events = {
         "files": int(files),
         "records": int(records),
@@ -109,9 +114,9 @@ def collect_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         "conflicts": int(conflicts),
         "field_issues": int(_one(con, "select count(*) from raw.field_issues")),
         "still_anonymous": _still_anonymous(con, marts["anonymous_visitors"]),
-        "erased": int(_one(
-            con, "select coalesce(sum(accepted + rejected + duplicates), 0) from raw.erasures") or 0)
-        if has_erasures else 0,
+        "erased": int(_one(con, "select coalesce(sum(accepted + rejected + duplicates), 0) from raw.erasures") or 0)
+        if has_erasures
+        else 0,
     }
     by_state = dict(con.execute("select state, count(*) from lifecycle.lead_states group by state").fetchall())
     leads = {state: int(by_state.pop(state, 0)) for state in ALL_STATES}
@@ -123,7 +128,9 @@ def collect_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     ).fetchall()
     last_run = None
     if run:
-        last_run = dict(zip(("run_id", "kind", "status", "started_at", "finished_at", "sync_mode", "crm", "error"), run[0]))
+        last_run = dict(
+            zip(("run_id", "kind", "status", "started_at", "finished_at", "sync_mode", "crm", "error"), run[0])
+        )
     recovering = recovery_status(con)
     invariants = [
         _events_conserved(con, has_erasures),
@@ -149,7 +156,8 @@ def _events_conserved(con: duckdb.DuckDBPyConnection, has_erasures: bool) -> dic
     name = "events conserved (accepted + rejected + duplicates = records, per file)"
     erased = (
         "select load_id, source_file, sum(accepted + rejected + duplicates) as n from raw.erasures group by all"
-        if has_erasures else "select null::varchar as load_id, null::varchar as source_file, 0 as n where false"
+        if has_erasures
+        else "select null::varchar as load_id, null::varchar as source_file, 0 as n where false"
     )
     # `erased` is one of two fixed strings; no values are formatted into the SQL.
     rows = con.execute(
@@ -182,14 +190,26 @@ def _one_state_per_lead(con: duckdb.DuckDBPyConnection, has_features: bool, unkn
         return _inv(name, False, f"unknown lifecycle states: {_sample([f'{s} ({n})' for s, n in unknown.items()])}")
     if not has_features:
         return _inv(name, True, NOT_BUILT)
-    without = [r[0] for r in con.execute(
-        "select lead_id from marts.lead_features where lead_id not in (select lead_id from lifecycle.lead_states)"
-        " order by lead_id").fetchall()]
-    orphans = [r[0] for r in con.execute(
-        "select lead_id from lifecycle.lead_states where lead_id not in (select lead_id from marts.lead_features)"
-        " order by lead_id").fetchall()]
-    doubled = [r[0] for r in con.execute(
-        "select lead_id from lifecycle.lead_states group by lead_id having count(*) > 1").fetchall()]
+    without = [
+        r[0]
+        for r in con.execute(
+            "select lead_id from marts.lead_features where lead_id not in (select lead_id from lifecycle.lead_states)"
+            " order by lead_id"
+        ).fetchall()
+    ]
+    orphans = [
+        r[0]
+        for r in con.execute(
+            "select lead_id from lifecycle.lead_states where lead_id not in (select lead_id from marts.lead_features)"
+            " order by lead_id"
+        ).fetchall()
+    ]
+    doubled = [
+        r[0]
+        for r in con.execute(
+            "select lead_id from lifecycle.lead_states group by lead_id having count(*) > 1"
+        ).fetchall()
+    ]
     problems = []
     if without:
         problems.append(f"{len(without)} lead(s) without a state: {_sample(without)}")
@@ -203,17 +223,25 @@ def _one_state_per_lead(con: duckdb.DuckDBPyConnection, has_features: bool, unkn
 
 def _review_matches_state(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     name = "needs_review leads and pending review items match"
-    unqueued = [r[0] for r in con.execute(
-        """
+    unqueued = [
+        r[0]
+        for r in con.execute(
+            """
         select lead_id from lifecycle.lead_states where state = 'needs_review'
           and lead_id not in (select lead_id from review.items where status = 'pending') order by lead_id
-        """).fetchall()]
-    stray = [r[0] for r in con.execute(
         """
+        ).fetchall()
+    ]
+    stray = [
+        r[0]
+        for r in con.execute(
+            """
         select item_id from review.items i where status = 'pending' and not exists (
             select 1 from lifecycle.lead_states s where s.lead_id = i.lead_id and s.state = 'needs_review')
         order by item_id
-        """).fetchall()]
+        """
+        ).fetchall()
+    ]
     problems = []
     if unqueued:
         problems.append(f"{len(unqueued)} needs_review lead(s) without a pending item: {_sample(unqueued)}")
@@ -227,35 +255,44 @@ def recovery_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """What the next run picks up: events dbt has not built, unfinished CRM sends, runs that did not end cleanly."""
     from leadgate.pipeline.recovery import last_build, unbuilt_events
 
-    has_builds = relation_exists(con, "meta", "dbt_builds")     # a copy from before migration 0011 has none
+    has_builds = relation_exists(con, "meta", "dbt_builds")  # a copy from before migration 0011 has none
     build = last_build(con) if has_builds else None
-    runs = dict(con.execute(
-        "select status, count(*) from meta.runs where status in ('abandoned', 'interrupted') group by status").fetchall())
+    runs = dict(
+        con.execute(
+            "select status, count(*) from meta.runs where status in ('abandoned', 'interrupted') group by status"
+        ).fetchall()
+    )
     return {
         "build": build,
         "events_waiting_for_dbt": unbuilt_events(con, build),
         "crm_sends_in_flight": int(_one(con, "select count(*) from sync.intents where status = 'in_flight'") or 0)
-        if relation_exists(con, "sync", "intents") else 0,
+        if relation_exists(con, "sync", "intents")
+        else 0,
         "runs_abandoned": int(runs.get("abandoned", 0)),
         "runs_interrupted": int(runs.get("interrupted", 0)),
     }
 
 
-def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool], build: dict | None = None) -> dict[str, Any]:
+def _events_attributed(
+    con: duckdb.DuckDBPyConnection, marts: dict[str, bool], build: dict | None = None
+) -> dict[str, Any]:
     name = "every accepted event belongs to a lead or an anonymous visitor"
     if not (marts["lead_events"] and marts["anonymous_visitors"]):
         return _inv(name, True, NOT_BUILT)
     # Events loaded after the last successful dbt build started are not lost: the next run builds them.
-    waiting = "" if build is None else " and e.ingested_at <= ?"    # null (it saw none): every event waits
-    loose = int(_one(
-        con,
-        """
+    waiting = "" if build is None else " and e.ingested_at <= ?"  # null (it saw none): every event waits
+    loose = int(
+        _one(
+            con,
+            """
         select count(*) from raw.engagement_events e
         where not exists (select 1 from marts.lead_events le where le.source = e.source and le.event_id = e.event_id)
           and not (e.email is null and e.anonymous_id in (select anonymous_id from marts.anonymous_visitors))
-        """ + waiting,
-        None if build is None else [build["last_ingested_at"]],
-    ))
+        """
+            + waiting,
+            None if build is None else [build["last_ingested_at"]],
+        )
+    )
     accepted = int(_one(con, "select count(*) from raw.engagement_events"))
     pending = 0
     if build is not None:
@@ -263,15 +300,19 @@ def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool], b
 
         pending = unbuilt_events(con, build)
         accepted -= pending
-    counted = int(_one(
-        con,
-        "select (select count(*) from marts.lead_events)"
-        " + (select coalesce(sum(event_count), 0) from marts.anonymous_visitors)",
-    ))
+    counted = int(
+        _one(
+            con,
+            "select (select count(*) from marts.lead_events)"
+            " + (select coalesce(sum(event_count), 0) from marts.anonymous_visitors)",
+        )
+    )
     problems = []
     if loose:
-        problems.append(f"{loose} accepted event(s) neither in marts.lead_events nor anonymous"
-                        " (new events not transformed yet? run the pipeline)")
+        problems.append(
+            f"{loose} accepted event(s) neither in marts.lead_events nor anonymous"
+            " (new events not transformed yet? run the pipeline)"
+        )
     if counted != accepted:
         problems.append(f"{counted} events in the marts vs {accepted} accepted")
     later = f"; {pending} loaded since dbt last built wait for the next run" if pending else ""
@@ -280,17 +321,25 @@ def _events_attributed(con: duckdb.DuckDBPyConnection, marts: dict[str, bool], b
 
 def _synced_means_acknowledged(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     name = "synced leads have their current payload acknowledged"
-    unacked = [r[0] for r in con.execute(
-        """
+    unacked = [
+        r[0]
+        for r in con.execute(
+            """
         select lead_id from lifecycle.lead_states s where state = 'synced' and not exists (
             select 1 from sync.state t where t.lead_id = s.lead_id and t.acked_payload_hash is not null)
         order by lead_id
-        """).fetchall()]
-    owed = [r[0] for r in con.execute(
         """
+        ).fetchall()
+    ]
+    owed = [
+        r[0]
+        for r in con.execute(
+            """
         select distinct s.lead_id from lifecycle.lead_states s join sync.outbox o on o.lead_id = s.lead_id
         where s.state = 'synced' order by 1
-        """).fetchall()]
+        """
+        ).fetchall()
+    ]
     problems = []
     if unacked:
         problems.append(f"{len(unacked)} synced lead(s) never acknowledged: {_sample(unacked)}")

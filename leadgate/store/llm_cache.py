@@ -23,7 +23,9 @@ def load_cache(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dic
     return {key: json.loads(answer) for key, answer in rows}
 
 
-def load_validation_cache(con: duckdb.DuckDBPyConnection, input_hashes: list[str], prompt_version: str) -> dict[str, dict[str, Any]]:
+def load_validation_cache(
+    con: duckdb.DuckDBPyConnection, input_hashes: list[str], prompt_version: str
+) -> dict[str, dict[str, Any]]:
     """Cached validator verdicts for leads with these input hashes (their keys also cover the first answer)."""
     if not input_hashes:
         return {}
@@ -64,12 +66,18 @@ def record_llm_calls(con: duckdb.DuckDBPyConnection, calls: list[CallRecord], ru
         return 0
     frame = pd.DataFrame(
         {
-            "call_id": [c.call_id for c in calls], "request_id": [c.request_id for c in calls],
-            "model": [c.model for c in calls], "prompt_version": [c.prompt_version for c in calls],
-            "kind": [c.kind for c in calls], "batch_size": [c.batch_size for c in calls],
-            "lead_ids": [json.dumps(c.lead_ids) for c in calls], "tokens_in": [c.tokens_in for c in calls],
-            "tokens_out": [c.tokens_out for c in calls], "latency_ms": [c.latency_ms for c in calls],
-            "outcome": [c.outcome for c in calls], "error": [c.error for c in calls],
+            "call_id": [c.call_id for c in calls],
+            "request_id": [c.request_id for c in calls],
+            "model": [c.model for c in calls],
+            "prompt_version": [c.prompt_version for c in calls],
+            "kind": [c.kind for c in calls],
+            "batch_size": [c.batch_size for c in calls],
+            "lead_ids": [json.dumps(c.lead_ids) for c in calls],
+            "tokens_in": [c.tokens_in for c in calls],
+            "tokens_out": [c.tokens_out for c in calls],
+            "latency_ms": [c.latency_ms for c in calls],
+            "outcome": [c.outcome for c in calls],
+            "error": [c.error for c in calls],
             "estimated_cost_usd": pd.Series([c.estimated_cost_usd for c in calls], dtype="float64"),
             "called_at": [c.called_at for c in calls],
         }

@@ -6,7 +6,7 @@ import os
 import re
 import socket
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 _PROC = Path("/proc")
@@ -19,7 +19,7 @@ def _start_ticks(pid: int) -> int | None:
     except OSError:
         return None
     # the command name (field 2) may contain spaces and parentheses: split after its closing one
-    fields = stat[stat.rfind(")") + 2:].split()
+    fields = stat[stat.rfind(")") + 2 :].split()
     try:
         return int(fields[19])
     except (IndexError, ValueError):
@@ -71,8 +71,14 @@ class ProcessIdentity:
     @classmethod
     def current(cls) -> ProcessIdentity:
         pid = os.getpid()
-        return cls(pid=pid, host=socket.gethostname(), started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                   command=command_of(pid), boot_id=_boot_id(), start_ticks=_start_ticks(pid))
+        return cls(
+            pid=pid,
+            host=socket.gethostname(),
+            started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            command=command_of(pid),
+            boot_id=_boot_id(),
+            start_ticks=_start_ticks(pid),
+        )
 
     @classmethod
     def from_dict(cls, data: dict) -> ProcessIdentity:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
+from leadgate.store import db
 
 # A decision waits this long for the writer lock to publish; a busy database leaves it to the
 # trailing publisher (or to the run holding it, which publishes when it ends).
@@ -71,7 +71,7 @@ def publish_pending(settings: LeadgateSettings) -> bool:
         try:
             guard.acquire(timeout=0)
         except Timeout:
-            return published          # the publisher holding the guard re-checks after it is done
+            return published  # the publisher holding the guard re-checks after it is done
         try:
             wait = settings.read_copy_interval - seconds_since_publish(settings)
             if wait > 0:
@@ -95,17 +95,35 @@ def _start_trailing_publisher(settings: LeadgateSettings) -> None:
     except Timeout:
         return  # a publisher is waiting: it re-checks the mark after it is done, so it covers this change
     guard.release()
-    args = [sys.executable, "-m", "leadgate.store.read_copy", str(settings.db_path), str(settings.read_db_path),
-            str(settings.read_copy_interval), str(settings.lock_timeout)]
-    subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                     start_new_session=True, close_fds=True)
+    args = [
+        sys.executable,
+        "-m",
+        "leadgate.store.read_copy",
+        str(settings.db_path),
+        str(settings.read_db_path),
+        str(settings.read_copy_interval),
+        str(settings.lock_timeout),
+    ]
+    subprocess.Popen(
+        args,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        close_fds=True,
+    )
 
 
 def main(argv: list[str]) -> int:
     """Entry of the trailing publisher; its settings come from the process that started it."""
     db_path, read_path, interval, lock_timeout = argv
-    settings = LeadgateSettings(db=Path(db_path), read_db=Path(read_path), read_copy_interval=float(interval),
-                                lock_timeout=float(lock_timeout), _env_file=None)
+    settings = LeadgateSettings(
+        db=Path(db_path),
+        read_db=Path(read_path),
+        read_copy_interval=float(interval),
+        lock_timeout=float(lock_timeout),
+        _env_file=None,
+    )
     publish_pending(settings)
     return 0
 

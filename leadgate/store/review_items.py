@@ -9,11 +9,11 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 import pandas as pd
 
-from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.scoring.fields import is_blank
-from leadgate.store.states import utcnow
+from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.states import utcnow
 
 if TYPE_CHECKING:
     from leadgate.routing.decision import RouteDecision
@@ -56,8 +56,12 @@ def current_context(con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str]) -> 
             elif (actor or "").startswith("reviewer:") and to_state == LeadState.QUALIFIED:
                 approved_by = actor.removeprefix("reviewer:")
         out[lead_id] = {
-            "state": state, "feature_hash": feature_hash, "decided_by": decided_by, "approved_by": approved_by,
-            "question": question, "question_by": question_by,
+            "state": state,
+            "feature_hash": feature_hash,
+            "decided_by": decided_by,
+            "approved_by": approved_by,
+            "question": question,
+            "question_by": question_by,
         }
     return out
 
@@ -118,7 +122,7 @@ def open_review_items(
 ) -> dict[str, int]:
     """Open a pending item per needs_review lead (once per feature hash); supersede stale pending items."""
     if decisions and (erased := erased_lead_ids(con)):
-        decisions = [d for d in decisions if d.lead_id not in erased]   # forgotten while the run was scoring
+        decisions = [d for d in decisions if d.lead_id not in erased]  # forgotten while the run was scoring
     review = [d for d in decisions if d.state == LeadState.NEEDS_REVIEW]
     leaving = pd.DataFrame({"lead_id": _text([d.lead_id for d in decisions if d.state != LeadState.NEEDS_REVIEW])})
     items = _items_frame(review, frame)
@@ -184,7 +188,8 @@ def audit_kept(
             "score": pd.array([d.score for d, _ in kept], dtype="Float64"),
             "confidence": pd.array([d.confidence for d, _ in kept], dtype="Float64"),
             "details": [
-                json.dumps({"would_route": d.state, "route_codes": list(d.reason_codes), "band": d.band}) for d, _ in kept
+                json.dumps({"would_route": d.state, "route_codes": list(d.reason_codes), "band": d.band})
+                for d, _ in kept
             ],
             "tier": _text([d.tier for d, _ in kept]),
         }

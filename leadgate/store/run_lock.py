@@ -94,8 +94,10 @@ def _busy(settings: LeadgateSettings, holder: RunHolder | None) -> RunInProgress
     elif holder.process.is_gone():
         # The recorded process is dead yet the flock is held: a process it left behind inherited the lock.
         left = [f"pid {p}: {command_of(p) or '?'}" for p in lock_holder_pids(path) if p != os.getpid()]
-        who = (f"{where} ({holder.summary()}, now gone, but {', '.join(left) or 'a process it left behind'} "
-               f"still holds {path.name}: stop it)")
+        who = (
+            f"{where} ({holder.summary()}, now gone, but {', '.join(left) or 'a process it left behind'} "
+            f"still holds {path.name}: stop it)"
+        )
     else:
         who = f"{where} ({holder.summary()})"
     return RunInProgress(f"{who}; try again when it has finished", holder)
@@ -127,8 +129,10 @@ def hold_run_lock(
                 if time.monotonic() >= deadline:
                     raise _busy(settings, holder) from None
                 if not announced:
-                    say(f"waiting for {holder.describe() if holder else 'another pipeline run'} to finish "
-                        f"(run lock on {settings.db_path.name}, up to {max(0.0, deadline - time.monotonic()):.0f} s more)")
+                    say(
+                        f"waiting for {holder.describe() if holder else 'another pipeline run'} to finish "
+                        f"(run lock on {settings.db_path.name}, up to {max(0.0, deadline - time.monotonic()):.0f} s more)"
+                    )
                     announced = True
                 time.sleep(min(0.5, max(0.01, deadline - time.monotonic())))
         previous = _read(fd)

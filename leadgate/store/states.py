@@ -15,8 +15,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import ALL_STATES
+from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.store.sql import registered, transaction, utcnow
 
 
@@ -29,9 +29,9 @@ class StateChange:
     score_id: int | None = None
     score: float | None = None
     confidence: float | None = None
-    details: dict[str, Any] = field(default_factory=dict)   # never personal data
-    tier: str | None = None            # routing's qualification tier; None keeps the lead's current one
-    next_action: str | None = None     # routing's recommended next action; None keeps the current one
+    details: dict[str, Any] = field(default_factory=dict)  # never personal data
+    tier: str | None = None  # routing's qualification tier; None keeps the lead's current one
+    next_action: str | None = None  # routing's recommended next action; None keeps the current one
 
 
 def set_states(
@@ -49,7 +49,7 @@ def set_states(
     """Upsert current states and append one audit row per change, in one transaction (the caller's, if in_transaction)."""
     rows = list(changes)
     if rows and (erased := erased_lead_ids(con)):
-        rows = [c for c in rows if c.lead_id not in erased]   # forgotten meanwhile: never written back
+        rows = [c for c in rows if c.lead_id not in erased]  # forgotten meanwhile: never written back
     if not rows:
         return 0
     for ch in rows:
@@ -75,7 +75,7 @@ def set_states(
     # DuckDB 2.0 refuses register() while an earlier execute() still has unfetched rows.
     con.complete()
     # in_transaction: the caller's transaction (a replayed journal decision) takes these rows with its own.
-    with registered(con, _state_changes=frame), (nullcontext() if in_transaction else transaction(con)):
+    with registered(con, _state_changes=frame), nullcontext() if in_transaction else transaction(con):
         con.execute(
             """
             insert into audit.decisions (decided_at, run_id, lead_id, kind, actor, from_state, to_state,

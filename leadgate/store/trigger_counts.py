@@ -25,15 +25,16 @@ def trigger_counts(
     for i, t in enumerate(triggers):
         url = " or ".join(["contains(lower(page_url), ?)"] * len(t.url_contains)) or "true"
         # Fixed SQL fragments per trigger (a count, an alias by position); every value is bound.
-        filters.append(f"count(*) filter (where list_contains(?::varchar[], event_type) and occurred_at > ?"
-                       f" and ({url})) as t{i}")
+        filters.append(
+            f"count(*) filter (where list_contains(?::varchar[], event_type) and occurred_at > ? and ({url})) as t{i}"
+        )
         params += [list(t.event_types), now - timedelta(days=t.window_days), *(s.lower() for s in t.url_contains)]
     since = min(now - timedelta(days=t.window_days) for t in triggers)
     con.register("_trigger_leads", pd.DataFrame({"lead_id": pd.Series(list(lead_ids), dtype="string")}))
     try:
         rows = con.execute(
             f"""
-            select lead_id, {', '.join(filters)}
+            select lead_id, {", ".join(filters)}
             from marts.lead_events
             where lead_id in (select lead_id from _trigger_leads) and occurred_at > ? and occurred_at <= ?
             group by lead_id
@@ -45,7 +46,9 @@ def trigger_counts(
     return pd.DataFrame(rows, columns=columns)
 
 
-def with_trigger_counts(con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, policy: Policy, now: datetime) -> pd.DataFrame:
+def with_trigger_counts(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, policy: Policy, now: datetime
+) -> pd.DataFrame:
     """`frame` with the trigger counts joined on (0 where a lead had no matching event)."""
     counts = trigger_counts(con, frame["lead_id"].tolist(), policy, now)
     out = frame.drop(columns=[c for c in counts.columns if c != "lead_id" and c in frame.columns])

@@ -15,9 +15,9 @@ import duckdb
 import pandas as pd
 
 from connectors.crm.base import OutboundLead, SyncResult
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.pipeline.recovery import Process, process_gone, this_process
+from leadgate.store import db
 from leadgate.store.sql import registered, transaction
 
 # Sends of this process that are still running: their in_flight rows are not stale.
@@ -39,8 +39,9 @@ def open_send(settings: LeadgateSettings, crm: str, run_id: str | None, leads: S
     """Write one `in_flight` intent per lead and commit, before anything is sent; returns the send id."""
     send_id = uuid.uuid4().hex
     me = this_process()
-    frame = pd.DataFrame([(lead.lead_id, lead.payload_hash) for lead in leads], columns=["lead_id", "payload_hash"],
-                         dtype="object")
+    frame = pd.DataFrame(
+        [(lead.lead_id, lead.payload_hash) for lead in leads], columns=["lead_id", "payload_hash"], dtype="object"
+    )
     with db.connect(settings) as con:
         with registered(con, _intent_leads=frame):
             con.execute(
@@ -71,12 +72,15 @@ def close_unfinished(settings: LeadgateSettings, send_id: str, exc: BaseExceptio
     try:
         with db.connect(settings) as con:
             _close(con, send_id, "INTERRUPTED" if isinstance(exc, KeyboardInterrupt) else "SEND_FAILED", note)
-    except Exception:   # noqa: BLE001, S110 - the next sync closes it instead (this process will be gone by then)
+    except Exception:
         pass
 
 
 def send_logged(
-    settings: LeadgateSettings, crm: str, run_id: str | None, leads: Sequence[OutboundLead],
+    settings: LeadgateSettings,
+    crm: str,
+    run_id: str | None,
+    leads: Sequence[OutboundLead],
     send: Callable[[Sequence[OutboundLead]], list[SyncResult]],
 ) -> tuple[str, list[SyncResult]]:
     """Open the intents, call `send` (the connector's upsert), close them as unfinished if it raises."""
@@ -87,7 +91,7 @@ def send_logged(
         close_unfinished(settings, send_id, exc)
         raise
     finally:
-        _ACTIVE.discard(send_id)   # answers not recorded from here on are found by the next reconcile
+        _ACTIVE.discard(send_id)  # answers not recorded from here on are found by the next reconcile
 
 
 def _close(con: duckdb.DuckDBPyConnection, send_id: str, code: str, note: str) -> int:
@@ -121,8 +125,10 @@ def reconcile(con: duckdb.DuckDBPyConnection) -> int:
         if stale is None:
             continue
         code, why = stale
-        note = (f"unfinished: {why}; the CRM may have applied them, so they are sent again and matched by "
-                f"leadgate's key (no duplicate)")
+        note = (
+            f"unfinished: {why}; the CRM may have applied them, so they are sent again and matched by "
+            f"leadgate's key (no duplicate)"
+        )
         closed += _close(con, send_id, code, note)
     return closed
 

@@ -18,28 +18,47 @@ import pandas as pd
 from connectors.crm.attempts import ATTEMPT_COLUMNS, attempt_rows
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome, SyncResult
 from connectors.crm.retry import CrmCallError
-from leadgate.store import db
-from leadgate.sync import intents as sync_intents
 from leadgate.config import LeadgateSettings
-from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
-from leadgate.shared.redaction import redact
 from leadgate.review.service import queue_review_items
-from leadgate.store.states import StateChange, set_states, utcnow
+from leadgate.shared.redaction import redact
+from leadgate.store import db
+from leadgate.store.erasure_list import erased_lead_ids
 from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.states import StateChange, set_states, utcnow
+from leadgate.sync import intents as sync_intents
 from leadgate.sync.payload import build_payload, canonical_json, current_payloads, payload_hash, record_field_issues
 
-__all__ = ["OutboxReport", "SyncError", "SyncReport", "build_payload", "canonical_json", "owed_leads",
-           "payload_hash", "planned_outbox", "record_results", "refresh_outbox", "run_sync"]
+__all__ = [
+    "OutboxReport",
+    "SyncError",
+    "SyncReport",
+    "build_payload",
+    "canonical_json",
+    "owed_leads",
+    "payload_hash",
+    "planned_outbox",
+    "record_results",
+    "refresh_outbox",
+    "run_sync",
+]
 
 # CRM answers a person must look at: (reason code, what the reviewer is told).
 TO_REVIEW = {
-    "rejected": ("crm_rejected", "{crm} refused this lead ({error}). Correct the data at its source, or reject the lead."),
-    "converted": ("crm_converted", "The {crm} record of this lead was converted before leadgate recorded a sync, so "
-                  "leadgate will not update it again. Decide whether sales should hear about the new activity."),
-    "already_contact": ("crm_already_contact", "This person already exists as a contact in {crm}. "
-                        "Decide whether the contact's owner should get this lead."),
+    "rejected": (
+        "crm_rejected",
+        "{crm} refused this lead ({error}). Correct the data at its source, or reject the lead.",
+    ),
+    "converted": (
+        "crm_converted",
+        "The {crm} record of this lead was converted before leadgate recorded a sync, so "
+        "leadgate will not update it again. Decide whether sales should hear about the new activity.",
+    ),
+    "already_contact": (
+        "crm_already_contact",
+        "This person already exists as a contact in {crm}. Decide whether the contact's owner should get this lead.",
+    ),
 }
 
 
@@ -54,7 +73,7 @@ class OutboxReport:
     unchanged: int = 0
     removed: int = 0
     owed: int = 0
-    back_to_qualified: int = 0      # synced leads whose payload changed since the CRM acknowledged it
+    back_to_qualified: int = 0  # synced leads whose payload changed since the CRM acknowledged it
 
 
 @dataclass(frozen=True)
@@ -69,12 +88,12 @@ class SyncReport:
     converted: int = 0
     already_contact: int = 0
     retry: int = 0
-    unexpected_results: int = 0     # results for leads that were not sent (ignored)
+    unexpected_results: int = 0  # results for leads that were not sent (ignored)
     synced: int = 0
     to_review: int = 0
-    crm_calls: int = 0              # every HTTP request to the CRM in this run (set-up check and look-ups included)
-    attempts_logged: int = 0        # rows written to sync.attempts
-    unfinished_sends: int = 0       # leads of an earlier send that died before its answers were recorded (re-sent)
+    crm_calls: int = 0  # every HTTP request to the CRM in this run (set-up check and look-ups included)
+    attempts_logged: int = 0  # rows written to sync.attempts
+    unfinished_sends: int = 0  # leads of an earlier send that died before its answers were recorded (re-sent)
 
 
 # ---------------------------------------------------------------------- outbox
@@ -139,7 +158,7 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
             # The outbox is what the configured CRM is owed: rows queued for another one (a shadow run with
             # LEADGATE_CRM=none, or a CRM switched away from) would otherwise stay owed forever.
             con.execute("delete from sync.outbox where crm <> ?", [crm])
-            record_field_issues(con, "_payloads", now)     # what neutralising the payloads changed, per lead
+            record_field_issues(con, "_payloads", now)  # what neutralising the payloads changed, per lead
             con.execute(
                 """
                 insert into sync.outbox (crm, lead_id, payload, payload_hash, reason, created_at, updated_at)
@@ -154,28 +173,51 @@ def refresh_outbox(con: duckdb.DuckDBPyConnection, crm: str, policy: Policy) -> 
                 [crm, now, now],
             )
         # State changes after the outbox commit: if they fail, the next refresh finds and redoes them.
-        back = [r[0] for r in con.execute(
-            "select lead_id from _outbox_plan where plan = 'owed' and state = 'synced'").fetchall()]
-        healed = [r[0] for r in con.execute(
-            "select lead_id from _outbox_plan where plan = 'settled' and state = 'qualified'").fetchall()]
+        back = [
+            r[0]
+            for r in con.execute("select lead_id from _outbox_plan where plan = 'owed' and state = 'synced'").fetchall()
+        ]
+        healed = [
+            r[0]
+            for r in con.execute(
+                "select lead_id from _outbox_plan where plan = 'settled' and state = 'qualified'"
+            ).fetchall()
+        ]
     _set(con, back, LeadState.QUALIFIED, "payload_changed", crm, policy)
     _set(con, healed, LeadState.SYNCED, "crm_has_current_payload", crm, policy)
     return OutboxReport(
-        new=int(new), changed=int(changed), unchanged=int(eligible - new - changed), removed=int(removed),
-        owed=_owed_count(con, crm), back_to_qualified=len(back),
+        new=int(new),
+        changed=int(changed),
+        unchanged=int(eligible - new - changed),
+        removed=int(removed),
+        owed=_owed_count(con, crm),
+        back_to_qualified=len(back),
     )
 
 
 def _set(
-    con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str], state: LeadState, reason: str, crm: str,
-    policy: Policy, run_id: str | None = None, *, kind: str = "sync", details: dict[str, dict] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    lead_ids: Sequence[str],
+    state: LeadState,
+    reason: str,
+    crm: str,
+    policy: Policy,
+    run_id: str | None = None,
+    *,
+    kind: str = "sync",
+    details: dict[str, dict] | None = None,
 ) -> int:
-    changes = [StateChange(lead_id=lid, state=state.value, reason_codes=[reason],
-                           details={"crm": crm, **(details or {}).get(lid, {})}) for lid in lead_ids]
+    changes = [
+        StateChange(
+            lead_id=lid, state=state.value, reason_codes=[reason], details={"crm": crm, **(details or {}).get(lid, {})}
+        )
+        for lid in lead_ids
+    ]
     return set_states(con, changes, kind=kind, actor=f"sync:{crm}", run_id=run_id, policy_version=policy.version)
 
 
 # ---------------------------------------------------------------------- sending
+
 
 def owed_leads(con: duckdb.DuckDBPyConnection, crm: str) -> list[OutboundLead]:
     """Every owed outbox row for `crm`, oldest first, with the CRM record id known from earlier acks."""
@@ -215,13 +257,14 @@ def run_sync(
         owed = owed_leads(con, crm) if mode == "live" else []
     report = SyncReport(mode=mode, crm=crm, outbox=outbox, would_send=outbox.owed, unfinished_sends=unfinished)
     if not owed:
-        return report            # nothing owed: not a single CRM request, not even the set-up check
+        return report  # nothing owed: not a single CRM request, not even the set-up check
     calls_before = connector.stats.calls
     try:
         missing = list(connector.missing_setup())
     except CrmCallError as exc:
-        raise SyncError(f"{crm} did not answer the set-up check, so nothing was sent and "
-                        f"{len(owed)} lead(s) stay owed: {exc}") from exc
+        raise SyncError(
+            f"{crm} did not answer the set-up check, so nothing was sent and {len(owed)} lead(s) stay owed: {exc}"
+        ) from exc
     if missing:
         raise CrmNotReady(connector.not_ready_message(missing))
     # Sent without holding the database: a slow CRM must not lock out reviewers.
@@ -249,7 +292,7 @@ def record_results(
     send_id: str | None = None,
 ) -> dict[str, int]:
     """Record one connector answer per sent lead (acks, refusals, conversions, retries) and every attempt."""
-    erased = erased_lead_ids(con)     # forgotten while the request was in flight: nothing of them is kept
+    erased = erased_lead_ids(con)  # forgotten while the request was in flight: nothing of them is kept
     by_id = {lead.lead_id: lead for lead in sent if lead.lead_id not in erased}
     rows: dict[str, tuple] = {}
     answered: list[SyncResult] = []
@@ -263,15 +306,30 @@ def record_results(
             continue
         answered.append(result)
         rows[result.lead_id] = (
-            result.lead_id, lead.payload_hash, canonical_json(lead.payload), SyncOutcome(result.outcome).value,
-            result.crm_record_id, _error_text(result), result.error_code,
+            result.lead_id,
+            lead.payload_hash,
+            canonical_json(lead.payload),
+            SyncOutcome(result.outcome).value,
+            result.crm_record_id,
+            _error_text(result),
+            result.error_code,
         )
     for lead_id, lead in by_id.items():
-        if lead_id not in rows:   # a connector must answer for every lead: no answer means try again
-            rows[lead_id] = (lead_id, lead.payload_hash, canonical_json(lead.payload), SyncOutcome.RETRY.value,
-                             None, "no result from connector", None)
-    frame = pd.DataFrame(list(rows.values()), dtype="object",
-                         columns=["lead_id", "payload_hash", "payload", "outcome", "crm_record_id", "error", "error_code"])
+        if lead_id not in rows:  # a connector must answer for every lead: no answer means try again
+            rows[lead_id] = (
+                lead_id,
+                lead.payload_hash,
+                canonical_json(lead.payload),
+                SyncOutcome.RETRY.value,
+                None,
+                "no result from connector",
+                None,
+            )
+    frame = pd.DataFrame(
+        list(rows.values()),
+        dtype="object",
+        columns=["lead_id", "payload_hash", "payload", "outcome", "crm_record_id", "error", "error_code"],
+    )
     attempts = pd.DataFrame(attempt_rows(crm, run_id, answered), columns=list(ATTEMPT_COLUMNS), dtype="object")
     now = utcnow()
     with registered(con, _sync_results=frame, _sync_attempts=attempts):
@@ -280,18 +338,21 @@ def record_results(
             if send_id is not None:
                 sync_intents.close_completed(con, send_id)
             con.execute(
-                f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)})"    # fixed column list, no values
+                f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)})"  # fixed column list, no values
                 " select run_id, crm, lead_id, payload_hash, request::json, response::json, outcome, crm_record_id,"
                 " error_code, message, http_status::integer, attempted_at::timestamptz from _sync_attempts"
             )
-        synced = [r[0] for r in con.execute(
-            """
+        synced = [
+            r[0]
+            for r in con.execute(
+                """
             select r.lead_id from _sync_results r join lifecycle.lead_states ls on ls.lead_id = r.lead_id
             where r.outcome = 'acknowledged' and ls.state = 'qualified'
               and not exists (select 1 from sync.outbox o where o.crm = ? and o.lead_id = r.lead_id)
             """,
-            [crm],
-        ).fetchall()]
+                [crm],
+            ).fetchall()
+        ]
         # A conversion of a record we wrote and had acknowledged is a result, not a question for a person.
         converted = con.execute(
             """
@@ -312,15 +373,29 @@ def record_results(
             [[lid for lid, _, _ in converted]],
         ).fetchall()
     _set(con, synced, LeadState.SYNCED, "crm_acknowledged", crm, policy, run_id)
-    _set(con, [lid for lid, _, _ in converted], LeadState.SYNCED, "crm_converted", crm, policy, run_id, kind="outcome",
-         details={lid: {"crm_record_id": rid, "error_code": code} for lid, rid, code in converted})
+    _set(
+        con,
+        [lid for lid, _, _ in converted],
+        LeadState.SYNCED,
+        "crm_converted",
+        crm,
+        policy,
+        run_id,
+        kind="outcome",
+        details={lid: {"crm_record_id": rid, "error_code": code} for lid, rid, code in converted},
+    )
     _send_to_review(con, crm, refused, policy, run_id)
     counts = frame["outcome"].value_counts().to_dict()
     return {
-        "acknowledged": counts.get("acknowledged", 0), "rejected": counts.get("rejected", 0),
-        "converted": counts.get("converted", 0), "already_contact": counts.get("already_contact", 0),
-        "retry": counts.get("retry", 0), "unexpected_results": unexpected,
-        "synced": len(synced), "to_review": len(refused), "attempts_logged": len(attempts),
+        "acknowledged": counts.get("acknowledged", 0),
+        "rejected": counts.get("rejected", 0),
+        "converted": counts.get("converted", 0),
+        "already_contact": counts.get("already_contact", 0),
+        "retry": counts.get("retry", 0),
+        "unexpected_results": unexpected,
+        "synced": len(synced),
+        "to_review": len(refused),
+        "attempts_logged": len(attempts),
     }
 
 
@@ -364,13 +439,19 @@ def _write_results(con: duckdb.DuckDBPyConnection, crm: str, now: Any) -> None:
     # ... except after a conversion: nothing is ever written to that record again.
     con.execute(
         "delete from sync.outbox o using _sync_results r where o.crm = ? and o.lead_id = r.lead_id"
-        " and r.outcome = 'converted'", [crm])
+        " and r.outcome = 'converted'",
+        [crm],
+    )
     con.execute(
         "update sync.outbox o set reason = 'retry', updated_at = ? from _sync_results r where o.crm = ?"
-        " and o.lead_id = r.lead_id and o.payload_hash = r.payload_hash and r.outcome = 'retry'", [now, crm])
+        " and o.lead_id = r.lead_id and o.payload_hash = r.payload_hash and r.outcome = 'retry'",
+        [now, crm],
+    )
     con.execute(
         "update sync.state s set last_error = r.error, updated_at = ? from _sync_results r"
-        " where s.crm = ? and s.lead_id = r.lead_id and r.outcome = 'retry'", [now, crm])
+        " where s.crm = ? and s.lead_id = r.lead_id and r.outcome = 'retry'",
+        [now, crm],
+    )
 
 
 def _send_to_review(
@@ -379,13 +460,21 @@ def _send_to_review(
     if not refused:
         return
     entries = pd.DataFrame(
-        [(lid, TO_REVIEW[outcome][0], TO_REVIEW[outcome][1].format(crm=crm, error=error or "no message"))
-         for lid, outcome, error, _code in refused],
+        [
+            (lid, TO_REVIEW[outcome][0], TO_REVIEW[outcome][1].format(crm=crm, error=error or "no message"))
+            for lid, outcome, error, _code in refused
+        ],
         columns=["lead_id", "reason_code", "summary"],
     )
     queue_review_items(con, entries, policy_version=policy.version)
     # The audit gets the CRM's error code, never its message (it may quote personal data).
-    changes = [StateChange(lid, LeadState.NEEDS_REVIEW.value, [TO_REVIEW[outcome][0]],
-                           details={"crm": crm, "error_code": code} if code else {"crm": crm})
-               for lid, outcome, _error, code in refused]
+    changes = [
+        StateChange(
+            lid,
+            LeadState.NEEDS_REVIEW.value,
+            [TO_REVIEW[outcome][0]],
+            details={"crm": crm, "error_code": code} if code else {"crm": crm},
+        )
+        for lid, outcome, _error, code in refused
+    ]
     set_states(con, changes, kind="sync", actor=f"sync:{crm}", run_id=run_id, policy_version=policy.version)

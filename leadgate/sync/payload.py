@@ -14,12 +14,22 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from leadgate.policy import Policy
 from leadgate.policy.consent import allowed_statuses, status_sql
 from leadgate.shared.neutral_text import crm_text
-from leadgate.policy import Policy
 
-PERSON_FIELDS = ("email", "first_name", "last_name", "company", "company_domain", "job_title", "phone",
-                 "country", "industry", "company_size")
+PERSON_FIELDS = (
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "company_domain",
+    "job_title",
+    "phone",
+    "country",
+    "industry",
+    "company_size",
+)
 # Sent when the lead's first touch carried no utm_source: says where the MQL came from.
 DEFAULT_LEAD_SOURCE = "leadgate"
 
@@ -66,7 +76,9 @@ def neutral_texts(payload: dict[str, Any], issues: list[tuple[str, str]] | None 
     return out
 
 
-def build_payload(row: Mapping[str, Any], top_reasons: int = 5, issues: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+def build_payload(
+    row: Mapping[str, Any], top_reasons: int = 5, issues: list[tuple[str, str]] | None = None
+) -> dict[str, Any]:
     """The CRM-neutral MQL payload of one lead (never the raw message text), its text made inert for a CRM."""
     payload: dict[str, Any] = {"lead_id": row["lead_id"]}
     payload.update({name: _text(row.get(name)) for name in PERSON_FIELDS})
@@ -76,11 +88,11 @@ def build_payload(row: Mapping[str, Any], top_reasons: int = 5, issues: list[tup
         score=_rounded(row.get("score")),
         confidence=_rounded(row.get("confidence")),
         top_reasons=_reason_texts(row.get("reasons"), top_reasons),
-        reviewer_summary=_text(row.get("reviewer_summary")),   # the reviewer's approval and note, for sales
+        reviewer_summary=_text(row.get("reviewer_summary")),  # the reviewer's approval and note, for sales
         policy_version=_text(row.get("policy_version")),
         scorer_version=_text(row.get("scorer_version")),
         model_version=_text(row.get("model_version")),
-        next_action=_text(row.get("next_action")),      # routing's recommendation, for the CRM's assignment rules
+        next_action=_text(row.get("next_action")),  # routing's recommendation, for the CRM's assignment rules
         hot_signals=_hot_signals(row.get("route_codes")),
     )
     return neutral_texts(payload, issues)
@@ -156,16 +168,21 @@ def current_payloads(con: duckdb.DuckDBPyConnection, policy: Policy) -> pd.DataF
         texts.append(text)
         hashes.append(hashlib.sha256(text.encode("utf-8")).hexdigest())
         issues.append(json.dumps([{"field": f, "problem": p} for f, p in found]) if found else None)
-    return pd.DataFrame({"lead_id": lead_ids, "payload": texts, "payload_hash": hashes, "field_issues": issues},
-                        dtype="object")
+    return pd.DataFrame(
+        {"lead_id": lead_ids, "payload": texts, "payload_hash": hashes, "field_issues": issues}, dtype="object"
+    )
 
 
 def record_field_issues(con: duckdb.DuckDBPyConnection, payloads: str, now: Any) -> int:
     """Upsert sync.field_issues (lead, field, problem; no values) from the `field_issues` column of `payloads`."""
-    rows = [(lead_id, item["field"], item["problem"])
-            for lead_id, text in con.execute(f"select lead_id, field_issues from {payloads}"   # a registered view name
-                                             " where field_issues is not null").fetchall()
-            for item in json.loads(text)]
+    rows = [
+        (lead_id, item["field"], item["problem"])
+        for lead_id, text in con.execute(
+            f"select lead_id, field_issues from {payloads}"  # a registered view name
+            " where field_issues is not null"
+        ).fetchall()
+        for item in json.loads(text)
+    ]
     if rows:
         con.executemany(
             "insert into sync.field_issues (lead_id, field, problem, first_seen_at, last_seen_at) values (?, ?, ?, ?, ?)"

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from connectors.crm.mapping import CrmMapping, diff_fields
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
+from leadgate.store import db
 from leadgate.sync.outbox import planned_outbox
 
 
@@ -20,9 +20,9 @@ from leadgate.sync.outbox import planned_outbox
 class LeadPreview:
     lead_id: str
     email: str | None
-    action: str                                   # create | update
-    reason: str                                   # new | changed | retry
-    changes: dict[str, tuple[Any, Any]]           # field -> (last acknowledged value, value to send)
+    action: str  # create | update
+    reason: str  # new | changed | retry
+    changes: dict[str, tuple[Any, Any]]  # field -> (last acknowledged value, value to send)
 
 
 @dataclass(frozen=True)
@@ -30,11 +30,11 @@ class SyncPreview:
     crm: str
     mode: str
     leads: list[LeadPreview] = field(default_factory=list)
-    unchanged: int = 0                            # the CRM has their current payload
-    refused: int = 0                              # refused by the CRM; not resent until the payload changes
-    converted: int = 0                            # converted in the CRM; never written again
-    elsewhere: int = 0                            # synced through another CRM before a switch
-    if_empty: list[str] = field(default_factory=list)   # fields written only where the CRM's value is empty
+    unchanged: int = 0  # the CRM has their current payload
+    refused: int = 0  # refused by the CRM; not resent until the payload changes
+    converted: int = 0  # converted in the CRM; never written again
+    elsewhere: int = 0  # synced through another CRM before a switch
+    if_empty: list[str] = field(default_factory=list)  # fields written only where the CRM's value is empty
 
     @property
     def creates(self) -> int:
@@ -78,8 +78,12 @@ def preview_sync(
         leads.append(LeadPreview(lead_id, new.get("email"), action, reason, changes))
     leads.sort(key=lambda lead: (lead.action, lead.reason, lead.email or "", lead.lead_id))
     return SyncPreview(
-        crm=crm, mode=settings.sync_mode, leads=leads, unchanged=int(counts.get("settled", 0)),
-        refused=int(counts.get("refused", 0)), converted=int(counts.get("converted", 0)),
+        crm=crm,
+        mode=settings.sync_mode,
+        leads=leads,
+        unchanged=int(counts.get("settled", 0)),
+        refused=int(counts.get("refused", 0)),
+        converted=int(counts.get("converted", 0)),
         elsewhere=int(counts.get("elsewhere", 0)),
         if_empty=list(mapping.if_empty_fields) if mapping is not None else [],
     )

@@ -11,12 +11,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from leadgate.policy import consent
-
-from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
-from leadgate.policy import load_policy
+from leadgate.policy import consent, load_policy
 from leadgate.review import metrics as review_metrics
+from leadgate.store import db
 
 # The profile reads the database path from this variable (dbt_project/profiles.yml).
 DB_PATH_ENV = "LEADGATE_DBT_DB_PATH"
@@ -49,7 +47,10 @@ def target_dir(settings: LeadgateSettings) -> Path:
 
 
 def run_dbt(
-    settings: LeadgateSettings, *, full_refresh: bool = False, project_dir: Path = DBT_PROJECT_DIR,
+    settings: LeadgateSettings,
+    *,
+    full_refresh: bool = False,
+    project_dir: Path = DBT_PROJECT_DIR,
     select: list[str] | None = None,
 ) -> DbtReport:
     """`dbt build` the project into settings.db_path under the writer lock; raise DbtFailed on any bad node."""
@@ -59,21 +60,27 @@ def run_dbt(
     project_dir = Path(project_dir).resolve()
     target = target_dir(settings)
     args = [
-        "--log-level", "none",
-        "--log-level-file", "info",
-        "--log-path", str(target / "logs"),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+        "--log-path",
+        str(target / "logs"),
         "--no-use-colors",
         "build",
-        "--project-dir", str(project_dir),
-        "--profiles-dir", str(project_dir),
-        "--target-path", str(target),
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target),
     ]
     if full_refresh:
         args.append("--full-refresh")
-    if select:       # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
+    if select:  # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
         args += ["--select", *select]
     # The consent rule's policy half (leadgate/policy/consent.py), so the mart's has_consent matches routing and sync.
-    policy = load_policy(settings.policy)   # and the review SLA clock, so review_metrics_* count as `leadgate metrics`
+    policy = load_policy(settings.policy)  # and the review SLA clock, so review_metrics_* count as `leadgate metrics`
     args += ["--vars", json.dumps({**consent.dbt_vars(policy), **review_metrics.dbt_vars(policy)})]
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):

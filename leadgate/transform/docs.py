@@ -6,8 +6,8 @@ import functools
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
+from leadgate.store import db
 from leadgate.transform.dbt import _one_line, _release_database, environment_for_dbt
 
 # The `read_copy` target in dbt_project/profiles.yml reads the copy's path from this variable and
@@ -33,10 +33,23 @@ def generate_docs(settings: LeadgateSettings, project_dir: Path = DBT_PROJECT_DI
     project_dir = Path(project_dir).resolve()
     target = docs_dir(settings)
     args = [
-        "--log-level", "none", "--log-level-file", "info", "--log-path", str(target / "logs"), "--no-use-colors",
-        "docs", "generate",
-        "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
-        "--target", DOCS_TARGET, "--target-path", str(target),
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+        "--log-path",
+        str(target / "logs"),
+        "--no-use-colors",
+        "docs",
+        "generate",
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target",
+        DOCS_TARGET,
+        "--target-path",
+        str(target),
     ]
     with environment_for_dbt({READ_DB_PATH_ENV: str(copy)}):
         from dbt.cli.main import dbtRunner  # ~3 s import: only here
@@ -62,5 +75,7 @@ def docs_server(folder: Path, port: int, host: str = "127.0.0.1") -> ThreadingHT
     try:
         return ThreadingHTTPServer((host, port), handler)
     except OSError as exc:  # e.g. the port is taken: say which, and what to do
-        raise DocsFailed(f"cannot serve the docs on http://{host}:{port}: {exc.strerror or exc}; "
-                         f"choose another --port (the docs are in {folder})") from None
+        raise DocsFailed(
+            f"cannot serve the docs on http://{host}:{port}: {exc.strerror or exc}; "
+            f"choose another --port (the docs are in {folder})"
+        ) from None

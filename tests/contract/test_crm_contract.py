@@ -22,11 +22,18 @@ from tests.emulators.fixtures import (  # noqa: F401  (pytest fixtures)
     tls_ca,
 )
 
-
 # 403 REQUEST_LIMIT_EXCEEDED is Salesforce's way of saying 429; HubSpot's 403 is a missing scope (final).
-TRANSIENT = [("salesforce", 429, {"Retry-After": "1"}), ("salesforce", 429, {}), ("salesforce", 403, {}),
-             ("salesforce", 500, {}), ("salesforce", 503, {}),
-             ("hubspot", 429, {"Retry-After": "1"}), ("hubspot", 429, {}), ("hubspot", 500, {}), ("hubspot", 502, {})]
+TRANSIENT = [
+    ("salesforce", 429, {"Retry-After": "1"}),
+    ("salesforce", 429, {}),
+    ("salesforce", 403, {}),
+    ("salesforce", 500, {}),
+    ("salesforce", 503, {}),
+    ("hubspot", 429, {"Retry-After": "1"}),
+    ("hubspot", 429, {}),
+    ("hubspot", 500, {}),
+    ("hubspot", 502, {}),
+]
 
 
 @pytest.mark.parametrize("name,status,headers", TRANSIENT)
@@ -62,7 +69,7 @@ def test_a_timeout_is_retried_without_creating_a_duplicate(crm):
 
     assert all(r.outcome == SyncOutcome.ACKNOWLEDGED for r in results)
     assert results[0].attempts[0].error_code == "TIMEOUT" and results[0].attempts[0].http_status is None
-    time.sleep(1.2)                       # let the slow request land too
+    time.sleep(1.2)  # let the slow request land too
     assert len(crm.stored()) == 3
 
 
@@ -102,25 +109,31 @@ def test_missing_set_up_is_named_alike_by_the_sync_and_crm_check_and_created_whe
     assert "2 " in gap.error and "\n" not in gap.error
     created = connector.create_missing()
     assert bool(created) == crm.creates_setup
-    if crm.creates_setup:                # nothing is left for a person to do
+    if crm.creates_setup:  # nothing is left for a person to do
         assert created == crm.custom_fields and connector.missing_setup() == []
         assert connector.created_line(created).endswith(", ".join(crm.custom_fields))
         assert gap.instructions == []
-    else:                                # an admin's: one instruction each, and still missing
+    else:  # an admin's: one instruction each, and still missing
         assert [line.split(":")[0] for line in gap.instructions] == [f"Lead.{n}" for n in crm.custom_fields]
         assert gap.heading and connector.missing_setup() == crm.custom_fields
 
 
 # --- through run_sync, on a real leadgate database -----------------------------------------------
 
+
 def test_refused_credentials_stop_the_sync_with_one_line_and_mark_nothing(world, crm):
     settings, policy, ids = world
     with pytest.raises(CrmAuthError) as err:
-        run_sync(settings, policy, crm=crm.name, mode="live",
-                 connector=crm.connector(access_token="expired"), run_id="run-1")
+        run_sync(
+            settings, policy, crm=crm.name, mode="live", connector=crm.connector(access_token="expired"), run_id="run-1"
+        )
     assert crm.token_variable in str(err.value) and "\n" not in str(err.value)
     assert crm.auth_detail in str(err.value)
     assert len(crm.stored()) == 0
-    assert rows(settings, "select count(*) from sync.state") == rows(settings, "select count(*) from sync.attempts") == [(0,)]
+    assert (
+        rows(settings, "select count(*) from sync.state")
+        == rows(settings, "select count(*) from sync.attempts")
+        == [(0,)]
+    )
     assert rows(settings, "select count(*) from sync.outbox") == [(2,)]
     assert rows(settings, "select state from lifecycle.lead_states where lead_id = ?", [ids[ALICE]]) == [("qualified",)]

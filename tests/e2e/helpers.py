@@ -27,7 +27,9 @@ def cli_env(db: Path, inbox: Path, prefect_api: str | None = None, **extra: str)
     return env
 
 
-def leadgate(*args: str, env: dict[str, str], timeout: float = 600, stdin: str | None = None) -> subprocess.CompletedProcess:
+def leadgate(
+    *args: str, env: dict[str, str], timeout: float = 600, stdin: str | None = None
+) -> subprocess.CompletedProcess:
     return subprocess.run(
         [LEADGATE, *args], env=env, cwd=REPO_DIR, capture_output=True, text=True, timeout=timeout, input=stdin
     )

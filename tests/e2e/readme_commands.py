@@ -27,5 +27,6 @@ def sql_statements() -> list[str]:
 
 def shell_commands() -> list[list[str]]:
     """Every command line of every ```sh block, as argv (trailing `# comments` dropped)."""
-    return [argv for body in readme_blocks("sh") for line in body.splitlines()
-            if (argv := shlex.split(line, comments=True))]
+    return [
+        argv for body in readme_blocks("sh") for line in body.splitlines() if (argv := shlex.split(line, comments=True))
+    ]

@@ -68,8 +68,8 @@ def test_status_and_review_do_not_load_prefect_dbt_or_gx(tmp_path):
 
 
 def test_status_exits_1_when_an_invariant_is_broken(tmp_path):
-    from leadgate.store import db
     from leadgate.config import LeadgateSettings
+    from leadgate.store import db
 
     env = _env(tmp_path)
     settings = LeadgateSettings(db=tmp_path / "leadgate.duckdb", _env_file=None)

@@ -22,8 +22,10 @@ def test_a_missing_or_wrong_inbox_is_one_line_naming_it_and_exit_2(tmp_path):
     for args in (["run"], ["ingest"]):
         proc = leadgate(*args, env=env)
         assert proc.returncode == 2, (args, proc.stderr)
-        assert _one_line(proc) == (f"leadgate: error: inbox {wrong} does not exist: "
-                                   "set LEADGATE_INBOX (or --inbox) to the folder of event files")
+        assert _one_line(proc) == (
+            f"leadgate: error: inbox {wrong} does not exist: "
+            "set LEADGATE_INBOX (or --inbox) to the folder of event files"
+        )
     wrong.parent.mkdir()
     wrong.write_text("a file, not a folder")
     proc = leadgate("run", env=env)

@@ -13,12 +13,16 @@ from tests.e2e.helpers import cli_env, leadgate, query
 
 pytestmark = pytest.mark.slow
 CONSENT = Path(__file__).resolve().parents[1] / "fixtures" / "consent"
-GRACE = "grace@northwind.io"     # qualified by refusals.jsonl; her consent comes from event grant-5
+GRACE = "grace@northwind.io"  # qualified by refusals.jsonl; her consent comes from event grant-5
 
 
 def _grace(db: Path) -> tuple:
-    return query(db, """select f.consent_status, exists (select 1 from sync.outbox o where o.lead_id = f.lead_id)
-                        from marts.lead_features f where f.email = ?""", [GRACE])[0]
+    return query(
+        db,
+        """select f.consent_status, exists (select 1 from sync.outbox o where o.lead_id = f.lead_id)
+                        from marts.lead_features f where f.email = ?""",
+        [GRACE],
+    )[0]
 
 
 def test_a_re_export_refusing_consent_withdraws_it_on_the_next_run(tmp_path, prefect_api):
@@ -36,4 +40,6 @@ def test_a_re_export_refusing_consent_withdraws_it_on_the_next_run(tmp_path, pre
     second = leadgate("run", env=env)
     assert second.returncode == 0, second.stderr[-2000:]
     assert _grace(db) == ("withdrawn", False)
-    assert query(db, "select count(*) from raw.field_issues where event_id = 'grant-5' and raw_value = 'false'") == [(1,)]
+    assert query(db, "select count(*) from raw.field_issues where event_id = 'grant-5' and raw_value = 'false'") == [
+        (1,)
+    ]

@@ -61,13 +61,23 @@ def copy_of(baseline, tmp_path_factory, name: str):
 
 # ---------------------------------------------------------------------------------------- Salesforce
 
+
 @pytest.fixture(scope="module")
 def sf(baseline, tls_ca, tmp_path_factory):
     emulator = SalesforceEmulator(tls_ca).start()
-    work, inbox, db = copy_of(baseline, tmp_path_factory, "live-sf")
-    env = cli_env(db, inbox, baseline["prefect_api"], LEADGATE_SYNC_MODE="live", LEADGATE_CRM="salesforce",
-                  SALESFORCE_INSTANCE_URL=emulator.url, SALESFORCE_ACCESS_TOKEN=emulator.token,
-                  SALESFORCE_MAX_ATTEMPTS="2", SALESFORCE_RETRY_BASE_SECONDS="0.01", SALESFORCE_RETRY_MAX_SECONDS="0.05")
+    _work, inbox, db = copy_of(baseline, tmp_path_factory, "live-sf")
+    env = cli_env(
+        db,
+        inbox,
+        baseline["prefect_api"],
+        LEADGATE_SYNC_MODE="live",
+        LEADGATE_CRM="salesforce",
+        SALESFORCE_INSTANCE_URL=emulator.url,
+        SALESFORCE_ACCESS_TOKEN=emulator.token,
+        SALESFORCE_MAX_ATTEMPTS="2",
+        SALESFORCE_RETRY_BASE_SECONDS="0.01",
+        SALESFORCE_RETRY_MAX_SECONDS="0.05",
+    )
     owed = dict(query(db, OWED_SQL))
     assert len(owed) >= 5, "the sample must qualify some leads"
     yield {"emulator": emulator, "env": env, "db": db, "inbox": inbox, "owed": owed}
@@ -98,7 +108,7 @@ def test_sf_missing_fields_refuse_a_live_sync_and_crm_setup_names_them(sf):
     one_clear_line(setup, "Salesforce is not ready for a live sync: 2 Lead field(s) missing")
     assert "  - Lead.Leadgate_Score__c: Number(16, 2), label 'leadgate score'" in setup.stdout
     assert "  - Lead.Leadgate_Summary__c: Long Text Area(32768), label 'leadgate summary'" in setup.stdout
-    for name in ("Leadgate_Score__c", "Leadgate_Summary__c"):      # the admin creates them
+    for name in ("Leadgate_Score__c", "Leadgate_Summary__c"):  # the admin creates them
         emulator.lead_fields[name] = dict(DEFAULT_CUSTOM_FIELDS[name])
     ready = leadgate("crm", "setup", env=sf["env"])
     assert ready.returncode == 0 and "salesforce is ready" in ready.stdout
@@ -121,13 +131,15 @@ def test_sf_preview_names_every_owed_lead_and_its_fields_and_sends_nothing(sf):
 
 def test_sf_a_write_applied_but_never_answered_leaves_the_leads_owed(sf):
     emulator, db, n = sf["emulator"], sf["db"], len(sf["owed"])
-    emulator.drop_after_apply("collections_upsert", times=2)     # both attempts (SALESFORCE_MAX_ATTEMPTS=2)
+    emulator.drop_after_apply("collections_upsert", times=2)  # both attempts (SALESFORCE_MAX_ATTEMPTS=2)
     proc = leadgate("sync", env=sf["env"])
     assert proc.returncode == 0, proc.stderr
     assert f"sent {n}: 0 acknowledged" in proc.stdout and f"{n} left owed" in proc.stdout
-    assert len(emulator.leads) == n                               # Salesforce has them ...
-    assert scalar(db, "select count(*) from sync.state") == 0     # ... leadgate never heard back
-    assert query(db, "select outcome, http_status, count(*) from sync.attempts group by all") == [("retry", None, 2 * n)]
+    assert len(emulator.leads) == n  # Salesforce has them ...
+    assert scalar(db, "select count(*) from sync.state") == 0  # ... leadgate never heard back
+    assert query(db, "select outcome, http_status, count(*) from sync.attempts group by all") == [
+        ("retry", None, 2 * n)
+    ]
     assert scalar(db, "select count(*) from sync.outbox where reason = 'retry'") == n
 
 
@@ -140,9 +152,14 @@ def test_sf_the_pipeline_then_delivers_every_qualified_lead_exactly_once(sf):
     # one Lead per qualified lead: the leads applied during the dropped connection were updated, not created again
     assert sorted(r["Leadgate_Id__c"] for r in emulator.leads.values()) == sorted(owed)
     assert sorted(r["Email"] for r in emulator.leads.values()) == sorted(owed.values())
-    assert query(db, """select response ->> 'created', count(*) from sync.attempts
-                        where outcome = 'acknowledged' group by 1""") == [("false", len(owed))]
-    assert query(db, "select distinct state from lifecycle.lead_states where lead_id in (select lead_id from sync.state)") == [("synced",)]
+    assert query(
+        db,
+        """select response ->> 'created', count(*) from sync.attempts
+                        where outcome = 'acknowledged' group by 1""",
+    ) == [("false", len(owed))]
+    assert query(
+        db, "select distinct state from lifecycle.lead_states where lead_id in (select lead_id from sync.state)"
+    ) == [("synced",)]
     # one attempt row per record per attempt: two dropped, then the acknowledged one
     assert query(db, "select distinct count(*) from sync.attempts group by lead_id") == [(3,)]
     assert scalar(db, "select count(*) from sync.outbox") == 0
@@ -159,26 +176,54 @@ def test_sf_leads_without_consent_or_in_review_were_never_sent(sf):
     db, emulator = sf["db"], sf["emulator"]
     in_crm = {str(r["Email"]).lower() for r in emulator.leads.values()}
     scored_ok = "lead_id in (select lead_id from scoring.scores where qualified)"
-    no_consent = {r[0] for r in query(db, f"select email from marts.lead_features where not has_consent and {scored_ok}")}
-    in_review = {r[0] for r in query(db, f"""select email from marts.lead_features join lifecycle.lead_states using (lead_id)
-                                          where state = 'needs_review' and {scored_ok}""")}
+    no_consent = {
+        r[0] for r in query(db, f"select email from marts.lead_features where not has_consent and {scored_ok}")
+    }
+    in_review = {
+        r[0]
+        for r in query(
+            db,
+            f"""select email from marts.lead_features join lifecycle.lead_states using (lead_id)
+                                          where state = 'needs_review' and {scored_ok}""",
+        )
+    }
     assert no_consent and in_review, "the sample must have qualifying scores held back by consent and by review"
     assert not in_crm & no_consent and not in_crm & in_review
-    assert scalar(db, """select count(*) from sync.attempts a join marts.lead_features f using (lead_id)
-                         where not f.has_consent""") == 0
+    assert (
+        scalar(
+            db,
+            """select count(*) from sync.attempts a join marts.lead_features f using (lead_id)
+                         where not f.has_consent""",
+        )
+        == 0
+    )
 
 
 def test_sf_a_changed_lead_is_previewed_field_by_field_then_updated_in_place(sf):
     db, emulator, env = sf["db"], sf["emulator"], sf["env"]
-    lead_id, email, title = query(db, """
+    lead_id, email, title = query(
+        db,
+        """
         select f.lead_id, f.email, f.job_title from marts.lead_features f join scoring.scores s using (lead_id)
         join lifecycle.lead_states ls using (lead_id)
-        where ls.state = 'synced' and f.job_title is not null order by s.score desc limit 1""")[0]
-    (sf["inbox"] / "title_change.jsonl").write_text(json.dumps({
-        "event_id": "title-change-1", "source": "form", "event_type": "form_submit",
-        "occurred_at": "2026-11-15T11:00:00Z", "email": email, "job_title": "Chief Executive Officer",
-        "consent": True}) + "\n", encoding="utf-8")
-    shadow = run_json({**env, "LEADGATE_SYNC_MODE": "shadow"})        # scores it, queues the new payload, sends nothing
+        where ls.state = 'synced' and f.job_title is not null order by s.score desc limit 1""",
+    )[0]
+    (sf["inbox"] / "title_change.jsonl").write_text(
+        json.dumps(
+            {
+                "event_id": "title-change-1",
+                "source": "form",
+                "event_type": "form_submit",
+                "occurred_at": "2026-11-15T11:00:00Z",
+                "email": email,
+                "job_title": "Chief Executive Officer",
+                "consent": True,
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    shadow = run_json({**env, "LEADGATE_SYNC_MODE": "shadow"})  # scores it, queues the new payload, sends nothing
     assert shadow["sync"]["outbox"]["changed"] == 1 and shadow["sync"]["sent"] == 0
     record = next(r for r in emulator.leads.values() if r["Leadgate_Id__c"] == lead_id)
     old_score = record["Leadgate_Score__c"]
@@ -195,8 +240,10 @@ def test_sf_a_changed_lead_is_previewed_field_by_field_then_updated_in_place(sf)
     [call] = emulator.requests_of("collections_upsert")
     assert [r["Leadgate_Id__c"] for r in call.json()["records"]] == [lead_id]
     record = next(r for r in emulator.leads.values() if r["Leadgate_Id__c"] == lead_id)
-    assert record["Title"] == title                                   # sales' value (if_empty) kept
-    new_score = scalar(db, "select score from scoring.scores where lead_id = ? order by score_id desc limit 1", [lead_id])
+    assert record["Title"] == title  # sales' value (if_empty) kept
+    new_score = scalar(
+        db, "select score from scoring.scores where lead_id = ? order by score_id desc limit 1", [lead_id]
+    )
     assert record["Leadgate_Score__c"] == round(new_score, 2) and len(emulator.leads) == len(sf["owed"])
     assert old_score is not None
     assert scalar(db, "select state from lifecycle.lead_states where lead_id = ?", [lead_id]) == "synced"
@@ -204,13 +251,23 @@ def test_sf_a_changed_lead_is_previewed_field_by_field_then_updated_in_place(sf)
 
 # ---------------------------------------------------------------------------------------- HubSpot
 
+
 @pytest.fixture(scope="module")
 def hs(baseline, tmp_path_factory):
     emulator = HubSpotEmulator(with_custom_properties=False).start()
-    work, inbox, db = copy_of(baseline, tmp_path_factory, "live-hs")
-    env = cli_env(db, inbox, baseline["prefect_api"], LEADGATE_SYNC_MODE="live", LEADGATE_CRM="hubspot",
-                  HUBSPOT_BASE_URL=emulator.url, HUBSPOT_ACCESS_TOKEN=emulator.token, HUBSPOT_REQUESTS_PER_10S="0",
-                  HUBSPOT_RETRY_BASE_SECONDS="0.01", HUBSPOT_RETRY_MAX_SECONDS="0.05")
+    _work, inbox, db = copy_of(baseline, tmp_path_factory, "live-hs")
+    env = cli_env(
+        db,
+        inbox,
+        baseline["prefect_api"],
+        LEADGATE_SYNC_MODE="live",
+        LEADGATE_CRM="hubspot",
+        HUBSPOT_BASE_URL=emulator.url,
+        HUBSPOT_ACCESS_TOKEN=emulator.token,
+        HUBSPOT_REQUESTS_PER_10S="0",
+        HUBSPOT_RETRY_BASE_SECONDS="0.01",
+        HUBSPOT_RETRY_MAX_SECONDS="0.05",
+    )
     yield {"emulator": emulator, "env": env, "db": db, "owed": dict(query(db, OWED_SQL))}
     emulator.stop()
 

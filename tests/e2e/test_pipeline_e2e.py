@@ -45,7 +45,11 @@ def test_first_run_accounts_for_every_record_and_every_lead(first_run):
     # the generator knows exactly which records it spoiled (data/sample is its output; test_sample checks that)
     expected = write_sample(first_run["work"] / "regenerated", leads=SAMPLE_LEADS, seed=SAMPLE_SEED)
     assert (ingest["rejected"], ingest["duplicates"], ingest["conflicts"], ingest["field_issues"]) == (
-        expected.expected_rejects, expected.expected_duplicates, expected.expected_conflicts, expected.expected_field_issues)
+        expected.expected_rejects,
+        expected.expected_duplicates,
+        expected.expected_conflicts,
+        expected.expected_field_issues,
+    )
     assert scalar(db, "select count(*) from raw.engagement_events") == ingest["accepted"]
     assert scalar(db, "select count(*) from raw.rejected_events") == ingest["rejected"]
 
@@ -64,7 +68,7 @@ def test_first_run_accounts_for_every_record_and_every_lead(first_run):
 def test_the_run_set_up_the_one_slot_limit_that_keeps_runs_apart(first_run):
     from prefect.client.orchestration import get_client
 
-    with get_client(sync_client=True) as client:      # the session's Prefect API, the one the run used
+    with get_client(sync_client=True) as client:  # the session's Prefect API, the one the run used
         limit = client.read_global_concurrency_limit_by_name("leadgate-pipeline")
     assert (limit.limit, limit.active) == (1, True)
 
@@ -73,7 +77,9 @@ def test_first_run_records_scores_decisions_review_and_outbox(first_run):
     db, summary = first_run["db"], first_run["summary"]
     leads = scalar(db, "select count(*) from marts.lead_features")
     assert scalar(db, "select count(distinct lead_id) from scoring.scores") == leads
-    assert scalar(db, "select count(*) from scoring.scores where policy_version = ?", [summary["policy_version"]]) == leads
+    assert (
+        scalar(db, "select count(*) from scoring.scores where policy_version = ?", [summary["policy_version"]]) == leads
+    )
     needs_review = scalar(db, "select count(*) from lifecycle.lead_states where state = 'needs_review'")
     assert scalar(db, "select count(*) from review.items where status = 'pending'") == needs_review
     assert scalar(db, "select count(*) from review.items where summary is null or summary = ''") == 0
@@ -100,23 +106,32 @@ def test_people_see_every_always_review_lead_and_the_queue_stays_within_budget(f
     from leadgate.policy import load_policy
 
     db, rules = first_run["db"], load_policy(DEFAULT_POLICY).routing.rules
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         with latest as (select lead_id, arg_max(details, score_id) as details from scoring.scores group by lead_id)
         select s.lead_id, s.state, s.reason_codes, f.has_consent, f.is_target_account, f.was_dormant_reactivated,
                (l.details->>'fit')::double, (l.details->>'engagement')::double
-        from lifecycle.lead_states s join marts.lead_features f using (lead_id) join latest l using (lead_id)""")
+        from lifecycle.lead_states s join marts.lead_features f using (lead_id) join latest l using (lead_id)""",
+    )
     by_rule = {"target_account": set(), "reactivated_after_dormancy": set(), "high_fit_low_engagement": set()}
     for lead_id, state, codes, consent, target, reactivated, fit, engagement in rows:
         if not consent:
-            continue        # without consent nobody is contacted: nurtured whatever else holds
-        for rule, hit in (("target_account", target), ("reactivated_after_dormancy", reactivated),
-                          ("high_fit_low_engagement", fit >= rules.high_fit_min and engagement <= rules.low_engagement_max)):
+            continue  # without consent nobody is contacted: nurtured whatever else holds
+        for rule, hit in (
+            ("target_account", target),
+            ("reactivated_after_dormancy", reactivated),
+            ("high_fit_low_engagement", fit >= rules.high_fit_min and engagement <= rules.low_engagement_max),
+        ):
             if hit:
                 by_rule[rule].add(lead_id)
                 assert state == "needs_review" and rule in codes, (lead_id, state, codes)
-    assert all(by_rule.values()), {rule: len(leads) for rule, leads in by_rule.items()}   # the sample has each kind
-    straddling = [(lead_id, state, codes) for lead_id, state, codes, consent, *_ in rows if consent and any(
-        c.startswith("missing_") and not c.endswith("_immaterial") for c in codes)]
+    assert all(by_rule.values()), {rule: len(leads) for rule, leads in by_rule.items()}  # the sample has each kind
+    straddling = [
+        (lead_id, state, codes)
+        for lead_id, state, codes, consent, *_ in rows
+        if consent and any(c.startswith("missing_") and not c.endswith("_immaterial") for c in codes)
+    ]
     assert straddling and all(state == "needs_review" for _, state, _ in straddling), straddling
     decided = [state for _, state, *_ in rows if state != "pending"]
     assert decided.count("needs_review") / len(decided) <= 0.15
@@ -138,7 +153,9 @@ def test_rerun_on_unchanged_inbox_loads_scores_and_sends_nothing(first_run):
 
 def test_new_event_rescores_only_that_lead(first_run):
     db, inbox = first_run["db"], first_run["inbox"]
-    email, lead_id = query(db, "select email, lead_id from marts.lead_features where has_consent order by lead_id limit 1")[0]
+    email, lead_id = query(
+        db, "select email, lead_id from marts.lead_features where has_consent order by lead_id limit 1"
+    )[0]
     scores_before = scalar(db, "select count(*) from scoring.scores")
     (inbox / "late_arrivals.jsonl").write_text(
         '{"event_id":"late-1","source":"web","event_type":"pricing_view","occurred_at":"2026-11-16T09:00:00Z",'
@@ -153,12 +170,14 @@ def test_new_event_rescores_only_that_lead(first_run):
 
 
 def test_bad_records_are_rejected_one_by_one_with_reasons(first_run):
-    rows = query(first_run["db"], "select source_file, line_no, reason, raw_text from raw.rejected_events order by 1, 2")
+    rows = query(
+        first_run["db"], "select source_file, line_no, reason, raw_text from raw.rejected_events order by 1, 2"
+    )
     assert rows
     expected = write_sample(first_run["work"] / "regenerated", leads=SAMPLE_LEADS, seed=SAMPLE_SEED)
     spoiled = {(b.file, b.line) for b in expected.bad if b.outcome == "reject"}
     assert {(Path(f).name, line) for f, line, _, _ in rows} == spoiled
-    for source_file, line_no, reason, raw_text in rows:
+    for _source_file, _line_no, reason, raw_text in rows:
         assert reason and len(reason) > 10 and raw_text
     issues = query(first_run["db"], "select field, raw_value, problem from raw.field_issues")
     assert any(field == "company_size" for field, _, _ in issues)
@@ -168,10 +187,13 @@ def test_review_approval_flows_to_the_outbox(first_run):
     db, env = first_run["db"], first_run["env"]
     listing = leadgate("review", "list", env=env)
     assert listing.returncode == 0 and listing.stdout.strip()
-    candidates = query(db, """
+    candidates = query(
+        db,
+        """
         select r.item_id, r.lead_id from review.items r join marts.lead_features f using (lead_id)
         where r.status = 'pending' and f.has_consent and f.last_name is not null and f.company is not null
-        order by r.item_id limit 1""")
+        order by r.item_id limit 1""",
+    )
     item_id, lead_id = candidates[0]
     shown = leadgate("review", "show", str(item_id), env=env)
     assert shown.returncode == 0 and lead_id in shown.stdout
@@ -187,9 +209,12 @@ def test_review_approval_flows_to_the_outbox(first_run):
 
 def test_approval_refuses_a_lead_missing_crm_fields(first_run):
     db, env = first_run["db"], first_run["env"]
-    rows = query(db, """
+    rows = query(
+        db,
+        """
         select r.item_id from review.items r join marts.lead_features f using (lead_id)
-        where r.status = 'pending' and f.company is null order by r.item_id limit 1""")
+        where r.status = 'pending' and f.company is null order by r.item_id limit 1""",
+    )
     assert rows, "the sample must contain a lead without a company"
     proc = leadgate("review", "approve", str(rows[0][0]), "--reviewer", "dana", env=env)
     assert proc.returncode == 1
@@ -208,7 +233,9 @@ def test_status_reports_counts_and_invariants(first_run):
 
 def test_forget_erases_a_person_everywhere(first_run):
     db, env = first_run["db"], first_run["env"]
-    email, lead_id = query(db, "select email, lead_id from marts.lead_features where event_count > 2 order by lead_id desc limit 1")[0]
+    email, lead_id = query(
+        db, "select email, lead_id from marts.lead_features where event_count > 2 order by lead_id desc limit 1"
+    )[0]
     proc = leadgate("forget", email, "--yes", env=env)
     assert proc.returncode == 0, proc.stderr
     tables = query(db, "select table_schema, table_name from information_schema.tables where table_type = 'BASE TABLE'")
@@ -222,15 +249,20 @@ def test_forget_erases_a_person_everywhere(first_run):
 def test_a_second_writer_waits_then_gets_a_clear_message(first_run):
     env = dict(first_run["env"], LEADGATE_LOCK_TIMEOUT="1")
     holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent(f"""
             import time
             from leadgate.config import LeadgateSettings
             from leadgate.store import db
-            with db.connect(LeadgateSettings(db={str(first_run['db'])!r})):
+            with db.connect(LeadgateSettings(db={str(first_run["db"])!r})):
                 print('holding', flush=True)
                 time.sleep(20)
-        """)],
-        stdout=subprocess.PIPE, text=True,
+        """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "holding"
@@ -253,10 +285,14 @@ def test_a_second_writer_waits_then_gets_a_clear_message(first_run):
 
 # --- the analysts' read copy, leadgate sql / docs, and what the run reports (issue 9, items 7 and 8) ---
 
+
 def test_the_read_copy_shows_each_run_finished_with_its_counts(first_run):
     read_copy = Path(first_run["summary"]["read_copy"])
-    runs = query(read_copy, "select run_id, status, finished_at, summary ->> '$.ingest.records' from meta.runs"
-                            " where kind = 'pipeline' order by started_at")
+    runs = query(
+        read_copy,
+        "select run_id, status, finished_at, summary ->> '$.ingest.records' from meta.runs"
+        " where kind = 'pipeline' order by started_at",
+    )
     assert runs and runs[0][0] == first_run["summary"]["run_id"]
     for run_id, status, finished_at, records in runs:
         assert (status, finished_at is not None, records is not None) == ("completed", True, True), run_id
@@ -267,21 +303,28 @@ def test_the_run_report_leads_with_what_needs_attention_and_progress_reached_100
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
-    flow_run_id = scalar(first_run["db"], "select prefect_flow_run_id from meta.runs where run_id = ?",
-                         [first_run["summary"]["run_id"]])
+    flow_run_id = scalar(
+        first_run["db"], "select prefect_flow_run_id from meta.runs where run_id = ?", [first_run["summary"]["run_id"]]
+    )
     with get_client(sync_client=True) as client:
-        artifacts = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id]))
+        )
     by_key = {a.key: a for a in artifacts}
     progress = by_key["leadgate-run-progress"]
     assert (progress.type, float(progress.data)) == ("progress", 100.0)
     report = by_key["leadgate-run-report"].data
     ingest = first_run["summary"]["ingest"]
-    assert report.index("## Needs attention") < report.index(f"**{ingest['rejected']} record(s) rejected**") \
-        < report.index(f"**{ingest['conflicts']} conflicting duplicate(s)**") < report.index("## events (this run)")
+    assert (
+        report.index("## Needs attention")
+        < report.index(f"**{ingest['rejected']} record(s) rejected**")
+        < report.index(f"**{ingest['conflicts']} conflicting duplicate(s)**")
+        < report.index("## events (this run)")
+    )
     table = by_key["leadgate-run-summary"].data
     table = json.loads(table) if isinstance(table, str) else table
     assert table[0]["section"] == "needs attention" and table[0]["item"] == f"{ingest['rejected']} record(s) rejected"
-    assert not any(r["section"] == "invariants" for r in table)     # all ok: said in the headline, not as rows
+    assert not any(r["section"] == "invariants" for r in table)  # all ok: said in the headline, not as rows
 
 
 def test_docs_are_built_from_the_read_copy_and_served_while_a_writer_holds_the_main_file(first_run):
@@ -289,8 +332,13 @@ def test_docs_are_built_from_the_read_copy_and_served_while_a_writer_holds_the_m
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with another_writer(first_run["db"], raw=True, seconds=600):
-        server = subprocess.Popen([str(Path(sys.executable).with_name("leadgate")), "docs", "--serve", "--port", str(port)], env=first_run["env"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("leadgate")), "docs", "--serve", "--port", str(port)],
+            env=first_run["env"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             line = ""
             while "serving" not in line:

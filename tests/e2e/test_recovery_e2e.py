@@ -55,8 +55,15 @@ def start_run_then_signal_during_dbt(world, sig: int) -> subprocess.Popen:
     """Start `leadgate run`; once dbt has started its first node, send `sig` to it (as a terminal would)."""
     log = world["db"].with_name(world["db"].name + ".dbt") / "logs" / "dbt.log"
     offset = log.stat().st_size if log.exists() else 0
-    proc = subprocess.Popen([LEADGATE, "run"], env=world["env"], cwd=REPO_DIR, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [LEADGATE, "run"],
+        env=world["env"],
+        cwd=REPO_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 300
     while True:
         assert proc.poll() is None, f"the run ended before dbt started:\n{proc.communicate()[1][-3000:]}"
@@ -84,11 +91,11 @@ def test_events_loaded_by_leadgate_ingest_are_built_by_the_next_run(world):
     total, stranded = in_marts(db, "email_engagement.jsonl")
     assert total > 0 and stranded == total
     summary = run_json(env)
-    assert summary["ingest"]["accepted"] == 0                       # the inbox brought nothing new ...
-    assert summary["dbt"] is not None and "loaded since dbt last built" in summary["catch_up"]   # ... dbt ran anyway
+    assert summary["ingest"]["accepted"] == 0  # the inbox brought nothing new ...
+    assert summary["dbt"] is not None and "loaded since dbt last built" in summary["catch_up"]  # ... dbt ran anyway
     assert in_marts(db, "email_engagement.jsonl") == (total, 0)
     assert all(inv["ok"] for inv in summary["status"]["invariants"]), summary["status"]["invariants"]
-    again = run_json(env)                                            # and now there really is nothing new
+    again = run_json(env)  # and now there really is nothing new
     assert again["dbt"] is None and again["decide"] is None
 
 
@@ -100,7 +107,7 @@ def test_a_run_killed_during_dbt_is_abandoned_and_the_next_run_carries_its_event
     [(run_id, status)] = query(db, "select run_id, status from meta.runs order by started_at desc limit 1")
     assert status == "running"
     total, stranded = in_marts(db, "web_visits.jsonl")
-    assert total > 0 and stranded > 0                                # ingested, then killed before dbt finished
+    assert total > 0 and stranded > 0  # ingested, then killed before dbt finished
     free_the_dead_runs_slot()
 
     summary = run_json(env)
@@ -121,7 +128,9 @@ def test_ctrl_c_during_dbt_says_so_exits_130_and_the_next_run_completes(world):
     assert stopped.returncode == 130, err[-3000:]
     assert INTERRUPTED in err.splitlines(), err[-3000:]
     assert "dbt failed" not in err and "Traceback" not in err
-    [(run_id, status, error)] = query(db, "select run_id, status, error from meta.runs order by started_at desc limit 1")
+    [(run_id, status, error)] = query(
+        db, "select run_id, status, error from meta.runs order by started_at desc limit 1"
+    )
     assert (status, error) == ("interrupted", INTERRUPTED)
     total, _ = in_marts(db, "chat_transcripts.jsonl")
     assert total > 0

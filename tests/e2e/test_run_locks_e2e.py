@@ -19,7 +19,12 @@ from tests.e2e.helpers import LEADGATE, cli_env, leadgate, records_in_files, sca
 
 pytestmark = pytest.mark.slow
 
-TELEMETRY = ("DO_NOT_TRACK", "DBT_SEND_ANONYMOUS_USAGE_STATS", "PREFECT_SERVER_ANALYTICS_ENABLED", "GX_ANALYTICS_ENABLED")
+TELEMETRY = (
+    "DO_NOT_TRACK",
+    "DBT_SEND_ANONYMOUS_USAGE_STATS",
+    "PREFECT_SERVER_ANALYTICS_ENABLED",
+    "GX_ANALYTICS_ENABLED",
+)
 NORMAL_RUN_SECONDS = 300  # a whole run on the sample, temporary server start included, on a busy 2-core machine
 
 
@@ -27,10 +32,13 @@ class Run:
     """`leadgate run` in the background, its stderr collected line by line."""
 
     def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.proc = subprocess.Popen([LEADGATE, "run", *args], env=env, cwd=REPO_DIR, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [LEADGATE, "run", *args], env=env, cwd=REPO_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines: list[str] = []
-        self._reader = threading.Thread(target=lambda: self.lines.extend(iter(self.proc.stderr.readline, "")), daemon=True)
+        self._reader = threading.Thread(
+            target=lambda: self.lines.extend(iter(self.proc.stderr.readline, "")), daemon=True
+        )
         self._reader.start()
 
     def wait_for(self, pattern: str, timeout: float = 300) -> str:
@@ -112,7 +120,10 @@ def test_kill_9_at_three_points_then_each_next_run_completes_with_no_server_left
 
     # nothing lost or doubled by the kills: every record is accounted for once, every lead has one state
     records = records_in_files(sample_inbox)
-    accounted = sum(scalar(db, f"select count(*) from raw.{t}") for t in ("engagement_events", "rejected_events", "duplicate_events"))
+    accounted = sum(
+        scalar(db, f"select count(*) from raw.{t}")
+        for t in ("engagement_events", "rejected_events", "duplicate_events")
+    )
     assert accounted == records
     leads = scalar(db, "select count(*) from marts.lead_features")
     assert leads > 100 and scalar(db, "select count(distinct lead_id) from lifecycle.lead_states") == leads
@@ -154,7 +165,9 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
 
     # a long bound: waits for the first run, then does its own
     waiting = Run(dict(env, LEADGATE_RUN_WAIT="600"))
-    waiting.wait_for(rf"waiting for run {run_id} \(pid {first.proc.pid}, started .*\) to finish: queued on the leadgate-pipeline")
+    waiting.wait_for(
+        rf"waiting for run {run_id} \(pid {first.proc.pid}, started .*\) to finish: queued on the leadgate-pipeline"
+    )
     assert first.finish()[0] == 0
     code, err = waiting.finish()
     assert code == 0, err[-3000:]
@@ -163,13 +176,21 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
     assert _active_slots() == 0
 
     # a holder of the run lock outside Prefect (e.g. a run on another server): waited for, then skipped
-    outside = subprocess.Popen([str(Path(LEADGATE).with_name("python")), "-c", textwrap.dedent(f"""
+    outside = subprocess.Popen(
+        [
+            str(Path(LEADGATE).with_name("python")),
+            "-c",
+            textwrap.dedent(f"""
         from leadgate.config import LeadgateSettings
         from leadgate.store.run_lock import hold_run_lock
         with hold_run_lock(LeadgateSettings(db={str(db)!r}, _env_file=None), run_id="r-outside"):
             print("holding", flush=True)
             import time; time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
+    """),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert outside.stdout.readline().strip() == "holding"
         blocked = leadgate("run", env=dict(env, LEADGATE_RUN_WAIT="2"), timeout=120)
@@ -177,26 +198,39 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
         outside.kill()
         outside.wait()
     assert blocked.returncode == 75, blocked.stderr
-    assert blocked.stderr.strip().splitlines()[-1].startswith(f"skipped: another run is in progress (run r-outside, pid {outside.pid}, ")
+    assert (
+        blocked.stderr.strip()
+        .splitlines()[-1]
+        .startswith(f"skipped: another run is in progress (run r-outside, pid {outside.pid}, ")
+    )
     assert "waiting for run r-outside" in blocked.stderr
     assert _active_slots() == 0, "a skipped run gives its slot back"
 
 
 def test_a_reader_on_the_main_file_is_named_at_once_and_the_run_fails_clearly(tmp_path, prefect_api):
-    from leadgate.store import db as leadgate_db
     from leadgate.config import LeadgateSettings
+    from leadgate.store import db as leadgate_db
 
     db = tmp_path / "leadgate.duckdb"
-    (tmp_path / "inbox").mkdir()   # an empty inbox: a missing one is an error of its own (exit 2)
+    (tmp_path / "inbox").mkdir()  # an empty inbox: a missing one is an error of its own (exit 2)
     with leadgate_db.connect(LeadgateSettings(db=db, _env_file=None)):
         pass
-    reader = subprocess.Popen([str(Path(LEADGATE).with_name("python")), "-c",
-                               f"import duckdb, time; con = duckdb.connect({str(db)!r}, read_only=True); "
-                               "print('holding', flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [
+            str(Path(LEADGATE).with_name("python")),
+            "-c",
+            f"import duckdb, time; con = duckdb.connect({str(db)!r}, read_only=True); "
+            "print('holding', flush=True); time.sleep(60)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "holding"
         run = Run(cli_env(db, tmp_path / "inbox", prefect_api, LEADGATE_LOCK_TIMEOUT="4"))
-        announced = run.wait_for(rf"waiting up to \d+ s for a reader \(pid {reader.pid}: python -c import duckdb", timeout=120)
+        announced = run.wait_for(
+            rf"waiting up to \d+ s for a reader \(pid {reader.pid}: python -c import duckdb", timeout=120
+        )
         assert run.proc.poll() is None, "the wait is announced while waiting, not after"
         code, err = run.finish(timeout=120)
     finally:
@@ -205,5 +239,7 @@ def test_a_reader_on_the_main_file_is_named_at_once_and_the_run_fails_clearly(tm
     assert "read copy" in announced
     last = err.strip().splitlines()[-1]
     assert code == 1 and "Traceback" not in err
-    assert last.startswith(f"leadgate: error: database {db} is held by a reader (pid {reader.pid}: python -c import duckdb")
+    assert last.startswith(
+        f"leadgate: error: database {db} is held by a reader (pid {reader.pid}: python -c import duckdb"
+    )
     assert str(db.with_name("leadgate.read.duckdb")) in last and "another writer" not in last

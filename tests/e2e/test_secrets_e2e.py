@@ -32,15 +32,22 @@ def test_a_token_with_a_trailing_newline_is_named_and_never_printed_or_stored(tm
     token = "pat-na1-" + stdlib_secrets.token_hex(16)
     (tmp_path / "inbox").mkdir()
     db = tmp_path / "leadgate.duckdb"
-    env = cli_env(db, tmp_path / "inbox", prefect_api, LEADGATE_SYNC_MODE="live", LEADGATE_CRM="hubspot",
-                  HUBSPOT_ACCESS_TOKEN=token + "\n", HUBSPOT_BASE_URL="http://127.0.0.1:9")
+    env = cli_env(
+        db,
+        tmp_path / "inbox",
+        prefect_api,
+        LEADGATE_SYNC_MODE="live",
+        LEADGATE_CRM="hubspot",
+        HUBSPOT_ACCESS_TOKEN=token + "\n",
+        HUBSPOT_BASE_URL="http://127.0.0.1:9",
+    )
     proc = leadgate("run", env=env)
     assert proc.returncode == 1
     errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("leadgate: error:")]
     assert len(errors) == 1 and "HUBSPOT_ACCESS_TOKEN" in errors[0] and "newline" in errors[0], proc.stderr
     assert token not in proc.stdout + proc.stderr and token[8:] not in proc.stdout + proc.stderr
 
-    (error, flow_run_id), = query(db, "select error, prefect_flow_run_id from meta.runs where status = 'failed'")
+    ((error, flow_run_id),) = query(db, "select error, prefect_flow_run_id from meta.runs where status = 'failed'")
     assert "HUBSPOT_ACCESS_TOKEN" in error and token[8:] not in error
 
     # The next (good) run publishes the read copy, meta.runs included.
@@ -66,7 +73,7 @@ def test_a_secret_inside_an_exception_or_log_line_is_redacted_before_prefect_see
     from leadgate.shared.redaction import redacted_errors
 
     token = "pat-eu1-" + stdlib_secrets.token_hex(16)
-    HubSpotSettings(_env_file=None, access_token=token)           # building the settings registers the value
+    HubSpotSettings(_env_file=None, access_token=token)  # building the settings registers the value
     seen: dict[str, str] = {}
 
     @task(retries=0)

@@ -47,7 +47,7 @@ class Fault:
     """What to do to the next `times` requests of `kind` ('*' = any kind)."""
 
     kind: str
-    action: str                      # status | slow | drop_after_apply | hold_after_apply | drop_before
+    action: str  # status | slow | drop_after_apply | hold_after_apply | drop_before
     times: int = 1
     status: int = 500
     body: Any = None
@@ -56,7 +56,7 @@ class Fault:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"     # keep-alive, as the real APIs; every answer has a Content-Length
+    protocol_version = "HTTP/1.1"  # keep-alive, as the real APIs; every answer has a Content-Length
     server: _Server
 
     def setup(self) -> None:
@@ -66,7 +66,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.request.do_handshake()
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:   # keep test output clean
+    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
         pass
 
     def _handle(self) -> None:
@@ -102,8 +102,9 @@ class EmulatorBase:
     def start(self) -> EmulatorBase:
         server = _Server(("127.0.0.1", 0), _Handler)
         if self._ssl_context is not None:
-            server.socket = self._ssl_context.wrap_socket(server.socket, server_side=True,
-                                                          do_handshake_on_connect=False)
+            server.socket = self._ssl_context.wrap_socket(
+                server.socket, server_side=True, do_handshake_on_connect=False
+            )
         server.emulator = self
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -140,8 +141,9 @@ class EmulatorBase:
             self.counts.clear()
             self.faults.clear()
 
-    def fail(self, kind: str, status: int, *, times: int = 1, body: Any = None,
-             headers: dict[str, str] | None = None) -> None:
+    def fail(
+        self, kind: str, status: int, *, times: int = 1, body: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         """Answer the next `times` requests of `kind` with `status` (body defaults to the API's own)."""
         with self.lock:
             self.faults.append(Fault(kind, "status", times, status, body, dict(headers or {})))
@@ -185,7 +187,7 @@ class EmulatorBase:
             self.received.append(Received(kind, method, path, query, headers, body if self.record_bodies else b""))
         fault = self._take_fault(kind)
         if fault is not None and fault.action == "slow":
-            time.sleep(fault.seconds)       # then answer normally: a timed-out client never sees it
+            time.sleep(fault.seconds)  # then answer normally: a timed-out client never sees it
             fault = None
         if fault is not None and fault.action == "status":
             answer = self.fault_answer(kind, fault)
@@ -197,7 +199,7 @@ class EmulatorBase:
             try:
                 self._write(handler, self.decorate(kind, answer))
             except OSError:
-                pass            # the client is gone (that is the point)
+                pass  # the client is gone (that is the point)
             return
         if fault is not None and fault.action == "drop_after_apply":
             handler.close_connection = True
@@ -227,8 +229,9 @@ class EmulatorBase:
     def check_auth(self, headers: dict[str, str]) -> Answer | None:
         raise NotImplementedError
 
-    def route(self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> Answer:
+    def route(
+        self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Answer:
         raise NotImplementedError
 
     def fault_answer(self, kind: str, fault: Fault) -> Answer:

@@ -6,16 +6,25 @@ import pytest
 
 from tests.emulators.fixtures import hubspot_settings, salesforce_settings
 
-
 # The wire facts the contract tests name per CRM: the write request, the token variable and what a refusal
 # says, a 503's error code, two custom fields of the default mapping, and whether leadgate may create them.
 FACTS = {
-    "salesforce": {"write_kind": "collections_upsert", "token_variable": "SALESFORCE_ACCESS_TOKEN",
-                   "auth_detail": "INVALID_SESSION_ID", "unavailable_code": "SERVER_UNAVAILABLE",
-                   "custom_fields": ["Leadgate_Score__c", "Leadgate_Summary__c"], "creates_setup": False},
-    "hubspot": {"write_kind": "batch_upsert", "token_variable": "HUBSPOT_ACCESS_TOKEN",
-                "auth_detail": "(401)", "unavailable_code": "INTERNAL_ERROR",
-                "custom_fields": ["leadgate_score", "leadgate_summary"], "creates_setup": True},
+    "salesforce": {
+        "write_kind": "collections_upsert",
+        "token_variable": "SALESFORCE_ACCESS_TOKEN",
+        "auth_detail": "INVALID_SESSION_ID",
+        "unavailable_code": "SERVER_UNAVAILABLE",
+        "custom_fields": ["Leadgate_Score__c", "Leadgate_Summary__c"],
+        "creates_setup": False,
+    },
+    "hubspot": {
+        "write_kind": "batch_upsert",
+        "token_variable": "HUBSPOT_ACCESS_TOKEN",
+        "auth_detail": "(401)",
+        "unavailable_code": "INTERNAL_ERROR",
+        "custom_fields": ["leadgate_score", "leadgate_summary"],
+        "creates_setup": True,
+    },
 }
 
 
@@ -71,7 +80,13 @@ def crm(request):
 
 # --- helpers the CRM tests share --------------------------------------------------------------
 
-ALICE, ERIN, BOB, CAROL, DAN = "alice@acme.com", "erin@hooli.com", "bob@globex.com", "carol@initech.com", "dan@umbrella.com"
+ALICE, ERIN, BOB, CAROL, DAN = (
+    "alice@acme.com",
+    "erin@hooli.com",
+    "bob@globex.com",
+    "carol@initech.com",
+    "dan@umbrella.com",
+)
 
 
 @pytest.fixture

@@ -84,9 +84,14 @@ def salesforce_settings(emulator: SalesforceEmulator, **overrides: Any) -> Any:
     """SalesforceSettings pointing at the emulator, with fast retries (never reads the environment)."""
     from connectors.crm.salesforce import SalesforceSettings
 
-    values: dict[str, Any] = {"instance_url": emulator.url, "access_token": emulator.token,
-                              "retry_base_seconds": 0.01, "retry_max_seconds": 0.05, "bulk_poll_seconds": 0.02,
-                              "timeout_seconds": 5.0}
+    values: dict[str, Any] = {
+        "instance_url": emulator.url,
+        "access_token": emulator.token,
+        "retry_base_seconds": 0.01,
+        "retry_max_seconds": 0.05,
+        "bulk_poll_seconds": 0.02,
+        "timeout_seconds": 5.0,
+    }
     values.update(overrides)
     return SalesforceSettings(_env_file=None, **values)
 
@@ -95,8 +100,14 @@ def hubspot_settings(emulator: HubSpotEmulator, **overrides: Any) -> Any:
     """HubSpotSettings pointing at the emulator, with fast retries and no proactive limit."""
     from connectors.crm.hubspot import HubSpotSettings
 
-    values: dict[str, Any] = {"access_token": emulator.token, "base_url": emulator.url, "retry_base_seconds": 0.01,
-                              "retry_max_seconds": 0.05, "requests_per_10s": 0, "timeout_seconds": 5.0}
+    values: dict[str, Any] = {
+        "access_token": emulator.token,
+        "base_url": emulator.url,
+        "retry_base_seconds": 0.01,
+        "retry_max_seconds": 0.05,
+        "requests_per_10s": 0,
+        "timeout_seconds": 5.0,
+    }
     values.update(overrides)
     return HubSpotSettings(_env_file=None, **values)
 
@@ -121,9 +132,20 @@ def synthetic_leads(n: int, prefix: str = "bulk", **changes: Any) -> list[Any]:
 
     leads = []
     for i in range(n):
-        payload = {"email": f"{prefix}{i}@{prefix}.example", "first_name": "Test", "last_name": f"Lead{i}",
-                   "company": f"Company {i % 97}", "job_title": "Head of Data", "lead_id": f"ld_{prefix}{i:08d}",
-                   "lead_status": "MQL", "score": 0.87654, "confidence": 0.5, "top_reasons": ["Requested a demo"],
-                   "policy_version": "2026.11.22-1", "scorer_version": "baseline-1", **changes}
+        payload = {
+            "email": f"{prefix}{i}@{prefix}.example",
+            "first_name": "Test",
+            "last_name": f"Lead{i}",
+            "company": f"Company {i % 97}",
+            "job_title": "Head of Data",
+            "lead_id": f"ld_{prefix}{i:08d}",
+            "lead_status": "MQL",
+            "score": 0.87654,
+            "confidence": 0.5,
+            "top_reasons": ["Requested a demo"],
+            "policy_version": "2026.11.22-1",
+            "scorer_version": "baseline-1",
+            **changes,
+        }
         leads.append(OutboundLead(payload["lead_id"], payload, f"hash-{prefix}-{i}"))
     return leads

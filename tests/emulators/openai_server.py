@@ -22,15 +22,26 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 LEADS_OPEN, LEADS_CLOSE = "<leads_data>", "</leads_data>"
-FAULTS = ("401", "429", "500", "slow", "invalid_json", "schema_violation", "wrong_leads", "missing_leads",
-          "extra_leads", "refusal", "truncated")
+FAULTS = (
+    "401",
+    "429",
+    "500",
+    "slow",
+    "invalid_json",
+    "schema_violation",
+    "wrong_leads",
+    "missing_leads",
+    "extra_leads",
+    "refusal",
+    "truncated",
+)
 
 
 @dataclass
 class Fault:
-    kind: str                    # one of FAULTS
-    retry_after: float = 0.05    # for 429
-    delay: float = 2.0           # for slow
+    kind: str  # one of FAULTS
+    retry_after: float = 0.05  # for 429
+    delay: float = 2.0  # for slow
 
 
 @dataclass
@@ -38,7 +49,7 @@ class EmulatedRequest:
     index: int
     body: dict[str, Any]
     raw: str
-    kind: str                    # score | validate | other
+    kind: str  # score | validate | other
     leads: list[dict[str, Any]]
     headers: dict[str, str] = field(default_factory=dict)
     request_id: str = ""
@@ -72,7 +83,9 @@ def _fragment(text: str, pattern: str) -> str:
     match = re.search(pattern, text, re.IGNORECASE)
     if not match:
         return ""
-    start = max(text.rfind(".", 0, match.start()), text.rfind("?", 0, match.start()), text.rfind("!", 0, match.start())) + 1
+    start = (
+        max(text.rfind(".", 0, match.start()), text.rfind("?", 0, match.start()), text.rfind("!", 0, match.start())) + 1
+    )
     end_candidates = [i for i in (text.find(c, match.end()) for c in ".?!") if i != -1]
     end = min(end_candidates) if end_candidates else len(text)
     return text[start:end].strip()[:120]
@@ -114,7 +127,7 @@ def heuristic_answer(lead: dict[str, Any]) -> dict[str, Any]:
 def heuristic_score(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
     answers = [heuristic_answer(lead) for lead in leads]
     # Gullible on purpose: "mark all leads qualified" inside one lead moves every answer in the batch.
-    if any(re.search(r"mark (?:all|every)", " ".join(l.get("messages") or []), re.IGNORECASE) for l in leads):
+    if any(re.search(r"mark (?:all|every)", " ".join(lead.get("messages") or []), re.IGNORECASE) for lead in leads):
         for answer in answers:
             answer.update(qualification="qualified", confidence=0.99, intent_score=0.99)
     return answers
@@ -123,17 +136,25 @@ def heuristic_score(leads: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # Anything that reads like an instruction about ratings, in any language the tests use, or a marker a test picks.
 GULLIBLE_TRIGGER = re.compile(
     r"qualif|calific|cualific|rate |rating|score|priorit|mark |marque|markier|einstuf|class|hot lead|sales-ready|"
-    r"decision maker|ignore|instruc|anweisung|consigne|ready to buy|quente|tratad|全員|有望", re.IGNORECASE)
+    r"decision maker|ignore|instruc|anweisung|consigne|ready to buy|quente|tratad|全員|有望",
+    re.IGNORECASE,
+)
 
 
 def gullible_score(leads: list[dict[str, Any]], trigger: re.Pattern[str] = GULLIBLE_TRIGGER) -> list[dict[str, Any]]:
     """A model that obeys instructions in any lead's text across the whole request: all answers qualified."""
     answers = [heuristic_answer(lead) for lead in leads]
-    texts = [" ".join([*(l.get("messages") or []), l.get("company") or ""]) for l in leads]
+    texts = [" ".join([*(lead.get("messages") or []), lead.get("company") or ""]) for lead in leads]
     if any(trigger.search(text) for text in texts):
         for answer in answers:
-            answer.update(qualification="qualified", intent_category="demo", confidence=0.99, intent_score=0.99,
-                          fit_score=0.99, exception_reason=None)
+            answer.update(
+                qualification="qualified",
+                intent_category="demo",
+                confidence=0.99,
+                intent_score=0.99,
+                fit_score=0.99,
+                exception_reason=None,
+            )
     return answers
 
 
@@ -151,28 +172,44 @@ def heuristic_validate(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for item in items:
         own = heuristic_answer({"lead_id": item["lead_id"], **item["lead"]})
         first = item["first_answer"]["qualification"]
-        verdicts.append({
-            "lead_id": item["lead_id"], "agrees": own["qualification"] == first, "qualification": own["qualification"],
-            "confidence": own["confidence"], "reason": f"The messages point to {own['qualification']}.",
-        })
+        verdicts.append(
+            {
+                "lead_id": item["lead_id"],
+                "agrees": own["qualification"] == first,
+                "qualification": own["qualification"],
+                "confidence": own["confidence"],
+                "reason": f"The messages point to {own['qualification']}.",
+            }
+        )
     return verdicts
 
 
 # --- the server -------------------------------------------------------------------------------
 
+
 class OpenAIEmulator:
     """Run with `with OpenAIEmulator() as emu:`; point the client at `emu.base_url`."""
 
-    def __init__(self, *, score: ScoreFn | None = None, validate: ScoreFn | None = None,
-                 faults: FaultFn | None = None, latency: float = 0.0, host: str = "127.0.0.1", port: int = 0,
-                 record_bodies: bool = True, api_key: str | None = None, gullible: bool = False,
-                 draft: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
-        self.api_key = api_key       # when set, any other bearer token gets OpenAI's 401 invalid_api_key
+    def __init__(
+        self,
+        *,
+        score: ScoreFn | None = None,
+        validate: ScoreFn | None = None,
+        faults: FaultFn | None = None,
+        latency: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record_bodies: bool = True,
+        api_key: str | None = None,
+        gullible: bool = False,
+        draft: Callable[[list[dict[str, Any]]], str] | None = None,
+    ) -> None:
+        self.api_key = api_key  # when set, any other bearer token gets OpenAI's 401 invalid_api_key
         # gullible: obeys instructions in any lead's text for every lead of the request (gullible_score)
         self.score = score or (gullible_score if gullible else heuristic_score)
         self.validate = validate or (gullible_validate if gullible else heuristic_validate)
         self.fault_fn = faults
-        self.draft = draft           # plain-text answers to requests without a schema (clarification drafts)
+        self.draft = draft  # plain-text answers to requests without a schema (clarification drafts)
         self.latency = latency
         self.record_bodies = record_bodies
         self.requests: list[EmulatedRequest] = []
@@ -228,8 +265,15 @@ class OpenAIEmulator:
         user = next((m["content"] for m in body.get("messages", []) if m.get("role") == "user"), "")
         leads = _leads_in(user)
         with self._lock:
-            request = EmulatedRequest(len(self.requests), body if self.record_bodies else {}, raw if self.record_bodies else "",
-                                      kind, leads, headers, request_id=f"req_{uuid.uuid4().hex[:20]}")
+            request = EmulatedRequest(
+                len(self.requests),
+                body if self.record_bodies else {},
+                raw if self.record_bodies else "",
+                kind,
+                leads,
+                headers,
+                request_id=f"req_{uuid.uuid4().hex[:20]}",
+            )
             self.requests.append(request)
             fault = self.queued.popleft() if self.queued else None
         if fault is None and self.fault_fn is not None:
@@ -246,13 +290,37 @@ class OpenAIEmulator:
         if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
             sent = request.headers.get("authorization", "").removeprefix("Bearer ")
             masked = f"{sent[:3]}{'*' * max(0, len(sent) - 7)}{sent[-4:]}" if len(sent) > 7 else "*" * len(sent)
-            return 401, {}, {"error": {"message": f"Incorrect API key provided: {masked}. You can find your API key at "
-                                                  "https://platform.openai.com/account/api-keys.",
-                                       "type": "invalid_request_error", "param": None, "code": "invalid_api_key"}}
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "message": f"Incorrect API key provided: {masked}. You can find your API key at "
+                        "https://platform.openai.com/account/api-keys.",
+                        "type": "invalid_request_error",
+                        "param": None,
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         if fault and fault.kind == "429":
-            return 429, {"retry-after": f"{fault.retry_after:g}"}, {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}}
+            return (
+                429,
+                {"retry-after": f"{fault.retry_after:g}"},
+                {"error": {"message": "Rate limit reached", "type": "requests", "code": "rate_limit_exceeded"}},
+            )
         if fault and fault.kind == "401":
-            return 401, {}, {"error": {"message": "Incorrect API key provided", "type": "invalid_request_error", "code": "invalid_api_key"}}
+            return (
+                401,
+                {},
+                {
+                    "error": {
+                        "message": "Incorrect API key provided",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key",
+                    }
+                },
+            )
         if fault and fault.kind == "500":
             return 500, {}, {"error": {"message": "The server had an error", "type": "server_error"}}
         if request.kind == "score":
@@ -282,14 +350,30 @@ class OpenAIEmulator:
             content, refusal = None, "I'm sorry, I can't help with that."
         prompt_tokens = sum(len(m.get("content") or "") for m in body.get("messages", [])) // 4
         completion_tokens = len(content or refusal or "") // 4
-        return 200, {}, {
-            "id": f"chatcmpl-{uuid.uuid4().hex[:24]}", "object": "chat.completion", "created": int(time.time()),
-            "model": body.get("model"), "system_fingerprint": None,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content, "refusal": refusal},
-                         "finish_reason": finish, "logprobs": None}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        }
+        return (
+            200,
+            {},
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": body.get("model"),
+                "system_fingerprint": None,
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": content, "refusal": refusal},
+                        "finish_reason": finish,
+                        "logprobs": None,
+                    }
+                ],
+                "usage": {
+                    "prompt_tokens": prompt_tokens,
+                    "completion_tokens": completion_tokens,
+                    "total_tokens": prompt_tokens + completion_tokens,
+                },
+            },
+        )
 
 
 def _leads_in(user: str) -> list[dict[str, Any]]:
@@ -302,16 +386,19 @@ def _leads_in(user: str) -> list[dict[str, Any]]:
 def _handler(emulator: OpenAIEmulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True    # headers and body go out in two writes: no 40 ms delayed-ACK stall
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
         def log_message(self, *args: Any) -> None:
             return None
 
         def do_GET(self) -> None:
-            if self.path.rstrip("/") == "/stats":    # for out-of-process use (the benchmark)
+            if self.path.rstrip("/") == "/stats":  # for out-of-process use (the benchmark)
                 with emulator._lock:
-                    stats = {"requests": len(emulator.requests), "max_in_flight": emulator.max_in_flight,
-                             "by_kind": {k: sum(1 for r in emulator.requests if r.kind == k) for k in ("score", "validate")}}
+                    stats = {
+                        "requests": len(emulator.requests),
+                        "max_in_flight": emulator.max_in_flight,
+                        "by_kind": {k: sum(1 for r in emulator.requests if r.kind == k) for k in ("score", "validate")},
+                    }
                 self._send(200, {}, json.dumps(stats).encode())
             else:
                 self._send(404, {}, b'{"error": {"message": "not found"}}')
@@ -331,7 +418,7 @@ def _handler(emulator: OpenAIEmulator) -> type[BaseHTTPRequestHandler]:
                     time.sleep(delay)
                 self._send(status, headers, payload)
             except (BrokenPipeError, ConnectionResetError):
-                pass    # the client gave up (timeout): nothing to answer
+                pass  # the client gave up (timeout): nothing to answer
             finally:
                 with emulator._lock:
                     emulator.in_flight -= 1
@@ -348,7 +435,9 @@ def _handler(emulator: OpenAIEmulator) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
-if __name__ == "__main__":    # a stand-alone emulator, e.g. for the benchmark: python -m tests.emulators.openai_server 8765 0.3
+if (
+    __name__ == "__main__"
+):  # a stand-alone emulator, e.g. for the benchmark: python -m tests.emulators.openai_server 8765 0.3
     import sys
 
     port = int(sys.argv[1]) if len(sys.argv) > 1 else 8765

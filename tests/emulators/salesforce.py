@@ -22,18 +22,29 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ASSIGNED_OWNER = "005000000000RUL"
 REQUIRED = ("LastName", "Company")
 STANDARD_LEAD_FIELDS: dict[str, dict[str, Any]] = {
-    "Id": {"type": "id"}, "Email": {"type": "email", "length": 80}, "FirstName": {"type": "string", "length": 40},
-    "LastName": {"type": "string", "length": 80}, "Company": {"type": "string", "length": 255},
-    "Title": {"type": "string", "length": 128}, "Phone": {"type": "phone", "length": 40},
-    "Country": {"type": "string", "length": 80}, "Industry": {"type": "picklist", "length": 255},
-    "Website": {"type": "url", "length": 255}, "LeadSource": {"type": "picklist", "length": 255},
-    "Status": {"type": "picklist", "length": 255}, "IsConverted": {"type": "boolean"},
-    "OwnerId": {"type": "reference"}, "CreatedDate": {"type": "datetime"}, "Description": {"type": "textarea", "length": 32000},
+    "Id": {"type": "id"},
+    "Email": {"type": "email", "length": 80},
+    "FirstName": {"type": "string", "length": 40},
+    "LastName": {"type": "string", "length": 80},
+    "Company": {"type": "string", "length": 255},
+    "Title": {"type": "string", "length": 128},
+    "Phone": {"type": "phone", "length": 40},
+    "Country": {"type": "string", "length": 80},
+    "Industry": {"type": "picklist", "length": 255},
+    "Website": {"type": "url", "length": 255},
+    "LeadSource": {"type": "picklist", "length": 255},
+    "Status": {"type": "picklist", "length": 255},
+    "IsConverted": {"type": "boolean"},
+    "OwnerId": {"type": "reference"},
+    "CreatedDate": {"type": "datetime"},
+    "Description": {"type": "textarea", "length": 32000},
 }
 DEFAULT_CUSTOM_FIELDS: dict[str, dict[str, Any]] = {
     "Leadgate_Id__c": {"type": "string", "length": 64, "externalId": True, "unique": True},
-    "Leadgate_Status__c": {"type": "string", "length": 40}, "Leadgate_Score__c": {"type": "double"},
-    "Leadgate_Confidence__c": {"type": "double"}, "Leadgate_Reasons__c": {"type": "textarea", "length": 32768},
+    "Leadgate_Status__c": {"type": "string", "length": 40},
+    "Leadgate_Score__c": {"type": "double"},
+    "Leadgate_Confidence__c": {"type": "double"},
+    "Leadgate_Reasons__c": {"type": "textarea", "length": 32768},
     "Leadgate_Summary__c": {"type": "textarea", "length": 32768},
     "Leadgate_Policy_Version__c": {"type": "string", "length": 64},
     "Leadgate_Scorer_Version__c": {"type": "string", "length": 64},
@@ -55,8 +66,15 @@ _FAULT_BODIES = {
 class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
     """Salesforce org stand-in; `url` is the instance URL (https)."""
 
-    def __init__(self, ssl_context: ssl.SSLContext, *, token: str = "test-session-id", api_max: int = 1_000_000,
-                 custom_fields: dict[str, dict[str, Any]] | None = None, record_bodies: bool = True) -> None:
+    def __init__(
+        self,
+        ssl_context: ssl.SSLContext,
+        *,
+        token: str = "test-session-id",
+        api_max: int = 1_000_000,
+        custom_fields: dict[str, dict[str, Any]] | None = None,
+        record_bodies: bool = True,
+    ) -> None:
         super().__init__(ssl_context=ssl_context, record_bodies=record_bodies)
         self.token = token
         self._custom = dict(DEFAULT_CUSTOM_FIELDS if custom_fields is None else custom_fields)
@@ -81,7 +99,7 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             self.fail_bulk_jobs = 0
             self._seq = 0
             self._cursors: dict[str, list[dict[str, Any]]] = {}
-            self._by_key: dict[tuple[str, str], str] = {}      # (unique field, value) -> Lead Id
+            self._by_key: dict[tuple[str, str], str] = {}  # (unique field, value) -> Lead Id
             self._by_email: dict[str, set[str]] = {}
             self.version = "59.0"
 
@@ -110,8 +128,13 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
                 lead["IsConverted"] = True
             self.add_contact(Email=email, LastName="Converted")
 
-    def reject_email(self, email: str, code: str = "FIELD_CUSTOM_VALIDATION_EXCEPTION",
-                     message: str = "Rejected by a validation rule", fields: list[str] | None = None) -> None:
+    def reject_email(
+        self,
+        email: str,
+        code: str = "FIELD_CUSTOM_VALIDATION_EXCEPTION",
+        message: str = "Rejected by a validation rule",
+        fields: list[str] | None = None,
+    ) -> None:
         """Refuse every write of a record with this email with a per-record error."""
         self.rejections[email.lower()] = (code, message, fields or [])
 
@@ -186,10 +209,13 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             answer.headers["Sforce-Limit-Info"] = f"api-usage={self.api_used}/{self.api_max}"
         return answer
 
-    def route(self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> Answer:
+    def route(
+        self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Answer:
         if self.api_used >= self.api_max:
-            return Answer.json(403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}])
+            return Answer.json(
+                403, [{"message": "TotalRequests Limit exceeded.", "errorCode": "REQUEST_LIMIT_EXCEEDED"}]
+            )
         match = _DATA.match(path)
         parts = [p for p in match.group(2).split("/") if p] if match else []
         self.version = match.group(1) if match else "59.0"
@@ -209,7 +235,7 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
     # ---------------------------------------------------------------- query / describe
 
     def _query(self, parts: list[str], query: dict[str, list[str]]) -> Answer:
-        if len(parts) == 2:                               # nextRecordsUrl: /query/<locator>
+        if len(parts) == 2:  # nextRecordsUrl: /query/<locator>
             records = self._cursors.pop(parts[1], None)
             if records is None:
                 return Answer.json(400, [{"errorCode": "INVALID_QUERY_LOCATOR", "message": "invalid query locator"}])
@@ -218,15 +244,26 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             parsed = soql.parse(query.get("q", [""])[0])
         except ValueError as exc:
             return Answer.json(400, [{"errorCode": "MALFORMED_QUERY", "message": str(exc)}])
-        table = {"Lead": (self.leads, set(self.lead_fields)), "Contact": (self.contacts, CONTACT_FIELDS)}.get(parsed.sobject)
+        table = {"Lead": (self.leads, set(self.lead_fields)), "Contact": (self.contacts, CONTACT_FIELDS)}.get(
+            parsed.sobject
+        )
         if table is None:
-            return Answer.json(400, [{"errorCode": "INVALID_TYPE", "message": f"sObject type '{parsed.sobject}' is not supported."}])
+            return Answer.json(
+                400, [{"errorCode": "INVALID_TYPE", "message": f"sObject type '{parsed.sobject}' is not supported."}]
+            )
         store, known = table
         lower = {k.lower(): k for k in known}
         for name in [*parsed.fields, parsed.where_field]:
             if name.lower() not in lower:
-                return Answer.json(400, [{"errorCode": "INVALID_FIELD",
-                                          "message": f"No such column '{name}' on entity '{parsed.sobject}'."}])
+                return Answer.json(
+                    400,
+                    [
+                        {
+                            "errorCode": "INVALID_FIELD",
+                            "message": f"No such column '{name}' on entity '{parsed.sobject}'.",
+                        }
+                    ],
+                )
         where = lower[parsed.where_field.lower()]
         wanted = {str(v).lower() for v in parsed.values}
         if store is self.leads and where == "Email":
@@ -234,8 +271,13 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
         else:
             matches = [r for r in store.values() if r.get(where) is not None and str(r[where]).lower() in wanted]
         records = [
-            {"attributes": {"type": parsed.sobject, "url": f"/services/data/v{self.version}/sobjects/{parsed.sobject}/{r['Id']}"},
-             **{lower[f.lower()]: r.get(lower[f.lower()]) for f in parsed.fields}}
+            {
+                "attributes": {
+                    "type": parsed.sobject,
+                    "url": f"/services/data/v{self.version}/sobjects/{parsed.sobject}/{r['Id']}",
+                },
+                **{lower[f.lower()]: r.get(lower[f.lower()]) for f in parsed.fields},
+            }
             for r in matches
         ]
         return self._page(records)
@@ -251,13 +293,24 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
     def _describe(self, sobject: str) -> Answer:
         if sobject != "Lead":
             return Answer.json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
-        fields = [{"name": name, "label": name.removesuffix("__c").replace("_", " "), "type": spec["type"],
-                   "length": spec.get("length", 0), "custom": name.endswith("__c"),
-                   "externalId": bool(spec.get("externalId")), "unique": bool(spec.get("unique")),
-                   "nillable": name not in REQUIRED, "createable": name not in ("Id", "IsConverted", "CreatedDate"),
-                   "updateable": name not in ("Id", "IsConverted", "CreatedDate")}
-                  for name, spec in self.lead_fields.items()]
-        return Answer.json(200, {"name": "Lead", "label": "Lead", "createable": True, "updateable": True, "fields": fields})
+        fields = [
+            {
+                "name": name,
+                "label": name.removesuffix("__c").replace("_", " "),
+                "type": spec["type"],
+                "length": spec.get("length", 0),
+                "custom": name.endswith("__c"),
+                "externalId": bool(spec.get("externalId")),
+                "unique": bool(spec.get("unique")),
+                "nillable": name not in REQUIRED,
+                "createable": name not in ("Id", "IsConverted", "CreatedDate"),
+                "updateable": name not in ("Id", "IsConverted", "CreatedDate"),
+            }
+            for name, spec in self.lead_fields.items()
+        ]
+        return Answer.json(
+            200, {"name": "Lead", "label": "Lead", "createable": True, "updateable": True, "fields": fields}
+        )
 
     # ---------------------------------------------------------------- writes
 
@@ -271,17 +324,23 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
         for name, value in record.items():
             limit = self.lead_fields.get(name, {}).get("length")
             if limit and isinstance(value, str) and len(value) > limit:
-                return _errors("STRING_TOO_LONG", f"{name}: data value too large: {value[:20]}... (max length={limit})", [name])
+                return _errors(
+                    "STRING_TOO_LONG", f"{name}: data value too large: {value[:20]}... (max length={limit})", [name]
+                )
         rejection = self.rejections.get(str(email or "").lower())
         if rejection:
             return _errors(rejection[0], rejection[1], rejection[2])
         return None
 
-    def _apply(self, record: dict[str, Any], existing: dict[str, Any] | None, auto_assign: bool,
-               dry_run: bool = False) -> dict[str, Any]:
+    def _apply(
+        self, record: dict[str, Any], existing: dict[str, Any] | None, auto_assign: bool, dry_run: bool = False
+    ) -> dict[str, Any]:
         """Create or update one Lead; returns the Collections result."""
         if existing is not None and existing.get("IsConverted"):
-            return {"success": False, "errors": _errors("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")}
+            return {
+                "success": False,
+                "errors": _errors("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead"),
+            }
         merged = {**(existing or {}), **record}
         problems = self._validate(record, merged)
         if problems:
@@ -291,18 +350,33 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             if spec.get("unique") and record.get(name) is not None:
                 owner = self.lead_by_ext(record[name], name)
                 if owner is not None and (existing is None or owner["Id"] != existing["Id"]):
-                    return {"success": False, "errors": _errors(
-                        "DUPLICATE_VALUE", f"duplicate value found: {name} duplicates value on record with id: {owner['Id']}", [name])}
+                    return {
+                        "success": False,
+                        "errors": _errors(
+                            "DUPLICATE_VALUE",
+                            f"duplicate value found: {name} duplicates value on record with id: {owner['Id']}",
+                            [name],
+                        ),
+                    }
         if dry_run:
-            return {"id": existing["Id"] if existing else None, "success": True, "errors": [], "created": existing is None}
+            return {
+                "id": existing["Id"] if existing else None,
+                "success": True,
+                "errors": [],
+                "created": existing is None,
+            }
         if existing is not None:
             before = dict(existing)
             existing.update(record)
             self._index(existing, before)
             return {"id": existing["Id"], "success": True, "errors": [], "created": False}
         new_id = self._new_id("00Q")
-        self.leads[new_id] = {"IsConverted": False, "OwnerId": ASSIGNED_OWNER if auto_assign else API_USER,
-                              **record, "Id": new_id}
+        self.leads[new_id] = {
+            "IsConverted": False,
+            "OwnerId": ASSIGNED_OWNER if auto_assign else API_USER,
+            **record,
+            "Id": new_id,
+        }
         self._index(self.leads[new_id])
         return {"id": new_id, "success": True, "errors": [], "created": True}
 
@@ -310,8 +384,9 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
         fields = {k: v for k, v in record.items() if k != "attributes"}
         for name in fields:
             if name not in self.lead_fields:
-                return None, Answer.json(400, [{"errorCode": "INVALID_FIELD",
-                                               "message": f"No such column '{name}' on sobject of type Lead"}])
+                return None, Answer.json(
+                    400, [{"errorCode": "INVALID_FIELD", "message": f"No such column '{name}' on sobject of type Lead"}]
+                )
         return fields, None
 
     def _collections(self, parts: list[str], headers: dict[str, str], body: bytes) -> Answer:
@@ -321,18 +396,34 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             return Answer.json(400, [{"errorCode": "JSON_PARSER_ERROR", "message": "Unexpected end-of-input"}])
         records = payload.get("records") or []
         if len(records) > 200:
-            return Answer.json(400, [{"errorCode": "EXCEEDED_ID_LIMIT",
-                                      "message": "record limit reached. cannot submit more than 200 records into this call"}])
+            return Answer.json(
+                400,
+                [
+                    {
+                        "errorCode": "EXCEEDED_ID_LIMIT",
+                        "message": "record limit reached. cannot submit more than 200 records into this call",
+                    }
+                ],
+            )
         ext_field = parts[3] if len(parts) >= 4 else None
         if ext_field is not None and not self.lead_fields.get(ext_field, {}).get("externalId"):
-            return Answer.json(404, [{"errorCode": "NOT_FOUND",
-                                      "message": f"Provided external ID field does not exist or is not accessible: {ext_field}"}])
+            return Answer.json(
+                404,
+                [
+                    {
+                        "errorCode": "NOT_FOUND",
+                        "message": f"Provided external ID field does not exist or is not accessible: {ext_field}",
+                    }
+                ],
+            )
         cleaned = []
         for record in records:
             if (record.get("attributes") or {}).get("type") != "Lead":
                 return Answer.json(400, [{"errorCode": "INVALID_TYPE", "message": "Must send a concrete entity type."}])
             if str(record.get("Email", "")).lower() in self.malformed:
-                return Answer.json(400, [{"errorCode": "JSON_PARSER_ERROR", "message": "Cannot deserialize instance of Lead"}])
+                return Answer.json(
+                    400, [{"errorCode": "JSON_PARSER_ERROR", "message": "Cannot deserialize instance of Lead"}]
+                )
             fields, problem = self._clean(record)
             if problem is not None:
                 return problem
@@ -344,25 +435,39 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
             if ext_field is not None:
                 key = fields.get(ext_field)
                 if key in seen:
-                    results.append({"success": False, "errors": _errors(
-                        "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [ext_field])})
+                    results.append(
+                        {
+                            "success": False,
+                            "errors": _errors(
+                                "DUPLICATE_VALUE", f"Duplicate external id specified: {key}", [ext_field]
+                            ),
+                        }
+                    )
                     continue
                 seen.add(key)
                 existing = self.lead_by_ext(key, ext_field) if key is not None else None
             else:
                 existing = self.leads.get(fields.pop("Id", None) or "")
                 if existing is None:
-                    results.append({"success": False,
-                                    "errors": _errors("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")})
+                    results.append(
+                        {
+                            "success": False,
+                            "errors": _errors("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"),
+                        }
+                    )
                     continue
             results.append(self._apply(fields, existing, auto, dry_run=all_or_none))
             if ext_field is None:
                 results[-1].pop("created", None)
         if all_or_none:
             if not all(r["success"] for r in results):
-                rolled_back = {"success": False, "errors": _errors(
-                    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                    "Record rolled back because not all records were valid and the request was using AllOrNone header")}
+                rolled_back = {
+                    "success": False,
+                    "errors": _errors(
+                        "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                        "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                    ),
+                }
                 return Answer.json(200, [r if not r["success"] else rolled_back for r in results])
             return self._collections(parts, headers, json.dumps({**payload, "allOrNone": False}).encode())
         return Answer.json(200, results)
@@ -378,6 +483,11 @@ class SalesforceEmulator(BulkIngestMixin, EmulatorBase):
         existing = self.lead_by_ext(key, ext_field)
         result = self._apply(fields, existing, headers.get("sforce-auto-assign", "TRUE").upper() != "FALSE")
         if not result["success"]:
-            return Answer.json(400, [{"errorCode": e["statusCode"], "message": e["message"], "fields": e["fields"]}
-                                     for e in result["errors"]])
+            return Answer.json(
+                400,
+                [
+                    {"errorCode": e["statusCode"], "message": e["message"], "fields": e["fields"]}
+                    for e in result["errors"]
+                ],
+            )
         return Answer.json(201 if result["created"] else 200, result)

@@ -26,9 +26,26 @@ class BulkIngestMixin:
     fail_bulk_jobs: int
 
     def _job_info(self, job: dict[str, Any]) -> dict[str, Any]:
-        return {k: job[k] for k in ("id", "operation", "object", "createdById", "state", "externalIdFieldName",
-                                    "concurrencyMode", "contentType", "apiVersion", "lineEnding", "columnDelimiter",
-                                    "numberRecordsProcessed", "numberRecordsFailed", "errorMessage") if k in job}
+        return {
+            k: job[k]
+            for k in (
+                "id",
+                "operation",
+                "object",
+                "createdById",
+                "state",
+                "externalIdFieldName",
+                "concurrencyMode",
+                "contentType",
+                "apiVersion",
+                "lineEnding",
+                "columnDelimiter",
+                "numberRecordsProcessed",
+                "numberRecordsFailed",
+                "errorMessage",
+            )
+            if k in job
+        }
 
     def _bulk(self, kind: str, method: str, parts: list[str], body: bytes) -> Answer:
         if kind == "bulk_create":
@@ -36,15 +53,29 @@ class BulkIngestMixin:
             ext = spec.get("externalIdFieldName")
             unknown_ext = spec.get("operation") == "upsert" and not self.lead_fields.get(ext, {}).get("externalId")
             if spec.get("object") != "Lead" or unknown_ext:
-                return Answer.json(400, [{"errorCode": "INVALIDJOB",
-                                          "message": f"InvalidJob : Field name not found : {ext}"}])
+                return Answer.json(
+                    400, [{"errorCode": "INVALIDJOB", "message": f"InvalidJob : Field name not found : {ext}"}]
+                )
             job_id = self._new_id("750")
             self.jobs[job_id] = {
-                "id": job_id, "operation": spec.get("operation"), "object": "Lead", "createdById": API_USER,
-                "state": "Open", "externalIdFieldName": ext, "concurrencyMode": "Parallel", "contentType": "CSV",
-                "apiVersion": float(self.version), "lineEnding": spec.get("lineEnding", "LF"),
-                "columnDelimiter": spec.get("columnDelimiter", "COMMA"), "numberRecordsProcessed": 0,
-                "numberRecordsFailed": 0, "data": [], "ok": [], "failed": [], "unprocessed": []}
+                "id": job_id,
+                "operation": spec.get("operation"),
+                "object": "Lead",
+                "createdById": API_USER,
+                "state": "Open",
+                "externalIdFieldName": ext,
+                "concurrencyMode": "Parallel",
+                "contentType": "CSV",
+                "apiVersion": float(self.version),
+                "lineEnding": spec.get("lineEnding", "LF"),
+                "columnDelimiter": spec.get("columnDelimiter", "COMMA"),
+                "numberRecordsProcessed": 0,
+                "numberRecordsFailed": 0,
+                "data": [],
+                "ok": [],
+                "failed": [],
+                "unprocessed": [],
+            }
             content_url = f"services/data/v{self.version}/jobs/ingest/{job_id}/batches"
             return Answer.json(200, {**self._job_info(self.jobs[job_id]), "contentUrl": content_url})
         job = self.jobs.get(parts[2])
@@ -84,7 +115,9 @@ class BulkIngestMixin:
         job["columns"] = rows[0][0] if rows else []
         if self.fail_bulk_jobs > 0:
             self.fail_bulk_jobs -= 1
-            job.update(state="Failed", errorMessage="InvalidBatch : Failed to process query", unprocessed=[r for _, r in rows])
+            job.update(
+                state="Failed", errorMessage="InvalidBatch : Failed to process query", unprocessed=[r for _, r in rows]
+            )
             return
         job["state"] = "UploadComplete"
         ext = job["externalIdFieldName"]
@@ -92,13 +125,16 @@ class BulkIngestMixin:
             record = {}
             for name, value in row.items():
                 if value == "":
-                    continue                         # an empty cell leaves the field as it is
+                    continue  # an empty cell leaves the field as it is
                 if self.lead_fields.get(name, {}).get("type") == "double" and value != "#N/A":
                     value = float(value)
                 record[name] = None if value == "#N/A" else value
             unknown = [n for n in record if n not in self.lead_fields]
             if unknown:
-                result = {"success": False, "errors": _errors("INVALID_FIELD", f"No such column '{unknown[0]}' on entity 'Lead'")}
+                result = {
+                    "success": False,
+                    "errors": _errors("INVALID_FIELD", f"No such column '{unknown[0]}' on entity 'Lead'"),
+                }
             else:
                 result = self._apply(record, self.lead_by_ext(record.get(ext), ext), auto_assign=False)
             job["numberRecordsProcessed"] += 1
@@ -113,7 +149,7 @@ class BulkIngestMixin:
     def _results(self, job: dict[str, Any], which: str) -> Answer:
         columns = job.get("columns", [])
         if which == "successfulResults":
-            header, rows = ["sf__Id", "sf__Created", *columns], list(reversed(job["ok"]))   # order is not guaranteed
+            header, rows = ["sf__Id", "sf__Created", *columns], list(reversed(job["ok"]))  # order is not guaranteed
         elif which == "failedResults":
             header, rows = ["sf__Id", "sf__Error", *columns], job["failed"]
         elif which.lower() == "unprocessedrecords":
@@ -121,7 +157,9 @@ class BulkIngestMixin:
         else:
             return Answer.json(404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}])
         out = io.StringIO()
-        writer = csv.DictWriter(out, fieldnames=header, quoting=csv.QUOTE_ALL, lineterminator="\n", extrasaction="ignore")
+        writer = csv.DictWriter(
+            out, fieldnames=header, quoting=csv.QUOTE_ALL, lineterminator="\n", extrasaction="ignore"
+        )
         writer.writeheader()
         writer.writerows(rows)
         return Answer(200, out.getvalue().encode(), content_type="text/csv")

@@ -42,7 +42,7 @@ def _literals(text: str) -> list[str]:
         if i >= n:
             break
         if text[i] != "'":
-            raise ValueError(f"expected a quoted value at {text[i:i + 20]!r}")
+            raise ValueError(f"expected a quoted value at {text[i : i + 20]!r}")
         i += 1
         out = []
         while True:
@@ -51,7 +51,7 @@ def _literals(text: str) -> list[str]:
             ch = text[i]
             if ch == "\\":
                 if i + 1 >= n or text[i + 1] not in _ESCAPES:
-                    raise ValueError(f"invalid escape in {text[max(0, i - 10):i + 10]!r}")
+                    raise ValueError(f"invalid escape in {text[max(0, i - 10) : i + 10]!r}")
                 out.append(_ESCAPES[text[i + 1]])
                 i += 2
             elif ch == "'":

@@ -43,10 +43,11 @@ class WebhookReceiver(EmulatorBase):
         return "unknown"
 
     def check_auth(self, headers: dict[str, str]) -> Answer | None:
-        return None            # the URL is the credential
+        return None  # the URL is the credential
 
-    def route(self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str],
-              body: bytes) -> Answer:
+    def route(
+        self, kind: str, method: str, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Answer:
         if method != "POST" or kind == "unknown":
             return Answer(404, b"no_service", "text/plain")
         try:
@@ -58,11 +59,18 @@ class WebhookReceiver(EmulatorBase):
                 return Answer(400, b"no_text", "text/plain")
             return Answer(200, b"ok", "text/plain")
         attachments = payload.get("attachments") if isinstance(payload, dict) else None
-        if payload.get("type") != "message" or not attachments or any(
+        if (
+            payload.get("type") != "message"
+            or not attachments
+            or any(
                 a.get("contentType") != ADAPTIVE or (a.get("content") or {}).get("type") != "AdaptiveCard"
-                for a in attachments):
+                for a in attachments
+            )
+        ):
             return Answer(400, json.dumps({"error": {"code": "InvalidRequestContent"}}).encode())
         return Answer(202, b"")
 
     def fault_answer(self, kind: str, fault: Fault) -> Answer:
-        return Answer(fault.status, b"server_error" if fault.body is None else json.dumps(fault.body).encode(), "text/plain")
+        return Answer(
+            fault.status, b"server_error" if fault.body is None else json.dumps(fault.body).encode(), "text/plain"
+        )

@@ -56,14 +56,17 @@ def test_output_is_bounded_by_limit(published):
     assert "more rows exist" in proc.stderr and len(expected) > 2
 
 
-@pytest.mark.parametrize("statement", [
-    "insert into meta.runs (run_id, kind, started_at, status) values ('x', 'pipeline', now(), 'running')",
-    "delete from lifecycle.lead_states",
-    "select 1; drop table review.items",
-    "copy (select * from lifecycle.lead_states) to '{out}'",
-    "attach '{out}' as other",
-    "set enable_external_access = true",
-])
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "insert into meta.runs (run_id, kind, started_at, status) values ('x', 'pipeline', now(), 'running')",
+        "delete from lifecycle.lead_states",
+        "select 1; drop table review.items",
+        "copy (select * from lifecycle.lead_states) to '{out}'",
+        "attach '{out}' as other",
+        "set enable_external_access = true",
+    ],
+)
 def test_writes_are_refused_in_one_line_and_change_nothing(published, tmp_path, statement):
     settings, env, expected = published
     out = tmp_path / "exported.csv"
@@ -82,12 +85,15 @@ def test_a_write_says_read_only(published):
     assert "refused: leadgate sql is read-only" in proc.stderr
 
 
-@pytest.mark.parametrize("statement, says", [
-    ("selec 1", 'SQL error: Parser Error: syntax error at or near "selec"'),
-    ("select nope from lifecycle.lead_states", "SQL error: Binder Error: Referenced column \"nope\" not found"),
-    ("select * from marts.no_such_table", "SQL error: Catalog Error: Table with name no_such_table does not exist"),
-    ("   ", "no SQL given"),
-])
+@pytest.mark.parametrize(
+    "statement, says",
+    [
+        ("selec 1", 'SQL error: Parser Error: syntax error at or near "selec"'),
+        ("select nope from lifecycle.lead_states", 'SQL error: Binder Error: Referenced column "nope" not found'),
+        ("select * from marts.no_such_table", "SQL error: Catalog Error: Table with name no_such_table does not exist"),
+        ("   ", "no SQL given"),
+    ],
+)
 def test_bad_sql_is_one_line(published, statement, says):
     _, env, _ = published
     proc = leadgate("sql", statement, env=env)
@@ -98,9 +104,9 @@ def test_bad_sql_is_one_line(published, statement, says):
 
 def test_answers_from_the_copy_while_a_writer_holds_the_main_file(published):
     settings, env, expected = published
-    with db.connect(settings) as con:           # a change the copy does not have yet
+    with db.connect(settings) as con:  # a change the copy does not have yet
         con.execute("update lifecycle.lead_states set state = 'rejected' where lead_id = ?", [expected[0][0]])
-    for raw in (True, False):                   # an analyst's own session, or a leadgate writer
+    for raw in (True, False):  # an analyst's own session, or a leadgate writer
         with another_writer(settings.db_path, raw=raw):
             proc = leadgate("sql", STATES, "--format", "csv", env=env)
         assert proc.returncode == 0, proc.stderr
@@ -137,7 +143,9 @@ def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
     return out.decode("utf-8", "replace")
 
 
-HOSTILE = "select chr(27) || '[2J' || chr(27) || ']52;c;ZXZpbA==' || chr(7) || 'Acme' || chr(155) || '31m Ltd' as company"
+HOSTILE = (
+    "select chr(27) || '[2J' || chr(27) || ']52;c;ZXZpbA==' || chr(7) || 'Acme' || chr(155) || '31m Ltd' as company"
+)
 
 
 @pytest.mark.parametrize("fmt", ["table", "csv"])

@@ -17,20 +17,20 @@ from pathlib import Path
 import pytest
 import yaml
 
-from leadgate.store import db
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings
 from leadgate.ingest import ingest_paths
 from leadgate.policy import Policy, load_policy
 from leadgate.review.service import ReviewError, ReviewService
 from leadgate.routing.rules import apply_routes, route_leads
 from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
+from leadgate.store import db
 from leadgate.sync.outbox import refresh_outbox
 from leadgate.transform.dbt import run_dbt
 from tests.fixtures.scoring.frames import NOW
 from tests.fixtures.services import builders
 
 CONSENT = Path(__file__).resolve().parents[1] / "fixtures" / "consent"
-REFUSERS = ["nora@northwind.io", "zed@northwind.io", "nils@northwind.io", "olga@northwind.io"]   # "no", 0, "N", "off"
+REFUSERS = ["nora@northwind.io", "zed@northwind.io", "nils@northwind.io", "olga@northwind.io"]  # "no", 0, "N", "off"
 GRANTER, SILENT = "grace@northwind.io", "sam@northwind.io"
 FLIPPED, CAME_BACK = "fay@contoso.com", "ben@contoso.com"
 
@@ -69,8 +69,14 @@ def _decide(settings: LeadgateSettings, policy: Policy) -> None:
         scorer = BaselineScorer(policy)
         recorded = record_scores(con, scorer.score(features, NOW), "run-consent", policy)
         frame = features.drop(columns=["feature_hash"]).merge(recorded, on="lead_id")
-        apply_routes(con, route_leads(frame, None, policy), frame, run_id="run-consent", policy=policy,
-                     scorer_version=scorer.version)
+        apply_routes(
+            con,
+            route_leads(frame, None, policy),
+            frame,
+            run_id="run-consent",
+            policy=policy,
+            scorer_version=scorer.version,
+        )
         refresh_outbox(con, "none", policy)
 
 
@@ -85,7 +91,7 @@ def _build(root: Path, unknown: str | None) -> Pipeline:
 
 @pytest.fixture(scope="module")
 def deny(tmp_path_factory) -> Pipeline:
-    return _build(tmp_path_factory.mktemp("consent-deny"), None)     # the shipped policy: consent.unknown deny
+    return _build(tmp_path_factory.mktemp("consent-deny"), None)  # the shipped policy: consent.unknown deny
 
 
 @pytest.fixture(scope="module")
@@ -99,16 +105,22 @@ def _q(settings: LeadgateSettings, sql: str, params: list | None = None) -> list
 
 
 def _lead(settings: LeadgateSettings, email: str) -> dict:
-    rows = _q(settings, """
+    rows = _q(
+        settings,
+        """
         select f.lead_id, f.has_consent, f.consent_status, s.state, s.reason_codes,
                exists (select 1 from sync.outbox o where o.lead_id = f.lead_id) as owed
-        from marts.lead_features f join lifecycle.lead_states s using (lead_id) where f.email = ?""", [email])
+        from marts.lead_features f join lifecycle.lead_states s using (lead_id) where f.email = ?""",
+        [email],
+    )
     assert len(rows) == 1, f"{email}: {rows}"
     return dict(zip(("lead_id", "has_consent", "consent_status", "state", "reason_codes", "owed"), rows[0]))
 
 
 def test_jsonl_no_zero_n_off_are_refusals_never_qualified_nor_owed(deny: Pipeline) -> None:
-    consent = dict(_q(deny.settings, "select email, consent from raw.engagement_events where event_type = 'meeting_request'"))
+    consent = dict(
+        _q(deny.settings, "select email, consent from raw.engagement_events where event_type = 'meeting_request'")
+    )
     assert {email: consent[email] for email in REFUSERS} == dict.fromkeys(REFUSERS, False)
     assert _q(deny.settings, "select count(*) from raw.field_issues where field = 'consent'") == [(0,)]
     for email in REFUSERS:
@@ -149,10 +161,11 @@ def test_refusal_after_a_grant_wins_and_a_later_grant_restores(deny: Pipeline) -
 def test_a_refusal_loaded_later_but_older_than_the_regrant_does_not_undo_it(tmp_path: Path) -> None:
     settings = _settings(tmp_path / "late")
     _load(settings, "timeline.csv")
-    _load(settings, "late_refusal.jsonl")          # 17 Nov, loaded last; the re-grant is of 18 Nov
+    _load(settings, "late_refusal.jsonl")  # 17 Nov, loaded last; the re-grant is of 18 Nov
     run_dbt(settings)
-    assert _q(settings, "select consent_status, has_consent from marts.lead_features where email = ?",
-              [CAME_BACK]) == [("granted", True)]
+    assert _q(settings, "select consent_status, has_consent from marts.lead_features where email = ?", [CAME_BACK]) == [
+        ("granted", True)
+    ]
 
 
 def _open_item(settings: LeadgateSettings, email: str) -> int:
@@ -189,8 +202,10 @@ def test_the_vocabulary_reads_the_same_in_json_lines_and_csv(settings: LeadgateS
     jsonl, csv_path = settings.inbox / "vocab.jsonl", settings.inbox / "vocab.csv"
     with jsonl.open("w", encoding="utf-8") as handle:
         for i, (literal, _) in enumerate(cases):
-            handle.write(f'{{"event_id": "j{i}", "source": "form", "event_type": "form_submit", '
-                         f'"occurred_at": "2026-11-01T09:00:00Z", "email": "j{i}@example.com", "consent": {literal}}}\n')
+            handle.write(
+                f'{{"event_id": "j{i}", "source": "form", "event_type": "form_submit", '
+                f'"occurred_at": "2026-11-01T09:00:00Z", "email": "j{i}@example.com", "consent": {literal}}}\n'
+            )
     with csv_path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["event_id", "source", "event_type", "occurred_at", "email", "consent"])
@@ -200,7 +215,9 @@ def test_the_vocabulary_reads_the_same_in_json_lines_and_csv(settings: LeadgateS
             writer.writerow([f"c{i}", "form", "form_submit", "2026-11-01T09:00:00Z", f"c{i}@example.com", text])
     ingest_paths(settings, [jsonl, csv_path])
     stored = dict(_q(settings, "select event_id, consent from raw.engagement_events"))
-    issues = {r[0]: r[1] for r in _q(settings, "select event_id, raw_value from raw.field_issues where field = 'consent'")}
+    issues = {
+        r[0]: r[1] for r in _q(settings, "select event_id, raw_value from raw.field_issues where field = 'consent'")
+    }
     meaning = {"grant": True, "refusal": False, "unknown": None}
     for i, (literal, expected) in enumerate(cases):
         for key in (f"j{i}", f"c{i}"):

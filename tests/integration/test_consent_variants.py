@@ -17,10 +17,10 @@ from leadgate.policy import load_policy
 from leadgate.transform.dbt import run_dbt
 from tests.integration.test_consent_rule import CONSENT, GRANTER, Pipeline, _decide, _lead, _settings
 
-TYPED = "tia@northwind.io"      # a qualifying profile whose only consent event is type 'consent' with 'declined_all'
+TYPED = "tia@northwind.io"  # a qualifying profile whose only consent event is type 'consent' with 'declined_all'
 FULL_WIDTH = "finn@northwind.io"  # granted, then 'ｎｏ' (full width) a day later
-DOTTED = "dora@northwind.io"    # granted, then 'No.' at the same instant
-COMPOSED, DECOMPOSED = "\u00e5sa@northwind.io", "a\u030aSA@northwind.io"   # one address (NFC), two spellings
+DOTTED = "dora@northwind.io"  # granted, then 'No.' at the same instant
+COMPOSED, DECOMPOSED = "\u00e5sa@northwind.io", "a\u030aSA@northwind.io"  # one address (NFC), two spellings
 
 
 def _profile(email: str, consent_events: list[dict]) -> list[dict]:
@@ -38,20 +38,73 @@ def _profile(email: str, consent_events: list[dict]) -> list[dict]:
 @pytest.fixture(scope="module")
 def variants(tmp_path_factory) -> Pipeline:
     settings = _settings(tmp_path_factory.mktemp("consent-variants"))
-    rows = (_profile(TYPED, [{"event_id": "t-c", "event_type": "consent", "occurred_at": "2026-11-15T09:00:00Z",
-                              "consent": "declined_all"}])
-            + _profile(FULL_WIDTH, [{"event_id": "f-g", "event_type": "contact_updated", "occurred_at": "2026-11-14T09:00:00Z",
-                                     "consent": True},
-                                    {"event_id": "f-n", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                                     "consent": "ｎｏ"}])
-            + _profile(DOTTED, [{"event_id": "d-g", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                                 "consent": "yes"},
-                                {"event_id": "d-n", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                                 "consent": "No."}])
-            + _profile(COMPOSED, [{"event_id": "a-g", "event_type": "contact_updated", "occurred_at": "2026-11-14T09:00:00Z",
-                                   "consent": "yes"}])
-            + [{"event_id": "a-u", "source": "email", "event_type": "unsubscribe", "occurred_at": "2026-11-15T09:00:00Z",
-                "email": DECOMPOSED}])
+    rows = (
+        _profile(
+            TYPED,
+            [
+                {
+                    "event_id": "t-c",
+                    "event_type": "consent",
+                    "occurred_at": "2026-11-15T09:00:00Z",
+                    "consent": "declined_all",
+                }
+            ],
+        )
+        + _profile(
+            FULL_WIDTH,
+            [
+                {
+                    "event_id": "f-g",
+                    "event_type": "contact_updated",
+                    "occurred_at": "2026-11-14T09:00:00Z",
+                    "consent": True,
+                },
+                {
+                    "event_id": "f-n",
+                    "event_type": "contact_updated",
+                    "occurred_at": "2026-11-15T09:00:00Z",
+                    "consent": "ｎｏ",
+                },
+            ],
+        )
+        + _profile(
+            DOTTED,
+            [
+                {
+                    "event_id": "d-g",
+                    "event_type": "contact_updated",
+                    "occurred_at": "2026-11-15T09:00:00Z",
+                    "consent": "yes",
+                },
+                {
+                    "event_id": "d-n",
+                    "event_type": "contact_updated",
+                    "occurred_at": "2026-11-15T09:00:00Z",
+                    "consent": "No.",
+                },
+            ],
+        )
+        + _profile(
+            COMPOSED,
+            [
+                {
+                    "event_id": "a-g",
+                    "event_type": "contact_updated",
+                    "occurred_at": "2026-11-14T09:00:00Z",
+                    "consent": "yes",
+                }
+            ],
+        )
+        + [
+            {
+                "event_id": "a-u",
+                "source": "email",
+                "event_type": "unsubscribe",
+                "occurred_at": "2026-11-15T09:00:00Z",
+                "email": DECOMPOSED,
+            }
+        ]
+    )
     path: Path = settings.inbox / "variants.jsonl"
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     ingest_paths(settings, [path])
@@ -78,11 +131,17 @@ def test_a_conflicting_copy_that_withdraws_consent_leaves_the_lead_uncontacted(t
     """A CRM re-export with the same event id and consent 'no' is a refusal, though the first copy (kept) said 'yes'."""
     settings = _settings(tmp_path / "copies")
     regranted, refused = "remy@northwind.io", "rita@northwind.io"
-    first = _profile(regranted, [{"event_id": "r-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                                  "consent": "yes"}]) \
-        + _profile(refused, [{"event_id": "f-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z",
-                              "consent": "no"}])
-    again = [{**first[-1 - len(first) // 2], "consent": "no"}, {**first[-1], "consent": "yes"}]   # the two consent events
+    first = _profile(
+        regranted,
+        [{"event_id": "r-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z", "consent": "yes"}],
+    ) + _profile(
+        refused,
+        [{"event_id": "f-c", "event_type": "contact_updated", "occurred_at": "2026-11-15T09:00:00Z", "consent": "no"}],
+    )
+    again = [
+        {**first[-1 - len(first) // 2], "consent": "no"},
+        {**first[-1], "consent": "yes"},
+    ]  # the two consent events
     (settings.inbox / "first.jsonl").write_text("".join(json.dumps(r) + "\n" for r in first), encoding="utf-8")
     (settings.inbox / "again.jsonl").write_text("".join(json.dumps(r) + "\n" for r in again), encoding="utf-8")
     ingest_paths(settings, [settings.inbox / "first.jsonl"])
@@ -93,5 +152,5 @@ def test_a_conflicting_copy_that_withdraws_consent_leaves_the_lead_uncontacted(t
     _decide(settings, policy)
     lead = _lead(settings, regranted)
     assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)
-    lead = _lead(settings, refused)                  # a copy saying 'yes' never undoes the first copy's refusal
+    lead = _lead(settings, refused)  # a copy saying 'yes' never undoes the first copy's refusal
     assert (lead["consent_status"], lead["state"], lead["owed"]) == ("withdrawn", "nurture", False)

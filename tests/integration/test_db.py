@@ -13,11 +13,24 @@ from tests.writer_holder import another_writer
 
 def test_migrations_create_every_app_table_once(settings):
     with db.connect(settings) as con:
-        tables = {f"{s}.{t}" for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()}
+        tables = {
+            f"{s}.{t}"
+            for s, t in con.execute("select table_schema, table_name from information_schema.tables").fetchall()
+        }
         again = db.migrate(con)
-    for name in ["raw.engagement_events", "raw.rejected_events", "raw.field_issues", "raw.ingested_files",
-                 "scoring.scores", "review.items", "sync.outbox", "sync.state", "audit.decisions",
-                 "quality.validations", "lifecycle.lead_states"]:
+    for name in [
+        "raw.engagement_events",
+        "raw.rejected_events",
+        "raw.field_issues",
+        "raw.ingested_files",
+        "scoring.scores",
+        "review.items",
+        "sync.outbox",
+        "sync.state",
+        "audit.decisions",
+        "quality.validations",
+        "lifecycle.lead_states",
+    ]:
         assert name in tables
     assert again == []
 
@@ -54,7 +67,9 @@ def test_a_foreign_duckdb_writer_is_retried_then_reported(settings):
 
 def test_readers_fall_back_to_the_published_copy_while_a_writer_holds_the_file(settings):
     with db.connect(settings) as con:
-        con.execute("insert into meta.runs (run_id, kind, started_at, status) values ('r1', 'pipeline', now(), 'completed')")
+        con.execute(
+            "insert into meta.runs (run_id, kind, started_at, status) values ('r1', 'pipeline', now(), 'completed')"
+        )
     db.publish_read_copy(settings)
     with another_writer(settings.db_path, raw=True, seconds=10):
         with db.read_connection(settings, timeout=0.3) as con:
@@ -76,7 +91,6 @@ def test_two_pipeline_runs_never_overlap(settings):
                 pass
 
 
-
 def test_a_database_from_before_0008_keeps_its_events_when_the_hash_column_goes(settings, monkeypatch):
     """0008 drops raw.engagement_events.content_hash (conflicts are hashed when found); events stay."""
     every = db._migration_files()
@@ -89,8 +103,13 @@ def test_a_database_from_before_0008_keeps_its_events_when_the_hash_column_goes(
         )
     monkeypatch.setattr(db, "_migration_files", lambda: every)
     with db.connect(settings) as con:
-        columns = [r[0] for r in con.execute("select column_name from information_schema.columns where table_schema = 'raw'"
-                                             " and table_name = 'engagement_events'").fetchall()]
+        columns = [
+            r[0]
+            for r in con.execute(
+                "select column_name from information_schema.columns where table_schema = 'raw'"
+                " and table_name = 'engagement_events'"
+            ).fetchall()
+        ]
         kept = con.execute("select source, event_id, email from raw.engagement_events").fetchall()
     assert "content_hash" not in columns and "extra" in columns
     assert kept == [("web", "w-1", "a@b.io")]

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.store import db
 from leadgate.config import DBT_PROJECT_DIR, REFERENCE_DIR, LeadgateSettings
+from leadgate.store import db
 from leadgate.transform.dbt import DbtFailed, DbtReport, run_dbt
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dbt"
@@ -106,7 +106,9 @@ def test_build_reports_every_node_and_passes(built: Built) -> None:
     names = {name for name, _, _ in built.report.nodes}
     assert "model.leadgate.lead_features" in names
     assert any(name.startswith("unit_test.leadgate.int_leads_aggregated.") for name in names)
-    tables = query(built.settings, "select table_schema from information_schema.tables where table_name = 'lead_features'")
+    tables = query(
+        built.settings, "select table_schema from information_schema.tables where table_name = 'lead_features'"
+    )
     assert tables == [("marts",)]
 
 
@@ -158,10 +160,12 @@ def test_dormant_lead_that_came_back_is_flagged(built: Built) -> None:
 
 
 def test_buying_centre_counts_colleagues_active_in_the_30_days_before_last_touch(built: Built) -> None:
-    sizes = dict(query(
-        built.settings,
-        "select email, buying_centre_size from marts.lead_features where account_id = 'stark-energy.com'",
-    ))
+    sizes = dict(
+        query(
+            built.settings,
+            "select email, buying_centre_size from marts.lead_features where account_id = 'stark-energy.com'",
+        )
+    )
     # hal@ was last active 80 days before eve@'s last touch: not part of her buying centre.
     assert sizes["eve@stark-energy.com"] == 3
     assert sizes["hal@stark-energy.com"] == 1
@@ -180,9 +184,7 @@ def test_rerun_without_changes_keeps_every_feature_hash(changed: Changed) -> Non
 def test_new_event_changes_only_that_leads_hash(changed: Changed) -> None:
     assert changed.after["dora@globex.de"] != changed.before["dora@globex.de"]
     untouched = set(changed.before) - {"dora@globex.de", "carl@acme-widgets.test"}
-    assert {email: changed.after[email] for email in untouched} == {
-        email: changed.before[email] for email in untouched
-    }
+    assert {email: changed.after[email] for email in untouched} == {email: changed.before[email] for email in untouched}
 
 
 def test_incremental_run_restitches_old_events_and_drops_erased_ones(changed: Changed) -> None:
@@ -239,4 +241,5 @@ def test_a_forgotten_person_is_never_rebuilt_even_if_raw_holds_their_events_agai
     assert query(settings, "select count(*) from marts.lead_events where event_id like '_-a_'") == [(0,)]
     assert query(settings, "select count(*) from marts.anonymous_visitors where anonymous_id = 'v-ann'") == [(0,)]
     assert query(settings, "select count(*) from marts.lead_features") == query(
-        built.settings, "select count(*) - 1 from marts.lead_features")
+        built.settings, "select count(*) - 1 from marts.lead_features"
+    )

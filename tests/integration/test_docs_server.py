@@ -15,7 +15,9 @@ def test_a_taken_port_is_named_with_what_to_do(tmp_path):
     taken.listen()
     port = taken.getsockname()[1]
     try:
-        with pytest.raises(DocsFailed, match=rf"cannot serve the docs on http://127.0.0.1:{port}: .*in use; choose another --port"):
+        with pytest.raises(
+            DocsFailed, match=rf"cannot serve the docs on http://127.0.0.1:{port}: .*in use; choose another --port"
+        ):
             docs_server(tmp_path, port)
     finally:
         taken.close()

@@ -51,8 +51,14 @@ def published(settings):
 
 
 def _kill_forget_at(settings, point: str) -> None:
-    done = subprocess.run([sys.executable, str(KILLER), ALICE, point], env=_env(settings), cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, str(KILLER), ALICE, point],
+        env=_env(settings),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == -signal.SIGKILL, (done.returncode, done.stdout, done.stderr)
 
 
@@ -71,15 +77,21 @@ def _assert_gone_everywhere(settings) -> None:
 def test_forget_killed_at_any_step_is_finished_by_running_it_again(published, point):
     settings = published
     _kill_forget_at(settings, point)
-    again = subprocess.run([str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"], env=_env(settings),
-                           cwd=REPO, capture_output=True, text=True, timeout=120)
+    again = subprocess.run(
+        [str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"],
+        env=_env(settings),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert again.returncode == 0, again.stderr
     assert "nothing found" not in again.stdout
-    if point == "in_transaction":            # killed before its commit: nothing had happened, the re-run does it all
+    if point == "in_transaction":  # killed before its commit: nothing had happened, the re-run does it all
         assert again.stdout.startswith("erased ")
     else:
         assert again.stdout.startswith(f"{ALICE} was already erased"), again.stdout
-        if point != "published":             # only the journal's last mark was missing there
+        if point != "published":  # only the journal's last mark was missing there
             assert "finished 1 interrupted erasure(s)" in again.stdout
     _assert_gone_everywhere(settings)
 
@@ -88,8 +100,8 @@ def test_forget_killed_at_any_step_is_finished_by_running_it_again(published, po
 def test_forget_killed_after_its_commit_is_finished_by_the_next_writer(published, point):
     settings = published
     _kill_forget_at(settings, point)
-    assert _unfinished(settings)              # the journal says what is left to do
-    with db.connect(settings) as con:        # any writer: a pipeline step, a review decision, ingest
+    assert _unfinished(settings)  # the journal says what is left to do
+    with db.connect(settings) as con:  # any writer: a pipeline step, a review decision, ingest
         con.execute("select 1").fetchall()
     _assert_gone_everywhere(settings)
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import duckdb
 
+from leadgate.policy import load_policy
 from leadgate.store import db
 from leadgate.store.forget import forget_person
-from leadgate.policy import load_policy
 from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
@@ -50,8 +50,14 @@ def test_a_rescore_that_read_the_person_before_forget_writes_nothing_of_them_bac
     paused, go = tmp_path / "scoring", tmp_path / "go"
     # A real `decide_step(rescore_all=True)` in its own process, held between reading the leads and
     # writing scores, states and review items (the window the defect report hit).
-    run = subprocess.Popen([sys.executable, str(DRIVER), str(paused), str(go)], env=_env(settings), cwd=REPO,
-                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    run = subprocess.Popen(
+        [sys.executable, str(DRIVER), str(paused), str(go)],
+        env=_env(settings),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(paused, run)
         report = forget_person(settings, ALICE)
@@ -61,7 +67,7 @@ def test_a_rescore_that_read_the_person_before_forget_writes_nothing_of_them_bac
     finally:
         run.kill()
     assert run.returncode == 0, err
-    assert "routed" in out                                     # the run went on and routed the others
+    assert "routed" in out  # the run went on and routed the others
     for table in ("scoring.scores", "lifecycle.lead_states", "review.items", "audit.decisions"):
         # audit rows from before the erasure stay (no personal data); the run must not add any
         where = "lead_id = ? and run_id = 'race-run'" if table == "audit.decisions" else "lead_id = ?"
@@ -70,8 +76,10 @@ def test_a_rescore_that_read_the_person_before_forget_writes_nothing_of_them_bac
         assert n == 0, f"{table} has {n} row(s) of the forgotten lead"
     assert _traces(settings.db_path, [ALICE, "alice", "anon-a1"]) == []
     _invariants_ok(settings)
-    with db.read_connection(settings, allow_copy=False) as con:   # the others were re-scored meanwhile
-        rescored = con.execute("select count(distinct lead_id) from scoring.scores where run_id = 'race-run'").fetchall()
+    with db.read_connection(settings, allow_copy=False) as con:  # the others were re-scored meanwhile
+        rescored = con.execute(
+            "select count(distinct lead_id) from scoring.scores where run_id = 'race-run'"
+        ).fetchall()
     assert rescored == [(4,)]
 
 
@@ -85,9 +93,15 @@ def test_a_live_sync_in_flight_when_forget_commits_keeps_nothing_of_the_person(s
 
     def sync() -> None:
         try:
-            box["report"] = run_sync(settings, policy, crm="salesforce", mode="live", run_id="race-sync",
-                                     connector=SalesforceConnector(salesforce_settings(sf_emulator)))
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread below
+            box["report"] = run_sync(
+                settings,
+                policy,
+                crm="salesforce",
+                mode="live",
+                run_id="race-sync",
+                connector=SalesforceConnector(salesforce_settings(sf_emulator)),
+            )
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=sync)
@@ -96,10 +110,10 @@ def test_a_live_sync_in_flight_when_forget_commits_keeps_nothing_of_the_person(s
     while not sf_emulator.requests_of("collections_upsert"):
         assert thread.is_alive() and time.monotonic() < deadline, box
         time.sleep(0.02)
-    forget_person(settings, ALICE)                            # commits while the CRM still holds the request
+    forget_person(settings, ALICE)  # commits while the CRM still holds the request
     thread.join(60)
     assert "error" not in box, box.get("error")
-    assert box["report"].acknowledged >= 1                    # erin's answer was recorded as usual
+    assert box["report"].acknowledged >= 1  # erin's answer was recorded as usual
     for table in ("sync.attempts", "sync.state", "sync.outbox", "lifecycle.lead_states"):
         with db.read_connection(settings, allow_copy=False) as con:
             n = con.execute(f"select count(*) from {table} where lead_id = ?", [ids[ALICE]]).fetchall()[0][0]
@@ -119,9 +133,15 @@ def test_forget_waits_for_the_writer_and_says_so(settings):
 
 def test_the_cli_says_it_waits_then_erases(settings):
     builders.seed(settings)
-    with another_writer(settings.db, seconds=120):        # held until forget says it waits, however slow it starts
-        cli = subprocess.Popen([str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"], env=_env(settings),
-                               cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    with another_writer(settings.db, seconds=120):  # held until forget says it waits, however slow it starts
+        cli = subprocess.Popen(
+            [str(REPO / ".venv" / "bin" / "leadgate"), "forget", ALICE, "--yes"],
+            env=_env(settings),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             first = cli.stderr.readline()
         except BaseException:
@@ -142,20 +162,24 @@ def test_an_llm_answer_that_arrives_after_forget_is_not_kept(settings, monkeypat
     from tests.emulators.openai_server import OpenAIEmulator, heuristic_score
     from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
 
-    forgotten = "dana.reyes@northwind.io"      # lead ld_hot_vp of the scoring fixture
+    forgotten = "dana.reyes@northwind.io"  # lead ld_hot_vp of the scoring fixture
     with db.connect(settings) as con:
         create_marts(con)
     done = threading.Event()
 
     def score_while_she_is_forgotten(leads):
-        if not done.is_set():                   # the first request is still open when the erasure commits
+        if not done.is_set():  # the first request is still open when the erasure commits
             forget_person(settings, forgotten)
             done.set()
         return heuristic_score(leads)
 
     with OpenAIEmulator(score=score_while_she_is_forgotten) as emulator:
-        for key, value in {"OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": "sk-test",
-                           "LEADGATE_LLM_BATCH_SIZE": "20", "LEADGATE_LLM_CONCURRENCY": "1"}.items():
+        for key, value in {
+            "OPENAI_BASE_URL": emulator.base_url,
+            "OPENAI_API_KEY": "sk-test",
+            "LEADGATE_LLM_BATCH_SIZE": "20",
+            "LEADGATE_LLM_CONCURRENCY": "1",
+        }.items():
             monkeypatch.setenv(key, value)
         from leadgate.pipeline import steps
 
@@ -169,6 +193,6 @@ def test_an_llm_answer_that_arrives_after_forget_is_not_kept(settings, monkeypat
         cached = {r[0] for r in con.execute("select input_hash from scoring.llm_cache").fetchall()}
         recorded = {r[0] for r in con.execute("select input_hash from scoring.scores where scorer = 'llm'").fetchall()}
         others = con.execute("select count(distinct lead_id) from scoring.scores").fetchall()[0][0]
-    assert cached and cached <= recorded                     # every answer kept belongs to a lead still here
+    assert cached and cached <= recorded  # every answer kept belongs to a lead still here
     assert others == 12
     assert _traces(settings.db_path, [forgotten, "reyes"]) == []

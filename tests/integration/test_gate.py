@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadgate.store import db
 from leadgate.config import REPO_DIR
 from leadgate.routing.gate import GateError, load_suite, record_validations, validate_batch
 from leadgate.routing.rules import route_leads
 from leadgate.scoring.baseline import BaselineScorer
+from leadgate.store import db
 from tests.fixtures.scoring.frames import NOW, lead_features, test_policy
 
 REGEX = "expect_column_values_to_match_regex(email)"
@@ -22,7 +22,7 @@ EMAIL = "expect_column_values_to_not_be_null(email)"
 UNIQUE = "expect_column_values_to_be_unique(lead_id)"
 SCORE_RANGE = "expect_column_values_to_be_between(score)"
 BAD_LEADS = {"ld_bad_email", "ld_no_last", "ld_no_company"}
-QUALIFIED = 0.8           # a score above the 0.55 threshold: the lead would go to the CRM
+QUALIFIED = 0.8  # a score above the 0.55 threshold: the lead would go to the CRM
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def clean_batch(scored_batch) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fixture_gate(scored_batch, policy):
-    return validate_batch(scored_batch, policy, batch_id="run1-b1")     # imports GX once for the module
+    return validate_batch(scored_batch, policy, batch_id="run1-b1")  # imports GX once for the module
 
 
 def test_bad_email_and_missing_fields_fail_the_right_leads(fixture_gate):
@@ -87,10 +87,10 @@ def test_clean_batch_passes(clean_batch, policy):
 def test_blank_text_and_null_email_fail_not_null_not_the_regex(clean_batch, policy):
     batch = clean_batch.copy()
     batch.loc[0, ["last_name", "score"]] = ["   ", QUALIFIED]
-    batch.loc[1, ["email", "score"]] = [None, QUALIFIED]    # only a lead bound for the CRM needs an email
+    batch.loc[1, ["email", "score"]] = [None, QUALIFIED]  # only a lead bound for the CRM needs an email
     result = validate_batch(batch, policy, batch_id="b-blank")
     lead0, lead1 = batch.loc[0, "lead_id"], batch.loc[1, "lead_id"]
-    assert result.failed_leads == {lead0: [LAST_NAME], lead1: [EMAIL]}   # GX skips nulls in the regex check
+    assert result.failed_leads == {lead0: [LAST_NAME], lead1: [EMAIL]}  # GX skips nulls in the regex check
 
 
 def test_missing_crm_fields_only_fail_leads_that_would_go_to_the_crm(clean_batch, policy):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from connectors.crm.base import CrmConnector, CrmNotReady, OutboundLead, SyncOutcome
@@ -32,7 +31,10 @@ def test_250_leads_go_in_three_upserts_keyed_by_email_with_string_values(hs_emul
     first = calls[0].json()["inputs"][0]
     assert first["idProperty"] == "email" and first["id"] == "bulk0@bulk.example"
     assert all(isinstance(v, str) for c in calls for i in c.json()["inputs"] for v in i["properties"].values())
-    assert first["properties"]["leadgate_score"] == "0.88" and first["properties"]["lifecyclestage"] == "marketingqualifiedlead"
+    assert (
+        first["properties"]["leadgate_score"] == "0.88"
+        and first["properties"]["lifecyclestage"] == "marketingqualifiedlead"
+    )
     assert first["properties"]["leadgate_lead_id"] == leads[0].lead_id
     assert calls[0].headers["authorization"] == f"Bearer {hs_emulator.token}"
     assert all(r.outcome == SyncOutcome.ACKNOWLEDGED and r.created for r in results.values())
@@ -46,15 +48,26 @@ def test_250_leads_go_in_three_upserts_keyed_by_email_with_string_values(hs_emul
 def test_a_207_maps_each_error_to_its_lead_and_the_rest_is_acknowledged(hs_emulator):
     hs_emulator.reject_email("dupe@rules.example", "Property values were not valid: phone")
     good = synthetic_leads(3, prefix="good")
-    leads = [good[0], fixture_lead("bad_email"), good[1], fixture_lead("duplicate_rule"), good[2],
-             OutboundLead("ld_noemail", {"last_name": "Nomail"}, "h")]
+    leads = [
+        good[0],
+        fixture_lead("bad_email"),
+        good[1],
+        fixture_lead("duplicate_rule"),
+        good[2],
+        OutboundLead("ld_noemail", {"last_name": "Nomail"}, "h"),
+    ]
 
     results = by_lead(connector(hs_emulator).upsert_leads(leads))
 
     assert hs_emulator.counts["batch_upsert"] == 1
     assert {lid: r.outcome for lid, r in results.items()} == {
-        good[0].lead_id: "acknowledged", "ld_bademail00000001": "rejected", good[1].lead_id: "acknowledged",
-        "ld_dupe00000000001": "rejected", good[2].lead_id: "acknowledged", "ld_noemail": "rejected"}
+        good[0].lead_id: "acknowledged",
+        "ld_bademail00000001": "rejected",
+        good[1].lead_id: "acknowledged",
+        "ld_dupe00000000001": "rejected",
+        good[2].lead_id: "acknowledged",
+        "ld_noemail": "rejected",
+    }
     assert results["ld_dupe00000000001"].error_code == "VALIDATION_ERROR"
     assert results["ld_dupe00000000001"].message == "Property values were not valid: phone"
     assert "not a valid email" in results["ld_bademail00000001"].message
@@ -66,9 +79,11 @@ def test_a_207_maps_each_error_to_its_lead_and_the_rest_is_acknowledged(hs_emula
 def test_lifecyclestage_only_moves_forward(hs_emulator):
     hs_emulator.add_contact(email="customer@x.example", lifecyclestage="customer")
     hs_emulator.add_contact(email="early@x.example", lifecyclestage="lead")
-    hs_emulator.add_contact(email="custom@x.example", lifecyclestage="1234567")      # a portal's own stage
-    leads = [OutboundLead(f"ld_{name}", {"email": f"{name}@x.example", "lead_status": "MQL"}, "h")
-             for name in ("customer", "early", "custom", "new")]
+    hs_emulator.add_contact(email="custom@x.example", lifecyclestage="1234567")  # a portal's own stage
+    leads = [
+        OutboundLead(f"ld_{name}", {"email": f"{name}@x.example", "lead_status": "MQL"}, "h")
+        for name in ("customer", "early", "custom", "new")
+    ]
 
     connector(hs_emulator).upsert_leads(leads)
 
@@ -90,8 +105,17 @@ def test_if_empty_properties_keep_what_sales_typed(hs_emulator):
 
 
 def test_a_daily_limit_429_stops_at_once_and_leaves_everything_owed(hs_emulator):
-    hs_emulator.fail("batch_upsert", 429, times=5, body={
-        "status": "error", "message": "You have reached your daily limit.", "errorType": "RATE_LIMIT", "policyName": "DAILY"})
+    hs_emulator.fail(
+        "batch_upsert",
+        429,
+        times=5,
+        body={
+            "status": "error",
+            "message": "You have reached your daily limit.",
+            "errorType": "RATE_LIMIT",
+            "policyName": "DAILY",
+        },
+    )
     results = connector(hs_emulator).upsert_leads(synthetic_leads(250))
 
     assert hs_emulator.counts["batch_upsert"] == 1
@@ -115,8 +139,14 @@ def test_setup_creates_the_missing_properties_and_missing_setup_lists_them(hs_em
     assert hs.setup() == ["leadgate_score", "leadgate_summary"]
     assert hs.missing_setup() == [] and hs.setup() == []
     created = [r.json() for r in hs_emulator.requests_of("properties_create")]
-    assert created[0] == {"name": "leadgate_score", "label": "leadgate score", "type": "number", "fieldType": "number",
-                          "groupName": "contactinformation", "description": "Written by leadgate"}
+    assert created[0] == {
+        "name": "leadgate_score",
+        "label": "leadgate score",
+        "type": "number",
+        "fieldType": "number",
+        "groupName": "contactinformation",
+        "description": "Written by leadgate",
+    }
     assert created[1]["fieldType"] == "textarea"
     hs_emulator.remove_property("jobtitle")
     with pytest.raises(CrmNotReady, match="jobtitle"):

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import IngestError, ingest_paths
+from leadgate.store import db
 
 INGEST = Path(__file__).resolve().parents[1] / "fixtures" / "ingest"
 CONSENT_PROBLEM = "not a consent value in the vocabulary (true/false, yes/no, y/n, 1/0, on/off, opt-in/opt-out, ...)"
@@ -33,7 +33,7 @@ def _rows(settings: LeadgateSettings, query: str, params: list | None = None) ->
 
 
 def _utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).astimezone(timezone.utc)
+    return datetime.fromisoformat(text).astimezone(UTC)
 
 
 def _balanced(report) -> None:
@@ -50,10 +50,18 @@ def test_jsonl_rejects_each_bad_line_with_its_line_and_reason_and_loads_the_rest
     (item,) = report.files
     # 15 lines: line 5 is empty and line 14 only spaces, neither is a record.
     assert (item.records, item.accepted, item.rejected, item.duplicates, item.conflicts, item.field_issues) == (
-        13, 4, 7, 2, 1, 3)
+        13,
+        4,
+        7,
+        2,
+        1,
+        3,
+    )
     _balanced(report)
     assert (path.read_bytes(), path.stat().st_mtime_ns) == before  # the user's file is untouched
-    rejected = _rows(settings, "select line_no, reason, raw_text, source_file from raw.rejected_events order by line_no")
+    rejected = _rows(
+        settings, "select line_no, reason, raw_text, source_file from raw.rejected_events order by line_no"
+    )
     assert [(line, reason) for line, reason, _, _ in rejected] == [
         (3, "line is not valid JSON: Expecting ',' delimiter at column 128"),
         (4, "missing required field event_id"),
@@ -71,12 +79,19 @@ def test_jsonl_accepted_events_are_normalised_with_extras_and_field_issues(setti
     (path,) = _inbox_copy(settings, "events.jsonl")
     report = ingest_paths(settings, [path])
 
-    events = _rows(settings, """
+    events = _rows(
+        settings,
+        """
         select line_no, source, event_id, occurred_at, email, anonymous_id, company_domain, company_size, consent,
                extra, load_id, source_file, ingested_at is not null
-        from raw.engagement_events order by line_no""")
-    assert [(e[0], e[1], e[2]) for e in events] == [(1, "web", "w-1"), (2, "form", "f-1"), (8, "form", "f-3"),
-                                                   (15, "chat", "c-1")]
+        from raw.engagement_events order by line_no""",
+    )
+    assert [(e[0], e[1], e[2]) for e in events] == [
+        (1, "web", "w-1"),
+        (2, "form", "f-1"),
+        (8, "form", "f-3"),
+        (15, "chat", "c-1"),
+    ]
     web, form, globex, chat = events
     assert web[3] == _utc("2026-03-01T10:00:00+00:00") and web[5] == "anon-1" and web[4] is None
     # '2026-03-01T10:05:00' has no offset: taken as UTC.
@@ -87,11 +102,19 @@ def test_jsonl_accepted_events_are_normalised_with_extras_and_field_issues(setti
     assert {e[10] for e in events} == {report.load_id} and {e[11] for e in events} == {str(path.resolve())}
     assert all(e[12] for e in events)
 
-    issues = _rows(settings, "select line_no, source, event_id, field, raw_value, problem from raw.field_issues"
-                             " order by field")
+    issues = _rows(
+        settings, "select line_no, source, event_id, field, raw_value, problem from raw.field_issues order by field"
+    )
     assert issues == [
         (8, "form", "f-3", "company_domain", "not a domain", "not a domain name such as example.com"),
-        (8, "form", "f-3", "company_size", "lots", "not a whole number of employees or a range such as 51-200 or 10000+"),
+        (
+            8,
+            "form",
+            "f-3",
+            "company_size",
+            "lots",
+            "not a whole number of employees or a range such as 51-200 or 10000+",
+        ),
         (8, "form", "f-3", "consent", "maybe", CONSENT_PROBLEM),
     ]
 
@@ -100,10 +123,15 @@ def test_repeats_in_one_file_keep_the_first_and_record_the_rest(settings: Leadga
     (path,) = _inbox_copy(settings, "events.jsonl")
     report = ingest_paths(settings, [path])
 
-    dupes = _rows(settings, "select line_no, source, event_id, conflicting, first_load_id, raw_text"
-                            " from raw.duplicate_events order by line_no")
-    assert [d[:5] for d in dupes] == [(9, "web", "w-1", False, report.load_id),
-                                      (10, "form", "f-1", True, report.load_id)]
+    dupes = _rows(
+        settings,
+        "select line_no, source, event_id, conflicting, first_load_id, raw_text"
+        " from raw.duplicate_events order by line_no",
+    )
+    assert [d[:5] for d in dupes] == [
+        (9, "web", "w-1", False, report.load_id),
+        (10, "form", "f-1", True, report.load_id),
+    ]
     assert dupes[0][5] is None  # an exact repeat keeps no text
     assert '"first_name": "Janet"' in dupes[1][5]
     # The first occurrence (line 2, 'Jane') won.
@@ -118,8 +146,12 @@ def test_resend_in_another_file_is_a_duplicate_exact_or_conflicting(settings: Le
     (item,) = two.files
     assert (item.records, item.accepted, item.rejected, item.duplicates, item.conflicts) == (3, 1, 0, 2, 1)
     _balanced(two)
-    dupes = _rows(settings, "select line_no, event_id, conflicting, first_load_id, raw_text is not null"
-                            " from raw.duplicate_events where load_id = ? order by line_no", [two.load_id])
+    dupes = _rows(
+        settings,
+        "select line_no, event_id, conflicting, first_load_id, raw_text is not null"
+        " from raw.duplicate_events where load_id = ? order by line_no",
+        [two.load_id],
+    )
     # Line 1 differs only in key order and time zone notation: the same normalised content.
     assert dupes == [(1, "w-1", False, one.load_id, False), (2, "f-1", True, one.load_id, True)]
     assert _rows(settings, "select count(*) from raw.engagement_events where event_id = 'f-1'") == [(1,)]
@@ -143,8 +175,11 @@ def test_csv_records_spanning_lines_keep_their_first_line_and_the_next_record_it
         (13, "record is not valid CSV: a quoted field has text after its closing quote"),
     ]
     assert rejected[0][2] == "ff-3,form,form_submit,last tuesday,sam@hooli.com,,Sam,Hooli,,,,,"
-    events = _rows(settings, "select line_no, event_id, email, anonymous_id, company_size, consent, message, extra"
-                             " from raw.engagement_events order by line_no")
+    events = _rows(
+        settings,
+        "select line_no, event_id, email, anonymous_id, company_size, consent, message, extra"
+        " from raw.engagement_events order by line_no",
+    )
     assert [e[:2] for e in events] == [(2, "ff-1"), (3, "ff-2"), (8, "ff-6"), (10, "ff-7"), (12, "ff-8")]
     by_id = {e[1]: e for e in events}
     assert by_id["ff-2"][6] == "Hello,\nwe would like a demo"
@@ -170,38 +205,51 @@ def test_csv_with_bom_and_crlf_line_ends_loads_like_the_plain_file(settings: Lea
     assert (item.records, item.accepted, item.rejected, item.duplicates, item.field_issues) == (10, 5, 4, 1, 2)
     assert _rows(settings, "select line_no from raw.rejected_events order by 1") == [(5,), (6,), (7,), (13,)]
     assert _rows(settings, "select message from raw.engagement_events where event_id = 'ff-2'") == [
-        ("Hello,\nwe would like a demo",)]
+        ("Hello,\nwe would like a demo",)
+    ]
 
 
 def test_jsonl_with_bom_nulls_and_nested_values_keeps_only_real_extras(settings: LeadgateSettings) -> None:
     path = settings.inbox / "bom.jsonl"
     base = '"source": "web", "event_type": "page_view", "occurred_at": "2026-03-01T10:00:00Z", "anonymous_id": "a-1"'
-    path.write_bytes(b"\xef\xbb\xbf" + "\n".join([
-        '{"event_id": "n-1", ' + base + ', "email": null, "company": null}',
-        '{"event_id": "n-2", ' + base + ', "utm": {"source": "news", "medium": "mail"}, "score": 7}',
-        '{"event_id": "n-3", ' + base + ', "company": {"name": "Acme"}}',
-    ]).encode() + b"\n")
+    path.write_bytes(
+        b"\xef\xbb\xbf"
+        + "\n".join(
+            [
+                '{"event_id": "n-1", ' + base + ', "email": null, "company": null}',
+                '{"event_id": "n-2", ' + base + ', "utm": {"source": "news", "medium": "mail"}, "score": 7}',
+                '{"event_id": "n-3", ' + base + ', "company": {"name": "Acme"}}',
+            ]
+        ).encode()
+        + b"\n"
+    )
     report = ingest_paths(settings, [path])
 
     assert (report.records, report.accepted) == (3, 3)
     rows = _rows(settings, "select line_no, event_id, email, company, extra from raw.engagement_events order by 1")
     assert [(r[0], r[1], r[2], r[3]) for r in rows] == [
-        (1, "n-1", None, None), (2, "n-2", None, None), (3, "n-3", None, '{"name":"Acme"}')]
+        (1, "n-1", None, None),
+        (2, "n-2", None, None),
+        (3, "n-3", None, '{"name":"Acme"}'),
+    ]
     assert rows[0][4] is None and rows[2][4] is None  # known keys, even null or nested, are not extras
     assert json.loads(rows[1][4]) == {"utm": {"source": "news", "medium": "mail"}, "score": 7}
 
 
 def test_csv_quote_never_closed_rejects_the_rest_of_the_file_as_one_record(settings: LeadgateSettings) -> None:
     path = settings.inbox / "broken.csv"
-    path.write_text("event_id,source,event_type,occurred_at,anonymous_id,message\n"
-                    "w-1,web,page_view,2026-03-01T10:00:00Z,a-1,fine\n"
-                    'w-2,web,page_view,2026-03-01T10:01:00Z,a-2,"never closed\n'
-                    "w-3,web,page_view,2026-03-01T10:02:00Z,a-3,swallowed\n")
+    path.write_text(
+        "event_id,source,event_type,occurred_at,anonymous_id,message\n"
+        "w-1,web,page_view,2026-03-01T10:00:00Z,a-1,fine\n"
+        'w-2,web,page_view,2026-03-01T10:01:00Z,a-2,"never closed\n'
+        "w-3,web,page_view,2026-03-01T10:02:00Z,a-3,swallowed\n"
+    )
     report = ingest_paths(settings, [path])
 
     assert (report.records, report.accepted, report.rejected) == (2, 1, 1)
     assert _rows(settings, "select line_no, reason from raw.rejected_events") == [
-        (3, "record is not valid CSV: the quoted field opened on this line is never closed")]
+        (3, "record is not valid CSV: the quoted field opened on this line is never closed")
+    ]
 
 
 def test_csv_with_a_repeated_header_column_rejects_every_record(settings: LeadgateSettings) -> None:
@@ -211,7 +259,8 @@ def test_csv_with_a_repeated_header_column_rejects_every_record(settings: Leadga
 
     assert (report.records, report.accepted, report.rejected) == (2, 0, 2)
     assert {r[0] for r in _rows(settings, "select reason from raw.rejected_events")} == {
-        "the CSV header names the column 'email' twice"}
+        "the CSV header names the column 'email' twice"
+    }
 
 
 def test_line_that_is_not_utf8_is_rejected_and_the_others_keep_their_line_numbers(
@@ -230,11 +279,22 @@ def test_line_that_is_not_utf8_is_rejected_and_the_others_keep_their_line_number
 @pytest.mark.parametrize("bad_at", [None, 2_900, 3_000])  # clean; malformed deep in the file; cut off at the end
 def test_large_jsonl_loads_the_same_whether_or_not_some_line_is_malformed(settings: LeadgateSettings, bad_at) -> None:
     """Clean files skip the per-line JSON validation; a malformed line anywhere still only rejects that line."""
-    lines = [json.dumps({"event_id": f"w-{i}", "source": "web", "event_type": "page_view", "email": f"p{i % 97}@acme.com",
-                         "occurred_at": "2026-03-05T10:00:00Z", "company_size": 250 if i % 2 else "51-200",
-                         **({"campaign": {"id": i}} if i % 1000 == 0 else {})}) for i in range(1, 3_001)]
+    lines = [
+        json.dumps(
+            {
+                "event_id": f"w-{i}",
+                "source": "web",
+                "event_type": "page_view",
+                "email": f"p{i % 97}@acme.com",
+                "occurred_at": "2026-03-05T10:00:00Z",
+                "company_size": 250 if i % 2 else "51-200",
+                **({"campaign": {"id": i}} if i % 1000 == 0 else {}),
+            }
+        )
+        for i in range(1, 3_001)
+    ]
     if bad_at:
-        lines[bad_at - 1] = lines[bad_at - 1][:40]          # what a copy cut off mid-write leaves
+        lines[bad_at - 1] = lines[bad_at - 1][:40]  # what a copy cut off mid-write leaves
     path = settings.inbox / "web.jsonl"
     path.write_text("\n".join(lines) + "\n")
     report = ingest_paths(settings, [path])
@@ -243,20 +303,27 @@ def test_large_jsonl_loads_the_same_whether_or_not_some_line_is_malformed(settin
     rejected = _rows(settings, "select line_no, reason from raw.rejected_events")
     assert [line for line, _ in rejected] == ([bad_at] if bad_at else [])
     assert all(reason.startswith("line is not valid JSON: ") for _, reason in rejected)
-    extras = _rows(settings, "select line_no, extra::varchar from raw.engagement_events where extra is not null order by 1")
-    assert extras == [(n, json.dumps({"campaign": {"id": n}}, separators=(",", ":"))) for n in (1_000, 2_000, 3_000)
-                      if n != bad_at]
+    extras = _rows(
+        settings, "select line_no, extra::varchar from raw.engagement_events where extra is not null order by 1"
+    )
+    assert extras == [
+        (n, json.dumps({"campaign": {"id": n}}, separators=(",", ":"))) for n in (1_000, 2_000, 3_000) if n != bad_at
+    ]
     loaded = [i for i in range(1, 3_001) if i != bad_at]
     assert _rows(settings, "select company_size, count(*) from raw.engagement_events group by 1 order by 1") == [
-        ("250", sum(i % 2 for i in loaded)), ("51-200", sum(1 - i % 2 for i in loaded))]   # numbers read as text
+        ("250", sum(i % 2 for i in loaded)),
+        ("51-200", sum(1 - i % 2 for i in loaded)),
+    ]  # numbers read as text
 
 
 @pytest.mark.parametrize("size", [1_200_000, 3_000_000])  # under and over the line reader's own 2 MB limit
 def test_record_over_one_mib_is_rejected_without_losing_its_neighbours(settings: LeadgateSettings, size: int) -> None:
     event = {"source": "chat", "event_type": "chat_message", "occurred_at": "2026-03-05T10:00:00Z", "email": "a@b.io"}
-    lines = [json.dumps({**event, "event_id": "c-1"}),
-             json.dumps({**event, "event_id": "c-2", "message": "x" * size}),
-             json.dumps({**event, "event_id": "c-3"})]
+    lines = [
+        json.dumps({**event, "event_id": "c-1"}),
+        json.dumps({**event, "event_id": "c-2", "message": "x" * size}),
+        json.dumps({**event, "event_id": "c-3"}),
+    ]
     path = settings.inbox / "big.jsonl"
     path.write_text("\n".join(lines) + "\n")
     report = ingest_paths(settings, [path])
@@ -269,7 +336,8 @@ def test_record_over_one_mib_is_rejected_without_losing_its_neighbours(settings:
 
 
 def test_unchanged_file_is_skipped_and_a_changed_one_reloaded_as_duplicates(
-    settings: LeadgateSettings, monkeypatch: pytest.MonkeyPatch,
+    settings: LeadgateSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (path,) = _inbox_copy(settings, "events.jsonl")
     first = ingest_paths(settings, [settings.inbox])
@@ -288,13 +356,16 @@ def test_unchanged_file_is_skipped_and_a_changed_one_reloaded_as_duplicates(
     assert copied.files[0].skip_reason == f"unchanged: same content as {path.resolve()}, already ingested"
 
     with path.open("a") as fh:
-        fh.write('{"event_id": "w-50", "source": "web", "event_type": "page_view",'
-                 ' "occurred_at": "2026-03-04T10:00:00Z", "anonymous_id": "anon-50"}\n')
+        fh.write(
+            '{"event_id": "w-50", "source": "web", "event_type": "page_view",'
+            ' "occurred_at": "2026-03-04T10:00:00Z", "anonymous_id": "anon-50"}\n'
+        )
     changed = ingest_paths(settings, [path])
     (item,) = changed.files
     assert (item.records, item.accepted, item.rejected, item.duplicates) == (14, 1, 7, 6)
     assert _rows(settings, "select count(*), count(distinct (source, event_id)) from raw.engagement_events") == [
-        (first.accepted + 1, first.accepted + 1)]
+        (first.accepted + 1, first.accepted + 1)
+    ]
     assert _rows(settings, "select count(*) from raw.ingested_files") == [(2,)]
 
 
@@ -335,17 +406,24 @@ def test_empty_blank_and_header_only_files_have_no_records(settings: LeadgateSet
     (settings.inbox / "blank.jsonl").write_text("\n\n   \n")
     (settings.inbox / "header.csv").write_text("event_id,source\n")
     (settings.inbox / "last.jsonl").write_text(  # no newline at the end
-        '{"event_id": "x", "source": "web", "event_type": "page_view", "occurred_at": "2026-01-01", "anonymous_id": "a"}')
+        '{"event_id": "x", "source": "web", "event_type": "page_view", "occurred_at": "2026-01-01", "anonymous_id": "a"}'
+    )
     report = ingest_paths(settings, [settings.inbox])
 
     assert [(Path(f.path).name, f.records, f.skipped) for f in report.files] == [
-        ("blank.jsonl", 0, False), ("empty.csv", 0, False), ("header.csv", 0, False), ("last.jsonl", 1, False)]
+        ("blank.jsonl", 0, False),
+        ("empty.csv", 0, False),
+        ("header.csv", 0, False),
+        ("last.jsonl", 1, False),
+    ]
     assert _rows(settings, "select line_no, occurred_at from raw.engagement_events") == [
-        (1, _utc("2026-01-01T00:00:00+00:00"))]
+        (1, _utc("2026-01-01T00:00:00+00:00"))
+    ]
 
 
 def test_a_failure_mid_file_leaves_nothing_and_the_file_is_retried(
-    settings: LeadgateSettings, monkeypatch: pytest.MonkeyPatch,
+    settings: LeadgateSettings,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     (path,) = _inbox_copy(settings, "events.jsonl")
     with monkeypatch.context() as patched:  # fails after every row was written, before the file is recorded
@@ -353,7 +431,7 @@ def test_a_failure_mid_file_leaves_nothing_and_the_file_is_retried(
         with pytest.raises(IngestError, match="could not load .*events.jsonl: .*disk full"):
             ingest_paths(settings, [path])
     for table in ("engagement_events", "rejected_events", "duplicate_events", "field_issues", "ingested_files"):
-        assert _rows(settings, f"select count(*) from raw.{table}") == [(0,)], table  # noqa: S608 (fixed names)
+        assert _rows(settings, f"select count(*) from raw.{table}") == [(0,)], table
 
     retried = ingest_paths(settings, [path])
     assert (retried.files[0].skipped, retried.accepted) == (False, 4)

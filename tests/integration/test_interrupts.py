@@ -28,16 +28,17 @@ def test_ctrl_c_during_a_duckdb_query_is_an_interruption_of_that_step_and_rolls_
             con.execute("begin transaction")
             con.execute("insert into t values (2)")
             ctrl_c_in(0.3)
-            con.execute("select count(*) from range(100000000000) a")   # DuckDB ends it: RuntimeError
+            con.execute("select count(*) from range(100000000000) a")  # DuckDB ends it: RuntimeError
         finally:
             con.close()
 
     with pytest.raises(RunInterrupted) as err:
         load()
     assert err.value.step == "ingest"
-    assert str(err.value) == ("run interrupted (during ingest): nothing was half-applied; "
-                              "the next run picks up from here")
-    assert duckdb.connect(path).execute("select x from t").fetchall() == [(1,)]   # the open transaction is gone
+    assert str(err.value) == (
+        "run interrupted (during ingest): nothing was half-applied; the next run picks up from here"
+    )
+    assert duckdb.connect(path).execute("select x from t").fetchall() == [(1,)]  # the open transaction is gone
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from connectors.llm import LlmConfigError, LlmSettings, OpenAISettings
-from leadgate.store import db
-from leadgate.pipeline import steps
 from leadgate.config import REPO_DIR
+from leadgate.pipeline import steps
+from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
 
@@ -24,9 +24,14 @@ def emulator():
 def llm_settings(settings, emulator, monkeypatch):
     """Settings with the LLM scorer, the marts fixture loaded, and the endpoint in the environment."""
     emulator.reset()
-    for key, value in {"OPENAI_BASE_URL": emulator.base_url, "OPENAI_API_KEY": "sk-test", "LEADGATE_LLM_MODEL": "gpt-4o-mini",
-                       "LEADGATE_LLM_BATCH_SIZE": "2", "LEADGATE_LLM_CONCURRENCY": "1",
-                       "LEADGATE_LLM_BACKOFF_BASE": "0.01"}.items():
+    for key, value in {
+        "OPENAI_BASE_URL": emulator.base_url,
+        "OPENAI_API_KEY": "sk-test",
+        "LEADGATE_LLM_MODEL": "gpt-4o-mini",
+        "LEADGATE_LLM_BATCH_SIZE": "2",
+        "LEADGATE_LLM_CONCURRENCY": "1",
+        "LEADGATE_LLM_BACKOFF_BASE": "0.01",
+    }.items():
         monkeypatch.setenv(key, value)
     with db.connect(settings) as con:
         create_marts(con)
@@ -35,8 +40,12 @@ def llm_settings(settings, emulator, monkeypatch):
 
 def lifecycle(settings) -> dict[str, tuple[str, list[str]]]:
     with db.connect(settings) as con:
-        return {lead: (state, list(codes)) for lead, state, codes in
-                con.execute("select lead_id, state, reason_codes from lifecycle.lead_states").fetchall()}
+        return {
+            lead: (state, list(codes))
+            for lead, state, codes in con.execute(
+                "select lead_id, state, reason_codes from lifecycle.lead_states"
+            ).fetchall()
+        }
 
 
 def scored_by(settings) -> dict[str, int]:
@@ -46,11 +55,13 @@ def scored_by(settings) -> dict[str, int]:
 
 def llm_scored(settings) -> set[str]:
     with db.connect(settings) as con:
-        return {r[0] for r in con.execute("select distinct lead_id from scoring.scores where scorer = 'llm'").fetchall()}
+        return {
+            r[0] for r in con.execute("select distinct lead_id from scoring.scores where scorer = 'llm'").fetchall()
+        }
 
 
 def test_the_token_budget_is_per_run_and_held_leads_are_scored_next_run(llm_settings, emulator, monkeypatch):
-    monkeypatch.setenv("LEADGATE_LLM_MAX_TOKENS_PER_RUN", "4500")     # about two requests of two leads
+    monkeypatch.setenv("LEADGATE_LLM_MAX_TOKENS_PER_RUN", "4500")  # about two requests of two leads
     policy = test_policy()
     policy = policy.model_copy(update={"gate": policy.gate.model_copy(update={"max_failed_share": 1.0})})
     # three decide batches (5 + 5 + 3 leads): a fresh budget per batch would let each spend 4,500 tokens
@@ -65,14 +76,17 @@ def test_the_token_budget_is_per_run_and_held_leads_are_scored_next_run(llm_sett
     # every lead the model did not get to waits for the next run, except those the gate sent to a person
     assert held and unanswered == held | (gated & unanswered)
     assert {tuple(states[lead][1]) for lead in held} == {("llm_budget_exhausted",)}
-    assert scored_by(llm_settings)["baseline"] == LEADS                  # every lead's baseline is on record
+    assert scored_by(llm_settings)["baseline"] == LEADS  # every lead's baseline is on record
     assert report.llm["leads"] == LEADS and report.llm["calls"] == len(emulator.requests)
-    assert report.llm["outcomes"]["pending"] == len(unanswered) and report.llm["tokens_in"] + report.llm["tokens_out"] == spent
+    assert (
+        report.llm["outcomes"]["pending"] == len(unanswered)
+        and report.llm["tokens_in"] + report.llm["tokens_out"] == spent
+    )
 
     monkeypatch.delenv("LEADGATE_LLM_MAX_TOKENS_PER_RUN")
     calls_before = len(emulator.requests)
     again = steps.decide_step(llm_settings, policy, "run-2")
-    assert again.scored == len(held)                                     # the held leads, and only they, are picked again
+    assert again.scored == len(held)  # the held leads, and only they, are picked again
     assert again.llm["calls"] == len(emulator.requests) - calls_before > 0
     assert "pending" not in {state for state, _ in lifecycle(llm_settings).values()}
     assert llm_scored(llm_settings) == set(states) - (gated & unanswered)
@@ -89,5 +103,10 @@ def test_env_example_is_a_valid_llm_configuration(monkeypatch):
         monkeypatch.delenv(key, raising=False)
     llm = LlmSettings(_env_file=REPO_DIR / ".env.example")
     assert (llm.model, llm.batch_size, llm.concurrency, llm.max_requests_per_min, llm.max_tokens_per_run) == (
-        "gpt-4o-mini", 20, 8, None, None)
+        "gpt-4o-mini",
+        20,
+        8,
+        None,
+        None,
+    )
     assert OpenAISettings(_env_file=REPO_DIR / ".env.example").base_url is None

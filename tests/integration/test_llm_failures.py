@@ -9,15 +9,22 @@ import pytest
 from connectors.llm import LlmConfigError
 from leadgate.store import db
 from tests.integration.test_llm_scorer import (  # noqa: F401  (fixtures are found by name)
-    _server, assert_nothing_lost, emu, lead_frame, run_llm, synthetic_rows,
+    _server,
+    assert_nothing_lost,
+    emu,
+    lead_frame,
+    run_llm,
+    synthetic_rows,
 )
-
 
 # --- failures: nothing lost, the right outcome ------------------------------------------------
 # Most cases use "not interested" leads (template 2): a batch of qualified answers would also be confirmed
 # lead by lead (see test_llm_independence.py), which is not what these tests count.
 
-@pytest.mark.parametrize("fault", ["invalid_json", "schema_violation", "truncated", "refusal", "wrong_leads", "extra_leads"])
+
+@pytest.mark.parametrize(
+    "fault", ["invalid_json", "schema_violation", "truncated", "refusal", "wrong_leads", "extra_leads"]
+)
 def test_a_bad_answer_is_retried_once_as_smaller_batches(settings, emu, fault):
     frame = lead_frame(synthetic_rows(20, template=2))
     emu.fail_next(fault)
@@ -26,7 +33,12 @@ def test_a_bad_answer_is_retried_once_as_smaller_batches(settings, emu, fault):
     assert [len(r.leads) for r in emu.scored("score")] == [20, 10, 10]
     assert set(result.final["llm_outcome"]) == {"ok"}
     with db.connect(settings) as con:
-        outcomes = [r[0] for r in con.execute("select outcome from scoring.llm_calls where kind = 'score' order by called_at").fetchall()]
+        outcomes = [
+            r[0]
+            for r in con.execute(
+                "select outcome from scoring.llm_calls where kind = 'score' order by called_at"
+            ).fetchall()
+        ]
     assert outcomes[0] == fault.replace("extra_leads", "wrong_leads") and outcomes[1:] == ["ok", "ok"]
 
 
@@ -36,7 +48,7 @@ def test_a_persistent_bad_answer_ends_in_review_as_llm_error(settings, emu, faul
     emu.fault_fn = lambda request: fault if request.kind == "score" else None
     result = run_llm(settings, emu, frame)
     assert_nothing_lost(frame, result)
-    assert len(emu.scored("score")) == 3                     # the batch, then each half once
+    assert len(emu.scored("score")) == 3  # the batch, then each half once
     final = result.final
     assert set(final["llm_outcome"]) == {"llm_error"} and set(final["llm_route"]) == {"review"}
     assert all(codes == ["llm_error"] for codes in final["llm_reason_codes"])
@@ -67,7 +79,12 @@ def test_5xx_and_timeouts_are_retried_with_backoff(settings, emu):
     emu.fail_next("slow", delay=1.5)
     result = run_llm(settings, emu, frame, timeout=0.5)
     with db.connect(settings) as con:
-        outcomes = [r[0] for r in con.execute("select outcome from scoring.llm_calls where kind = 'score' order by called_at").fetchall()]
+        outcomes = [
+            r[0]
+            for r in con.execute(
+                "select outcome from scoring.llm_calls where kind = 'score' order by called_at"
+            ).fetchall()
+        ]
     assert outcomes == ["server_error", "server_error", "timeout", "ok"]
     assert set(result.final["llm_outcome"]) == {"ok"}
 

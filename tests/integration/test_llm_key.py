@@ -8,8 +8,8 @@ import pytest
 from pydantic import SecretStr
 
 from connectors.llm import LlmConfigError, OpenAISettings
-from leadgate.store import db
 from leadgate.scoring.llm import score_with_llm
+from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.integration.test_llm_scorer import NOW, POLICY, lead_frame, llm_settings, synthetic_rows
 
@@ -23,8 +23,9 @@ def strict_emu():
 
 def _score(settings, emulator, key: str):
     endpoint = OpenAISettings(_env_file=None, api_key=SecretStr(key), base_url=emulator.base_url)
-    return score_with_llm(settings, POLICY, lead_frame(synthetic_rows(3)), NOW, run_id="run-key",
-                          llm=llm_settings(), endpoint=endpoint)
+    return score_with_llm(
+        settings, POLICY, lead_frame(synthetic_rows(3)), NOW, run_id="run-key", llm=llm_settings(), endpoint=endpoint
+    )
 
 
 def test_a_wrong_key_is_reported_as_refused_with_the_variable_and_without_the_key(settings, strict_emu):
@@ -36,7 +37,9 @@ def test_a_wrong_key_is_reported_as_refused_with_the_variable_and_without_the_ke
     assert "connection" not in message.lower() and wrong not in message and wrong[-6:] not in message
     assert strict_emu.requests[-1].status == 401
     with db.connect(settings) as con:
-        logged = con.execute("select count(*), string_agg(coalesce(error, ''), ' ') from scoring.llm_calls").fetchall()[0]
+        logged = con.execute("select count(*), string_agg(coalesce(error, ''), ' ') from scoring.llm_calls").fetchall()[
+            0
+        ]
     assert logged[0] == 1 and wrong not in (logged[1] or "")
 
 

@@ -16,8 +16,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
+from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator
 from tests.fixtures.llm.pii_strategies import PII, TEMPLATES
 from tests.integration.test_llm_scorer import lead_frame, run_llm, synthetic_rows
@@ -39,12 +39,18 @@ def module_settings(tmp_path_factory):
     return LeadgateSettings(db=root / "leadgate.duckdb", inbox=root, lock_timeout=5.0, _env_file=None)
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(message_pii=PII, field_pii=PII, template=st.sampled_from(TEMPLATES),
-       field=st.sampled_from(["company", "industry", "country"]))
+@hsettings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    message_pii=PII,
+    field_pii=PII,
+    template=st.sampled_from(TEMPLATES),
+    field=st.sampled_from(["company", "industry", "country"]),
+)
 def test_no_generated_pii_reaches_the_endpoint(module_settings, emulator, message_pii, field_pii, template, field):
     emulator.reset()
-    with db.connect(module_settings) as con:       # every example is asked afresh, not answered from the cache
+    with db.connect(module_settings) as con:  # every example is asked afresh, not answered from the cache
         con.execute("delete from scoring.llm_cache")
     shown, secrets = message_pii
     field_shown, field_secrets = field_pii

@@ -4,36 +4,61 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime, timezone
-from pathlib import Path
-
 import re
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 import pytest
 from pydantic import SecretStr
 
 from connectors.llm import LlmSettings, OpenAISettings
-from leadgate.store import db
 from leadgate.config import DEFAULT_POLICY, LeadgateSettings
-from leadgate.scoring.llm import record_llm_scores, score_with_llm
 from leadgate.policy import load_policy
+from leadgate.scoring.llm import record_llm_scores, score_with_llm
+from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator, heuristic_answer, heuristic_score, heuristic_validate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
-NOW = datetime(2026, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, tzinfo=UTC)
 POLICY = load_policy(DEFAULT_POLICY)
 
 _DEFAULTS = {
-    "email": None, "first_name": None, "last_name": None, "job_title": None, "phone": None, "seniority": "unknown",
-    "company": None, "company_domain": None, "industry": None, "country": None, "company_size": None,
-    "company_size_min": None, "is_target_account": False, "first_touch_at": "2026-02-01T10:00:00+00:00",
-    "last_touch_at": "2026-02-25T10:00:00+00:00", "event_count": 4, "page_views": 3, "pricing_views": 0,
-    "demo_requests": 0, "content_downloads": 0, "form_submits": 1, "email_replies": 0, "email_opens": 0,
-    "meeting_requests": 0, "chat_messages": 0, "events_7d": 1, "events_30d": 4, "buying_centre_size": 1,
-    "was_dormant_reactivated": False, "longest_gap_days": 5, "consent_status": "granted", "has_consent": True,
-    "latest_message": None, "sources": "form,web",
+    "email": None,
+    "first_name": None,
+    "last_name": None,
+    "job_title": None,
+    "phone": None,
+    "seniority": "unknown",
+    "company": None,
+    "company_domain": None,
+    "industry": None,
+    "country": None,
+    "company_size": None,
+    "company_size_min": None,
+    "is_target_account": False,
+    "first_touch_at": "2026-02-01T10:00:00+00:00",
+    "last_touch_at": "2026-02-25T10:00:00+00:00",
+    "event_count": 4,
+    "page_views": 3,
+    "pricing_views": 0,
+    "demo_requests": 0,
+    "content_downloads": 0,
+    "form_submits": 1,
+    "email_replies": 0,
+    "email_opens": 0,
+    "meeting_requests": 0,
+    "chat_messages": 0,
+    "events_7d": 1,
+    "events_30d": 4,
+    "buying_centre_size": 1,
+    "was_dormant_reactivated": False,
+    "longest_gap_days": 5,
+    "consent_status": "granted",
+    "has_consent": True,
+    "latest_message": None,
+    "sources": "form,web",
 }
 _TEMPLATES = [
     "Hi, {first} {last} here. Can we book a demo next week? Reach me on {phone} or {email}. Ref {ref}.",
@@ -48,7 +73,9 @@ _LAST = ["Okafor", "Lindqvist", "Haddad", "Nakamura", "Fernández", "Kowalski", 
 
 
 def fixture_rows() -> list[dict]:
-    return [json.loads(line) for line in (FIXTURES / "leads.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in (FIXTURES / "leads.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def synthetic_rows(n: int, start: int = 0, template: int | None = None) -> list[dict]:
@@ -59,13 +86,28 @@ def synthetic_rows(n: int, start: int = 0, template: int | None = None) -> list[
         email = f"{first.lower()}.{last.lower()}@company{i}.com"
         phone = f"+1 415 {200 + i // 1000:03d} {1000 + i % 1000 * 7 % 9000:04d}"
         text = _TEMPLATES[(i if template is None else template) % len(_TEMPLATES)]
-        rows.append({
-            "lead_id": f"ld_{i:016d}", "first_name": first, "last_name": last, "email": email, "phone": phone,
-            "job_title": "VP Sales" if i % 3 == 0 else "Analyst", "seniority": "vp" if i % 3 == 0 else "individual",
-            "company": f"Company {i}", "company_domain": f"company{i}.com", "industry": "software", "country": "US",
-            "company_size": "51-200", "company_size_min": 51, "demo_requests": i % 2, "pricing_views": i % 4,
-            "latest_message": text.format(first=first, last=last, email=email, phone=phone, seats=50 + i, ref=f"R{i:05d}"),
-        })
+        rows.append(
+            {
+                "lead_id": f"ld_{i:016d}",
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "phone": phone,
+                "job_title": "VP Sales" if i % 3 == 0 else "Analyst",
+                "seniority": "vp" if i % 3 == 0 else "individual",
+                "company": f"Company {i}",
+                "company_domain": f"company{i}.com",
+                "industry": "software",
+                "country": "US",
+                "company_size": "51-200",
+                "company_size_min": 51,
+                "demo_requests": i % 2,
+                "pricing_views": i % 4,
+                "latest_message": text.format(
+                    first=first, last=last, email=email, phone=phone, seats=50 + i, ref=f"R{i:05d}"
+                ),
+            }
+        )
     return rows
 
 
@@ -102,6 +144,7 @@ def ref_of(lead: dict) -> str | None:
 
 # --- fixtures ---------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def _server():
     with OpenAIEmulator() as emulator:
@@ -126,6 +169,7 @@ def assert_nothing_lost(frame, result):
 
 
 # --- request shapes, batching, concurrency ----------------------------------------------------
+
 
 def test_requests_are_strict_structured_batches_of_twenty(settings, emu):
     frame = lead_frame(synthetic_rows(45))
@@ -162,16 +206,21 @@ def test_concurrency_never_exceeds_the_limit(settings, emu):
 def test_requests_per_minute_are_paced(settings, emu):
     frame = lead_frame(synthetic_rows(4, template=1))
     started = time.perf_counter()
-    run_llm(settings, emu, frame, batch_size=1, max_requests_per_min=240)    # one start per 0.25 s
+    run_llm(settings, emu, frame, batch_size=1, max_requests_per_min=240)  # one start per 0.25 s
     assert len(emu.scored("score")) == 4
     assert time.perf_counter() - started >= (len(emu.requests) - 1) * 0.25 - 0.05
 
 
 # --- PII --------------------------------------------------------------------------------------
 
+
 def _names_of(row: dict) -> list[str]:
     names = [row.get("first_name"), row.get("last_name")]
-    names += [part for part in re.split(r"[\s\-]", f"{row.get('first_name') or ''} {row.get('last_name') or ''}") if len(part) > 2]
+    names += [
+        part
+        for part in re.split(r"[\s\-]", f"{row.get('first_name') or ''} {row.get('last_name') or ''}")
+        if len(part) > 2
+    ]
     return [n for n in names if n]
 
 
@@ -183,20 +232,30 @@ def test_no_personal_data_reaches_the_endpoint(settings, emu):
     everything = "\n".join(bodies)
     for row in rows:
         assert row["email"].lower() not in everything.lower()
-        for name in _names_of(row):    # as written: "will" the verb may stay, "Will" the person may not
+        for name in _names_of(row):  # as written: "will" the verb may stay, "Will" the person may not
             assert not re.search(rf"(?<!\w){re.escape(name)}(?!\w)", everything), name
         digits = re.sub(r"\D", "", row["phone"])[-7:]
         spaced = r"[\s().\-/]?".join(digits)
         assert not re.search(rf"(?<!\d){spaced}(?!\d)", everything), row["phone"]
         assert row["lead_id"] not in everything
-    for fragment in ("Baker Street", "Hauptstraße", "rue de la Paix", "Fifth Ave", "linkedin.com/in", "devpatel.dev",
-                     "jamie.fox", "brightleads-agency dot com", "jean-luc-picard"):
+    for fragment in (
+        "Baker Street",
+        "Hauptstraße",
+        "rue de la Paix",
+        "Fifth Ave",
+        "linkedin.com/in",
+        "devpatel.dev",
+        "jamie.fox",
+        "brightleads-agency dot com",
+        "jean-luc-picard",
+    ):
         assert fragment.lower() not in everything.lower(), fragment
     # ... while the business need and company data still get through
     assert "book a demo" in everything and "Globex GmbH" in everything and "300 seats" in everything
 
 
 # --- cache ------------------------------------------------------------------------------------
+
 
 def test_unchanged_rerun_makes_no_calls_and_a_changed_lead_is_rescored(settings, emu):
     rows = synthetic_rows(30)
@@ -226,18 +285,29 @@ def test_a_new_model_or_prompt_misses_the_cache(settings, emu):
 
 def _confident(leads):
     """Clear-cut answers: nothing lands in the validator's band."""
-    return [heuristic_answer(lead) | {"confidence": 0.99, "qualification": "nurture", "intent_score": 0.1} for lead in leads]
+    return [
+        heuristic_answer(lead) | {"confidence": 0.99, "qualification": "nurture", "intent_score": 0.1} for lead in leads
+    ]
 
 
 def _agree(items):
-    return [{"lead_id": it["lead_id"], "agrees": True, "qualification": it["first_answer"]["qualification"],
-             "confidence": 0.9, "reason": "Supported."} for it in items]
+    return [
+        {
+            "lead_id": it["lead_id"],
+            "agrees": True,
+            "qualification": it["first_answer"]["qualification"],
+            "confidence": 0.9,
+            "reason": "Supported.",
+        }
+        for it in items
+    ]
 
 
 # --- guards -----------------------------------------------------------------------------------
 
+
 def test_answers_that_contradict_the_text_or_invent_evidence_go_to_review(settings, emu):
-    rows = synthetic_rows(3, template=2)                               # "Not interested, please remove me ..."
+    rows = synthetic_rows(3, template=2)  # "Not interested, please remove me ..."
     rows[1]["latest_message"] = "Could we book a demo next week? Ref R00001."
     rows[2]["latest_message"] = "Could we book a demo next week? Ref R00002."
 
@@ -272,7 +342,7 @@ def test_prompt_injection_moves_neither_its_lead_nor_its_batch(settings, emu, tm
     for request in emu.scored("score"):
         texts = json.dumps(request.leads)
         if "Ignore previous instructions" in texts:
-            assert len(request.leads) == 1                            # scored alone, never beside other leads
+            assert len(request.leads) == 1  # scored alone, never beside other leads
     before, after = by_lead(clean), by_lead(attacked)
     for lead_id, row in before.items():
         assert after[lead_id]["llm_answer"] == row["llm_answer"]
@@ -285,22 +355,31 @@ def test_prompt_injection_moves_neither_its_lead_nor_its_batch(settings, emu, tm
 
 # --- validator, budget, bookkeeping -----------------------------------------------------------
 
+
 def _middle_band(answers_confidence: float):
     def script(leads):
-        return [heuristic_answer(lead) | {"qualification": "qualified", "fit_score": 0.9, "intent_score": 0.9,
-                                          "confidence": answers_confidence} for lead in leads]
+        return [
+            heuristic_answer(lead)
+            | {"qualification": "qualified", "fit_score": 0.9, "intent_score": 0.9, "confidence": answers_confidence}
+            for lead in leads
+        ]
+
     return script
 
 
 def test_middle_band_leads_are_validated_in_batches(settings, emu):
-    frame = lead_frame(synthetic_rows(60, template=0))                   # demo requests
+    frame = lead_frame(synthetic_rows(60, template=0))  # demo requests
     emu.score = _middle_band(0.8)
     result = run_llm(settings, emu, frame)
     checked = result.final[result.final["llm_validated"].notna()]
-    band = result.final[(result.final["confidence"] >= 0.6) & (result.final["confidence"] < 0.9) & (result.final["scorer"] == "llm")]
+    band = result.final[
+        (result.final["confidence"] >= 0.6) & (result.final["confidence"] < 0.9) & (result.final["scorer"] == "llm")
+    ]
     assert len(checked) == len(band) > 20
     validations = emu.scored("validate")
-    assert sorted(len(r.leads) for r in validations) == sorted([20] * (len(band) // 20) + [len(band) % 20] * bool(len(band) % 20))
+    assert sorted(len(r.leads) for r in validations) == sorted(
+        [20] * (len(band) // 20) + [len(band) % 20] * bool(len(band) % 20)
+    )
     assert all("first_answer" in lead and "lead" in lead for r in validations for lead in r.leads)
     assert validations[0].body["response_format"]["json_schema"]["name"] == "ValidateBatchAnswer"
     assert all(codes == ["llm_validator_agrees"] for codes in checked["llm_reason_codes"])
@@ -311,7 +390,13 @@ def test_validator_disagreement_sends_to_review(settings, emu):
     frame = lead_frame(synthetic_rows(6, template=0))
     emu.score = _middle_band(0.8)
     emu.validate = lambda items: [
-        {"lead_id": it["lead_id"], "agrees": False, "qualification": "unknown", "confidence": 0.8, "reason": "Too thin."}
+        {
+            "lead_id": it["lead_id"],
+            "agrees": False,
+            "qualification": "unknown",
+            "confidence": 0.8,
+            "reason": "Too thin.",
+        }
         for it in items
     ]
     final = run_llm(settings, emu, frame).final
@@ -328,14 +413,14 @@ def test_leads_over_the_token_budget_stay_pending_until_the_next_run(settings, e
     # 14,000-token budget let through; 12,300 still fits the one score request and holds the validator
     result = run_llm(settings, emu, frame, concurrency=1, max_tokens_per_run=12_300)
     assert_nothing_lost(frame, result)
-    assert [len(r.leads) for r in emu.requests] == [20]                    # one request fits the budget
+    assert [len(r.leads) for r in emu.requests] == [20]  # one request fits the budget
     assert result.final["llm_outcome"].value_counts().to_dict() == {"pending": 40, "ok": 20}
     pending = result.final[result.final["llm_route"] == "pending"]
-    assert len(pending) >= 40                                              # validator calls wait too
+    assert len(pending) >= 40  # validator calls wait too
     assert all(codes == ["llm_budget_exhausted"] for codes in pending["llm_reason_codes"])
     emu.reset()
     later = run_llm(settings, emu, frame, run_id="run-2")
-    assert sum(len(r.leads) for r in emu.scored("score")) == 40             # the 20 done are cached
+    assert sum(len(r.leads) for r in emu.scored("score")) == 40  # the 20 done are cached
     assert set(later.final["llm_route"]) == {"decide"}
 
 
@@ -353,7 +438,10 @@ def test_every_call_is_logged_with_tokens_and_cost(settings, emu):
     ok = [r for r in rows if r[4] == "ok"]
     assert all(r[2] > 0 and r[3] > 0 and r[5] > 0 for r in ok)
     assert {r[4] for r in rows} == {"ok", "rate_limited"}
-    assert all(r[6] == "run-log" and r[7] == "gpt-4o-mini" and r[8] in ("score_v1", "validate_v1") and r[9] == r[1] for r in rows)
+    assert all(
+        r[6] == "run-log" and r[7] == "gpt-4o-mini" and r[8] in ("score_v1", "validate_v1") and r[9] == r[1]
+        for r in rows
+    )
     assert result.summary["estimated_cost_usd"] == pytest.approx(sum(r[5] or 0 for r in rows), abs=1e-6)
 
 
@@ -372,7 +460,7 @@ def test_scores_on_record_keep_the_baseline_beside_the_llm(settings, emu):
     assert all("baseline" in v for v in per_lead.values()) and len(per_lead) == 10
     failed = by_lead(result)["ld_0000000000000003"]
     assert failed["llm_outcome"] == "llm_error" and "llm" not in per_lead["ld_0000000000000003"]
-    good = per_lead["ld_0000000000000007"]["llm"]                     # the other half of the split batch
+    good = per_lead["ld_0000000000000007"]["llm"]  # the other half of the split batch
     assert good[:2] == ("gpt-4o-mini", "score_v1") and len(good[2]) == 32
     assert final.set_index("lead_id").loc["ld_0000000000000007", "score_id"] == good[3]
 
@@ -384,8 +472,13 @@ def test_recent_messages_come_from_lead_events_scrubbed(settings, emu):
         con.execute("create table marts.lead_events (lead_id varchar, message varchar, occurred_at timestamptz)")
         con.execute(
             "insert into marts.lead_events values (?, ?, '2026-02-01'), (?, ?, '2026-02-20'), (?, '', '2026-02-21')",
-            [row["lead_id"], f"Older note: call {row['first_name']} on +44 7700 900123",
-             row["lead_id"], "We need a quote for 80 seats", row["lead_id"]],
+            [
+                row["lead_id"],
+                f"Older note: call {row['first_name']} on +44 7700 900123",
+                row["lead_id"],
+                "We need a quote for 80 seats",
+                row["lead_id"],
+            ],
         )
     run_llm(settings, emu, lead_frame([row]))
     [lead] = emu.scored("score")[0].leads

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from leadgate.store import db
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import ingest_paths
+from leadgate.store import db
 
 FIRST_0008 = Path(__file__).resolve().parents[1] / "fixtures" / "migrations" / "0008_content_hash_ubigint.sql"
 
@@ -53,10 +53,18 @@ def test_a_database_that_ran_the_first_0008_is_repaired_and_accepts_events(setti
     events = settings.inbox / "events.jsonl"
     events.write_text(
         "\n".join(
-            json.dumps({"source": "web", "event_id": f"e{i}", "event_type": "page_view",
-                        "occurred_at": "2026-11-01T10:00:00Z", "email": f"p{i}@example.com"})
+            json.dumps(
+                {
+                    "source": "web",
+                    "event_id": f"e{i}",
+                    "event_type": "page_view",
+                    "occurred_at": "2026-11-01T10:00:00Z",
+                    "email": f"p{i}@example.com",
+                }
+            )
             for i in range(3)
-        ) + "\n",
+        )
+        + "\n",
         encoding="utf-8",
     )
     report = ingest_paths(settings, [events])

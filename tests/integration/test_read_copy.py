@@ -7,12 +7,10 @@ import time
 import duckdb
 import pytest
 
-from leadgate.store import db
-
-from leadgate.store import read_copy
 from leadgate.config import LeadgateSettings
 from leadgate.policy import load_policy
 from leadgate.review.service import ReviewService
+from leadgate.store import db, read_copy
 from tests.fixtures.services import builders
 
 BOB, DAN = "bob@globex.com", "dan@umbrella.com"
@@ -27,8 +25,9 @@ def _copy_status(settings: LeadgateSettings) -> dict[int, str]:
 
 
 def _seeded(tmp_path, interval: float) -> tuple[LeadgateSettings, ReviewService, dict[str, int]]:
-    settings = LeadgateSettings(db=tmp_path / "leadgate.duckdb", inbox=tmp_path, lock_timeout=5.0,
-                                read_copy_interval=interval, _env_file=None)
+    settings = LeadgateSettings(
+        db=tmp_path / "leadgate.duckdb", inbox=tmp_path, lock_timeout=5.0, read_copy_interval=interval, _env_file=None
+    )
     ids = builders.seed(settings)
     with db.read_connection(settings) as con:
         items = dict(con.execute("select lead_id, item_id from review.items").fetchall())
@@ -46,15 +45,17 @@ def _wait_for(check, seconds: float) -> bool:
 
 def test_a_decision_appears_in_the_read_copy_without_a_run(tmp_path):
     settings, service, items = _seeded(tmp_path, interval=5.0)
-    assert not settings.read_db_path.exists()            # never published: no run yet
+    assert not settings.read_db_path.exists()  # never published: no run yet
     service.reject(items[BOB], "dana", reason="student project")
     assert _copy_status(settings)[items[BOB]] == "rejected"
     assert not read_copy.is_pending(settings)
 
 
 def test_two_quick_decisions_publish_once_now_and_once_when_the_interval_ends(tmp_path):
-    settings, service, items = _seeded(tmp_path, interval=15.0)  # long enough that two decisions land inside it on a loaded machine
-    db.publish_read_copy(settings)                       # as a run that just ended would
+    settings, service, items = _seeded(
+        tmp_path, interval=15.0
+    )  # long enough that two decisions land inside it on a loaded machine
+    db.publish_read_copy(settings)  # as a run that just ended would
     published = settings.read_db_path.stat().st_mtime
     service.reject(items[BOB], "dana", reason="student project")
     service.clarify(items[DAN], "dana", question="Which team is evaluating?")
@@ -83,4 +84,4 @@ def test_a_publish_clears_the_mark_and_the_trailing_publisher_stops_when_nothing
         read_copy.mark_pending(settings)
     assert read_copy.publish_pending(settings) is True
     assert not read_copy.is_pending(settings) and settings.read_db_path.exists()
-    assert read_copy.publish_pending(settings) is False   # nothing pending: nothing copied
+    assert read_copy.publish_pending(settings) is False  # nothing pending: nothing copied

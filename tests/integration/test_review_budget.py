@@ -26,8 +26,10 @@ def test_a_run_over_budget_names_its_top_three_reasons_and_one_within_does_not(s
         create_marts(con)
         _, routed = decide(con, test_policy(), run_id="r1")
         reasons = review_reason_counts(con, "r1")
-        in_review = con.execute("select reason_codes from lifecycle.lead_states where state = 'needs_review'").fetchall()
-        _, again = decide(con, test_policy(), run_id="r2")      # nothing changed: nothing decided, no reasons
+        in_review = con.execute(
+            "select reason_codes from lifecycle.lead_states where state = 'needs_review'"
+        ).fetchall()
+        _, again = decide(con, test_policy(), run_id="r2")  # nothing changed: nothing decided, no reasons
         assert again == {} and review_reason_counts(con, "r2") == {}
     assert reasons == dict(Counter(code for (codes,) in in_review for code in codes))
     top = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
@@ -38,8 +40,10 @@ def test_a_run_over_budget_names_its_top_three_reasons_and_one_within_does_not(s
     text, markdown = render_text(over), render_markdown(over)
     rate = f"{review / decided:.1%}"
     assert f"!! exception rate {rate} is over the review budget of 15%" in text
-    line = (f"top reasons: {top[0][0]} ({top[0][1]} lead{'s' if top[0][1] != 1 else ''}), {top[1][0]} ({top[1][1]}),"
-            f" {top[2][0]} ({top[2][1]}) (a lead can have several)")
+    line = (
+        f"top reasons: {top[0][0]} ({top[0][1]} lead{'s' if top[0][1] != 1 else ''}), {top[1][0]} ({top[1][1]}),"
+        f" {top[2][0]} ({top[2][1]}) (a lead can have several)"
+    )
     assert f"       {line}" in text and f"  - {line}" in markdown
     assert f"exception rate {rate} of {decided} decided (review budget 15%)" in text.splitlines()[0]
 

@@ -7,14 +7,13 @@ import sys
 
 import pytest
 
-from tests.writer_holder import another_writer
-
-from leadgate.store import db
-from leadgate.policy import load_policy
 from leadgate.cli.review_render import format_item_detail, format_item_table
+from leadgate.policy import load_policy
 from leadgate.review.service import ReviewError, ReviewService, review_metrics
+from leadgate.store import db
 from leadgate.sync.outbox import refresh_outbox
 from tests.fixtures.services import builders
+from tests.writer_holder import another_writer
 
 BOB, DAN, CAROL, ALICE = "bob@globex.com", "dan@umbrella.com", "carol@initech.com", "alice@acme.com"
 
@@ -34,7 +33,7 @@ def _state(settings, lead_id):
 
 
 def test_list_shows_pending_items_oldest_first(seeded):
-    settings, service, ids, items = seeded
+    _settings, service, ids, items = seeded
     listed = service.list_items()
     assert [row["id"] for row in listed] == sorted(items.values())
     first = listed[0]
@@ -48,7 +47,7 @@ def test_list_shows_pending_items_oldest_first(seeded):
 
 
 def test_show_gives_the_interaction_the_assessment_and_the_history(seeded):
-    settings, service, ids, items = seeded
+    _settings, service, ids, items = seeded
     item = service.get(items[ids[DAN]])
     assert item["email"] == DAN and item["lead_state"] == "needs_review"
     assert [r["feature"] for r in item["reasons"]][:1] == ["demo_requests"]
@@ -86,11 +85,19 @@ def test_approve_qualifies_the_lead_and_the_next_sync_owes_it(seeded):
     decision = service.approve(items[ids[DAN]], "dana", note="met Dan at the booth, budget confirmed")
     assert (decision.status, decision.lead_state) == ("approved", "qualified")
     item = service.get(items[ids[DAN]])
-    assert (item["status"], item["reviewer"], item["note"]) == ("approved", "dana", "met Dan at the booth, budget confirmed")
+    assert (item["status"], item["reviewer"], item["note"]) == (
+        "approved",
+        "dana",
+        "met Dan at the booth, budget confirmed",
+    )
     assert item["decided_at"] is not None
     last = item["history"][-1]
     assert (last["kind"], last["actor"], last["to_state"], last["reason_codes"]) == (
-        "review", "reviewer:dana", "qualified", ["approved_by_reviewer"])
+        "review",
+        "reviewer:dana",
+        "qualified",
+        ["approved_by_reviewer"],
+    )
     # The audit row names the item, never the note.
     assert last["details"] == {"review_item_id": items[ids[DAN]]}
     with db.connect(settings) as con:
@@ -108,7 +115,9 @@ def test_reject_and_clarify_store_the_text_on_the_item_only(seeded):
     assert service.get(items[ids[BOB]])["note"] == "student project, bob@globex.com is not a buyer"
     assert service.get(items[ids[DAN]])["question"].startswith("Is Umbrella")
     with db.read_connection(settings) as con:
-        audit = con.execute("select cast(details as varchar), reason_codes from audit.decisions where kind = 'review'").fetchall()
+        audit = con.execute(
+            "select cast(details as varchar), reason_codes from audit.decisions where kind = 'review'"
+        ).fetchall()
     assert all("bob@globex.com" not in details and "Umbrella" not in details for details, _ in audit)
     assert sorted(codes[0] for _, codes in audit) == ["clarification_requested_by_reviewer", "rejected_by_reviewer"]
 
@@ -134,7 +143,9 @@ def test_review_metrics_count_overrides_and_latency(seeded):
     settings, service, ids, items = seeded
     # dan scored 0.40 (machine: not qualified) and is approved; bob scored 0.61 (qualified) and is rejected.
     with db.connect(settings) as con:
-        con.execute("update marts.lead_features set last_name = 'Brown', company = 'Globex' where lead_id = ?", [ids[BOB]])
+        con.execute(
+            "update marts.lead_features set last_name = 'Brown', company = 'Globex' where lead_id = ?", [ids[BOB]]
+        )
     service.approve(items[ids[DAN]], "dana")
     with db.read_connection(settings) as con:
         half = review_metrics(con)

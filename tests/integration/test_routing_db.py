@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from leadgate.store import db
 from leadgate.routing.gate import GateResult
 from leadgate.routing.rules import apply_routes, route_leads
 from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores, sync_pending_leads
+from leadgate.store import db
 from leadgate.store.states import StateChange, current_states, set_states
 from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
 
@@ -45,7 +45,7 @@ def decide(con, policy, *, run_id="run1", now=NOW, rescore_all=False, gate=None)
 
 def change_features(con, lead_id, **values):
     """The lead did something new: dbt would rebuild its row with a new feature hash."""
-    assignments = ", ".join(f"{column} = ?" for column in values)   # column names from this test file only
+    assignments = ", ".join(f"{column} = ?" for column in values)  # column names from this test file only
     con.execute(
         f"update marts.lead_features set {assignments}, feature_hash = feature_hash || '-v2' where lead_id = ?",
         [*values.values(), lead_id],
@@ -62,16 +62,25 @@ def items(con, lead_id):
 def human(con, lead_id, state, status, *, question=None):
     """What the review service does when a person decides the lead's pending item."""
     item_id, _, feature_hash, *_ = items(con, lead_id)[-1]
-    set_states(con, [StateChange(lead_id, state, [f"{status}_by_reviewer"], feature_hash=feature_hash)],
-               kind="review", actor="reviewer:ann", policy_version="test-scoring-1")
-    con.execute("update review.items set status = ?, reviewer = 'ann', question = ?, decided_at = now() where item_id = ?",
-                [status, question, item_id])
+    set_states(
+        con,
+        [StateChange(lead_id, state, [f"{status}_by_reviewer"], feature_hash=feature_hash)],
+        kind="review",
+        actor="reviewer:ann",
+        policy_version="test-scoring-1",
+    )
+    con.execute(
+        "update review.items set status = ?, reviewer = 'ann', question = ?, decided_at = now() where item_id = ?",
+        [status, question, item_id],
+    )
 
 
 def test_new_leads_become_pending_once(con):
     assert sync_pending_leads(con) == ALL_LEADS
     assert set(current_states(con).values()) == {"pending"}
-    assert con.execute("select distinct reason_codes, actor from audit.decisions").fetchall() == [(["new_lead"], "pipeline")]
+    assert con.execute("select distinct reason_codes, actor from audit.decisions").fetchall() == [
+        (["new_lead"], "pipeline")
+    ]
     assert sync_pending_leads(con) == 0
 
 
@@ -79,7 +88,7 @@ def test_leads_to_score_picks_new_changed_and_pending(con, policy):
     sync_pending_leads(con)
     assert len(leads_to_score(con)) == ALL_LEADS
     decide(con, policy)
-    assert leads_to_score(con).empty                               # a second run scores nothing
+    assert leads_to_score(con).empty  # a second run scores nothing
     change_features(con, "ld_cold_ic", page_views=9)
     assert list(leads_to_score(con)["lead_id"]) == ["ld_cold_ic"]
     assert len(leads_to_score(con, rescore_all=True)) == ALL_LEADS  # nightly: decay must take effect
@@ -103,7 +112,7 @@ def test_scores_are_appended_with_versions(con, policy):
     assert json.loads(by_lead["ld_hot_vp"][8])[0]["feature"] == "demo_requests"
     assert json.loads(by_lead["ld_cold_ic"][9])["decay_factor"] == 0.25
     record_scores(con, BaselineScorer(policy).score(features, NOW), "run2", policy)
-    assert con.execute("select count(*) from scoring.scores").fetchone()[0] == 2 * ALL_LEADS   # append-only
+    assert con.execute("select count(*) from scoring.scores").fetchone()[0] == 2 * ALL_LEADS  # append-only
 
 
 def test_routes_persist_states_and_audit(con, policy):
@@ -139,20 +148,25 @@ def test_review_items_carry_what_a_reviewer_needs(con, policy):
         " latest_message, recent_events, policy_version, feature_hash, score_id from review.items where lead_id = 'ld_globex'"
     ).fetchone()
     assert item[:4] == ("priya.nair@globex-logistics.com", "Priya Nair", "Globex Logistics", "Director of Logistics")
-    assert 0 < item[4] < 1 and item[5] == 0        # issue 11: its unknown size straddles the threshold
+    assert 0 < item[4] < 1 and item[5] == 0  # issue 11: its unknown size straddles the threshold
     assert json.loads(item[6])[0]["detail"].startswith("2 pricing views (+")
     assert item[7] == ["target_account", "missing_company_size", "low_confidence"]
-    assert item[8].startswith("Named target account (Globex Corporation via globex-logistics.com); company size unknown: the score is")
-    assert "employees; it decides qualified vs nurture;" in item[8]       # issue 11: what the unknown decides
+    assert item[8].startswith(
+        "Named target account (Globex Corporation via globex-logistics.com); company size unknown: the score is"
+    )
+    assert "employees; it decides qualified vs nurture;" in item[8]  # issue 11: what the unknown decides
     assert item[9] == "Is there an enterprise plan?"
     events = json.loads(item[10])
-    assert len(events) == 10                                        # the latest 10 of 12
+    assert len(events) == 10  # the latest 10 of 12
     assert events[0]["event_type"] == "chat_message" and events[0]["message"] == "Is there an enterprise plan?"
     assert [e["occurred_at"] for e in events] == sorted((e["occurred_at"] for e in events), reverse=True)
     assert item[11] == "test-scoring-1"
-    assert item[12:] == con.execute(
-        "select feature_hash, score_id from lifecycle.lead_states where lead_id = 'ld_globex'"
-    ).fetchone()
+    assert (
+        item[12:]
+        == con.execute(
+            "select feature_hash, score_id from lifecycle.lead_states where lead_id = 'ld_globex'"
+        ).fetchone()
+    )
 
 
 def test_a_lead_is_not_queued_twice_for_the_same_features(con, policy):
@@ -164,7 +178,7 @@ def test_a_lead_is_not_queued_twice_for_the_same_features(con, policy):
 
 def test_changed_features_supersede_the_pending_item(con, policy):
     decide(con, policy)
-    (old_id, _, old_hash, *_), = items(con, "ld_globex")
+    ((old_id, _, old_hash, *_),) = items(con, "ld_globex")
     change_features(con, "ld_globex", page_views=7)
     decide(con, policy, run_id="run2")
     (first, second) = items(con, "ld_globex")
@@ -184,10 +198,12 @@ def test_a_lead_leaving_review_supersedes_its_item(con, policy):
 def test_rejected_lead_keeps_the_human_decision(con, policy):
     decide(con, policy)
     human(con, "ld_dormant", "rejected", "rejected")
-    change_features(con, "ld_dormant", demo_requests=3)           # would now qualify or go to review
+    change_features(con, "ld_dormant", demo_requests=3)  # would now qualify or go to review
     decide(con, policy, run_id="run2")
     assert current_states(con)["ld_dormant"] == "rejected"
-    assert con.execute("select decided_by from lifecycle.lead_states where lead_id = 'ld_dormant'").fetchone() == ("reviewer:ann",)
+    assert con.execute("select decided_by from lifecycle.lead_states where lead_id = 'ld_dormant'").fetchone() == (
+        "reviewer:ann",
+    )
     kept = con.execute(
         "select actor, from_state, to_state, reason_codes, policy_version, feature_hash, details from audit.decisions"
         " where lead_id = 'ld_dormant' and run_id = 'run2'"
@@ -195,14 +211,16 @@ def test_rejected_lead_keeps_the_human_decision(con, policy):
     assert len(kept) == 1
     assert kept[0][:5] == ("policy:baseline", "rejected", "rejected", ["kept_human_decision"], "test-scoring-1")
     assert kept[0][5].endswith("-v2") and "would_route" in json.loads(kept[0][6])
-    assert [i[1] for i in items(con, "ld_dormant")] == ["rejected"]   # not queued again
+    assert [i[1] for i in items(con, "ld_dormant")] == ["rejected"]  # not queued again
     assert con.execute("select count(*) from scoring.scores where lead_id = 'ld_dormant'").fetchone()[0] == 2
-    assert leads_to_score(con).empty                                  # and not re-scored every run
+    assert leads_to_score(con).empty  # and not re-scored every run
 
 
 def test_clarification_waits_until_the_lead_does_something_new(con, policy):
     decide(con, policy)
-    human(con, "ld_low_conf", "clarification_requested", "clarification_requested", question="Which team is evaluating?")
+    human(
+        con, "ld_low_conf", "clarification_requested", "clarification_requested", question="Which team is evaluating?"
+    )
     decide(con, policy, run_id="nightly", now=NOW + timedelta(days=1), rescore_all=True)
     assert current_states(con)["ld_low_conf"] == "clarification_requested"
     change_features(con, "ld_low_conf", email_replies=1, latest_message="The data team, 12 people.")
@@ -217,10 +235,10 @@ def test_approved_lead_is_rerouted_only_when_it_changes(con, policy):
     decide(con, policy)
     human(con, "ld_quiet_ceo", "qualified", "approved")
     decide(con, policy, run_id="nightly", now=NOW + timedelta(days=1), rescore_all=True)
-    assert current_states(con)["ld_quiet_ceo"] == "qualified"       # unchanged: the approval stands
-    change_features(con, "ld_quiet_ceo", page_views=2)               # still high fit, low engagement
+    assert current_states(con)["ld_quiet_ceo"] == "qualified"  # unchanged: the approval stands
+    change_features(con, "ld_quiet_ceo", page_views=2)  # still high fit, low engagement
     decisions, _ = decide(con, policy, run_id="run3")
-    assert decisions["ld_quiet_ceo"].state == "needs_review"        # the policy alone says review
+    assert decisions["ld_quiet_ceo"].state == "needs_review"  # the policy alone says review
     assert current_states(con)["ld_quiet_ceo"] == "needs_review"
     *_, (_, status, _, codes, summary) = items(con, "ld_quiet_ceo")
     assert status == "pending" and codes[:2] == ["changed_after_approval", "high_fit_low_engagement"]
@@ -244,7 +262,7 @@ def test_blocked_batch_holds_leads_pending_and_they_are_retried(con, policy):
     reasons = con.execute("select distinct reason_codes from lifecycle.lead_states").fetchall()
     assert reasons == [(["gate_batch_blocked"],)]
     assert con.execute("select count(*) from review.items").fetchone()[0] == 0
-    assert len(leads_to_score(con)) == ALL_LEADS                    # retried next run
+    assert len(leads_to_score(con)) == ALL_LEADS  # retried next run
     _, counts = decide(con, policy, run_id="run2")
     assert counts.get("pending", 0) == 0
 
@@ -252,9 +270,13 @@ def test_blocked_batch_holds_leads_pending_and_they_are_retried(con, policy):
 def test_review_opened_by_the_sync_stays_until_the_lead_changes(con, policy):
     decide(con, policy)
     # the CRM said the person already exists as a contact: the sync service sends the lead to review
-    set_states(con, [StateChange("ld_hot_vp", "needs_review", ["crm_already_contact"])], kind="sync", actor="sync:salesforce")
+    set_states(
+        con, [StateChange("ld_hot_vp", "needs_review", ["crm_already_contact"])], kind="sync", actor="sync:salesforce"
+    )
     decide(con, policy, run_id="nightly", now=NOW + timedelta(days=1), rescore_all=True)
-    row = con.execute("select state, reason_codes, decided_by from lifecycle.lead_states where lead_id = 'ld_hot_vp'").fetchone()
+    row = con.execute(
+        "select state, reason_codes, decided_by from lifecycle.lead_states where lead_id = 'ld_hot_vp'"
+    ).fetchone()
     assert row == ("needs_review", ["crm_already_contact"], "sync:salesforce")
     change_features(con, "ld_hot_vp", pricing_views=5)
     decide(con, policy, run_id="run3")

@@ -18,8 +18,11 @@ from leadgate.store.run_lock import RunInProgress, hold_run_lock, read_run_holde
 
 def _holder(code: str) -> subprocess.Popen:
     """A process that runs `code`, prints 'holding' and sleeps until killed."""
-    proc = subprocess.Popen([sys.executable, "-c", textwrap.dedent(code) + "\nprint('holding', flush=True)\nimport time; time.sleep(60)"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(code) + "\nprint('holding', flush=True)\nimport time; time.sleep(60)"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "holding", "the holder did not start"
     return proc
 
@@ -62,8 +65,10 @@ def test_a_run_killed_while_holding_the_lock_is_taken_over_with_a_line(settings)
     with hold_run_lock(settings, run_id="r-next", wait=0, notify=said.append):
         assert read_run_holder(settings).run_id == "r-next"
         assert read_run_holder(settings).process.pid == os.getpid()
-    assert said == [f"took over the run lock from run r-killed (pid {holder.pid}, started "
-                    f"{said[0].split('started ')[1].split(')')[0]}), which ended without releasing it (is gone)"]
+    assert said == [
+        f"took over the run lock from run r-killed (pid {holder.pid}, started "
+        f"{said[0].split('started ')[1].split(')')[0]}), which ended without releasing it (is gone)"
+    ]
     assert read_run_holder(settings) is None  # a clean exit leaves nothing to take over
     again: list[str] = []
     with hold_run_lock(settings, wait=0, notify=again.append):
@@ -112,7 +117,9 @@ def test_another_leadgate_writer_is_named_with_its_pid(settings):
         cm = db.connect(LeadgateSettings(db={str(settings.db_path)!r}, _env_file=None)); cm.__enter__()
     """)
     try:
-        with pytest.raises(db.PipelineBusy, match=rf"pipeline is running .*leadgate writer, pid {writer.pid}: python.* try again"):
+        with pytest.raises(
+            db.PipelineBusy, match=rf"pipeline is running .*leadgate writer, pid {writer.pid}: python.* try again"
+        ):
             with db.connect(settings, timeout=0.3):
                 pass
     finally:

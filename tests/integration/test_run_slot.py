@@ -42,8 +42,12 @@ def _slot_holder(settings, name: str, prefect_api: str, run_id: str) -> subproce
             print("holding", flush=True)
             time.sleep(60)
     """)
-    proc = subprocess.Popen([sys.executable, "-c", code], env=dict(os.environ, PREFECT_API_URL=prefect_api),
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PREFECT_API_URL=prefect_api),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "holding"
     return proc
 
@@ -61,7 +65,9 @@ def test_a_slot_left_by_a_killed_run_is_freed_with_a_line(settings, limit, prefe
         assert time.monotonic() - started < 10, "no waiting for the lease to expire"
         assert _active(limit) == 1
     assert _active(limit) == 0
-    assert len(said) == 1 and said[0].startswith(f"freed the {limit} concurrency slot held by run r-dead (pid {dead.pid}, started ")
+    assert len(said) == 1 and said[0].startswith(
+        f"freed the {limit} concurrency slot held by run r-dead (pid {dead.pid}, started "
+    )
     assert said[0].endswith("which is gone")
 
 
@@ -78,12 +84,20 @@ def test_a_slot_the_server_forgot_is_given_back(settings, limit, prefect_api):
     with get_client(sync_client=True) as client:
         client.update_global_concurrency_limit(limit, GlobalConcurrencyLimitUpdate(active_slots=1))
     me = ProcessIdentity.current()
-    record_slot(settings, limit, uuid.uuid4(), run_id="r-lost", flow_run_id=None,
-                process=ProcessIdentity(pid=gone.pid, host=me.host, started_at="2026-12-01T23:00:00+00:00", boot_id=me.boot_id))
+    record_slot(
+        settings,
+        limit,
+        uuid.uuid4(),
+        run_id="r-lost",
+        flow_run_id=None,
+        process=ProcessIdentity(pid=gone.pid, host=me.host, started_at="2026-12-01T23:00:00+00:00", boot_id=me.boot_id),
+    )
     said: list[str] = []
     assert free_dead_slots(settings, limit, said.append) == 1
     assert _active(limit) == 0
-    assert said == [f"freed the {limit} concurrency slot held by run r-lost (pid {gone.pid}, started 2026-12-01T23:00:00+00:00), which is gone"]
+    assert said == [
+        f"freed the {limit} concurrency slot held by run r-lost (pid {gone.pid}, started 2026-12-01T23:00:00+00:00), which is gone"
+    ]
     assert free_dead_slots(settings, limit, said.append) == 0  # the record is gone with it
 
 
@@ -95,7 +109,9 @@ def test_a_live_holder_is_waited_for_then_the_run_is_skipped(settings, limit, pr
     try:
         started = time.monotonic()
         with pytest.raises(RunSkipped, match=rf"another run is in progress \(run r-live, pid {live.pid}, started "):
-            with pipeline_slot(settings, limit, run_id="r-late", flow_run_id=None, deadline=started + 2, log=said.append):
+            with pipeline_slot(
+                settings, limit, run_id="r-late", flow_run_id=None, deadline=started + 2, log=said.append
+            ):
                 pass
         assert time.monotonic() - started >= 2
         assert _active(limit) == 1  # still the live run's

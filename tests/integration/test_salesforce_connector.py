@@ -48,7 +48,10 @@ def test_450_leads_go_in_three_collections_calls_of_the_documented_shape(sf_emul
     assert sf.stats.lookup_calls == sf_emulator.counts["query"] == 4
     assert sf.stats.calls_by_kind["collections_upsert"] == 3
     soql = sf_emulator.requests_of("query")[0].query["q"][0]
-    assert soql.startswith(f"SELECT Id, Email, IsConverted, {EXT}, FirstName") and " FROM Lead WHERE Email IN ('bulk0@bulk.example'," in soql
+    assert (
+        soql.startswith(f"SELECT Id, Email, IsConverted, {EXT}, FirstName")
+        and " FROM Lead WHERE Email IN ('bulk0@bulk.example'," in soql
+    )
 
 
 def test_auto_assign_off_sends_false_and_keeps_the_api_user_as_owner(sf_emulator):
@@ -71,8 +74,8 @@ def test_existing_lead_is_adopted_by_id_and_an_existing_contact_is_not_duplicate
     assert update[0]["Id"] == typed and update[0][EXT] == obrien.lead_id
     stored = sf_emulator.leads_with_email("o'brien@quotes.example")
     assert len(stored) == 1 and stored[0][EXT] == obrien.lead_id
-    assert stored[0]["Company"] == "Typed By Sales"          # if_empty: what sales typed stays
-    assert stored[0]["Title"] == "VP Sales"                    # ... and empty fields are filled
+    assert stored[0]["Company"] == "Typed By Sales"  # if_empty: what sales typed stays
+    assert stored[0]["Title"] == "VP Sales"  # ... and empty fields are filled
     assert results[ada.lead_id].outcome == SyncOutcome.ALREADY_CONTACT
     assert sf_emulator.leads_with_email(ada.payload["email"]) == []
     assert sf_emulator.counts["collections_upsert"] == 0
@@ -83,16 +86,28 @@ def test_partial_failures_are_mapped_to_the_right_leads(sf_emulator):
     sf_emulator.reject_email("converted@x.example", "CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead")
     good = synthetic_leads(3, prefix="good")
     converted = OutboundLead("ld_conv", {**good[0].payload, "email": "converted@x.example", "lead_id": "ld_conv"}, "h")
-    leads = [good[0], fixture_lead("no_company"), good[1], fixture_lead("bad_email"),
-             fixture_lead("duplicate_rule"), converted, good[2]]
+    leads = [
+        good[0],
+        fixture_lead("no_company"),
+        good[1],
+        fixture_lead("bad_email"),
+        fixture_lead("duplicate_rule"),
+        converted,
+        good[2],
+    ]
 
     results = by_lead(connector(sf_emulator).upsert_leads(leads))
 
     assert sf_emulator.counts["collections_upsert"] == 1
     assert {lid: r.outcome for lid, r in results.items()} == {
-        good[0].lead_id: "acknowledged", "ld_nocompany000001": "rejected", good[1].lead_id: "acknowledged",
-        "ld_bademail00000001": "rejected", "ld_dupe00000000001": "rejected", "ld_conv": "converted",
-        good[2].lead_id: "acknowledged"}
+        good[0].lead_id: "acknowledged",
+        "ld_nocompany000001": "rejected",
+        good[1].lead_id: "acknowledged",
+        "ld_bademail00000001": "rejected",
+        "ld_dupe00000000001": "rejected",
+        "ld_conv": "converted",
+        good[2].lead_id: "acknowledged",
+    }
     assert results["ld_nocompany000001"].error_code == "REQUIRED_FIELD_MISSING"
     assert "Company" in results["ld_nocompany000001"].message
     assert results["ld_bademail00000001"].error_code == "INVALID_EMAIL_ADDRESS"
@@ -120,9 +135,10 @@ def test_if_empty_fields_keep_what_sales_typed_on_our_own_lead(sf_emulator):
     lead = fixture_lead("complete")
     record_id = connector(sf_emulator).upsert_leads([lead])[0].crm_record_id
     stored = sf_emulator.lead_by_ext(lead.lead_id)
-    stored.update(Title="Chief Technology Officer", Phone=None)           # sales edits
-    changed = OutboundLead(lead.lead_id, {**lead.payload, "job_title": "VP", "phone": "+1 555 0100", "score": 0.4},
-                           "h2", record_id)
+    stored.update(Title="Chief Technology Officer", Phone=None)  # sales edits
+    changed = OutboundLead(
+        lead.lead_id, {**lead.payload, "job_title": "VP", "phone": "+1 555 0100", "score": 0.4}, "h2", record_id
+    )
 
     connector(sf_emulator).upsert_leads([changed])
 
@@ -152,13 +168,17 @@ def test_above_the_bulk_threshold_one_bulk_job_is_matched_back_by_external_id(sf
 
     assert sf_emulator.counts["collections_upsert"] == 0
     assert {k: sf_emulator.counts[k] for k in ("bulk_create", "bulk_upload", "bulk_close", "bulk_results")} == {
-        "bulk_create": 1, "bulk_upload": 1, "bulk_close": 1, "bulk_results": 2}
-    assert sf_emulator.counts["bulk_status"] >= 2          # polls until JobComplete, then the summary
+        "bulk_create": 1,
+        "bulk_upload": 1,
+        "bulk_close": 1,
+        "bulk_results": 2,
+    }
+    assert sf_emulator.counts["bulk_status"] >= 2  # polls until JobComplete, then the summary
     job = sf_emulator.requests_of("bulk_create")[0].json()
     assert job["operation"] == "upsert" and job["externalIdFieldName"] == EXT and job["object"] == "Lead"
     assert results[leads[7].lead_id].outcome == SyncOutcome.REJECTED
     assert results[leads[7].lead_id].error_code == "REQUIRED_FIELD_MISSING"
-    for lead in leads[:7] + leads[8:]:               # the success CSV comes back in another order
+    for lead in leads[:7] + leads[8:]:  # the success CSV comes back in another order
         assert results[lead.lead_id].crm_record_id == sf_emulator.lead_by_ext(lead.lead_id)["Id"]
     assert sf_emulator.lead_by_ext(leads[0].lead_id)["Leadgate_Score__c"] == 0.88
 
@@ -180,7 +200,7 @@ def test_a_batch_refused_as_malformed_is_split_to_find_the_bad_record(sf_emulato
     assert results[leads[5].lead_id].outcome == SyncOutcome.REJECTED
     assert results[leads[5].lead_id].error_code == "JSON_PARSER_ERROR"
     assert all(results[lead.lead_id].outcome == SyncOutcome.ACKNOWLEDGED for lead in leads if lead is not leads[5])
-    assert sf_emulator.counts["collections_upsert"] == 7      # 8 -> 4+4 -> 2+2 -> 1+1
+    assert sf_emulator.counts["collections_upsert"] == 7  # 8 -> 4+4 -> 2+2 -> 1+1
     assert len(sf_emulator.leads) == 7
 
 
@@ -199,11 +219,23 @@ def test_the_daily_api_limit_margin_stops_sending_and_leaves_the_rest_owed(sf_em
 def test_the_payload_leadgate_sync_builds_is_mapped_field_by_field(sf_emulator):
     from leadgate.sync.outbox import build_payload
 
-    row = {"lead_id": "ld_fromsync0000001", "email": "grace@navy.example", "first_name": "Grace", "last_name": "Hopper",
-           "company": "Navy", "job_title": "Rear Admiral", "score": 0.91234, "confidence": 0.8,
-           "reasons": [{"feature": "demo", "points": 30, "detail": "Requested a demo"},
-                       {"feature": "title", "points": 40, "detail": "Senior title"}],
-           "reviewer_summary": "Approved after review", "policy_version": "p1", "scorer_version": "s1"}
+    row = {
+        "lead_id": "ld_fromsync0000001",
+        "email": "grace@navy.example",
+        "first_name": "Grace",
+        "last_name": "Hopper",
+        "company": "Navy",
+        "job_title": "Rear Admiral",
+        "score": 0.91234,
+        "confidence": 0.8,
+        "reasons": [
+            {"feature": "demo", "points": 30, "detail": "Requested a demo"},
+            {"feature": "title", "points": 40, "detail": "Senior title"},
+        ],
+        "reviewer_summary": "Approved after review",
+        "policy_version": "p1",
+        "scorer_version": "s1",
+    }
     lead = OutboundLead("ld_fromsync0000001", json.loads(json.dumps(build_payload(row))), "h")
     assert connector(sf_emulator).upsert_leads([lead])[0].outcome == SyncOutcome.ACKNOWLEDGED
 
@@ -223,20 +255,27 @@ def test_every_attempt_is_a_row_of_sync_attempts(sf_emulator, settings):
     results = connector(sf_emulator).upsert_leads([lead])
     rows = attempt_rows("salesforce", "run-1", results)
     with db.connect(settings) as con:
-        con.executemany(f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)}) values "
-                        f"({', '.join('?' for _ in ATTEMPT_COLUMNS)})", rows)
+        con.executemany(
+            f"insert into sync.attempts ({', '.join(ATTEMPT_COLUMNS)}) values "
+            f"({', '.join('?' for _ in ATTEMPT_COLUMNS)})",
+            rows,
+        )
         stored = con.execute(
             "select outcome, http_status, error_code, request ->> 'Email', crm_record_id, payload_hash"
-            " from sync.attempts where lead_id = ? order by attempt_id", [lead.lead_id]).fetchall()
+            " from sync.attempts where lead_id = ? order by attempt_id",
+            [lead.lead_id],
+        ).fetchall()
     record_id = sf_emulator.lead_by_ext(lead.lead_id)["Id"]
-    assert stored == [("retry", 500, "UNKNOWN_EXCEPTION", lead.payload["email"], None, lead.payload_hash),
-                      ("acknowledged", 200, None, lead.payload["email"], record_id, lead.payload_hash)]
+    assert stored == [
+        ("retry", 500, "UNKNOWN_EXCEPTION", lead.payload["email"], None, lead.payload_hash),
+        ("acknowledged", 200, None, lead.payload["email"], record_id, lead.payload_hash),
+    ]
 
 
 def test_the_emulator_answers_single_record_upserts_as_salesforce_does(sf_emulator):
     from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-    sdk = connector(sf_emulator).client.sf            # the real client, straight at the emulator
+    sdk = connector(sf_emulator).client.sf  # the real client, straight at the emulator
     created = sdk.Lead.upsert(f"{EXT}/ld%2Fslash", {"LastName": "One", "Company": "C"}, raw_response=True)
     assert created.status_code == 201 and created.json()["created"] is True
     updated = sdk.Lead.upsert(f"{EXT}/ld%2Fslash", {"Title": "CEO"}, raw_response=True)

@@ -27,11 +27,17 @@ def test_the_shipped_mappings_load_and_name_their_version(crm):
     assert {"email", "score", "confidence", "top_reasons", "reviewer_summary", "policy_version"} <= set(mapping.fields)
 
 
-@pytest.mark.parametrize("name,message", [
-    ("mapping_unknown_field.yaml", r"mapping_unknown_field.yaml: fields: unknown lead field 'favourite_colour'"),
-    ("mapping_bad_rule.yaml", r"mapping_bad_rule.yaml: fields.job_title.overwrite: Input should be 'always' or 'if_empty'"),
-    ("mapping_same_target.yaml", r"fields: 'job_title' and 'industry' both map to 'JobTitle'"),
-])
+@pytest.mark.parametrize(
+    "name,message",
+    [
+        ("mapping_unknown_field.yaml", r"mapping_unknown_field.yaml: fields: unknown lead field 'favourite_colour'"),
+        (
+            "mapping_bad_rule.yaml",
+            r"mapping_bad_rule.yaml: fields.job_title.overwrite: Input should be 'always' or 'if_empty'",
+        ),
+        ("mapping_same_target.yaml", r"fields: 'job_title' and 'industry' both map to 'JobTitle'"),
+    ],
+)
 def test_an_invalid_mapping_fails_at_load_with_one_clear_line(name, message):
     with pytest.raises(MappingError, match=message) as err:
         load_mapping(FIXTURES / name)
@@ -56,8 +62,8 @@ def test_values_are_rendered_for_the_crm_and_if_empty_respects_current_values():
     current = {"FirstName": "Augusta", "Title": "  ", "Company": None}
     sent = fields_to_send(mapping, values, current, creating=False)
     assert "FirstName" not in sent and sent["Title"] == "CTO" and sent["Company"] == "Analytical Engines"
-    assert sent["Leadgate_Score__c"] == 0.88                                    # always
-    assert "FirstName" not in fields_to_send(mapping, values, None, creating=False)   # unknown: keep theirs
+    assert sent["Leadgate_Score__c"] == 0.88  # always
+    assert "FirstName" not in fields_to_send(mapping, values, None, creating=False)  # unknown: keep theirs
     assert fields_to_send(mapping, values, None, creating=True)["FirstName"] == "Ada"
 
 

@@ -22,8 +22,8 @@ DOMAINS = [
     ("acme.com", "acme.com"),
     ("ACME.Com", "acme.com"),
     ("  acme.com  ", "acme.com"),
-    ("\tacme.com\u00a0", "acme.com"),                   # a tab and a no-break space around it
-    ("\u3000acme.com\n", "acme.com"),                   # an ideographic space, a newline
+    ("\tacme.com\u00a0", "acme.com"),  # a tab and a no-break space around it
+    ("\u3000acme.com\n", "acme.com"),  # an ideographic space, a newline
     ("HTTPS://www.Acme.com/about?x=1#top", "acme.com"),
     ("www.www.acme.com", "acme.com"),
     ("acme.com.", "acme.com"),
@@ -34,7 +34,7 @@ DOMAINS = [
     ("mailto:sales@acme.com", None),
     ("sales@acme.com", None),
     ("bücher.de", None),
-    ("\uff41\uff43\uff4d\uff45.com", None),             # full-width letters
+    ("\uff41\uff43\uff4d\uff45.com", None),  # full-width letters
     ("acme", None),
     ("www.com", None),
     ("acme..com", None),
@@ -45,20 +45,26 @@ SIZES = [
     (" 250 ", "250"),
     ("0051-0200", "51-200"),
     ("51 - 200", "51-200"),
-    ("51\u2013200", "51-200"),                          # en dash
-    ("51\u2014200", "51-200"),                          # em dash
+    ("51\u2013200", "51-200"),  # en dash
+    ("51\u2014200", "51-200"),  # em dash
     ("10000+", "10000+"),
     ("10000 +", "10000+"),
     ("1,000+", None),
     ("10k", None),
     ("200-51", None),
-    ("\uff11\uff10", None),                             # full-width digits
-    ("1000000000", None),                               # ten digits
+    ("\uff11\uff10", None),  # full-width digits
+    ("1000000000", None),  # ten digits
     ("about 50", None),
 ]
 # One person's address as people type it: the first three are anna@example.org, the others no address at all.
-EMAILS = ["Anna@Example.ORG", " anna@example.org ", "ANNA@EXAMPLE.ORG", "mailto:anna@example.org",
-          "anna@example.org.", "anna@@example.org"]
+EMAILS = [
+    "Anna@Example.ORG",
+    " anna@example.org ",
+    "ANNA@EXAMPLE.ORG",
+    "mailto:anna@example.org",
+    "anna@example.org.",
+    "anna@@example.org",
+]
 DIRECT = """
 insert into raw.engagement_events (source, event_id, event_type, occurred_at, email, company_domain, company_size,
     load_id, source_file, line_no, ingested_at)
@@ -67,8 +73,15 @@ values ('crm', ?, 'form_submit', '2026-11-02T09:00:00Z', ?, ?, ?, 'direct', 'dir
 
 
 def _event(i: int, domain: str, size: str) -> dict:
-    return {"event_id": f"ev-{i}", "source": "form", "event_type": "form_submit", "occurred_at": "2026-11-01T09:00:00Z",
-            "email": f"p{i}@example.org", "company_domain": domain, "company_size": size}
+    return {
+        "event_id": f"ev-{i}",
+        "source": "form",
+        "event_type": "form_submit",
+        "occurred_at": "2026-11-01T09:00:00Z",
+        "email": f"p{i}@example.org",
+        "company_domain": domain,
+        "company_size": size,
+    }
 
 
 def _settings(root: Path) -> LeadgateSettings:
@@ -122,16 +135,20 @@ def test_a_spelling_no_rule_reads_is_a_field_issue_with_the_value_as_typed(built
 
 
 def test_size_bounds_follow_the_one_size_rule(built: LeadgateSettings) -> None:
-    staged = _rows(built, "select event_id, company_size, company_size_min, company_size_max"
-                          " from staging.stg_engagement__events where source = 'form'")
+    staged = _rows(
+        built,
+        "select event_id, company_size, company_size_min, company_size_max"
+        " from staging.stg_engagement__events where source = 'form'",
+    )
     assert staged["ev-2"] == ("51-200", 51, 200)
     assert staged["ev-6"] == ("10000+", 10000, None)
     assert staged["ev-0"] == ("250", 250, 250)
     assert staged["ev-8"] == (None, None, None)
 
 
-def test_every_spelling_of_one_address_is_one_lead_in_ingest_dbt_and_forget(built: LeadgateSettings,
-                                                                             tmp_path: Path) -> None:
+def test_every_spelling_of_one_address_is_one_lead_in_ingest_dbt_and_forget(
+    built: LeadgateSettings, tmp_path: Path
+) -> None:
     raw = _rows(built, "select event_id, email from raw.engagement_events where event_id like 'ev-10_'")
     assert raw == {"ev-100": ("anna@example.org",), "ev-101": ("anna@example.org",), "ev-102": ("anna@example.org",)}
     reasons = sorted(_rows(built, "select reason from raw.rejected_events"))
@@ -149,15 +166,18 @@ def _copy(settings: LeadgateSettings, root: Path) -> LeadgateSettings:
     return other
 
 
-def test_forget_finds_the_lead_id_dbt_gave_even_once_the_mart_row_is_gone(built: LeadgateSettings,
-                                                                          tmp_path: Path) -> None:
+def test_forget_finds_the_lead_id_dbt_gave_even_once_the_mart_row_is_gone(
+    built: LeadgateSettings, tmp_path: Path
+) -> None:
     leads = _rows(built, "select email, lead_id from marts.lead_features")
     assert leads["p3@example.org"][0].startswith("ld_")
     built = _copy(built, tmp_path)
     report = forget_person(built, "P3@Example.org", rewrite=False)
     assert report.lead_id == leads["p3@example.org"][0]
     with db.connect(built) as con:
-        assert not con.execute("select count(*) from marts.lead_features where email = 'p3@example.org'").fetchall()[0][0]
+        assert not con.execute("select count(*) from marts.lead_features where email = 'p3@example.org'").fetchall()[0][
+            0
+        ]
         # no mart row now: the id comes from the salt, by the same rule dbt used
         assert lead_id_for(con, "p3@example.org") == leads["p3@example.org"][0]
         assert lead_id_for(con, "p5@example.org") == leads["p5@example.org"][0]

@@ -25,7 +25,7 @@ def _states(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 def test_a_write_that_fails_halfway_leaves_no_row(con) -> None:
     with pytest.raises(duckdb.ConstraintException), transaction(con):
         con.execute("insert into lifecycle.lead_states values ('ld_a', 'pending')")
-        con.execute("insert into lifecycle.lead_states values ('ld_a', 'qualified')")   # the same key again
+        con.execute("insert into lifecycle.lead_states values ('ld_a', 'qualified')")  # the same key again
     assert _states(con) == []
     with transaction(con):
         con.execute("insert into lifecycle.lead_states values ('ld_b', 'pending')")

@@ -10,11 +10,11 @@ import pytest
 from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import default_mapping
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate.store import db
+from leadgate.cli.sync_output import format_preview
 from leadgate.review.service import ReviewService
+from leadgate.store import db
 from leadgate.store.invariants import collect_status
 from leadgate.sync.outbox import run_sync
-from leadgate.cli.sync_output import format_preview
 from leadgate.sync.preview import preview_sync
 from tests.emulators.crms import ALICE, BOB, CAROL, DAN, ERIN, rows, state, world  # noqa: F401  (a pytest fixture)
 from tests.emulators.fixtures import salesforce_server, salesforce_settings, sf_emulator, tls_ca  # noqa: F401
@@ -46,30 +46,41 @@ def test_qualified_consenting_leads_land_once_every_attempt_is_logged_and_a_reru
     assert emails_in_crm(sf_emulator) == [ALICE, ERIN]
     alice = sf_emulator.lead_by_ext(ids[ALICE])
     assert (alice["LastName"], alice["Company"], alice["Leadgate_Score__c"], alice["Leadgate_Status__c"]) == (
-        "Smith", "Acme Corp", 0.82, "MQL")
+        "Smith",
+        "Acme Corp",
+        0.82,
+        "MQL",
+    )
     assert alice["Leadgate_Reasons__c"].splitlines()[0] == "asked for a demo"
     assert state(settings, ids[ALICE]) == state(settings, ids[ERIN]) == "synced"
     assert state(settings, ids[CAROL]) == "qualified" and state(settings, ids[BOB]) == "needs_review"
 
     # sync.state keeps the record id and the acknowledged payload; sync.attempts answers "what did we send, when"
-    record_id, acked = rows(settings, "select crm_record_id, acked_payload from sync.state where lead_id = ?", [ids[ALICE]])[0]
+    record_id, acked = rows(
+        settings, "select crm_record_id, acked_payload from sync.state where lead_id = ?", [ids[ALICE]]
+    )[0]
     assert record_id == alice["Id"] and json.loads(acked)["email"] == ALICE
-    sent = rows(settings, """
+    sent = rows(
+        settings,
+        """
         select run_id, outcome, http_status, request ->> 'Email', request ->> 'Leadgate_Id__c', crm_record_id, attempted_at
-        from sync.attempts where crm = 'salesforce' and lead_id = ? order by attempted_at""", [ids[ALICE]])
+        from sync.attempts where crm = 'salesforce' and lead_id = ? order by attempted_at""",
+        [ids[ALICE]],
+    )
     assert [r[:6] for r in sent] == [("run-1", "acknowledged", 200, ALICE, ids[ALICE], alice["Id"])]
     assert sent[0][6] is not None
 
     sf_emulator.reset_traffic()
     again = live(settings, policy, connector(sf_emulator), run_id="run-2")
     assert (again.sent, again.crm_calls, again.outbox.unchanged) == (0, 0, 2)
-    assert sum(sf_emulator.counts.values()) == 0, sf_emulator.counts     # not even the describe
+    assert sum(sf_emulator.counts.values()) == 0, sf_emulator.counts  # not even the describe
     with db.read_connection(settings) as con:
         assert all(inv["ok"] for inv in collect_status(con)["invariants"])
 
 
 def test_a_per_record_refusal_goes_to_review_with_the_crm_message_and_is_not_retried_until_the_payload_changes(
-        world, sf_emulator):
+    world, sf_emulator
+):
     settings, policy, ids = world
     sf_emulator.reject_email(ERIN, "DUPLICATES_DETECTED", "Use one of these records?")
     report = live(settings, policy, connector(sf_emulator))
@@ -77,13 +88,17 @@ def test_a_per_record_refusal_goes_to_review_with_the_crm_message_and_is_not_ret
     assert emails_in_crm(sf_emulator) == [ALICE]
     assert state(settings, ids[ALICE]) == "synced" and state(settings, ids[ERIN]) == "needs_review"
     assert rows(settings, "select status, last_error from sync.state where lead_id = ?", [ids[ERIN]]) == [
-        ("rejected", "DUPLICATES_DETECTED: Use one of these records?")]
+        ("rejected", "DUPLICATES_DETECTED: Use one of these records?")
+    ]
     item_id, reasons, summary = rows(
-        settings, "select item_id, reason_codes, summary from review.items where lead_id = ? and status = 'pending'",
-        [ids[ERIN]])[0]
+        settings,
+        "select item_id, reason_codes, summary from review.items where lead_id = ? and status = 'pending'",
+        [ids[ERIN]],
+    )[0]
     assert reasons == ["crm_rejected"] and "Use one of these records?" in summary
     assert rows(settings, "select outcome, error_code from sync.attempts where lead_id = ?", [ids[ERIN]]) == [
-        ("rejected", "DUPLICATES_DETECTED")]
+        ("rejected", "DUPLICATES_DETECTED")
+    ]
 
     # qualified again by routing with the same payload: still not sent
     with db.connect(settings) as con:
@@ -95,7 +110,10 @@ def test_a_per_record_refusal_goes_to_review_with_the_crm_message_and_is_not_ret
     ReviewService(settings, policy).approve(item_id, "dana", note="merged the duplicate in Salesforce")
     again = live(settings, policy, connector(sf_emulator))
     assert (again.sent, again.acknowledged) == (1, 1)
-    assert sf_emulator.leads_with_email(ERIN)[0]["Leadgate_Summary__c"] == "Approved by dana: merged the duplicate in Salesforce"
+    assert (
+        sf_emulator.leads_with_email(ERIN)[0]["Leadgate_Summary__c"]
+        == "Approved by dana: merged the duplicate in Salesforce"
+    )
     assert state(settings, ids[ERIN]) == "synced"
 
 
@@ -106,11 +124,13 @@ def test_transient_failures_leave_the_leads_owed_and_the_next_run_delivers_them(
     assert (report.retry, report.acknowledged, report.attempts_logged) == (2, 0, 4)
     assert emails_in_crm(sf_emulator) == []
     assert sorted(rows(settings, "select lead_id, reason from sync.outbox")) == sorted(
-        [(ids[ALICE], "retry"), (ids[ERIN], "retry")])
+        [(ids[ALICE], "retry"), (ids[ERIN], "retry")]
+    )
     assert {state(settings, ids[ALICE]), state(settings, ids[ERIN])} == {"qualified"}
     assert rows(settings, "select count(*) from sync.state") == [(0,)]
     assert rows(settings, "select distinct outcome, http_status, error_code from sync.attempts") == [
-        ("retry", 503, "SERVER_UNAVAILABLE")]
+        ("retry", 503, "SERVER_UNAVAILABLE")
+    ]
 
     again = live(settings, policy, connector(sf_emulator))
     assert (again.sent, again.acknowledged) == (2, 2)
@@ -123,19 +143,21 @@ def test_a_write_applied_but_never_answered_is_not_duplicated_on_the_next_run(wo
     sf_emulator.drop_after_apply("collections_upsert")
     first = live(settings, policy, connector(sf_emulator, max_attempts=1))
     assert first.retry == 2 and first.acknowledged == 0
-    assert emails_in_crm(sf_emulator) == [ALICE, ERIN]              # the CRM applied the batch ...
-    assert rows(settings, "select count(*) from sync.outbox") == [(2,)]   # ... leadgate never heard it
-    assert rows(settings, "select http_status, outcome from sync.attempts where lead_id = ?", [ids[ALICE]]) == [(None, "retry")]
+    assert emails_in_crm(sf_emulator) == [ALICE, ERIN]  # the CRM applied the batch ...
+    assert rows(settings, "select count(*) from sync.outbox") == [(2,)]  # ... leadgate never heard it
+    assert rows(settings, "select http_status, outcome from sync.attempts where lead_id = ?", [ids[ALICE]]) == [
+        (None, "retry")
+    ]
 
     second = live(settings, policy, connector(sf_emulator))
     assert (second.sent, second.acknowledged) == (2, 2)
-    assert emails_in_crm(sf_emulator) == [ALICE, ERIN]              # still one Lead each
+    assert emails_in_crm(sf_emulator) == [ALICE, ERIN]  # still one Lead each
     answers = [r.json() for r in sf_emulator.requests_of("collections_upsert")]
     assert len(answers) == 2 and state(settings, ids[ALICE]) == "synced"
 
 
 def test_a_process_killed_after_the_crm_answered_does_not_duplicate_either(world, sf_emulator):
-    settings, policy, ids = world
+    settings, policy, _ids = world
     sf = connector(sf_emulator)
 
     class KilledAfterSend:
@@ -164,9 +186,13 @@ def test_a_converted_lead_is_recorded_as_an_outcome_and_never_written_again(worl
     assert (report.sent, report.converted, report.to_review) == (1, 1, 0)
     assert sf_emulator.lead_by_ext(ids[ALICE])["Title"] != "Chief Revenue Officer"
     assert rows(settings, "select status from sync.state where lead_id = ?", [ids[ALICE]]) == [("converted",)]
-    outcome = rows(settings, """
+    outcome = rows(
+        settings,
+        """
         select run_id, to_state, reason_codes, details ->> 'crm_record_id' from audit.decisions
-        where kind = 'outcome' and lead_id = ?""", [ids[ALICE]])
+        where kind = 'outcome' and lead_id = ?""",
+        [ids[ALICE]],
+    )
     assert outcome == [("run-2", "synced", ["crm_converted"], sf_emulator.lead_by_ext(ids[ALICE])["Id"])]
 
     change_title(settings, ids[ALICE], "CEO")
@@ -179,7 +205,7 @@ def test_a_converted_lead_is_recorded_as_an_outcome_and_never_written_again(worl
 
 
 def test_a_live_sync_refuses_to_start_while_fields_are_missing_and_names_them(world, sf_emulator):
-    settings, policy, ids = world
+    settings, policy, _ids = world
     sf_emulator.remove_field("Leadgate_Score__c")
     sf_emulator.remove_field("Leadgate_Reasons__c")
     sf = connector(sf_emulator)
@@ -187,7 +213,9 @@ def test_a_live_sync_refuses_to_start_while_fields_are_missing_and_names_them(wo
         live(settings, policy, sf)
     assert "leadgate crm setup" in str(err.value)
     assert dict(sf_emulator.counts) == {"describe": 1} and sf_emulator.leads == {}
-    assert sf.setup_instructions(["Leadgate_Score__c"]) == ["Lead.Leadgate_Score__c: Number(16, 2), label 'leadgate score'"]
+    assert sf.setup_instructions(["Leadgate_Score__c"]) == [
+        "Lead.Leadgate_Score__c: Number(16, 2), label 'leadgate score'"
+    ]
     assert rows(settings, "select count(*) from sync.state") == [(0,)]
 
 
@@ -227,12 +255,14 @@ def test_forget_erases_what_was_sent_for_a_person(world, sf_emulator):
 def test_a_crm_that_stays_down_fails_the_sync_with_one_line_and_leaves_everything_owed(world, sf_emulator):
     from leadgate.sync.outbox import SyncError
 
-    settings, policy, ids = world
+    settings, policy, _ids = world
     sf_emulator.fail("describe", 503, times=2)
     with pytest.raises(SyncError) as err:
         live(settings, policy, connector(sf_emulator, max_attempts=2))
-    assert str(err.value) == ("salesforce did not answer the set-up check, so nothing was sent and 2 lead(s) stay owed: "
-                              "Salesforce describe: 503 SERVER_UNAVAILABLE: Server temporarily unavailable "
-                              "(gave up after 2 attempts)")
+    assert str(err.value) == (
+        "salesforce did not answer the set-up check, so nothing was sent and 2 lead(s) stay owed: "
+        "Salesforce describe: 503 SERVER_UNAVAILABLE: Server temporarily unavailable "
+        "(gave up after 2 attempts)"
+    )
     assert rows(settings, "select count(*) from sync.outbox") == [(2,)] and sf_emulator.leads == {}
-    assert live(settings, policy, connector(sf_emulator)).acknowledged == 2      # the next run delivers
+    assert live(settings, policy, connector(sf_emulator)).acknowledged == 2  # the next run delivers

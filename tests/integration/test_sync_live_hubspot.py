@@ -27,13 +27,17 @@ def test_contacts_are_upserted_once_by_email_and_an_unchanged_rerun_makes_no_cal
     assert sorted(p["email"] for p in (c["properties"] for c in hs_emulator.contacts.values())) == [ALICE, ERIN]
     alice = hs_emulator.contact(ALICE)
     assert (alice["leadgate_lead_id"], alice["leadgate_score"], alice["lifecyclestage"]) == (
-        ids[ALICE], "0.82", "marketingqualifiedlead")
-    assert hs_emulator.contact(CAROL) is None                         # no consent: never sent
+        ids[ALICE],
+        "0.82",
+        "marketingqualifiedlead",
+    )
+    assert hs_emulator.contact(CAROL) is None  # no consent: never sent
     upsert = hs_emulator.requests_of("batch_upsert")[0].json()
     assert [i["idProperty"] for i in upsert["inputs"]] == ["email", "email"]
     assert state(settings, ids[ALICE]) == "synced"
-    assert rows(settings, "select outcome, http_status, request ->> 'id' from sync.attempts where lead_id = ?",
-                [ids[ALICE]]) == [("acknowledged", 200, ALICE)]
+    assert rows(
+        settings, "select outcome, http_status, request ->> 'id' from sync.attempts where lead_id = ?", [ids[ALICE]]
+    ) == [("acknowledged", 200, ALICE)]
 
     hs_emulator.reset_traffic()
     again = live(settings, policy, connector(hs_emulator))
@@ -65,12 +69,13 @@ def test_429_with_retry_after_is_honoured_and_converges(world, hs_emulator):
     hs_emulator.fail("batch_upsert", 429, headers={"Retry-After": "0"})
     report = live(settings, policy, connector(hs_emulator))
     assert (report.acknowledged, report.retry) == (2, 0)
-    assert rows(settings, "select outcome, http_status from sync.attempts where lead_id = ? order by attempt_id",
-                [ids[ALICE]]) == [("retry", 429), ("acknowledged", 200)]
+    assert rows(
+        settings, "select outcome, http_status from sync.attempts where lead_id = ? order by attempt_id", [ids[ALICE]]
+    ) == [("retry", 429), ("acknowledged", 200)]
 
 
 def test_missing_properties_block_a_live_sync_until_setup_creates_them(world, hs_emulator):
-    settings, policy, ids = world
+    settings, policy, _ids = world
     hs_emulator.remove_property("leadgate_score")
     hs_emulator.remove_property("leadgate_summary")
     hs = connector(hs_emulator)

@@ -10,20 +10,42 @@ import pytest
 
 from connectors.crm.hubspot import HubSpotConnector
 from connectors.crm.salesforce import SalesforceConnector
-from leadgate.store import db
 from leadgate.policy import load_policy
+from leadgate.store import db
 from leadgate.sync.outbox import run_sync
 from tests.emulators.fixtures import (  # noqa: F401  (fixtures are found by name)
-    hs_emulator, hubspot_server, hubspot_settings, salesforce_server, salesforce_settings, sf_emulator, tls_ca,
+    hs_emulator,
+    hubspot_server,
+    hubspot_settings,
+    salesforce_server,
+    salesforce_settings,
+    sf_emulator,
+    tls_ca,
 )
 from tests.fixtures.services import builders
 
-HOSTILE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "crm_fields.json").read_text(encoding="utf-8"))
+HOSTILE = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "crm_fields.json").read_text(encoding="utf-8")
+)
 PEOPLE = [email for email in HOSTILE if "@" in email]
-SF_FIELDS = {"first_name": "FirstName", "last_name": "LastName", "company": "Company", "job_title": "Title",
-             "industry": "Industry", "phone": "Phone", "country": "Country"}
-HS_FIELDS = {"first_name": "firstname", "last_name": "lastname", "company": "company", "job_title": "jobtitle",
-             "industry": "industry", "phone": "phone", "country": "country"}
+SF_FIELDS = {
+    "first_name": "FirstName",
+    "last_name": "LastName",
+    "company": "Company",
+    "job_title": "Title",
+    "industry": "Industry",
+    "phone": "Phone",
+    "country": "Country",
+}
+HS_FIELDS = {
+    "first_name": "firstname",
+    "last_name": "lastname",
+    "company": "company",
+    "job_title": "jobtitle",
+    "industry": "industry",
+    "phone": "phone",
+    "country": "country",
+}
 
 
 @pytest.fixture
@@ -33,14 +55,17 @@ def hostile_world(settings):
     with db.connect(settings) as con:
         for email in PEOPLE:
             for field, value in HOSTILE[email]["set"].items():
-                con.execute(f"update marts.lead_features set {field} = ? where email = ?", [value, email])  # field: fixture key
+                con.execute(
+                    f"update marts.lead_features set {field} = ? where email = ?", [value, email]
+                )  # field: fixture key
     return settings, load_policy(settings.policy), ids
 
 
 def _issues(settings, lead_id):
     with db.read_connection(settings) as con:
-        return con.execute("select field, problem from sync.field_issues where lead_id = ? order by field, problem",
-                           [lead_id]).fetchall()
+        return con.execute(
+            "select field, problem from sync.field_issues where lead_id = ? order by field, problem", [lead_id]
+        ).fetchall()
 
 
 def _assert_issues(settings, ids):
@@ -85,13 +110,16 @@ def test_field_issues_are_recorded_once_per_lead_field_and_problem_and_go_with_f
 
     settings, policy, ids = hostile_world
     for run in ("run-1", "run-2"):
-        run_sync(settings, policy, crm="none", mode="shadow", run_id=run)     # shadow mode records them too
+        run_sync(settings, policy, crm="none", mode="shadow", run_id=run)  # shadow mode records them too
     alice = _issues(settings, ids["alice@acme.com"])
     assert len(alice) == len(HOSTILE["alice@acme.com"]["issues"])
     with db.read_connection(settings) as con:
-        payload = json.loads(con.execute("select payload::varchar from sync.outbox where lead_id = ?",
-                                         [ids["alice@acme.com"]]).fetchall()[0][0])
+        payload = json.loads(
+            con.execute(
+                "select payload::varchar from sync.outbox where lead_id = ?", [ids["alice@acme.com"]]
+            ).fetchall()[0][0]
+        )
     assert payload["first_name"].startswith("'=") and payload["company"] == "Acme Corp"
     forget_person(settings, "alice@acme.com")
     assert _issues(settings, ids["alice@acme.com"]) == []
-    assert _issues(settings, ids["erin@hooli.com"])          # the other lead's issues stay
+    assert _issues(settings, ids["erin@hooli.com"])  # the other lead's issues stay

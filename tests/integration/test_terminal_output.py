@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from leadgate.store import db
 from leadgate.shared.neutral_text import BIDI_CONTROLS
+from leadgate.store import db
 from tests.e2e.helpers import cli_env, leadgate
 from tests.fixtures.services import builders
 
-CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "terminal_texts.json")
-                   .read_text(encoding="utf-8"))["cases"]
+CASES = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "hostile" / "terminal_texts.json").read_text(encoding="utf-8")
+)["cases"]
 TEXT = {case["name"]: case["text"] for case in CASES}
 UNSAFE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f" + BIDI_CONTROLS + "\u2028\u2029]")
 BOB, ALICE = "bob@globex.com", "alice@acme.com"
@@ -33,17 +34,31 @@ def hostile_db(settings, tmp_path):
     ids = builders.seed(settings)
     text = " | ".join(case["text"] for case in CASES)
     with db.connect(settings) as con:
-        con.execute("update review.items set full_name = ?, company = ?, latest_message = ?, summary = ? where lead_id = ?",
-                    [TEXT["osc8_link"], TEXT["clear_screen"], text, TEXT["carriage_return"], ids[BOB]])
-        con.execute("update marts.lead_features set first_name = ?, company = ? where email = ?",
-                    [TEXT["osc8_link_bel"], TEXT["terminal_reset"], ALICE])
+        con.execute(
+            "update review.items set full_name = ?, company = ?, latest_message = ?, summary = ? where lead_id = ?",
+            [TEXT["osc8_link"], TEXT["clear_screen"], text, TEXT["carriage_return"], ids[BOB]],
+        )
+        con.execute(
+            "update marts.lead_features set first_name = ?, company = ? where email = ?",
+            [TEXT["osc8_link_bel"], TEXT["terminal_reset"], ALICE],
+        )
         # a payload the CRM acknowledged before text was neutralised: the preview shows it as the old value
-        old = {"lead_id": ids[ALICE], "email": ALICE, "first_name": TEXT["carriage_return"],
-               "company": TEXT["bidi_override"]}
-        con.execute("insert into sync.state (crm, lead_id, acked_payload_hash, acked_payload, acked_at, status, updated_at)"
-                    " values ('none', ?, 'old-hash', ?::json, now(), 'acknowledged', now())", [ids[ALICE], json.dumps(old)])
-        con.execute("insert into meta.runs (run_id, kind, started_at, finished_at, status, error)"
-                    " values ('r-hostile', 'pipeline', now(), now(), 'failed', ?)", [TEXT["osc52_clipboard"]])
+        old = {
+            "lead_id": ids[ALICE],
+            "email": ALICE,
+            "first_name": TEXT["carriage_return"],
+            "company": TEXT["bidi_override"],
+        }
+        con.execute(
+            "insert into sync.state (crm, lead_id, acked_payload_hash, acked_payload, acked_at, status, updated_at)"
+            " values ('none', ?, 'old-hash', ?::json, now(), 'acknowledged', now())",
+            [ids[ALICE], json.dumps(old)],
+        )
+        con.execute(
+            "insert into meta.runs (run_id, kind, started_at, finished_at, status, error)"
+            " values ('r-hostile', 'pipeline', now(), now(), 'failed', ?)",
+            [TEXT["osc52_clipboard"]],
+        )
         item_id = con.execute("select item_id from review.items where lead_id = ?", [ids[BOB]]).fetchall()[0][0]
     env = cli_env(settings.db_path, settings.inbox)
     return env, item_id

@@ -20,8 +20,13 @@ from leadgate.store.forget import forget_person
 from leadgate.transform.dbt import run_dbt
 
 FIXTURES = Path(__file__).parent / "fixtures"
-MAPPING = {"email": "Work Email", "last_name": "Surname", "company": "Org", "company_size": "Employees",
-           "job_title": "Job"}
+MAPPING = {
+    "email": "Work Email",
+    "last_name": "Surname",
+    "company": "Org",
+    "company_size": "Employees",
+    "job_title": "Job",
+}
 
 
 def _q(settings, sql, params=None):
@@ -48,11 +53,15 @@ def built(tmp_path_factory) -> LeadgateSettings:
 
 
 def test_list_leads_are_scored_and_found_by_the_key_people_have(built):
-    rows = _q(built, "select external_key, email, score, confidence, state, scorer, scored_at is not null"
-                     " from marts.lead_scores where external_key = ?", ["CRM-2"])
+    rows = _q(
+        built,
+        "select external_key, email, score, confidence, state, scorer, scored_at is not null"
+        " from marts.lead_scores where external_key = ?",
+        ["CRM-2"],
+    )
     assert len(rows) == 1
     key, email, score, confidence, state, scorer, scored = rows[0]
-    assert (key, email, scorer, scored) == ("CRM-2", None, "baseline", True)   # no email, still scored
+    assert (key, email, scorer, scored) == ("CRM-2", None, "baseline", True)  # no email, still scored
     assert 0 <= score <= 1 and 0 <= confidence <= 1 and state in ("nurture", "needs_review", "qualified", "rejected")
     keyed = dict(_q(built, "select email, external_key from marts.lead_scores"))
     assert keyed == {"alice@acme.com": "CRM-1", None: "CRM-2", "carol@carol.io": "CRM-3"}
@@ -60,20 +69,32 @@ def test_list_leads_are_scored_and_found_by_the_key_people_have(built):
 
 
 def test_events_win_for_engagement_and_the_list_fills_the_missing_firmographics(built):
-    rows = _q(built, "select first_name, last_name, company, company_size, job_title, seniority, event_count,"
-                     " demo_requests, sources from marts.lead_features where email = 'alice@acme.com'")
+    rows = _q(
+        built,
+        "select first_name, last_name, company, company_size, job_title, seniority, event_count,"
+        " demo_requests, sources from marts.lead_features where email = 'alice@acme.com'",
+    )
     # Events named her 'Ally' and carried no surname, company or size: the list filled those.
     assert rows == [("Ally", "Archer", "Acme", "51-200", "VP Sales", "vp", 2, 1, "form,list,web")]
-    listed = _q(built, "select event_count, consent_status, sources, first_touch_at is not null"
-                       " from marts.lead_features where email is null")
+    listed = _q(
+        built,
+        "select event_count, consent_status, sources, first_touch_at is not null"
+        " from marts.lead_features where email is null",
+    )
     assert listed == [(0, "unknown", "list", True)]
 
 
 def test_custom_attributes_are_exposed_to_analysts(built):
-    rows = _q(built, "select a.name, a.kind, a.value_num, a.value_text from marts.lead_attributes a"
-                     " join marts.lead_scores s using (lead_id) where s.external_key = 'CRM-1' order by 1")
-    assert rows == [("Annual Budget", "numeric", 12000.0, "12000"), ("Lead Rating", "categorical", None, "Hot"),
-                    ("Notes", "categorical", None, "met at booth;\nwants demo")]
+    rows = _q(
+        built,
+        "select a.name, a.kind, a.value_num, a.value_text from marts.lead_attributes a"
+        " join marts.lead_scores s using (lead_id) where s.external_key = 'CRM-1' order by 1",
+    )
+    assert rows == [
+        ("Annual Budget", "numeric", 12000.0, "12000"),
+        ("Lead Rating", "categorical", None, "Hot"),
+        ("Notes", "categorical", None, "met at booth;\nwants demo"),
+    ]
 
 
 def test_a_lead_without_email_never_goes_to_a_crm_that_requires_one(built):
@@ -83,7 +104,8 @@ def test_a_lead_without_email_never_goes_to_a_crm_that_requires_one(built):
         features = leads_to_score(con, rescore_all=True)
     scored = BaselineScorer(policy).score(features, built.scoring_time())
     batch = features.drop(columns=[c for c in scored.columns if c in features.columns and c != "lead_id"]).merge(
-        scored, on="lead_id")
+        scored, on="lead_id"
+    )
     # Make both list leads certain, consenting, complete qualifiers: only the email tells them apart.
     for key in ("CRM-2", "CRM-3"):
         row = batch["lead_id"] == _q(built, "select lead_id from raw.lead_list_records where list_key = ?", [key])[0][0]
@@ -96,7 +118,7 @@ def test_a_lead_without_email_never_goes_to_a_crm_that_requires_one(built):
     assert gate.failed_leads == {no_email: ["expect_column_values_to_not_be_null(email)"]} and not gate.blocked
     decisions = {d.lead_id: d for d in route_leads(batch, gate, policy)}
     assert decisions[carol].state == "qualified"
-    assert decisions[no_email].state == "needs_review"          # reviewed, never synced
+    assert decisions[no_email].state == "needs_review"  # reviewed, never synced
     assert decisions[no_email].reason_codes[0] == "gate:expect_column_values_to_not_be_null(email)"
 
 

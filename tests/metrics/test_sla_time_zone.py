@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import duckdb
@@ -23,7 +23,7 @@ HOSTILE = {"days": [0, 1, 2, 3, 4, 6], "start": "01:30", "end": "17:00", "timezo
 
 
 def _utc(*args) -> datetime:
-    return datetime(*args, tzinfo=timezone.utc)
+    return datetime(*args, tzinfo=UTC)
 
 
 def test_new_york_hours_count_in_new_york_across_dst():
@@ -46,10 +46,10 @@ def test_skipped_and_repeated_wall_times_resolve_as_duckdb_does(zone):
 
     con = duckdb.connect(config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     base = datetime(2026, 1, 1)
-    local = [base + timedelta(minutes=30 * n) for n in range(365 * 48)]      # every half hour of 2026
+    local = [base + timedelta(minutes=30 * n) for n in range(365 * 48)]  # every half hour of 2026
     ours = [sla._instant(t.date(), t.time(), ZoneInfo(zone)) for t in local]
     icu = con.execute("select timezone(?, t) from unnest(?) as u(t)", [zone, local]).fetchall()
-    assert [r[0].astimezone(timezone.utc) for r in icu] == ours
+    assert [r[0].astimezone(UTC) for r in icu] == ours
 
 
 @pytest.fixture
@@ -65,32 +65,41 @@ def new_york(tmp_path):
 
 def test_api_mart_and_is_overdue_agree_on_every_item_across_dst(new_york):
     policy = load_policy(new_york.policy)
-    rng, now = random.Random(21), datetime.now(timezone.utc)
+    rng, now = random.Random(21), datetime.now(UTC)
     rows = []
-    for start in (_utc(2026, 3, 1), _utc(2026, 10, 25)):              # two weeks around each DST change
+    for start in (_utc(2026, 3, 1), _utc(2026, 10, 25)):  # two weeks around each DST change
         for _ in range(150):
             queued = start + timedelta(seconds=rng.randrange(14 * 86400))
             decided = queued + timedelta(hours=rng.uniform(0, 60)) if rng.random() < 0.7 else None
             rows.append((queued, decided))
-    rows += [(now - timedelta(hours=rng.uniform(0, 96)), None) for _ in range(60)]   # pending, some overdue now
-    rows += [(_utc(2026, 10, 31, 20), None), (_utc(2026, 3, 7, 20), None)]           # Saturdays: due on the Sunday
+    rows += [(now - timedelta(hours=rng.uniform(0, 96)), None) for _ in range(60)]  # pending, some overdue now
+    rows += [(_utc(2026, 10, 31, 20), None), (_utc(2026, 3, 7, 20), None)]  # Saturdays: due on the Sunday
     with db.connect(new_york) as con:
-        con.executemany("insert into review.items (lead_id, reason_codes, status, created_at, decided_at)"
-                        " values (?, ['low_confidence'], ?, ?, ?)",
-                        [[f"ld_tz{n:014d}", "approved" if d else "pending", q, d] for n, (q, d) in enumerate(rows)])
-        con.execute("insert into review.items (lead_id, reason_codes, status, created_at, decided_at)"
-                    " values ('ld_tzsuperseded00', ['x'], 'superseded', ?, ?)", [_utc(2026, 3, 2), _utc(2026, 3, 3)])
+        con.executemany(
+            "insert into review.items (lead_id, reason_codes, status, created_at, decided_at)"
+            " values (?, ['low_confidence'], ?, ?, ?)",
+            [[f"ld_tz{n:014d}", "approved" if d else "pending", q, d] for n, (q, d) in enumerate(rows)],
+        )
+        con.execute(
+            "insert into review.items (lead_id, reason_codes, status, created_at, decided_at)"
+            " values ('ld_tzsuperseded00', ['x'], 'superseded', ?, ?)",
+            [_utc(2026, 3, 2), _utc(2026, 3, 3)],
+        )
     run_dbt(new_york, select=SELECT)
 
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     with duckdb.connect(str(new_york.db_path), read_only=True) as con:
-        mart = con.execute("select i.item_id, i.created_at, m.sla_due_at, m.is_overdue, i.status from review.items i"
-                           " join marts.review_metrics_items m using (item_id) order by item_id").fetchall()
+        mart = con.execute(
+            "select i.item_id, i.created_at, m.sla_due_at, m.is_overdue, i.status from review.items i"
+            " join marts.review_metrics_items m using (item_id) order by item_id"
+        ).fetchall()
         daily = dict(con.execute("select day, sla_breaches from marts.review_metrics_daily").fetchall())
-    after = datetime.now(timezone.utc)
+    after = datetime.now(UTC)
     with db.read_connection(new_york) as con:
         api_overdue = {i["item_id"] for i in overdue_items(con, policy, now=after)}
-    report = metrics_report(new_york, days=(after.date() - _utc(2026, 2, 20).date()).days + 1, as_of=after, policy=policy)
+    report = metrics_report(
+        new_york, days=(after.date() - _utc(2026, 2, 20).date()).days + 1, as_of=after, policy=policy
+    )
 
     assert len(mart) == len(rows) + 1
     by_created = dict(zip((m[1] for m in mart), sla.deadlines([m[1].timestamp() for m in mart], policy)))
@@ -101,10 +110,10 @@ def test_api_mart_and_is_overdue_agree_on_every_item_across_dst(new_york):
             continue
         assert abs(due.timestamp() - sla.due_at(created, policy).timestamp()) < 0.001, (created, due)
         assert abs(due.timestamp() - by_created[created]) < 0.001, (created, due)
-        if status == "pending" and not before <= due <= after:          # the mart's now() lies between the two
+        if status == "pending" and not before <= due <= after:  # the mart's now() lies between the two
             assert overdue == sla.is_overdue(created, after, policy) == (item_id in api_overdue), (created, due)
             checked += 1
-    assert checked >= 60 and 0 < len(api_overdue) < checked                # some overdue now, some not yet
+    assert checked >= 60 and 0 < len(api_overdue) < checked  # some overdue now, some not yet
     # hand-checked: Sunday 1 Nov opens at the second 01:30 (06:30 UTC); on 8 March the skipped hour is not worked
     due = {m[1]: m[2] for m in mart}
     assert due[_utc(2026, 10, 31, 20)] == _utc(2026, 11, 1, 12, 30)

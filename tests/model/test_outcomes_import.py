@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
@@ -13,18 +13,21 @@ from leadgate.store import db
 from tests.conftest import FIXTURES
 
 MIXED = FIXTURES / "model" / "outcomes_mixed.csv"
-NOW = datetime(2026, 12, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def _tables(con) -> tuple:
-    return tuple(con.execute(f"select count(*) from scoring.{t}").fetchone()[0]
-                 for t in ("outcomes", "outcome_rejects", "outcome_imports"))
+    return tuple(
+        con.execute(f"select count(*) from scoring.{t}").fetchone()[0]
+        for t in ("outcomes", "outcome_rejects", "outcome_imports")
+    )
 
 
 def test_bad_rows_are_rejected_with_reasons_and_good_ones_recorded_per_lead(settings):
     with db.connect(settings) as con:
-        report = import_outcomes(con, MIXED, key="Email", outcome="Deal Stage", positive="closed won", closed_at="Closed",
-                                 now=NOW)
+        report = import_outcomes(
+            con, MIXED, key="Email", outcome="Deal Stage", positive="closed won", closed_at="Closed", now=NOW
+        )
         rejects = dict(con.execute("select source_row, reason from scoring.outcome_rejects").fetchall())
         outcomes = con.execute("select converted, closed_at from scoring.outcomes order by closed_at").fetchall()
     assert (report.records, report.recorded, report.unchanged, report.rejected) == (10, 2, 1, 7)
@@ -32,26 +35,30 @@ def test_bad_rows_are_rejected_with_reasons_and_good_ones_recorded_per_lead(sett
     assert rejects[4] == "key 'bob@@example' is not a valid email address"
     assert rejects[5] == "no lead with id ld_00000000deadbeef"
     assert "is not a date" in rejects[6]
-    assert rejects[8] == "conflicts with line 7 for the same lead"          # SAM.ORTIZ@… is sam.ortiz@…
+    assert rejects[8] == "conflicts with line 7 for the same lead"  # SAM.ORTIZ@… is sam.ortiz@…
     assert "not an email, a lead id or an imported external key" in rejects[9]
     assert "in the future" in rejects[10]
-    assert [c for c, _ in outcomes] == [True, False]                        # dana won, sam lost (line 7)
+    assert [c for c, _ in outcomes] == [True, False]  # dana won, sam lost (line 7)
     assert "7 rejected" in report.message and "missing key: 1" in report.message
 
 
 def test_reimporting_the_same_file_changes_nothing(settings):
     with db.connect(settings) as con:
-        import_outcomes(con, MIXED, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed", now=NOW)
+        import_outcomes(
+            con, MIXED, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed", now=NOW
+        )
         before = _tables(con)
-        again = import_outcomes(con, MIXED, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed",
-                                now=NOW)
+        again = import_outcomes(
+            con, MIXED, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed", now=NOW
+        )
         assert _tables(con) == before
         assert again.already_imported and "nothing changed" in again.message
         # the same rows under another file name: every outcome is unchanged, nothing new is recorded
         copy = settings.db_path.parent / "copy.csv"
         copy.write_bytes(MIXED.read_bytes() + b"\n")
-        third = import_outcomes(con, copy, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed",
-                                now=NOW)
+        third = import_outcomes(
+            con, copy, key="Email", outcome="Deal Stage", positive="Closed Won", closed_at="Closed", now=NOW
+        )
         assert (third.recorded, third.unchanged) == (0, 3)
         assert con.execute("select count(*) from scoring.outcomes").fetchone()[0] == before[0]
 
@@ -78,10 +85,10 @@ def test_sample_outcomes_are_written_beside_the_events_for_every_lead(tmp_path):
 
     report = write_sample(tmp_path / "gen", leads=80, seed=4)
     path, rows, won = write_sample_outcomes(tmp_path / "gen", leads=80, seed=4)
-    assert path.parent == tmp_path and not any((tmp_path / "gen").glob("*outcome*"))   # ingest never reads it
+    assert path.parent == tmp_path and not any((tmp_path / "gen").glob("*outcome*"))  # ingest never reads it
     with open(path, newline="") as fh:
         records = list(csv.DictReader(fh))
     assert rows == report.leads == len(records) == len({r["email"] for r in records})
     assert 0 < won < rows and {r["stage"] for r in records} == {"Closed Won", "Closed Lost"}
-    assert all(r["closed_at"] > SAMPLE_NOW.strftime("%Y-%m-%dT%H:%M:%SZ") for r in records)   # closed after scoring
+    assert all(r["closed_at"] > SAMPLE_NOW.strftime("%Y-%m-%dT%H:%M:%SZ") for r in records)  # closed after scoring
     assert write_sample_outcomes(tmp_path / "gen", leads=80, seed=4)[0].read_bytes() == path.read_bytes()

@@ -30,8 +30,12 @@ def _policy():
 
 def _scorers(settings, run_id):
     with db.connect(settings) as con:
-        return dict(con.execute("select coalesce(model_version, scorer), count(*) from scoring.scores where run_id = ?"
-                                " group by 1", [run_id]).fetchall())
+        return dict(
+            con.execute(
+                "select coalesce(model_version, scorer), count(*) from scoring.scores where run_id = ? group by 1",
+                [run_id],
+            ).fetchall()
+        )
 
 
 @pytest.fixture(scope="module")
@@ -77,18 +81,25 @@ def test_promote_shadow_and_rollback_change_which_version_decides_and_which_only
     steps.decide_step(settings, policy, "run-a", rescore_all=True)
     assert _scorers(settings, "run-a") == {a: LEADS}
     with db.connect(settings) as con:
-        decided = con.execute("select count(*) from lifecycle.lead_states s join scoring.scores c on c.lead_id = s.lead_id"
-                              " and c.run_id = 'run-a' where s.score_id = c.score_id").fetchone()[0]
+        decided = con.execute(
+            "select count(*) from lifecycle.lead_states s join scoring.scores c on c.lead_id = s.lead_id"
+            " and c.run_id = 'run-a' where s.score_id = c.score_id"
+        ).fetchone()[0]
         registry.set_shadow(con, b, "test")
-    assert decided == LEADS                                   # routing used the champion's probability
+    assert decided == LEADS  # routing used the champion's probability
 
     report = steps.decide_step(settings, policy, "run-b", rescore_all=True)
-    assert _scorers(settings, "run-b") == {a: LEADS}          # the shadow never becomes a score routing reads
+    assert _scorers(settings, "run-b") == {a: LEADS}  # the shadow never becomes a score routing reads
     with db.connect(settings) as con:
-        shadow = con.execute("select count(*), count(distinct lead_id) from scoring.shadow_scores"
-                             " where run_id = 'run-b' and model_version = ?", [b]).fetchone()
-        mismatch = con.execute("select count(*) from scoring.shadow_scores h join lifecycle.lead_states s using (lead_id)"
-                               " where h.run_id = 'run-b' and h.champion_state <> s.state").fetchone()[0]
+        shadow = con.execute(
+            "select count(*), count(distinct lead_id) from scoring.shadow_scores"
+            " where run_id = 'run-b' and model_version = ?",
+            [b],
+        ).fetchone()
+        mismatch = con.execute(
+            "select count(*) from scoring.shadow_scores h join lifecycle.lead_states s using (lead_id)"
+            " where h.run_id = 'run-b' and h.champion_state <> s.state"
+        ).fetchone()[0]
     assert shadow == (LEADS, LEADS) and mismatch == 0
     assert report.model["champion"] == a and report.model["shadow"] == b and report.model["drift"]["psi"]
 
@@ -96,9 +107,9 @@ def test_promote_shadow_and_rollback_change_which_version_decides_and_which_only
 
     with db.connect(settings) as con:
         cmp = compare(con, b, policy)
-        registry.promote(con, b, "test")                     # the shadow takes over ...
+        registry.promote(con, b, "test")  # the shadow takes over ...
         assert registry.alias(con, registry.SHADOW) is None
-        assert registry.rollback(con, "test") == (b, a)      # ... and one command gives the decision back
+        assert registry.rollback(con, "test") == (b, a)  # ... and one command gives the decision back
     assert cmp["shadow_leads"] == LEADS and 0 <= cmp["state_agreement"] <= 1 and cmp["champion"] == a
     steps.decide_step(settings, policy, "run-d", rescore_all=True)
     assert _scorers(settings, "run-d") == {a: LEADS}
@@ -114,7 +125,7 @@ def test_a_model_file_altered_on_disk_is_refused(trained, tmp_path):
         rec = registry.get(con, a)
     copy = tmp_path / "copy"
     shutil.copytree(rec["model_dir"], copy)
-    load_model(copy, rec["files"], a)                          # an exact copy loads
+    load_model(copy, rec["files"], a)  # an exact copy loads
     doc = (copy / MODEL_FILE).read_text()
     (copy / MODEL_FILE).write_text(doc.replace('"calibration": {', '"calibration": {"x_": 1, ', 1))
     with pytest.raises(ModelFileError, match="does not match the checksum.*refusing to load"):
@@ -140,19 +151,27 @@ def test_thresholds_keep_review_within_budget_and_only_write_a_candidate_policy(
     assert result.exit_code == 0, result.output
     assert "proposed (review within 15%)" in result.output and "accuracy" in result.output
     candidate = load_policy(out)
-    assert settings.policy.read_text() == live                # the live policy is never changed
-    changed = {line for line in out.read_text().splitlines()} - set(live.splitlines())
-    assert {line.split(":")[0].strip() for line in changed} <= {"version", "qualify_threshold", "auto_confidence",
-                                                                "check_confidence"}
+    assert settings.policy.read_text() == live  # the live policy is never changed
+    changed = set(out.read_text().splitlines()) - set(live.splitlines())
+    assert {line.split(":")[0].strip() for line in changed} <= {
+        "version",
+        "qualify_threshold",
+        "auto_confidence",
+        "check_confidence",
+    }
     from leadgate.model.thresholds import _outcome
 
     with db.connect(settings) as con:
         held = registry.heldout(con, a)
     import numpy as np
 
-    share, _ = _outcome(*(np.asarray(held[k], float) for k in ("p", "y", "completeness")), candidate,
-                        candidate.scoring.qualify_threshold, candidate.routing.auto_confidence,
-                        candidate.routing.check_confidence)
+    share, _ = _outcome(
+        *(np.asarray(held[k], float) for k in ("p", "y", "completeness")),
+        candidate,
+        candidate.scoring.qualify_threshold,
+        candidate.routing.auto_confidence,
+        candidate.routing.check_confidence,
+    )
     assert share <= 0.15
     # per tier: every tier is reported, and the candidate sets each tier's threshold (tiers override the global keys)
     assert all(f"tier {t.name} (" in result.output for t in candidate.routing.tiers)
@@ -167,7 +186,13 @@ def test_the_report_is_one_self_contained_html_file(trained, tmp_path, monkeypat
     result = CliRunner().invoke(app, ["model", "report", a, "--out", str(out)])
     assert result.exit_code == 0, result.output
     page = out.read_text()
-    for title in ("ROC curve", "Reliability", "Feature importance", "Score distribution by outcome", "Threshold trade-off"):
+    for title in (
+        "ROC curve",
+        "Reliability",
+        "Feature importance",
+        "Score distribution by outcome",
+        "Threshold trade-off",
+    ):
         assert title in page
     assert page.count("<svg") == 5
     assert "src=" not in page and "href=" not in page and "<script" not in page

@@ -16,10 +16,13 @@ def _heldout(n_ent=200, n_smb=300, n_named=5, seed=3):
     rng = np.random.default_rng(seed)
     p_ent, p_smb, p_named = rng.uniform(0, 1, n_ent), rng.uniform(0, 0.6, n_smb), rng.uniform(0, 1, n_named)
     y = np.r_[rng.uniform(size=n_ent) < p_ent, rng.uniform(size=n_smb) < p_smb * 1.5, [1, 0, 1, 0, 1][:n_named]]
-    return {"p": np.r_[p_ent, p_smb, p_named].tolist(), "y": y.astype(int).tolist(),
-            "completeness": [1.0] * (n_ent + n_smb + n_named),
-            "target": [False] * (n_ent + n_smb) + [True] * n_named,
-            "size_min": [5000.0] * n_ent + [None] * (n_smb // 2) + [20.0] * (n_smb - n_smb // 2) + [None] * n_named}
+    return {
+        "p": np.r_[p_ent, p_smb, p_named].tolist(),
+        "y": y.astype(int).tolist(),
+        "completeness": [1.0] * (n_ent + n_smb + n_named),
+        "target": [False] * (n_ent + n_smb) + [True] * n_named,
+        "size_min": [5000.0] * n_ent + [None] * (n_smb // 2) + [20.0] * (n_smb - n_smb // 2) + [None] * n_named,
+    }
 
 
 def _policy_path():
@@ -34,7 +37,10 @@ def test_tiers_with_enough_leads_get_their_own_numbers_and_the_whole_stays_withi
     assert tiers["enterprise"]["leads"] == 200 and tiers["enterprise"]["source"] == "tier"
     assert tiers["smb"]["source"] == "tier"
     assert tiers["named_account"]["leads"] == 5 < MIN_TIER_LEADS and tiers["named_account"]["source"] == "global"
-    assert tiers["mid_market"]["leads"] == 0 and tiers["mid_market"]["proposal"]["threshold"] == out["global"]["proposal"]["threshold"]
+    assert (
+        tiers["mid_market"]["leads"] == 0
+        and tiers["mid_market"]["proposal"]["threshold"] == out["global"]["proposal"]["threshold"]
+    )
     # the whole review share, recomputed lead by lead with each tier's numbers and min_margin, is within the budget
     p, y = np.asarray(held["p"]), np.asarray(held["y"], float)
     names = np.array(["enterprise"] * 200 + ["smb"] * 300 + ["named_account"] * 5)
@@ -42,9 +48,16 @@ def test_tiers_with_enough_leads_get_their_own_numbers_and_the_whole_stays_withi
     reviewed = 0.0
     for name, e in tiers.items():
         m = names == name
-        share, _ = _outcome(p[m], y[m], np.ones(m.sum()), policy, e["proposal"]["threshold"],
-                            e["proposal"]["auto_confidence"], e["proposal"]["check_confidence"],
-                            min_margin=bands[name].min_margin)
+        share, _ = _outcome(
+            p[m],
+            y[m],
+            np.ones(m.sum()),
+            policy,
+            e["proposal"]["threshold"],
+            e["proposal"]["auto_confidence"],
+            e["proposal"]["check_confidence"],
+            min_margin=bands[name].min_margin,
+        )
         reviewed += share * m.sum()
     assert reviewed / len(p) <= 0.10 + 1e-9 and abs(reviewed / len(p) - out["review_share"]) < 1e-9
     # SMB converts at lower probabilities here: its own threshold is lower than enterprise's
@@ -61,15 +74,23 @@ def test_the_candidate_sets_each_tiers_keys_keeps_comments_and_loads(tmp_path):
     path = _policy_path()
     policy = load_policy(path)
     out = propose_tiers(_heldout(), policy, 0.15)
-    dest = write_candidate(path, out["global"]["proposal"], "m1", tmp_path / "c.yaml",
-                           tiers={k: e["proposal"] for k, e in out["tiers"].items()})
+    dest = write_candidate(
+        path,
+        out["global"]["proposal"],
+        "m1",
+        tmp_path / "c.yaml",
+        tiers={k: e["proposal"] for k, e in out["tiers"].items()},
+    )
     cand = load_policy(dest)
     live_comments = [line for line in path.read_text().splitlines() if line.strip().startswith("#")]
     assert all(c in dest.read_text().splitlines() for c in live_comments)
     for t in cand.routing.tiers:
         e = out["tiers"][t.name]["proposal"]
         assert (t.qualify_threshold, t.auto_confidence, t.check_confidence) == (
-            round(e["threshold"], 6), round(e["auto_confidence"], 6), round(e["check_confidence"], 6))
+            round(e["threshold"], 6),
+            round(e["auto_confidence"], 6),
+            round(e["check_confidence"], 6),
+        )
     assert cand.version.endswith("+thresholds-m1")
     assert [t.min_margin for t in cand.routing.tiers] == [t.min_margin for t in policy.routing.tiers]
 
@@ -88,7 +109,7 @@ def test_a_model_threshold_is_used_in_every_tier_when_a_model_decides_only():
     mp = policy.model_copy(update={"model": policy.model.model_copy(update={"qualify_threshold": 0.2})})
     routed = for_model(mp)
     assert {b.threshold for b in tier_bands(routed).values()} == {0.2} and routed.scoring.qualify_threshold == 0.2
-    assert for_model(policy) is policy                       # null: the tiers' / global thresholds
+    assert for_model(policy) is policy  # null: the tiers' / global thresholds
     import pandas as pd
 
     assert model_decided(pd.DataFrame({"scorer": ["model", "model"]}))
@@ -100,10 +121,15 @@ def test_promote_says_when_the_heldout_outcomes_suggest_another_threshold():
 
     policy = load_policy(_policy_path())
     rng = np.random.default_rng(1)
-    p = rng.uniform(0, 0.35, 400)                            # a calibrated model of a rare outcome: 0.55 qualifies nobody
+    p = rng.uniform(0, 0.35, 400)  # a calibrated model of a rare outcome: 0.55 qualifies nobody
     held = {"p": p.tolist(), "y": (rng.uniform(size=400) < p).astype(int).tolist(), "completeness": [1.0] * 400}
     note = threshold_note(held, policy, "m1")
     assert note and "qualifies 0% of held-out leads" in note and "leadgate model thresholds m1" in note
-    fitted = policy.model_copy(update={"model": policy.model.model_copy(
-        update={"qualify_threshold": propose_tiers(held, policy, 0.15)["global"]["proposal"]["threshold"]})})
+    fitted = policy.model_copy(
+        update={
+            "model": policy.model.model_copy(
+                update={"qualify_threshold": propose_tiers(held, policy, 0.15)["global"]["proposal"]["threshold"]}
+            )
+        }
+    )
     assert threshold_note(held, fitted, "m1") is None

@@ -15,14 +15,17 @@ from tests.review.conftest import BOB, DAN, one, state_of
 
 
 def test_the_review_commands_edit_reject_reopen_draft_replay_and_export(seeded, tmp_path):
-    settings, service, ids, items = seeded
+    settings, _service, ids, items = seeded
     env = {"LEADGATE_DB": str(settings.db_path), "LEADGATE_READ_COPY_INTERVAL": "0", "LEADGATE_REVIEWER": "dana"}
     cli = CliRunner()
     dan, bob = str(items[ids[DAN]]), str(items[ids[BOB]])
 
     ok = cli.invoke(app, ["review", "approve", dan, "--edit", "job_title=VP Sales", "--edit", "country=de"], env=env)
     assert ok.exit_code == 0, ok.output
-    assert sorted(one(settings, "select field, edited from review.lead_edits")) == [("country", "DE"), ("job_title", "VP Sales")]
+    assert sorted(one(settings, "select field, edited from review.lead_edits")) == [
+        ("country", "DE"),
+        ("job_title", "VP Sales"),
+    ]
     bad = cli.invoke(app, ["review", "approve", bob, "--edit", "size"], env=env)
     assert isinstance(bad.exception, ReviewError) and "write it as field=value" in str(bad.exception)
     refused = cli.invoke(app, ["review", "reject", bob, "--reason-code", "bored"], env=env)
@@ -35,11 +38,16 @@ def test_the_review_commands_edit_reject_reopen_draft_replay_and_export(seeded, 
 
     draft = tmp_path / "draft.txt"
     draft.write_text(shown.stdout + "We can do 20% off if you sign this week.\n", encoding="utf-8")
-    flagged = cli.invoke(app, ["review", "clarify", dan, "--question", "Which team?", "--draft-file", str(draft)], env=env)
+    flagged = cli.invoke(
+        app, ["review", "clarify", dan, "--question", "Which team?", "--draft-file", str(draft)], env=env
+    )
     assert "nobody confirmed" in str(flagged.exception)
     digest = str(flagged.exception).split("(")[2].split(")")[0]
-    done = cli.invoke(app, ["review", "clarify", dan, "--question", "Which team?", "--draft-file", str(draft),
-                            "--confirm", digest], env=env)
+    done = cli.invoke(
+        app,
+        ["review", "clarify", dan, "--question", "Which team?", "--draft-file", str(draft), "--confirm", digest],
+        env=env,
+    )
     assert done.exit_code == 0, done.output
     assert state_of(settings, ids[DAN]) == "clarification_requested"
 

@@ -64,16 +64,22 @@ def test_reopen_is_refused_once_the_lead_synced(seeded):
     settings, service, ids, items = seeded
     item_id = items[ids[DAN]]
     service.approve(item_id, "dana")
-    with db.connect(settings) as con:      # a live send of the lead has started
-        con.execute("insert into sync.intents (send_id, crm, lead_id, payload_hash, status, opened_at)"
-                    " values ('s1', 'hubspot', ?, 'h1', 'in_flight', now())", [ids[DAN]])
+    with db.connect(settings) as con:  # a live send of the lead has started
+        con.execute(
+            "insert into sync.intents (send_id, crm, lead_id, payload_hash, status, opened_at)"
+            " values ('s1', 'hubspot', ?, 'h1', 'in_flight', now())",
+            [ids[DAN]],
+        )
     with pytest.raises(ReopenRefused, match="is being sent"):
         service.reopen(item_id, "dana")
-    with db.connect(settings) as con:      # ... and the CRM acknowledged the payload
+    with db.connect(settings) as con:  # ... and the CRM acknowledged the payload
         con.execute("update sync.intents set status = 'completed', outcome = 'acknowledged', closed_at = now()")
-        con.execute("insert into sync.state (crm, lead_id, acked_payload_hash, acked_at, status, updated_at)"
-                    " values ('hubspot', ?, 'h1', now(), 'acknowledged', now())", [ids[DAN]])
-    with pytest.raises(ReopenRefused, match="synced \(or is being sent\) to the CRM"):
+        con.execute(
+            "insert into sync.state (crm, lead_id, acked_payload_hash, acked_at, status, updated_at)"
+            " values ('hubspot', ?, 'h1', now(), 'acknowledged', now())",
+            [ids[DAN]],
+        )
+    with pytest.raises(ReopenRefused, match=r"synced \(or is being sent\) to the CRM"):
         service.reopen(item_id, "dana")
     assert service.get(item_id)["status"] == "approved" and state_of(settings, ids[DAN]) == "qualified"
 
@@ -84,13 +90,16 @@ def test_bulk_reject_decides_each_item_and_reports_the_failures(seeded):
         score_id = builders.add_score(con, ids[CAROL], 0.7, 0.5)
         builders.route(con, ids[CAROL], "needs_review", ["target_account"], score_id)
         carol_item = builders.open_item(con, ids[CAROL], ["target_account"], score_id)
-    service.approve(items[ids[DAN]], "lee")            # decided before the bulk action
+    service.approve(items[ids[DAN]], "lee")  # decided before the bulk action
     targets = [items[ids[BOB]], items[ids[DAN]], 4242, carol_item]
     results = dict(service.bulk(targets, "dana", "reject", reason_code="spam"))
     assert isinstance(results[items[ids[DAN]]], AlreadyDecided) and "by lee" in str(results[items[ids[DAN]]])
     assert "review item 4242 does not exist" in str(results[4242])
     assert results[items[ids[BOB]]].status == "rejected" and results[carol_item].status == "rejected"
     assert (state_of(settings, ids[BOB]), state_of(settings, ids[CAROL]), state_of(settings, ids[DAN])) == (
-        "rejected", "rejected", "qualified")
+        "rejected",
+        "rejected",
+        "qualified",
+    )
     with pytest.raises(ReviewError, match="bulk decisions are approve or reject"):
         service.bulk(targets, "dana", "clarify")

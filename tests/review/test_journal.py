@@ -30,21 +30,31 @@ def test_a_decision_while_a_run_holds_the_database_is_saved_and_applied_when_it_
         with pytest.raises(ReviewError, match="a reason is required"):
             journal.submit(settings, DecisionRequest(items[ids[BOB]], "dana", "reject"), service.policy, lock_wait=0.3)
         # Another reviewer decides the same item meanwhile: saved too, and found in conflict on replay.
-        late = journal.submit(settings, DecisionRequest(items[ids[DAN]], "lee", "reject", {"reason_code": "competitor"}),
-                              service.policy, lock_wait=0.3)
+        late = journal.submit(
+            settings,
+            DecisionRequest(items[ids[DAN]], "lee", "reject", {"reason_code": "competitor"}),
+            service.policy,
+            lock_wait=0.3,
+        )
         assert late.queued
         held = journal.replay(settings, service.policy, lock_wait=0.3)
         assert held.busy and held.applied == 0 and held.remaining == 2
     assert state_of(settings, ids[DAN]) == "needs_review"
     report = journal.replay(settings, service.policy)
-    assert (report.applied, report.conflicts, report.remaining) == (1, 1, 0) and not journal.journal_path(settings).exists()
+    assert (report.applied, report.conflicts, report.remaining) == (1, 1, 0) and not journal.journal_path(
+        settings
+    ).exists()
     item = service.get(items[ids[DAN]])
     assert (item["status"], item["reviewer"], item["note"]) == ("approved", "dana", "booth")
     assert state_of(settings, ids[DAN]) == "qualified"
     assert sorted(one(settings, "select reviewer, via, outcome from review.decision_log")) == [
-        ("dana", "journal", "applied"), ("lee", "journal", "conflict")]
+        ("dana", "journal", "applied"),
+        ("lee", "journal", "conflict"),
+    ]
     conflicts = journal.conflicts(settings, "lee")
-    assert len(conflicts) == 1 and f"review item {item['item_id']} is already approved by dana" in conflicts[0]["reason"]
+    assert (
+        len(conflicts) == 1 and f"review item {item['item_id']} is already approved by dana" in conflicts[0]["reason"]
+    )
     assert [c["reviewer"] for c in item["conflicts"]] == ["lee"]
 
 
@@ -71,7 +81,7 @@ def test_replay_is_idempotent_when_the_journal_outlived_the_apply(seeded):
     settings, service, ids, items = seeded
     request = _approve(items[ids[DAN]])
     journal.append(settings, request)
-    service.decide(request)           # applied, then "crashed" before the journal was compacted
+    service.decide(request)  # applied, then "crashed" before the journal was compacted
     report = journal.replay(settings, service.policy)
     assert (report.applied, report.already, report.conflicts, report.remaining) == (0, 1, 0, 0)
     assert one(settings, "select count(*) from audit.decisions where kind = 'review'")[0][0] == 1
@@ -87,7 +97,7 @@ def test_a_torn_last_line_is_skipped_and_never_blocks_later_decisions(seeded, ca
     first = _approve(items[ids[DAN]])
     path.write_bytes(first.to_json().encode() + b"\n" + b'{"uuid": "cut-short", "item_id": 1, "revi')
     later = DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "spam"})
-    journal.append(settings, later)           # after a crash mid-write, the next line still starts on its own
+    journal.append(settings, later)  # after a crash mid-write, the next line still starts on its own
     # A whole line that is no valid decision (written by another version, or by hand) is a recorded conflict.
     journal.append(settings, DecisionRequest(items[ids[BOB]], "dana", "approve", {"edits": ["company=Globex"]}))
     with caplog.at_level(logging.WARNING, logger="leadgate.review.journal"):
@@ -100,28 +110,33 @@ def test_a_torn_last_line_is_skipped_and_never_blocks_later_decisions(seeded, ca
 
 def test_the_next_pipeline_run_applies_saved_decisions_before_it_routes(seeded):
     from leadgate.pipeline import steps
-
     from leadgate.store import db
 
     settings, service, ids, items = seeded
-    with db.connect(settings) as con:     # every state decided on the current features: the run scores nobody (no GX)
-        con.execute("update lifecycle.lead_states s set feature_hash = f.feature_hash"
-                    " from marts.lead_features f where f.lead_id = s.lead_id")
+    with db.connect(settings) as con:  # every state decided on the current features: the run scores nobody (no GX)
+        con.execute(
+            "update lifecycle.lead_states s set feature_hash = f.feature_hash"
+            " from marts.lead_features f where f.lead_id = s.lead_id"
+        )
     journal.append(settings, DecisionRequest(items[ids[DAN]], "dana", "reject", {"reason_code": "spam"}))
     said = []
     report = steps.decide_step(settings, service.policy, "run-after-hold", progress=said.append)
     assert said[0] == "review decisions from the journal: 1 applied, 0 in conflict" and report.scored == 0
     assert state_of(settings, ids[DAN]) == "rejected"
-    assert one(settings, "select status, reject_reason from review.items where lead_id = ?", [ids[DAN]]) == [("rejected", "spam")]
+    assert one(settings, "select status, reject_reason from review.items where lead_id = ?", [ids[DAN]]) == [
+        ("rejected", "spam")
+    ]
     assert not journal.journal_path(settings).exists()
 
 
 def test_bulk_through_the_journal_reports_each_item(seeded):
     settings, service, ids, items = seeded
     service.approve(items[ids[DAN]], "lee")
-    requests = [DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "spam"}),
-                DecisionRequest(items[ids[DAN]], "dana", "reject", {"reason_code": "spam"}),
-                DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "bored"})]
+    requests = [
+        DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "spam"}),
+        DecisionRequest(items[ids[DAN]], "dana", "reject", {"reason_code": "spam"}),
+        DecisionRequest(items[ids[BOB]], "dana", "reject", {"reason_code": "bored"}),
+    ]
     results = journal.submit_many(settings, requests, service.policy)
     assert [item_id for item_id, _ in results] == [items[ids[BOB]], items[ids[DAN]], items[ids[BOB]]]
     (_, applied), (_, late), (_, bad) = results
@@ -136,7 +151,7 @@ def test_a_run_without_new_events_lands_a_saved_approval_before_it_syncs(seeded)
 
     settings, service, ids, items = seeded
     journal.append(settings, _approve(items[ids[DAN]], note="budget confirmed"))
-    steps.sync_step(settings, service.policy, "run-quiet")          # shadow mode: the outbox is what would be sent
+    steps.sync_step(settings, service.policy, "run-quiet")  # shadow mode: the outbox is what would be sent
     assert state_of(settings, ids[DAN]) == "qualified"
     owed = dict(one(settings, "select lead_id, payload->>'reviewer_summary' from sync.outbox"))
     assert owed[ids[DAN]] == "Approved by dana: budget confirmed"

@@ -9,9 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from leadgate.policy import consent
 from leadgate.config import DBT_PROJECT_DIR
-from leadgate.policy import ConsentPolicy, PolicyError, load_policy
+from leadgate.policy import ConsentPolicy, PolicyError, consent, load_policy
 from leadgate.routing.rules import route_leads
 from tests.fixtures.scoring.frames import routing_cases, test_policy
 
@@ -43,16 +42,25 @@ def test_every_term_in_every_case_and_spacing_means_the_same_in_python_and_in_in
     expected += [True, False, False, False, None, None, None, None, None, None]
     assert [consent.parse_consent(v) for v in values] == expected
     with duckdb.connect() as con:
-        sql = con.execute(f"select {consent.consent_sql('v')} from unnest(?) with ordinality t(v, i) order by i",
-                          [values]).fetchall()
+        sql = con.execute(
+            f"select {consent.consent_sql('v')} from unnest(?) with ordinality t(v, i) order by i", [values]
+        ).fetchall()
     assert [r[0] for r in sql] == expected
 
 
 def test_the_documented_pairs_are_in_the_vocabulary():
     words = consent.vocabulary()
-    for grant, refusal in [("true", "false"), ("yes", "no"), ("y", "n"), ("1", "0"), ("on", "off"),
-                           ("opt-in", "opt-out"), ("opted in", "opted out"), ("granted", "withdrawn"),
-                           ("subscribed", "unsubscribed")]:
+    for grant, refusal in [
+        ("true", "false"),
+        ("yes", "no"),
+        ("y", "n"),
+        ("1", "0"),
+        ("on", "off"),
+        ("opt-in", "opt-out"),
+        ("opted in", "opted out"),
+        ("granted", "withdrawn"),
+        ("subscribed", "unsubscribed"),
+    ]:
         assert (consent.parse_consent(grant), consent.parse_consent(refusal)) == (True, False), (grant, refusal)
     assert consent.parse_consent(True) is True and consent.parse_consent(0) is False and len(words) >= 18
 
@@ -78,16 +86,19 @@ def _allow():
     return test_policy().model_copy(update={"consent": ConsentPolicy(unknown="allow")})
 
 
-@pytest.mark.parametrize("status, flag, deny, allow", [
-    ("granted", True, True, True),
-    ("withdrawn", False, False, False),
-    ("unknown", False, False, True),       # the mart built under deny; the current policy decides
-    ("unknown", True, False, True),        # a mart from before consent.unknown existed
-    (None, None, False, True),
-    ("granted", False, False, False),      # a flag set to false wins over 'granted'
-    (None, False, False, False),
-    (None, True, True, True),
-])
+@pytest.mark.parametrize(
+    "status, flag, deny, allow",
+    [
+        ("granted", True, True, True),
+        ("withdrawn", False, False, False),
+        ("unknown", False, False, True),  # the mart built under deny; the current policy decides
+        ("unknown", True, False, True),  # a mart from before consent.unknown existed
+        (None, None, False, True),
+        ("granted", False, False, False),  # a flag set to false wins over 'granted'
+        (None, False, False, False),
+        (None, True, True, True),
+    ],
+)
 def test_allows_contact(status, flag, deny, allow):
     assert consent.allows_contact(status, test_policy(), flag) is deny
     assert consent.allows_contact(status, _allow(), flag) is allow
@@ -96,7 +107,7 @@ def test_allows_contact(status, flag, deny, allow):
 def test_routing_denies_unknown_consent_by_default_and_allows_it_with_the_switch():
     cases = routing_cases()
     row = cases[cases["case"] == "auto_qualified"].copy()
-    row["consent_status"], row["has_consent"] = "unknown", True       # what the mart said before this rule
+    row["consent_status"], row["has_consent"] = "unknown", True  # what the mart said before this rule
     [denied] = route_leads(row, None, test_policy())
     assert (denied.state, denied.reason_codes) == ("nurture", ("no_consent",))
     assert "unknown" in denied.summary

@@ -6,13 +6,27 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from leadgate.shared.neutral_text import PROBLEM_INVISIBLE, crm_text
 
 # Invisible in a spreadsheet cell, and dropped by some CRMs and exports: the value then starts with the trigger.
-INVISIBLE = ["\u200b", "\u200c", "\u200d", "\u2060", "\u00ad", "\u034f", "\u180e", "\u3164", "\ufeff", "\ufe0f",
-             "\U000e0041", "\u00a0", "\u3000"]
+INVISIBLE = [
+    "\u200b",
+    "\u200c",
+    "\u200d",
+    "\u2060",
+    "\u00ad",
+    "\u034f",
+    "\u180e",
+    "\u3164",
+    "\ufeff",
+    "\ufe0f",
+    "\U000e0041",
+    "\u00a0",
+    "\u3000",
+]
 COMPAT_TRIGGERS = ["\ufe66", "\ufe62", "\ufe63", "\ufe6b", "\u207c", "\u207a", "\u208a", "\uff1d", "\uff20"]
 TRIGGERS = "=+-@"
 
@@ -28,8 +42,8 @@ def _visible_start(text: str) -> str:
 @pytest.mark.parametrize("invisible", INVISIBLE)
 @pytest.mark.parametrize("field", ["first_name", "company", "job_title", "industry", "country"])
 def test_a_trigger_behind_invisible_characters_is_neutralised_and_reported(field, invisible):
-    out, problems = crm_text(field, f"{invisible}{invisible}=HYPERLINK(\"https://ev.il\",\"x\")")
-    assert out == "'=HYPERLINK(\"https://ev.il\",\"x\")"
+    out, problems = crm_text(field, f'{invisible}{invisible}=HYPERLINK("https://ev.il","x")')
+    assert out == '\'=HYPERLINK("https://ev.il","x")'
     assert any(p.startswith("starts with '='") for p in problems)
 
 
@@ -46,9 +60,14 @@ def test_invisible_lead_characters_alone_are_removed_and_recorded_but_text_insid
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.sampled_from(["first_name", "last_name", "company", "job_title", "industry", "country", "lead_source"]),
-       st.lists(st.sampled_from(INVISIBLE + COMPAT_TRIGGERS + list(TRIGGERS) + [" ", "\t", "a", "1", "<b>", "\x00"]),
-                min_size=1, max_size=8).map("".join))
+@given(
+    st.sampled_from(["first_name", "last_name", "company", "job_title", "industry", "country", "lead_source"]),
+    st.lists(
+        st.sampled_from(INVISIBLE + COMPAT_TRIGGERS + list(TRIGGERS) + [" ", "\t", "a", "1", "<b>", "\x00"]),
+        min_size=1,
+        max_size=8,
+    ).map("".join),
+)
 def test_no_value_starts_a_formula_once_invisible_characters_are_dropped(field, value):
     out, _ = crm_text(field, value)
     if out is not None:

@@ -9,7 +9,9 @@ import pytest
 
 from leadgate.store.erasure_list import PersonMatcher, subject_hash, text_variants
 
-CASES = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "erasure" / "kept_lines.json").read_text("utf-8"))
+CASES = json.loads(
+    (Path(__file__).resolve().parents[1] / "fixtures" / "erasure" / "kept_lines.json").read_text("utf-8")
+)
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["why"] for c in CASES])
@@ -25,7 +27,7 @@ def test_her_own_line_yields_the_visitor_ids_it_links_even_escaped():
 
 def test_escapes_are_undone_repeatedly_and_surrogate_pairs_join():
     variants = text_variants(r"a\\u0040b \ud83d\ude00")
-    assert any("a@b" in v for v in variants) and any("\U0001F600" in v for v in variants)
+    assert any("a@b" in v for v in variants) and any("\U0001f600" in v for v in variants)
 
 
 def test_the_list_hash_is_salted_and_matches_what_sql_computes():

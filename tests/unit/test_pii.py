@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 from leadgate.scoring.pii import KnownPII, company_size_band, scrub, scrub_features
 from tests.fixtures.llm.pii_strategies import PII, TEMPLATES
 
-JANE = KnownPII(first_name="Jane", last_name="Doe", email="jane.doe@acme.io", phone="+1 (415) 555-0134",
-                company_domain="acme.io")
+JANE = KnownPII(
+    first_name="Jane", last_name="Doe", email="jane.doe@acme.io", phone="+1 (415) 555-0134", company_domain="acme.io"
+)
 
 
 @pytest.mark.parametrize(
@@ -110,12 +111,28 @@ def test_size_band():
 
 def test_llm_view_carries_business_data_and_no_identity():
     row = {
-        "lead_id": "ld_0123456789abcdef", "email": "jane.doe@acme.io", "first_name": "Jane", "last_name": "Doe",
-        "job_title": "VP Engineering, Jane Doe", "phone": "+1 415 555 0134", "seniority": "vp",
-        "company": "Jane Doe Consulting", "company_domain": "acme.io", "industry": "software", "country": "US",
-        "company_size": "51-200", "company_size_min": 51, "is_target_account": True, "consent_status": "granted",
-        "first_touch_at": datetime(2026, 1, 1, tzinfo=timezone.utc), "last_touch_at": datetime(2026, 2, 15, tzinfo=timezone.utc),
-        "pricing_views": 3, "demo_requests": 1, "event_count": 9, "longest_gap_days": 20, "was_dormant_reactivated": False,
+        "lead_id": "ld_0123456789abcdef",
+        "email": "jane.doe@acme.io",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "job_title": "VP Engineering, Jane Doe",
+        "phone": "+1 415 555 0134",
+        "seniority": "vp",
+        "company": "Jane Doe Consulting",
+        "company_domain": "acme.io",
+        "industry": "software",
+        "country": "US",
+        "company_size": "51-200",
+        "company_size_min": 51,
+        "is_target_account": True,
+        "consent_status": "granted",
+        "first_touch_at": datetime(2026, 1, 1, tzinfo=UTC),
+        "last_touch_at": datetime(2026, 2, 15, tzinfo=UTC),
+        "pricing_views": 3,
+        "demo_requests": 1,
+        "event_count": 9,
+        "longest_gap_days": 20,
+        "was_dormant_reactivated": False,
         "latest_message": "Jane here - can we book a demo? Call me on 415-555-0134 or jane.doe@acme.io",
         "sources": "email,web",
     }
@@ -136,6 +153,7 @@ def test_llm_view_with_missing_values():
 
 
 # --- the shapes of issue 8: international, full-width, obfuscated, cards, IBANs, national ids --------
+
 
 @pytest.mark.parametrize(
     ("text", "must_vanish", "placeholder"),
@@ -187,7 +205,7 @@ def test_issue_8_shapes_are_replaced(text, must_vanish, placeholder):
 @pytest.mark.parametrize(
     "text",
     [
-        "order 1234567890123456 shipped",            # 16 digits that fail Luhn: not a card
+        "order 1234567890123456 shipped",  # 16 digits that fail Luhn: not a card
         "look at acme.com for the comparison",
         "We looked at Salesforce dot com but it was too pricey",
         "sin compromiso, 20000 usuarios",
@@ -199,8 +217,13 @@ def test_issue_8_business_text_is_kept(text):
 
 
 def test_categorical_fields_leave_only_as_vocabulary_values():
-    row = {"industry": "call me +1 415 555 0134", "country": "jane@acme.io", "seniority": "VP; jane@acme.io",
-           "consent_status": "yes, call 555-0134", "sources": "form,jane@acme.io"}
+    row = {
+        "industry": "call me +1 415 555 0134",
+        "country": "jane@acme.io",
+        "seniority": "VP; jane@acme.io",
+        "consent_status": "yes, call 555-0134",
+        "sources": "form,jane@acme.io",
+    }
     view = scrub_features(row)
     assert view["industry"] == "other" and view["country"] == "other"
     assert view["seniority"] == "unknown" and view["consent_status"] == "unknown" and view["channels"] == "form"

@@ -40,7 +40,9 @@ def test_the_bundled_policy_is_valid():
 def test_a_value_out_of_range_in_a_list_is_named_by_its_path_and_line(tmp_path):
     path = variant(tmp_path, "- {min: 200, points: 20}", "- {min: 0, points: 20}")
     message = error(path)
-    assert f"{path}: scoring.fit.company_size[1].min: must be at least 1 (got 0) (line {line_of('min: 200')})" in message
+    assert (
+        f"{path}: scoring.fit.company_size[1].min: must be at least 1 (got 0) (line {line_of('min: 200')})" in message
+    )
 
 
 def test_a_probability_out_of_its_bounds_says_both_bounds(tmp_path):
@@ -105,8 +107,10 @@ def test_a_rule_across_keys_and_a_missing_section(tmp_path):
 
 def test_a_tier_is_named_by_its_index(tmp_path):
     path = variant(tmp_path, "      check_confidence: 0.10", "      check_confidence: 1.10")
-    assert f"routing.tiers[1].check_confidence: must be between 0 and 1 (got 1.1) (line {line_of('check_confidence: 0.10')})" \
+    assert (
+        f"routing.tiers[1].check_confidence: must be between 0 and 1 (got 1.1) (line {line_of('check_confidence: 0.10')})"
         in error(path)
+    )
     message = error(variant(tmp_path, "    - name: smb", "    - name: smb\n      min_employees: 5"))
     assert "routing.tiers: the last tier must match every lead" in message and "routing: routing" not in message
     message = error(variant(tmp_path, "qualify_threshold: 0.55", "qualify_threshold: 1"))

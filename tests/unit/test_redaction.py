@@ -23,10 +23,15 @@ def _token(prefix: str = "pat-na1-") -> str:
 
 
 def test_a_registered_secret_is_redacted_in_every_form_it_shows_up_in():
-    token = _token() + "/+="          # characters that URL-quoting and JSON change
+    token = _token() + "/+="  # characters that URL-quoting and JSON change
     register_secret(token, "HUBSPOT_ACCESS_TOKEN")
-    for text in (f"Bearer {token}", repr(f"Bearer {token}\n".encode()), json.dumps({"h": token}), quote(token, safe=""),
-                 f"cut off: {token[:12]}"):
+    for text in (
+        f"Bearer {token}",
+        repr(f"Bearer {token}\n".encode()),
+        json.dumps({"h": token}),
+        quote(token, safe=""),
+        f"cut off: {token[:12]}",
+    ):
         out = redact(text)
         assert token not in out and token[:12] not in out, out
         assert "[HUBSPOT_ACCESS_TOKEN redacted]" in out
@@ -34,7 +39,9 @@ def test_a_registered_secret_is_redacted_in_every_form_it_shows_up_in():
     assert redact_value({"rows": [("x", f"a {token}")]}) == {"rows": [("x", "a [HUBSPOT_ACCESS_TOKEN redacted]")]}
 
 
-@pytest.mark.parametrize("crm, variable", [("hubspot", "HUBSPOT_ACCESS_TOKEN"), ("salesforce", "SALESFORCE_ACCESS_TOKEN")])
+@pytest.mark.parametrize(
+    "crm, variable", [("hubspot", "HUBSPOT_ACCESS_TOKEN"), ("salesforce", "SALESFORCE_ACCESS_TOKEN")]
+)
 @pytest.mark.parametrize("damage", ["{}\n", "{}\r\n", "{} ", "\t{}", " {}", "{}\u00a0", "pre\n{}", "{}\u2019"])
 def test_a_malformed_crm_token_is_a_config_error_naming_the_variable_not_the_value(monkeypatch, crm, variable, damage):
     token = _token()
@@ -61,7 +68,7 @@ def test_a_clean_secret_is_accepted_and_registered(monkeypatch):
     assert endpoint.api_key.get_secret_value() == key
     assert redact(f"key={key}") == "key=[OPENAI_API_KEY redacted]"
     monkeypatch.setenv("OPENAI_API_KEY", "   ")
-    assert OpenAISettings(_env_file=None).api_key is None          # blank still means "not set"
+    assert OpenAISettings(_env_file=None).api_key is None  # blank still means "not set"
 
 
 def test_every_log_record_is_redacted_whatever_handler_emits_it():
@@ -83,7 +90,7 @@ def test_every_log_record_is_redacted_whatever_handler_emits_it():
         logger.removeHandler(handler)
     text = stream.getvalue()
     assert token not in text and "sending Bearer [HUBSPOT_ACCESS_TOKEN redacted]" in text
-    assert "ValueError: Invalid header value" in text            # the traceback is still there, redacted
+    assert "ValueError: Invalid header value" in text  # the traceback is still there, redacted
 
 
 def test_an_exception_carrying_a_secret_leaves_redacted_with_its_type_and_no_chained_original():

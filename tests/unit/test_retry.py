@@ -3,28 +3,47 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from leadgate.shared.retry import Retrier, Retryable, RetryPolicy, parse_retry_after, retry_after_from_headers
 
-NOW = datetime(2026, 12, 2, 3, 0, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 2, 3, 0, 0, tzinfo=UTC)
 
 
-@pytest.mark.parametrize("value,seconds", [
-    ("120", 120.0), (" 7 ", 7.0), ("0", 0.0), ("1.5", 1.5),
-    ("Wed, 02 Dec 2026 03:00:30 GMT", 30.0),                  # IMF-fixdate
-    ("Wednesday, 02-Dec-26 03:01:00 GMT", 60.0),              # obsolete RFC 850 form
-    ("Wed Dec  2 03:00:05 2026", 5.0),                        # asctime form (UTC by definition)
-])
+@pytest.mark.parametrize(
+    "value,seconds",
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("0", 0.0),
+        ("1.5", 1.5),
+        ("Wed, 02 Dec 2026 03:00:30 GMT", 30.0),  # IMF-fixdate
+        ("Wednesday, 02-Dec-26 03:01:00 GMT", 60.0),  # obsolete RFC 850 form
+        ("Wed Dec  2 03:00:05 2026", 5.0),  # asctime form (UTC by definition)
+    ],
+)
 def test_retry_after_reads_seconds_and_http_dates(value, seconds):
     assert parse_retry_after(value, now=NOW) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("value", [None, "", "  ", "-5", "soon", "nan", "inf", "1e999", "12abc",
-                                   "Wed, 02 Dec 2026 02:59:00 GMT",         # already past
-                                   "Wed, 99 Foo 2026 03:00:30 GMT"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "  ",
+        "-5",
+        "soon",
+        "nan",
+        "inf",
+        "1e999",
+        "12abc",
+        "Wed, 02 Dec 2026 02:59:00 GMT",  # already past
+        "Wed, 99 Foo 2026 03:00:30 GMT",
+    ],
+)
 def test_negative_past_or_garbage_retry_after_is_absent(value):
     assert parse_retry_after(value, now=NOW) is None
 
@@ -49,7 +68,9 @@ def test_attempts_are_bounded_and_the_caller_chooses_what_giving_up_raises():
         calls.append(1)
         raise Held()
 
-    retrier = Retrier(RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=8.0), sleep=lambda s: None, rng=lambda: 0.0)
+    retrier = Retrier(
+        RetryPolicy(max_attempts=3, base_seconds=1.0, max_seconds=8.0), sleep=lambda s: None, rng=lambda: 0.0
+    )
     with pytest.raises(LookupError, match="gave up after 3"):
         retrier.call(always_held, on_failure=seen.append, give_up=lambda exc, n: LookupError(f"gave up after {n}"))
     assert len(calls) == 3 and len(seen) == 3 and retrier.retries == 2 and retrier.waits == [0.5, 1.0]
@@ -57,8 +78,12 @@ def test_attempts_are_bounded_and_the_caller_chooses_what_giving_up_raises():
 
 def test_a_deadline_cuts_the_last_wait_and_then_gives_up():
     now = [0.0]
-    retrier = Retrier(RetryPolicy(max_attempts=None, base_seconds=1.0, max_seconds=1.0), rng=lambda: 1.0,
-                      clock=lambda: now[0], sleep=lambda s: now.__setitem__(0, now[0] + s))
+    retrier = Retrier(
+        RetryPolicy(max_attempts=None, base_seconds=1.0, max_seconds=1.0),
+        rng=lambda: 1.0,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + s),
+    )
 
     def held():
         raise Held()

@@ -22,12 +22,19 @@ def policy():
 
 
 def _gate(failed: dict[str, list[str]], *, blocked: bool = False, element_count: int = 100) -> GateResult:
-    descriptions = {REGEX: "the email address is malformed", LAST_NAME: "a qualified lead lacks the last name the CRM requires",
-                    COMPANY: "a qualified lead lacks the company the CRM requires"}
+    descriptions = {
+        REGEX: "the email address is malformed",
+        LAST_NAME: "a qualified lead lacks the last name the CRM requires",
+        COMPANY: "a qualified lead lacks the company the CRM requires",
+    }
     outcomes = tuple(
         ExpectationOutcome(
-            name=name, expectation_type=name.split("(")[0], column=name.split("(")[1].rstrip(")"), level="row",
-            description=text, success=not any(name in v for v in failed.values()),
+            name=name,
+            expectation_type=name.split("(")[0],
+            column=name.split("(")[1].rstrip(")"),
+            level="row",
+            description=text,
+            success=not any(name in v for v in failed.values()),
             unexpected_count=sum(name in v for v in failed.values()),
             failing_lead_ids=tuple(k for k, v in failed.items() if name in v),
         )
@@ -92,7 +99,7 @@ def test_blocked_batch_keeps_leads_pending_except_the_failing_ones(policy):
 
 def test_without_a_gate_result_routing_still_decides(policy):
     routed = {d.lead_id: d for d in route_leads(CASES, None, policy)}
-    assert routed["ld_gate_failure_first"].state == "nurture"          # no consent decides
+    assert routed["ld_gate_failure_first"].state == "nurture"  # no consent decides
     assert routed["ld_auto_qualified"].state == "qualified"
 
 
@@ -129,7 +136,7 @@ def test_fixture_leads_scored_and_routed(policy):
         "ld_dormant": ("needs_review", ("reactivated_after_dormancy", "low_confidence")),
         "ld_quiet_ceo": ("needs_review", ("high_fit_low_engagement",)),
         "ld_no_consent": ("nurture", ("no_consent",)),
-        "ld_check_q": ("needs_review", ("low_confidence",)),     # margin 0.14: confidence 0.54 (margin alone)
+        "ld_check_q": ("needs_review", ("low_confidence",)),  # margin 0.14: confidence 0.54 (margin alone)
         "ld_near": ("needs_review", ("low_confidence",)),
         "ld_low_conf": ("needs_review", ("low_confidence",)),
         "ld_check_n": ("nurture", ("second_check_nurture",)),

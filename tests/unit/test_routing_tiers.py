@@ -38,10 +38,17 @@ def test_an_unknown_that_cannot_change_the_decision_is_decided(features, policy)
     cold = _lead(features, "ld_cold_ic", company_size=None, company_size_min=None, industry=None, seniority="unknown")
     d = _routed(cold, policy)["ld_cold_ic"]
     assert d.state == "nurture"
-    assert d.reason_codes == ("auto_nurture", "missing_company_size_immaterial", "missing_industry_immaterial",
-                              "missing_job_title_immaterial")
-    assert {u["field"]: u["decides"] for u in d.unknowns} == {"company_size": "nothing", "industry": "nothing",
-                                                               "job_title": "nothing"}
+    assert d.reason_codes == (
+        "auto_nurture",
+        "missing_company_size_immaterial",
+        "missing_industry_immaterial",
+        "missing_job_title_immaterial",
+    )
+    assert {u["field"]: u["decides"] for u in d.unknowns} == {
+        "company_size": "nothing",
+        "industry": "nothing",
+        "job_title": "nothing",
+    }
     assert all(u["high"] < 0.55 for u in d.unknowns)
     assert d.tier == "smb" and d.next_action == "nurture_sequence"
 
@@ -57,9 +64,10 @@ def test_an_unknown_that_straddles_the_threshold_goes_to_review(features, policy
     assert (size["low_with"], size["high_with"]) == ("1–10 employees", "1,000+ employees")
     assert d.summary.startswith(
         f"Company size unknown: the score is {size['low']:.2f} with 1–10 employees and {size['high']:.2f} with "
-        "1,000+ employees; it decides qualified vs nurture;")
-    assert d.confidence == 0.0            # the range straddles: no margin at all
-    assert d.priority == pytest.approx(d.score * 1, abs=1e-4)      # smb weight 1, no named account or signal
+        "1,000+ employees; it decides qualified vs nurture;"
+    )
+    assert d.confidence == 0.0  # the range straddles: no margin at all
+    assert d.priority == pytest.approx(d.score * 1, abs=1e-4)  # smb weight 1, no named account or signal
 
 
 def test_the_range_is_taken_in_every_tier_the_unknown_size_allows(features):
@@ -75,9 +83,9 @@ def test_the_range_is_taken_in_every_tier_the_unknown_size_allows(features):
 def test_an_unknown_company_is_open_to_being_a_named_account_only_without_a_domain(features, policy):
     lead = _lead(features, "ld_low_conf", company=None)
     with_domain = score_ranges(lead.assign(score=0.50, fit=0.5, fit_points=50.0), policy)
-    assert with_domain.verdict[0] == "nurture"          # its domain says it is no named account: 0.50 stays 0.50
+    assert with_domain.verdict[0] == "nurture"  # its domain says it is no named account: 0.50 stays 0.50
     no_domain = score_ranges(lead.assign(company_domain=None, score=0.50, fit=0.5, fit_points=50.0), policy)
-    assert no_domain.verdict[0] == "straddle"           # + 20 named-account points would make it 0.59
+    assert no_domain.verdict[0] == "straddle"  # + 20 named-account points would make it 0.59
     assert no_domain.high[0] == pytest.approx(0.50 + 0.45 * 0.20)
     assert [u["decides"] for u in no_domain.unknowns[0]] == ["qualified vs nurture"]
 
@@ -85,9 +93,12 @@ def test_an_unknown_company_is_open_to_being_a_named_account_only_without_a_doma
 def _two_tiers(features, score, confidence):
     """The same complete lead twice, one at a 5,000-employee company, one at a 20-employee one."""
     base = _lead(features, "ld_low_conf")
-    rows = pd.concat([base.assign(lead_id="ld_big", company_size_min=5000), base.assign(lead_id="ld_small", company_size_min=20)])
-    return rows.drop(columns=["feature_hash"]).assign(feature_hash=["h1", "h2"], score=score, confidence=confidence,
-                                                       fit=0.5, fit_points=50.0, engagement=0.5)
+    rows = pd.concat(
+        [base.assign(lead_id="ld_big", company_size_min=5000), base.assign(lead_id="ld_small", company_size_min=20)]
+    )
+    return rows.drop(columns=["feature_hash"]).assign(
+        feature_hash=["h1", "h2"], score=score, confidence=confidence, fit=0.5, fit_points=50.0, engagement=0.5
+    )
 
 
 def test_enterprise_has_the_wider_review_band(features, policy):
@@ -99,31 +110,39 @@ def test_enterprise_has_the_wider_review_band(features, policy):
     assert routed["ld_small"].reason_codes == ("auto_nurture",)
     # 0.15 above it: enterprise decides through the second check, smb automatically
     routed = {d.lead_id: d for d in route_leads(_two_tiers(features, 0.70, 0.60), None, policy)}
-    assert [routed[k].reason_codes for k in ("ld_big", "ld_small")] == [("second_check_qualified",), ("auto_qualified",)]
+    assert [routed[k].reason_codes for k in ("ld_big", "ld_small")] == [
+        ("second_check_qualified",),
+        ("auto_qualified",),
+    ]
     assert [routed[k].next_action for k in ("ld_big", "ld_small")] == ["ae_notify", "sdr_outreach"]
 
 
 def test_next_actions_follow_tier_score_and_signals(features, policy):
     routed = _routed(features, policy)
-    assert routed["ld_hot_vp"].next_action == "ae_notify"                 # enterprise, qualified
+    assert routed["ld_hot_vp"].next_action == "ae_notify"  # enterprise, qualified
     assert routed["ld_no_consent"].next_action == "do_not_contact"
-    assert routed["ld_cold_ic"].next_action == "nurture_sequence"         # 0.05
-    assert routed["ld_globex"].next_action == "ae_notify"                 # in review: the action if approved
-    held = {lead: d.next_action for lead, d in routed.items()
-            if d.state == "nurture" and d.score >= 0.40 and "no_consent" not in d.reason_codes}
+    assert routed["ld_cold_ic"].next_action == "nurture_sequence"  # 0.05
+    assert routed["ld_globex"].next_action == "ae_notify"  # in review: the action if approved
+    held = {
+        lead: d.next_action
+        for lead, d in routed.items()
+        if d.state == "nurture" and d.score >= 0.40 and "no_consent" not in d.reason_codes
+    }
     assert held and set(held.values()) == {"hold_for_signals"}
     assert {d.next_action for d in routed.values()} - {None} == {d.next_action for d in routed.values()}
 
 
 def test_a_trigger_sends_an_unqualified_lead_to_review_and_flags_a_qualified_one_hot(features, policy):
-    counts = {"trigger:pricing_burst": [3 if lead in ("ld_cold_ic", "ld_check_q") else 2 for lead in features["lead_id"]],
-              "trigger:competitor_comparison": 0}
+    counts = {
+        "trigger:pricing_burst": [3 if lead in ("ld_cold_ic", "ld_check_q") else 2 for lead in features["lead_id"]],
+        "trigger:competitor_comparison": 0,
+    }
     routed = _routed(features, policy, **counts)
     cold = routed["ld_cold_ic"]
     assert cold.state == "needs_review" and cold.reason_codes[0] == "high_intent_signal:pricing_burst"
     assert cold.summary.startswith("A high-intent signal (pricing burst) without a qualifying score;")
     assert cold.next_action == "sdr_call_now" and cold.priority == pytest.approx(10 + cold.score, abs=1e-4)
-    hot = routed["ld_check_q"]                           # qualified (0.69, smb): stays qualified, flagged
+    hot = routed["ld_check_q"]  # qualified (0.69, smb): stays qualified, flagged
     assert hot.state == "qualified" and "hot:pricing_burst" in hot.reason_codes and hot.next_action == "sdr_call_now"
     # a count below min_count is no signal
     assert routed["ld_near"].state == "nurture" and not routed["ld_near"].hot
@@ -131,9 +150,11 @@ def test_a_trigger_sends_an_unqualified_lead_to_review_and_flags_a_qualified_one
 
 def test_named_accounts_and_hot_signals_come_first_in_the_queue(features, policy):
     counts = {"trigger:pricing_burst": [3 if lead == "ld_low_conf" else 0 for lead in features["lead_id"]]}
-    reviewed = sorted((d for d in _routed(features, policy, **counts).values() if d.state == "needs_review"),
-                      key=lambda d: -d.priority)
-    assert [d.lead_id for d in reviewed[:2]] == ["ld_globex", "ld_low_conf"]   # named account (10 + 0.54 x 3), hot
+    reviewed = sorted(
+        (d for d in _routed(features, policy, **counts).values() if d.state == "needs_review"),
+        key=lambda d: -d.priority,
+    )
+    assert [d.lead_id for d in reviewed[:2]] == ["ld_globex", "ld_low_conf"]  # named account (10 + 0.54 x 3), hot
     rest = [d.priority for d in reviewed[2:]]
     assert rest == sorted(rest, reverse=True) and max(rest) < 10
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from leadgate.pipeline.attention import attention_items, reason_kind
 from leadgate.cli.render_summary import render_text
+from leadgate.pipeline.attention import attention_items, reason_kind
 from leadgate.pipeline.report import render_markdown
 from leadgate.pipeline.summary import attention_rows, shown_rows
 from tests.conftest import FIXTURES
@@ -33,7 +33,7 @@ def test_terminal_summary_leads_with_rejections_by_reason_and_conflicts(shadow_r
 
 def test_all_zero_sections_are_hidden_and_named_once(shadow_run):
     rows, hidden = shown_rows(shadow_run)
-    assert "sync (shadow, crm=none)" in hidden                     # nothing owed, nothing sent: all zero
+    assert "sync (shadow, crm=none)" in hidden  # nothing owed, nothing sent: all zero
     assert all(r["section"] != "sync (shadow, crm=none)" for r in rows)
     text = render_text(shadow_run)
     assert "sync (shadow" not in text.split("(all zero, not shown:")[0]
@@ -48,8 +48,12 @@ def test_all_zero_sections_are_hidden_and_named_once(shadow_run):
 
 def test_markdown_artifact_puts_attention_above_the_full_table(shadow_run):
     markdown = render_markdown(shadow_run)
-    assert markdown.index("## Needs attention") < markdown.index("**14 record(s) rejected**") \
-        < markdown.index("**675 conflicting duplicate(s)**") < markdown.index("## events (this run)")
+    assert (
+        markdown.index("## Needs attention")
+        < markdown.index("**14 record(s) rejected**")
+        < markdown.index("**675 conflicting duplicate(s)**")
+        < markdown.index("## events (this run)")
+    )
     assert "| conflicts | 675 |" in markdown.split("## events (this run)")[1]
     table = attention_rows(shadow_run) + shown_rows(shadow_run)[0]
     assert [r["section"] for r in table[:2]] == ["needs attention", "needs attention"]
@@ -74,10 +78,18 @@ def test_gate_blocks_crm_and_llm_errors_are_listed(shadow_run):
     run["decide"].update(blocked_batches=1, gate_failures={"expect_column_values_to_not_be_null(company)": 7})
     run["sync"].update(rejected=3, retry=5)
     run["crm"] = "salesforce"
-    run["decide"]["llm"] = {"model": "gpt-4o-mini", "calls": 10, "error_rate": 0.2,
-                            "outcomes": {"llm_error": 4, "ok": 30}, "routes": {"pending": 6}}
+    run["decide"]["llm"] = {
+        "model": "gpt-4o-mini",
+        "calls": 10,
+        "error_rate": 0.2,
+        "outcomes": {"llm_error": 4, "ok": 30},
+        "routes": {"pending": 6},
+    }
     items = {a.headline: a.details for a in attention_items(run)}
-    assert items["1 batch(es) blocked by the quality gate"][1] == "7 lead(s) failed expect_column_values_to_not_be_null(company)"
+    assert (
+        items["1 batch(es) blocked by the quality gate"][1]
+        == "7 lead(s) failed expect_column_values_to_not_be_null(company)"
+    )
     assert items["CRM errors (salesforce)"] == [
         "3 lead(s) refused by the CRM (validation errors): now in review with the CRM's message",
         "5 lead(s) not delivered (limits, timeouts, server errors): still owed, retried next run",
@@ -107,5 +119,9 @@ def test_a_broken_invariant_comes_first(shadow_run):
 def test_rejection_reasons_group_without_the_records_values():
     assert reason_kind("email 'bob@@example' is not a valid email address") == "email '…' is not a valid email address"
     assert reason_kind("line is not valid JSON: Unterminated string starting at column 136") == (
-        "line is not valid JSON: Unterminated string starting at column N")
-    assert reason_kind("occurred_at 'yesterday' is not an ISO-8601 timestamp") == "occurred_at '…' is not an ISO-8601 timestamp"
+        "line is not valid JSON: Unterminated string starting at column N"
+    )
+    assert (
+        reason_kind("occurred_at 'yesterday' is not an ISO-8601 timestamp")
+        == "occurred_at '…' is not an ISO-8601 timestamp"
+    )

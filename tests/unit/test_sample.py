@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import re
 from collections import defaultdict
@@ -12,7 +13,15 @@ from pathlib import Path
 import pytest
 
 from leadgate.config import REFERENCE_DIR, REPO_DIR
-from leadgate.sample.generator import BAD_KINDS, FILES, SAMPLE_LEADS, SAMPLE_NOW, SAMPLE_SEED, SampleReport, write_sample
+from leadgate.sample.generator import (
+    BAD_KINDS,
+    FILES,
+    SAMPLE_LEADS,
+    SAMPLE_NOW,
+    SAMPLE_SEED,
+    SampleReport,
+    write_sample,
+)
 
 SAMPLE_DIR = REPO_DIR / "data" / "sample"
 
@@ -38,7 +47,9 @@ def read_records(folder: Path) -> list[tuple[str, int, dict | None, str]]:
             reader = csv.reader(fh)
             header, start = next(reader), 2
             for row in reader:
-                records.append((name, start, {k: v for k, v in zip(header, row, strict=True) if v != ""}, ",".join(row)))
+                records.append(
+                    (name, start, {k: v for k, v in zip(header, row, strict=True) if v != ""}, ",".join(row))
+                )
                 start = reader.line_num + 1
     return records
 
@@ -101,7 +112,9 @@ def test_committed_sample_is_what_the_generator_writes(bundled):
     out, _ = bundled
     assert sorted(p.name for p in SAMPLE_DIR.iterdir()) == sorted([*FILES, "EXPECTED.md"])
     for name in [*FILES, "EXPECTED.md"]:
-        assert (SAMPLE_DIR / name).read_bytes() == (out / name).read_bytes(), f"data/sample/{name} is stale: regenerate it"
+        assert (SAMPLE_DIR / name).read_bytes() == (out / name).read_bytes(), (
+            f"data/sample/{name} is stale: regenerate it"
+        )
 
 
 def test_bundled_sample_size_and_bad_record_mix(bundled):
@@ -183,11 +196,16 @@ def test_scenarios_a_reviewer_expects(bundled):
     first_link = {}
     for rec in sorted((r for r in good if r.get("email") and r.get("anonymous_id")), key=when):
         first_link.setdefault(rec["anonymous_id"], when(rec))
-    browsed_first = {r["anonymous_id"] for r in good if not r.get("email") and r.get("anonymous_id") in first_link
-                     and when(r) < first_link[r["anonymous_id"]]}
+    browsed_first = {
+        r["anonymous_id"]
+        for r in good
+        if not r.get("email") and r.get("anonymous_id") in first_link and when(r) < first_link[r["anonymous_id"]]
+    }
     assert len(browsed_first) >= 100, "anonymous visitors who later identify themselves"
 
-    gaps = {e: max((when(b) - when(a) for a, b in zip(ev, ev[1:])), default=timedelta(0)) for e, ev in lines.items()}
+    gaps = {
+        e: max((when(b) - when(a) for a, b in itertools.pairwise(ev)), default=timedelta(0)) for e, ev in lines.items()
+    }
     assert sum(g > timedelta(days=90) for g in gaps.values()) >= 5, "dormant-then-reactivated leads"
 
     parents = {}
@@ -217,12 +235,15 @@ def test_scenarios_a_reviewer_expects(bundled):
     by_account = defaultdict(list)
     for email, events in lines.items():
         by_account[email.split("@")[1]].append(when(events[-1]))
-    assert any(len(ends) >= 3 and any(sum(0 <= (t - s).days <= 30 for t in ends) >= 3 for s in ends)
-               for ends in by_account.values()), "a buying centre: 3+ people of one account within 30 days"
+    assert any(
+        len(ends) >= 3 and any(sum(0 <= (t - s).days <= 30 for t in ends) >= 3 for s in ends)
+        for ends in by_account.values()
+    ), "a buying centre: 3+ people of one account within 30 days"
 
     types = [r["event_type"] for r in good]
     assert types.count("unsubscribe") >= 3 and "demo_request" in types and "meeting_request" in types
     assert any(r.get("consent") == "no" for r in good if r["source"] == "form")
+
     def opted_in_again(events: list[dict]) -> bool:
         unsubscribed = [when(r) for r in events if r["event_type"] == "unsubscribe"]
         return bool(unsubscribed) and any(r.get("consent") == "yes" and when(r) > max(unsubscribed) for r in events)
@@ -231,9 +252,15 @@ def test_scenarios_a_reviewer_expects(bundled):
     assert reconsented, "a lead who unsubscribed and later opted in again"
 
     text = "\n".join(r.get("message", "") for r in good)
-    intents = {"clear": r"demo for our \d+-person", "pricing": r"pricing|cost", "ambiguous": r"maybe next year|too early",
-               "negative": r"Not interested|no thanks", "job seeker": r"CV|resume", "vendor": r"AI SDRs|office supplies",
-               "spam": r"backlinks|gift card"}
+    intents = {
+        "clear": r"demo for our \d+-person",
+        "pricing": r"pricing|cost",
+        "ambiguous": r"maybe next year|too early",
+        "negative": r"Not interested|no thanks",
+        "job seeker": r"CV|resume",
+        "vendor": r"AI SDRs|office supplies",
+        "spam": r"backlinks|gift card",
+    }
     for intent, pattern in intents.items():
         assert re.search(pattern, text), intent
 
@@ -244,9 +271,13 @@ def test_scenarios_a_reviewer_expects(bundled):
     all_sizes = set().union(*sizes.values())
     assert any(re.fullmatch(r"\d+-\d+", s) for s in all_sizes) and any(s.isdigit() for s in all_sizes)
     senior = re.compile(r"(VP|Vice President|SVP|EVP|CEO|CFO|CTO|COO|Chief|Founder|Co-Founder)")
-    high_fit_low = [e for e, ev in lines.items() if len(ev) <= 3
-                    and any(senior.match(r.get("job_title", "")) for r in ev)
-                    and any(int(s.split("-")[0].rstrip("+")) >= 5000 for s in sizes[e])]
+    high_fit_low = [
+        e
+        for e, ev in lines.items()
+        if len(ev) <= 3
+        and any(senior.match(r.get("job_title", "")) for r in ev)
+        and any(int(s.split("-")[0].rstrip("+")) >= 5000 for s in sizes[e])
+    ]
     assert len(high_fit_low) >= 2, "senior people at big companies who barely engaged"
 
 
@@ -314,7 +345,8 @@ def test_leadgate_sample_default_seed_does_not_reuse_the_bundled_samples_ids(tmp
     assert result.exit_code == 0, result.output
     bundled_ids = _event_ids(SAMPLE_DIR)
     assert not _event_ids(tmp_path / "default") & bundled_ids
-    explicit = CliRunner().invoke(app, ["sample", "--leads", str(SAMPLE_LEADS), "--seed", str(SAMPLE_SEED),
-                                        "--out", str(tmp_path / "bundled")])
+    explicit = CliRunner().invoke(
+        app, ["sample", "--leads", str(SAMPLE_LEADS), "--seed", str(SAMPLE_SEED), "--out", str(tmp_path / "bundled")]
+    )
     assert explicit.exit_code == 0, explicit.output
     assert _event_ids(tmp_path / "bundled") == bundled_ids  # asked for explicitly, the bundled sample is reproduced

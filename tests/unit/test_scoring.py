@@ -85,7 +85,7 @@ def test_decay_halves_engagement_after_one_half_life(features, policy):
     later = scorer.score(features, NOW + half_life).set_index("lead_id")
     assert np.allclose(later["engagement_points"], today["engagement_points"] / 2)
     assert (later["fit_points"] == today["fit_points"]).all()
-    assert (later.loc["ld_hot_vp", "score"] < today.loc["ld_hot_vp", "score"])
+    assert later.loc["ld_hot_vp", "score"] < today.loc["ld_hot_vp", "score"]
 
 
 def test_a_touch_in_the_future_is_not_boosted(features, policy):
@@ -98,7 +98,9 @@ def test_confidence_formula(scored, features, policy):
     cp, threshold = policy.scoring.confidence, policy.scoring.qualify_threshold
     margin = np.minimum(1, (scored["score"] - threshold).abs() / cp.margin_scale)
     rows = features.set_index("lead_id").loc[scored.index]
-    fit_known = rows[["company_size_min", "industry", "country", "company"]].notna().all(axis=1) & rows["seniority"].ne("unknown")
+    fit_known = rows[["company_size_min", "industry", "country", "company"]].notna().all(axis=1) & rows["seniority"].ne(
+        "unknown"
+    )
     # nothing unknown that moves the score: confidence is the margin alone
     assert fit_known.sum() >= 5
     assert np.allclose(scored["confidence"][fit_known], margin[fit_known])

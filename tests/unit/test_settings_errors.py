@@ -18,7 +18,7 @@ def test_a_bad_crm_setting_names_its_variable(monkeypatch):
     assert text.startswith("invalid setting ") and "\n" not in text
     assert "HUBSPOT_REQUESTS_PER_10S: Input should be greater than or equal to 0" in text
     assert "HUBSPOT_MAX_ATTEMPTS: Input should be a valid integer" in text
-    assert "many" not in text                     # values are not echoed (they may be secrets)
+    assert "many" not in text  # values are not echoed (they may be secrets)
 
 
 def test_a_bad_llm_setting_names_its_variable(monkeypatch):
@@ -35,4 +35,7 @@ def test_a_bad_leadgate_setting_is_one_line_at_the_command_line(monkeypatch):
     monkeypatch.setenv("LEADGATE_LOCK_TIMEOUT", "soon")
     with pytest.raises(ValidationError) as err:
         LeadgateSettings(_env_file=None)
-    assert _error_text(err.value) == "invalid setting LEADGATE_LOCK_TIMEOUT: Input should be a valid number, unable to parse string as a number"
+    assert (
+        _error_text(err.value)
+        == "invalid setting LEADGATE_LOCK_TIMEOUT: Input should be a valid number, unable to parse string as a number"
+    )

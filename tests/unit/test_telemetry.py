@@ -8,8 +8,13 @@ from leadgate.pipeline.telemetry import TELEMETRY_OFF, apply_telemetry_defaults
 def test_unset_switches_are_turned_off():
     env: dict[str, str] = {"PATH": "/bin"}
     apply_telemetry_defaults(env)
-    assert env == {"PATH": "/bin", "DO_NOT_TRACK": "1", "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-                   "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "GX_ANALYTICS_ENABLED": "false"}
+    assert env == {
+        "PATH": "/bin",
+        "DO_NOT_TRACK": "1",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "GX_ANALYTICS_ENABLED": "false",
+    }
 
 
 def test_a_value_the_user_set_is_kept():

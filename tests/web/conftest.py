@@ -29,8 +29,9 @@ TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 @pytest.fixture(scope="session")
 def web_template(tmp_path_factory):
     """Seeded once per session (argon2 hashing and the seed take seconds on a busy machine); tests get a copy."""
-    settings = LeadgateSettings(db=tmp_path_factory.mktemp("web-template") / "leadgate.duckdb", lock_timeout=2.0,
-                                _env_file=None)
+    settings = LeadgateSettings(
+        db=tmp_path_factory.mktemp("web-template") / "leadgate.duckdb", lock_timeout=2.0, _env_file=None
+    )
     ids = builders.seed(settings)
     add_reviewer(settings, "dana", PASSWORD)
     add_reviewer(settings, "eve", PASSWORD)
@@ -50,8 +51,9 @@ def seeded_web(settings, web_template):
 
 
 def make_client(settings, **options) -> TestClient:
-    return TestClient(create_app(settings, load_policy(settings.policy), secret=SECRET, **options),
-                      follow_redirects=False)
+    return TestClient(
+        create_app(settings, load_policy(settings.policy), secret=SECRET, **options), follow_redirects=False
+    )
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ def test_every_page_redirects_to_sign_in_and_every_action_answers_401(client, se
         answer = client.post(path, data={"csrf_token": "x", "reason": "not a buyer", "item": str(item)})
         assert answer.status_code == 401, path
         assert "Bob" not in answer.text
-    assert client.get("/static/review.js").status_code == 200      # the shipped script holds no lead data
+    assert client.get("/static/review.js").status_code == 200  # the shipped script holds no lead data
 
 
 def test_sign_in_sets_a_signed_httponly_samesite_cookie_that_expires(client):
@@ -34,7 +34,7 @@ def test_sign_in_sets_a_signed_httponly_samesite_cookie_that_expires(client):
     assert page.status_code == 200 and "signed in as <strong>dana</strong>" in page.text
     good = client.cookies[SESSION_COOKIE]
     client.cookies.clear()
-    client.cookies.set(SESSION_COOKIE, good[:-10] + ("A" if good[-10] != "A" else "B") + good[-9:])   # tampered
+    client.cookies.set(SESSION_COOKIE, good[:-10] + ("A" if good[-10] != "A" else "B") + good[-9:])  # tampered
     assert client.get("/queue").status_code == 303
 
 
@@ -55,7 +55,7 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(client):
     sign_in(client)
     stolen = client.cookies[SESSION_COOKIE]
     token = csrf_of(client, "/queue")
-    assert client.post("/signout", data={}).status_code == 403          # a POST without its token
+    assert client.post("/signout", data={}).status_code == 403  # a POST without its token
     assert client.post("/signout", data={"csrf_token": token}).status_code == 303
     client.cookies.clear()
     client.cookies.set(SESSION_COOKIE, stolen)
@@ -75,18 +75,20 @@ def test_sign_in_is_rate_limited_per_name_and_per_address(seeded_web):
     with make_client(settings, limiter=SignInLimiter(per_name=2, per_address=3)) as c:
         for _ in range(2):
             assert sign_in(c, "dana", "not the password").status_code == 401
-        limited = sign_in(c, "dana")               # the right password, too late
+        limited = sign_in(c, "dana")  # the right password, too late
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) > 0
         assert "Too many failed sign-ins" in limited.text
         assert sign_in(c, "eve").status_code == 303  # another name from the same address still works
-        assert sign_in(c, "guess", "not the password").status_code == 401   # the address's third failure
+        assert sign_in(c, "guess", "not the password").status_code == 401  # the address's third failure
         assert sign_in(c, "eve").status_code == 429  # the address is now over its limit
 
 
 def test_next_never_leaves_the_site(client):
     token = csrf_of(client, "/signin")
-    answer = client.post("/signin", data={"name": "dana", "password": "correct horse battery",
-                                          "csrf_token": token, "next": "//evil.example/x"})
+    answer = client.post(
+        "/signin",
+        data={"name": "dana", "password": "correct horse battery", "csrf_token": token, "next": "//evil.example/x"},
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/queue"
     for target in ("https://evil.example/", "/\\evil.example", "javascript:alert(1)", ""):
         assert safe_next(target) == "/queue", target
@@ -97,7 +99,7 @@ def test_the_limiter_forgets_after_its_window_and_stays_bounded():
     now = [1000.0]
     limiter = SignInLimiter(per_name=2, per_address=100, window=60, clock=lambda: now[0], max_tracked=1000)
     limiter.failed("dana", "10.0.0.1")
-    limiter.failed("DANA", "10.0.0.1")                 # names are compared case-insensitively
+    limiter.failed("DANA", "10.0.0.1")  # names are compared case-insensitively
     assert limiter.retry_after("dana", "10.0.0.2") == 61
     now[0] += 61
     assert limiter.retry_after("dana", "10.0.0.1") == 0

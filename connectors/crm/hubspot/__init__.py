@@ -3,6 +3,6 @@
 from connectors.crm.hubspot.connector import HubSpotConnector
 from connectors.crm.hubspot.settings import HubSpotSettings
 
-CONNECTOR = HubSpotConnector         # what connectors.crm.registry builds for LEADGATE_CRM=hubspot
+CONNECTOR = HubSpotConnector  # what connectors.crm.registry builds for LEADGATE_CRM=hubspot
 
 __all__ = ["CONNECTOR", "HubSpotConnector", "HubSpotSettings"]

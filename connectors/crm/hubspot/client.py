@@ -48,7 +48,9 @@ def make_hubspot(settings: HubSpotSettings) -> hubspot.Client:
 class HubSpotClient:
     """One method per HubSpot call leadgate makes; each raises leadgate errors, never SDK ones."""
 
-    def __init__(self, settings: HubSpotSettings, stats: SyncStats, *, limiter: RollingWindowLimiter | None = None) -> None:
+    def __init__(
+        self, settings: HubSpotSettings, stats: SyncStats, *, limiter: RollingWindowLimiter | None = None
+    ) -> None:
         self.settings = settings
         self.stats = stats
         sdk = make_hubspot(settings)
@@ -77,38 +79,64 @@ class HubSpotClient:
 
     def batch_upsert(self, inputs: Sequence[dict[str, Any]]) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
         """Upsert contacts by email; (status 200|207, results, per-input errors)."""
-        body = BatchInputSimplePublicObjectBatchInputUpsert(inputs=[
-            SimplePublicObjectBatchInputUpsert(id=i["id"], id_property=i["idProperty"], properties=i["properties"])
-            for i in inputs
-        ])
-        answer, status = self._call("batch_upsert", "batch upsert", lambda: self._batch.upsert(
-            body, _preload_content=False, _request_timeout=self.settings.timeout_seconds))
+        body = BatchInputSimplePublicObjectBatchInputUpsert(
+            inputs=[
+                SimplePublicObjectBatchInputUpsert(id=i["id"], id_property=i["idProperty"], properties=i["properties"])
+                for i in inputs
+            ]
+        )
+        answer, status = self._call(
+            "batch_upsert",
+            "batch upsert",
+            lambda: self._batch.upsert(body, _preload_content=False, _request_timeout=self.settings.timeout_seconds),
+        )
         return status, list(answer.get("results") or []), list(answer.get("errors") or [])
 
     def batch_read(self, emails: Sequence[str], properties: Sequence[str]) -> list[dict[str, Any]]:
         """Current properties of the contacts with these emails (absent ones are simply not returned)."""
         body = BatchReadInputSimplePublicObjectId(
-            inputs=[SimplePublicObjectId(id=e) for e in emails], id_property="email",
-            properties=list(properties), properties_with_history=[],
+            inputs=[SimplePublicObjectId(id=e) for e in emails],
+            id_property="email",
+            properties=list(properties),
+            properties_with_history=[],
         )
-        answer, _ = self._call("batch_read", "batch read", lambda: self._batch.read(
-            body, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds))
+        answer, _ = self._call(
+            "batch_read",
+            "batch read",
+            lambda: self._batch.read(
+                body, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds
+            ),
+        )
         return list(answer.get("results") or [])
 
     def list_properties(self) -> list[dict[str, Any]]:
-        answer, _ = self._call("properties_list", "property list", lambda: self._properties.get_all(
-            OBJECT_TYPE, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds))
+        answer, _ = self._call(
+            "properties_list",
+            "property list",
+            lambda: self._properties.get_all(
+                OBJECT_TYPE, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds
+            ),
+        )
         return list(answer.get("results") or [])
 
     def create_property(self, spec: dict[str, Any]) -> dict[str, Any]:
         """Create one contact property; an existing one (409) counts as created."""
-        body = PropertyCreate(name=spec["name"], label=spec["label"], type=spec["type"], field_type=spec["fieldType"],
-                              group_name=spec["groupName"], description=spec.get("description"))
+        body = PropertyCreate(
+            name=spec["name"],
+            label=spec["label"],
+            type=spec["type"],
+            field_type=spec["fieldType"],
+            group_name=spec["groupName"],
+            description=spec.get("description"),
+        )
         try:
-            answer, _ = self._call("properties_create", f"property creation of {spec['name']}",
-                                   lambda: self._properties.create(
-                                       OBJECT_TYPE, body, _preload_content=False,
-                                       _request_timeout=self.settings.timeout_seconds))
+            answer, _ = self._call(
+                "properties_create",
+                f"property creation of {spec['name']}",
+                lambda: self._properties.create(
+                    OBJECT_TYPE, body, _preload_content=False, _request_timeout=self.settings.timeout_seconds
+                ),
+            )
         except MalformedBatchError as exc:
             if exc.status == 409:
                 return {"name": spec["name"]}
@@ -128,24 +156,37 @@ class HubSpotClient:
             if status == 401:
                 raise CrmAuthError("HubSpot refused the access token (401): set a valid HUBSPOT_ACCESS_TOKEN") from None
             if status == 403:
-                raise CrmAuthError(f"HubSpot refused the {what} (403 {message}): give the private app the contacts "
-                                   "read/write and schema scopes") from None
+                raise CrmAuthError(
+                    f"HubSpot refused the {what} (403 {message}): give the private app the contacts "
+                    "read/write and schema scopes"
+                ) from None
             if status == 0:
                 raise CrmNotReady(f"HubSpot {what}: {message} (check HUBSPOT_BASE_URL and TLS trust)") from None
             if status == 429 or status >= 500:
                 retry_after = retry_after_from_headers(exc.headers)
                 daily = isinstance(body, dict) and body.get("policyName") == "DAILY"
-                raise TransientCrmError(f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
-                                        status=status, code=category or f"HTTP_{status}", body=body,
-                                        retry_after=retry_after, final=daily) from None
-            raise MalformedBatchError(f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
-                                      status=status, code=category or f"HTTP_{status}", body=body) from None
+                raise TransientCrmError(
+                    f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
+                    status=status,
+                    code=category or f"HTTP_{status}",
+                    body=body,
+                    retry_after=retry_after,
+                    final=daily,
+                ) from None
+            raise MalformedBatchError(
+                f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
+                status=status,
+                code=category or f"HTTP_{status}",
+                body=body,
+            ) from None
         except (urllib3.exceptions.TimeoutError, TimeoutError):
-            raise TransientCrmError(f"HubSpot {what}: no answer within {self.settings.timeout_seconds:g} s",
-                                    code="TIMEOUT") from None
+            raise TransientCrmError(
+                f"HubSpot {what}: no answer within {self.settings.timeout_seconds:g} s", code="TIMEOUT"
+            ) from None
         except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-            raise TransientCrmError(f"HubSpot {what}: connection failed ({type(exc).__name__})",
-                                    code="CONNECTION_ERROR") from None
+            raise TransientCrmError(
+                f"HubSpot {what}: connection failed ({type(exc).__name__})", code="CONNECTION_ERROR"
+            ) from None
 
 
 def _body(raw: Any) -> Any:

@@ -26,8 +26,12 @@ class HubSpotConnector(CrmConnectorBase):
     settings_class = HubSpotSettings
 
     def __init__(
-        self, settings: HubSpotSettings, *, mapping: CrmMapping | None = None,
-        limiter: RollingWindowLimiter | None = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        settings: HubSpotSettings,
+        *,
+        mapping: CrmMapping | None = None,
+        limiter: RollingWindowLimiter | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         super().__init__(settings, mapping=mapping, sleep=sleep)
         self.client = HubSpotClient(settings, self.stats, limiter=limiter)
@@ -35,7 +39,9 @@ class HubSpotConnector(CrmConnectorBase):
 
     def check_mapping(self, mapping: CrmMapping) -> None:
         if mapping.fields.get("email") is None:
-            raise CrmNotReady(f"{self.settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`")
+            raise CrmNotReady(
+                f"{self.settings.mapping}: HubSpot contacts are upserted by email; map `email` to `email`"
+            )
 
     # ------------------------------------------------------------------ setup
 
@@ -49,9 +55,11 @@ class HubSpotConnector(CrmConnectorBase):
         missing = self.missing_setup()
         foreign = [name for name in missing if not (rule := self.mapping.rule_for(name)) or not rule.custom]
         if foreign:
-            raise CrmNotReady(f"HubSpot has no contact propert{'y' if len(foreign) == 1 else 'ies'} "
-                              f"{', '.join(foreign)}, and leadgate does not create standard ones: "
-                              f"fix {self.settings.mapping}")
+            raise CrmNotReady(
+                f"HubSpot has no contact propert{'y' if len(foreign) == 1 else 'ies'} "
+                f"{', '.join(foreign)}, and leadgate does not create standard ones: "
+                f"fix {self.settings.mapping}"
+            )
         for name in missing:
             spec = rec.property_spec(self.mapping.rule_for(name), self.settings.property_group)
             self.retrier.call(lambda spec=spec: self.client.create_property(spec))
@@ -62,8 +70,12 @@ class HubSpotConnector(CrmConnectorBase):
         return self.setup()
 
     def setup_gap(self, missing: Sequence[str]) -> SetupGap:
-        return SetupGap(None, [], f"HubSpot lacks {len(missing)} contact propert(ies) leadgate writes: "
-                                  f"{', '.join(missing)}; run `leadgate crm setup` to create them")
+        return SetupGap(
+            None,
+            [],
+            f"HubSpot lacks {len(missing)} contact propert(ies) leadgate writes: "
+            f"{', '.join(missing)}; run `leadgate crm setup` to create them",
+        )
 
     def created_line(self, created: Sequence[str]) -> str:
         return f"created {len(created)} HubSpot contact propert(ies): {', '.join(created)}"
@@ -72,14 +84,20 @@ class HubSpotConnector(CrmConnectorBase):
 
     def send(self, ledger: Ledger) -> None:
         """Read current values by email, then upsert by email."""
-        emails: dict[str, str] = {}          # lead_id -> email
+        emails: dict[str, str] = {}  # lead_id -> email
         for lead_id, lead in ledger.leads.items():
             email = email_key(neutral_payload(lead_id, lead.payload).get("email") or "")
             if email:
                 emails[lead_id] = email
             else:
-                ledger.settle(lead_id, Outcome(SyncOutcome.REJECTED, error_code="MISSING_EMAIL",
-                                               message="HubSpot contacts are matched by email and this lead has none"))
+                ledger.settle(
+                    lead_id,
+                    Outcome(
+                        SyncOutcome.REJECTED,
+                        error_code="MISSING_EMAIL",
+                        message="HubSpot contacts are matched by email and this lead has none",
+                    ),
+                )
         current = self._read_current(ledger, emails)
         items: list[Item] = []
         for lead_id, email in emails.items():
@@ -90,16 +108,22 @@ class HubSpotConnector(CrmConnectorBase):
             values = crm_values(self.mapping, neutral_payload(lead_id, lead.payload))
             props = fields_to_send(self.mapping, values, found, creating=found is None)
             ours = props.get(rec.LIFECYCLE)
-            if ours is not None and found is not None and not rec.stage_moves_forward(str(ours), found.get(rec.LIFECYCLE)):
+            if (
+                ours is not None
+                and found is not None
+                and not rec.stage_moves_forward(str(ours), found.get(rec.LIFECYCLE))
+            ):
                 del props[rec.LIFECYCLE]
             items.append((lead, rec.contact_input(email, props)))
         self._stop = None
         for chunk in chunked(items, BATCH_LIMIT):
             if self._stop is None:
                 self._send(ledger, list(chunk))
-            else:                            # a daily-quota 429: more calls today cannot succeed
-                ledger.settle_all([lead.lead_id for lead, _ in chunk],
-                                  Outcome(SyncOutcome.RETRY, error_code="DAILY_LIMIT", message=self._stop))
+            else:  # a daily-quota 429: more calls today cannot succeed
+                ledger.settle_all(
+                    [lead.lead_id for lead, _ in chunk],
+                    Outcome(SyncOutcome.RETRY, error_code="DAILY_LIMIT", message=self._stop),
+                )
 
     def record_stats(self) -> None:
         self.stats.extra["rate_limiter_waited_s"] = round(self.client.limiter.waited, 3)
@@ -110,7 +134,11 @@ class HubSpotConnector(CrmConnectorBase):
 
     def _read_current(self, ledger: Ledger, emails: dict[str, str]) -> dict[str, dict[str, Any]]:
         """Current properties by email; leads whose read failed are settled RETRY (stages unknown)."""
-        wanted = ["email", rec.LIFECYCLE, *[f for f in self.mapping.if_empty_fields if f not in ("email", rec.LIFECYCLE)]]
+        wanted = [
+            "email",
+            rec.LIFECYCLE,
+            *[f for f in self.mapping.if_empty_fields if f not in ("email", rec.LIFECYCLE)],
+        ]
         by_email: dict[str, list[str]] = {}
         for lead_id, email in emails.items():
             by_email.setdefault(email, []).append(lead_id)
@@ -130,14 +158,20 @@ class HubSpotConnector(CrmConnectorBase):
 
     def _send(self, ledger: Ledger, items: list[Item]) -> None:
         """One batch upsert; 207 errors map to their inputs; a batch refused whole is split."""
-        sent = self.send_batch(ledger, items, self.client.batch_upsert, resend=lambda part: self._send(ledger, list(part)))
+        sent = self.send_batch(
+            ledger, items, self.client.batch_upsert, resend=lambda part: self._send(ledger, list(part))
+        )
         if sent is None:
             return
         (status, results, errors), started = sent
         requests_ = [(lead.lead_id, body) for lead, body in items]
         if rec.unattributed_errors(errors) and len(items) > 1:
-            exc = CrmCallError("HubSpot reported errors without naming the contacts", status=status,
-                               code="UNATTRIBUTED_ERROR", body=errors)
+            exc = CrmCallError(
+                "HubSpot reported errors without naming the contacts",
+                status=status,
+                code="UNATTRIBUTED_ERROR",
+                body=errors,
+            )
             ledger.batch_failed(requests_, exc, started)
             half = len(items) // 2
             self._send(ledger, items[:half])
@@ -157,6 +191,15 @@ class HubSpotConnector(CrmConnectorBase):
             else:
                 answer = None
                 outcome = Outcome(SyncOutcome.RETRY, None, "NO_RESULT", "HubSpot returned no result for this contact")
-            ledger.attempt(lead.lead_id, body, answer, outcome.outcome, at=started, crm_record_id=outcome.crm_record_id,
-                           error_code=outcome.error_code, message=outcome.message, http_status=status)
+            ledger.attempt(
+                lead.lead_id,
+                body,
+                answer,
+                outcome.outcome,
+                at=started,
+                crm_record_id=outcome.crm_record_id,
+                error_code=outcome.error_code,
+                message=outcome.message,
+                http_status=status,
+            )
             ledger.settle(lead.lead_id, outcome)

@@ -11,8 +11,16 @@ from leadgate.shared.emails import email_key  # the email rule ingest and dbt us
 
 LIFECYCLE = "lifecyclestage"
 # HubSpot's default lifecycle stages, earliest first.
-STAGE_ORDER = ["subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
-               "customer", "evangelist", "other"]
+STAGE_ORDER = [
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+]
 _PROPERTY_TYPES = {"number": ("number", "number"), "textarea": ("string", "textarea"), "text": ("string", "text")}
 
 
@@ -65,5 +73,11 @@ def unattributed_errors(errors: Sequence[Mapping[str, Any]]) -> list[Mapping[str
 def property_spec(rule: FieldRule, group: str) -> dict[str, Any]:
     """The create-property body for one custom property of the mapping."""
     type_, field_type = _PROPERTY_TYPES[rule.kind]
-    return {"name": rule.field, "label": rule.label or rule.field.replace("_", " "), "type": type_,
-            "fieldType": field_type, "groupName": group, "description": "Written by leadgate"}
+    return {
+        "name": rule.field,
+        "label": rule.label or rule.field.replace("_", " "),
+        "type": type_,
+        "fieldType": field_type,
+        "groupName": group,
+        "description": "Written by leadgate",
+    }

@@ -11,7 +11,7 @@ from connectors.crm.base import CrmNotReady
 from connectors.crm.mapping import MAPPINGS_DIR
 from connectors.crm.settings import CrmSettings
 
-BATCH_LIMIT = 100                 # inputs per batch upsert / batch read call
+BATCH_LIMIT = 100  # inputs per batch upsert / batch read call
 WINDOW_SECONDS = 10.0
 
 
@@ -20,7 +20,7 @@ class HubSpotSettings(CrmSettings):
 
     model_config = SettingsConfigDict(env_prefix="HUBSPOT_", env_file=".env", extra="ignore")
 
-    access_token: SecretStr | None = None           # never logged
+    access_token: SecretStr | None = None  # never logged
     base_url: str = "https://api.hubapi.com"
     requests_per_10s: int = Field(default=100, ge=0, description="proactive limit; 0 = none")
     property_group: str = "contactinformation"

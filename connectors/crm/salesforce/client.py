@@ -66,8 +66,9 @@ def request_kind(method: str, url: str) -> str:
 class _MeteredAdapter(HTTPAdapter):
     """Adds a default timeout, and reports every request and answer (for counts and API usage)."""
 
-    def __init__(self, timeout: float, on_send: Callable[[str, str], None],
-                 on_answer: Callable[[requests.Response], None]) -> None:
+    def __init__(
+        self, timeout: float, on_send: Callable[[str, str], None], on_answer: Callable[[requests.Response], None]
+    ) -> None:
         super().__init__()
         self._timeout = timeout
         self._on_send = on_send
@@ -94,10 +95,12 @@ def make_salesforce(settings: SalesforceSettings, session: requests.Session) -> 
 class SalesforceClient:
     """One method per Salesforce call leadgate makes; each raises leadgate errors, never SDK ones."""
 
-    def __init__(self, settings: SalesforceSettings, stats: SyncStats, *, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, settings: SalesforceSettings, stats: SyncStats, *, session: requests.Session | None = None
+    ) -> None:
         self.settings = settings
         self.stats = stats
-        self.usage: tuple[int, int] | None = None          # (used, max) from the latest Sforce-Limit-Info
+        self.usage: tuple[int, int] | None = None  # (used, max) from the latest Sforce-Limit-Info
         self._last_headers: Any = None
         # A caller-provided session keeps its TLS trust (verify=) and proxies; we only add metering.
         self.session = session or requests.Session()
@@ -169,10 +172,13 @@ class SalesforceClient:
     def bulk_upsert(self, rows: Sequence[dict[str, str]]) -> list[dict[str, Any]]:
         """Bulk API 2.0 upsert of Leads by the external id; waits for the job(s); returns job summaries."""
         with self._translated("bulk upsert"):
-            return list(self.sf.bulk2.Lead.upsert(
-                records=list(rows), external_id_field=self.settings.external_id_field,
-                wait=self.settings.bulk_poll_seconds,  # type: ignore[arg-type]  # used as a float by the client
-            ))
+            return list(
+                self.sf.bulk2.Lead.upsert(
+                    records=list(rows),
+                    external_id_field=self.settings.external_id_field,
+                    wait=self.settings.bulk_poll_seconds,  # type: ignore[arg-type]  # used as a float by the client
+                )
+            )
 
     def bulk_results(self, job_id: str, kind: str) -> list[dict[str, str]]:
         """Rows of one result CSV of a finished job: successfulResults, failedResults or unprocessedrecords."""
@@ -201,10 +207,16 @@ class SalesforceClient:
         except SalesforceRefusedRequest as exc:
             code, message = _first_error(exc.content)
             if code == "REQUEST_LIMIT_EXCEEDED":
-                raise TransientCrmError(f"Salesforce {what}: 403 {code}: {message}", status=403, code=code,
-                                        body=exc.content, retry_after=self._retry_after()) from None
-            raise CrmAuthError(f"Salesforce refused the {what} (403 {code}: {message}): "
-                               "check the API user's permissions") from None
+                raise TransientCrmError(
+                    f"Salesforce {what}: 403 {code}: {message}",
+                    status=403,
+                    code=code,
+                    body=exc.content,
+                    retry_after=self._retry_after(),
+                ) from None
+            raise CrmAuthError(
+                f"Salesforce refused the {what} (403 {code}: {message}): check the API user's permissions"
+            ) from None
         except SalesforceResourceNotFound as exc:
             code, message = _first_error(exc.content)
             raise CrmNotReady(f"Salesforce {what}: {message} (404 {code})") from None
@@ -212,30 +224,40 @@ class SalesforceClient:
             code, message = _first_error(exc.content)
             if code in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE", "INVALID_TYPE"):
                 raise CrmNotReady(f"Salesforce {what}: {message} ({code}): run `leadgate crm setup`") from None
-            raise MalformedBatchError(f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status,
-                                      code=code, body=exc.content) from None
-        except SalesforceError as exc:      # SalesforceGeneralError: 429, 5xx and anything else
+            raise MalformedBatchError(
+                f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status, code=code, body=exc.content
+            ) from None
+        except SalesforceError as exc:  # SalesforceGeneralError: 429, 5xx and anything else
             code, message = _first_error(exc.content)
             if exc.status == 429 or exc.status >= 500:
-                raise TransientCrmError(f"Salesforce {what}: {exc.status} {code or ''}: {message}".replace("  ", " "),
-                                        status=exc.status, code=code or f"HTTP_{exc.status}", body=exc.content,
-                                        retry_after=self._retry_after()) from None
-            raise MalformedBatchError(f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status,
-                                      code=code, body=exc.content) from None
+                raise TransientCrmError(
+                    f"Salesforce {what}: {exc.status} {code or ''}: {message}".replace("  ", " "),
+                    status=exc.status,
+                    code=code or f"HTTP_{exc.status}",
+                    body=exc.content,
+                    retry_after=self._retry_after(),
+                ) from None
+            raise MalformedBatchError(
+                f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status, code=code, body=exc.content
+            ) from None
         except SalesforceBulkV2LoadError as exc:
             raise TransientCrmError(f"Salesforce {what}: {exc}", code="BULK_UPLOAD_FAILED") from None
         except SalesforceOperationError as exc:
             # A bulk job ending Failed/Aborted: the connector falls back to per-record Collections calls.
             raise MalformedBatchError(f"Salesforce {what}: {exc}", code="BULK_JOB_FAILED") from None
         except requests.exceptions.SSLError as exc:
-            raise CrmNotReady(f"Salesforce {what}: TLS verification failed ({exc.__class__.__name__}): check "
-                              "SALESFORCE_INSTANCE_URL and the trusted CA bundle (REQUESTS_CA_BUNDLE)") from None
+            raise CrmNotReady(
+                f"Salesforce {what}: TLS verification failed ({exc.__class__.__name__}): check "
+                "SALESFORCE_INSTANCE_URL and the trusted CA bundle (REQUESTS_CA_BUNDLE)"
+            ) from None
         except requests.Timeout:
-            raise TransientCrmError(f"Salesforce {what}: no answer within {self.settings.timeout_seconds:g} s",
-                                    code="TIMEOUT") from None
+            raise TransientCrmError(
+                f"Salesforce {what}: no answer within {self.settings.timeout_seconds:g} s", code="TIMEOUT"
+            ) from None
         except requests.ConnectionError as exc:
-            raise TransientCrmError(f"Salesforce {what}: connection failed ({type(exc).__name__})",
-                                    code="CONNECTION_ERROR") from None
+            raise TransientCrmError(
+                f"Salesforce {what}: connection failed ({type(exc).__name__})", code="CONNECTION_ERROR"
+            ) from None
 
     def _retry_after(self) -> float | None:
         return retry_after_from_headers(self._last_headers)
@@ -255,6 +277,10 @@ def _first_error(content: Any) -> tuple[str | None, str]:
 
 def lookup_soql(sobject: str, fields: Sequence[str], emails: Sequence[str]) -> str:
     """SELECT <fields> FROM <sobject> WHERE Email IN (...), values quoted by the SDK's SOQL formatter."""
-    names = ", ".join(fields)          # field names come from the validated mapping and settings
-    return format_soql("SELECT {names:literal} FROM {sobject:literal} WHERE Email IN {emails}",
-                       names=names, sobject=sobject, emails=list(emails))
+    names = ", ".join(fields)  # field names come from the validated mapping and settings
+    return format_soql(
+        "SELECT {names:literal} FROM {sobject:literal} WHERE Email IN {emails}",
+        names=names,
+        sobject=sobject,
+        emails=list(emails),
+    )

@@ -30,8 +30,12 @@ class SalesforceConnector(CrmConnectorBase):
     settings_class = SalesforceSettings
 
     def __init__(
-        self, settings: SalesforceSettings, *, mapping: CrmMapping | None = None,
-        session: Any = None, sleep: Callable[[float], None] = time.sleep,
+        self,
+        settings: SalesforceSettings,
+        *,
+        mapping: CrmMapping | None = None,
+        session: Any = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         """`session`: a requests.Session whose TLS trust (verify=) and proxies the client keeps."""
         self.ext = settings.external_id_field
@@ -74,15 +78,22 @@ class SalesforceConnector(CrmConnectorBase):
         """Check the org: Salesforce custom fields are created by an admin, so a gap raises CrmNotReady."""
         missing = self.missing_setup()
         if missing:
-            raise CrmNotReady("Salesforce needs these Lead fields before a live sync; ask an admin to create: "
-                              + "; ".join(self.setup_instructions(missing)))
+            raise CrmNotReady(
+                "Salesforce needs these Lead fields before a live sync; ask an admin to create: "
+                + "; ".join(self.setup_instructions(missing))
+            )
         return []
 
     def setup_gap(self, missing: Sequence[str]) -> SetupGap:
-        heading = (f"Salesforce needs {len(missing)} Lead field(s) before a live sync. Custom fields cannot be "
-                   "created over the API: ask a Salesforce admin to create (Setup > Object Manager > Lead > Fields):")
-        return SetupGap(heading, self.setup_instructions(missing),
-                        f"Salesforce is not ready for a live sync: {len(missing)} Lead field(s) missing (listed above)")
+        heading = (
+            f"Salesforce needs {len(missing)} Lead field(s) before a live sync. Custom fields cannot be "
+            "created over the API: ask a Salesforce admin to create (Setup > Object Manager > Lead > Fields):"
+        )
+        return SetupGap(
+            heading,
+            self.setup_instructions(missing),
+            f"Salesforce is not ready for a live sync: {len(missing)} Lead field(s) missing (listed above)",
+        )
 
     # ------------------------------------------------------------------ sync
 
@@ -96,13 +107,29 @@ class SalesforceConnector(CrmConnectorBase):
             lead = ledger.leads[lead_id]
             if plan.action in ("converted", "contact"):
                 # Decided by the look-up, nothing written: logged as an attempt with the evidence.
-                outcome = (Outcome(SyncOutcome.CONVERTED, plan.record_id, "CONVERTED_IN_CRM",
-                                   "the Salesforce Lead was converted") if plan.action == "converted" else
-                           Outcome(SyncOutcome.ALREADY_CONTACT, None, "EXISTING_CONTACT",
-                                   "a Salesforce Contact with this email exists"))
+                outcome = (
+                    Outcome(
+                        SyncOutcome.CONVERTED, plan.record_id, "CONVERTED_IN_CRM", "the Salesforce Lead was converted"
+                    )
+                    if plan.action == "converted"
+                    else Outcome(
+                        SyncOutcome.ALREADY_CONTACT,
+                        None,
+                        "EXISTING_CONTACT",
+                        "a Salesforce Contact with this email exists",
+                    )
+                )
                 evidence = dict(plan.current) if plan.current else {"Contact.Email": payloads[lead_id].get("email")}
-                ledger.attempt(lead_id, None, {"lookup": evidence}, outcome.outcome, crm_record_id=outcome.crm_record_id,
-                               error_code=outcome.error_code, message=outcome.message, http_status=200)
+                ledger.attempt(
+                    lead_id,
+                    None,
+                    {"lookup": evidence},
+                    outcome.outcome,
+                    crm_record_id=outcome.crm_record_id,
+                    error_code=outcome.error_code,
+                    message=outcome.message,
+                    http_status=200,
+                )
                 ledger.settle(lead_id, outcome)
             else:
                 values = crm_values(self.mapping, payloads[lead_id])
@@ -141,8 +168,14 @@ class SalesforceConnector(CrmConnectorBase):
         plans = {}
         for lead_id, payload in payloads.items():
             if not ledger.is_settled(lead_id):
-                plans[lead_id] = rec.plan_lead(lead_id, payload.get("email"), lead_id in first_sync, ext_field=self.ext,
-                                               leads_by_email=by_email, contact_emails=contacts)
+                plans[lead_id] = rec.plan_lead(
+                    lead_id,
+                    payload.get("email"),
+                    lead_id in first_sync,
+                    ext_field=self.ext,
+                    leads_by_email=by_email,
+                    contact_emails=contacts,
+                )
         return plans
 
     def _query(self, sobject: str, fields: Sequence[str], emails: Sequence[str]) -> list[dict[str, Any]]:
@@ -160,22 +193,41 @@ class SalesforceConnector(CrmConnectorBase):
     def _send_collection(self, ledger: Ledger, items: list[Item], *, by_id: bool) -> None:
         """One Collections call (update by Id or upsert by external id), split if refused as malformed."""
         call = self.client.collections_update if by_id else self.client.collections_upsert
-        sent = self.send_batch(ledger, items, call, before=self.client.check_budget,
-                               resend=lambda part: self._send_collection(ledger, list(part), by_id=by_id))
+        sent = self.send_batch(
+            ledger,
+            items,
+            call,
+            before=self.client.check_budget,
+            resend=lambda part: self._send_collection(ledger, list(part), by_id=by_id),
+        )
         if sent is None:
             return
         answers, started = sent
         if len(answers) != len(items):
-            exc = CrmCallError(f"Salesforce answered {len(answers)} results for {len(items)} records", status=200,
-                               code="RESULT_COUNT_MISMATCH", body=answers)
+            exc = CrmCallError(
+                f"Salesforce answered {len(answers)} results for {len(items)} records",
+                status=200,
+                code="RESULT_COUNT_MISMATCH",
+                body=answers,
+            )
             ledger.batch_failed([(lead.lead_id, record) for lead, record in items], exc, started)
-            ledger.settle_all([lead.lead_id for lead, _ in items],
-                              Outcome(SyncOutcome.RETRY, error_code=exc.code, message=str(exc)))
+            ledger.settle_all(
+                [lead.lead_id for lead, _ in items], Outcome(SyncOutcome.RETRY, error_code=exc.code, message=str(exc))
+            )
             return
         for (lead, record), answer in zip(items, answers):
             outcome = rec.collection_outcome(answer, record.get("Id"))
-            ledger.attempt(lead.lead_id, record, answer, outcome.outcome, at=started, crm_record_id=outcome.crm_record_id,
-                           error_code=outcome.error_code, message=outcome.message, http_status=200)
+            ledger.attempt(
+                lead.lead_id,
+                record,
+                answer,
+                outcome.outcome,
+                at=started,
+                crm_record_id=outcome.crm_record_id,
+                error_code=outcome.error_code,
+                message=outcome.message,
+                http_status=200,
+            )
             ledger.settle(lead.lead_id, outcome)
 
     def _send_bulk(self, ledger: Ledger, items: list[Item]) -> None:
@@ -188,8 +240,13 @@ class SalesforceConnector(CrmConnectorBase):
             for chunk in chunked(items, COLLECTION_LIMIT):
                 self._send_collection(ledger, list(chunk), by_id=False)
 
-        sent = self.send_batch(ledger, [(lead, rows[lead.lead_id]) for lead, _ in items], self.client.bulk_upsert,
-                               before=lambda: self.client.check_budget(BULK_JOB_CALLS), on_malformed=fall_back)
+        sent = self.send_batch(
+            ledger,
+            [(lead, rows[lead.lead_id]) for lead, _ in items],
+            self.client.bulk_upsert,
+            before=lambda: self.client.check_budget(BULK_JOB_CALLS),
+            on_malformed=fall_back,
+        )
         if sent is None:
             return
         jobs, started = sent
@@ -202,17 +259,26 @@ class SalesforceConnector(CrmConnectorBase):
                 try:
                     answer = self.retrier.call(lambda: self.client.bulk_results(job["job_id"], kind))  # noqa: B023
                 except RetriesExhausted:
-                    continue              # leads without a result row stay owed; the upsert is idempotent
+                    continue  # leads without a result row stay owed; the upsert is idempotent
                 for row in answer:
                     lead_id = row.get(self.ext)
                     if lead_id not in rows or ledger.is_settled(lead_id):
                         continue
                     if kind == "unprocessedrecords":
-                        outcome = Outcome(SyncOutcome.RETRY, error_code="UNPROCESSED",
-                                          message="the Bulk job did not process this row")
+                        outcome = Outcome(
+                            SyncOutcome.RETRY, error_code="UNPROCESSED", message="the Bulk job did not process this row"
+                        )
                     else:
                         outcome = rec.bulk_outcome(row, failed=kind == "failedResults")
-                    ledger.attempt(lead_id, rows[lead_id], row, outcome.outcome, at=started,
-                                   crm_record_id=outcome.crm_record_id, error_code=outcome.error_code,
-                                   message=outcome.message, http_status=200)
+                    ledger.attempt(
+                        lead_id,
+                        rows[lead_id],
+                        row,
+                        outcome.outcome,
+                        at=started,
+                        crm_record_id=outcome.crm_record_id,
+                        error_code=outcome.error_code,
+                        message=outcome.message,
+                        http_status=200,
+                    )
                     ledger.settle(lead_id, outcome)

@@ -14,8 +14,13 @@ from leadgate.shared.emails import email_key  # the email rule ingest and dbt us
 
 CONVERTED_CODES = {"CANNOT_UPDATE_CONVERTED_LEAD"}
 # Per-record codes that say "not now" rather than "never with this payload".
-TRANSIENT_CODES = {"UNABLE_TO_LOCK_ROW", "REQUEST_LIMIT_EXCEEDED", "SERVER_UNAVAILABLE",
-                   "ALL_OR_NONE_OPERATION_ROLLED_BACK", "ENTITY_IS_DELETED"}
+TRANSIENT_CODES = {
+    "UNABLE_TO_LOCK_ROW",
+    "REQUEST_LIMIT_EXCEEDED",
+    "SERVER_UNAVAILABLE",
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "ENTITY_IS_DELETED",
+}
 # SOQL sent as a GET query string: keep the IN list well under the 16 KB URI limit once encoded.
 LOOKUP_MAX_CHARS = 9_000
 
@@ -28,7 +33,7 @@ def lookup_chunks(emails: Sequence[str], max_values: int, max_chars: int = LOOKU
     current: list[str] = []
     size = 0
     for email in emails:
-        cost = len(email) + 8          # quotes, comma, and room for escapes
+        cost = len(email) + 8  # quotes, comma, and room for escapes
         if current and (len(current) >= max_values or size + cost > max_chars):
             chunks.append(current)
             current, size = [], 0
@@ -44,13 +49,18 @@ class Plan:
     """What to do with one lead, decided from the look-up."""
 
     action: Action
-    current: Mapping[str, Any] | None = None     # the CRM record's values, when known
+    current: Mapping[str, Any] | None = None  # the CRM record's values, when known
     record_id: str | None = None
 
 
 def plan_lead(
-    lead_id: str, email: str | None, first_sync: bool, *, ext_field: str,
-    leads_by_email: Mapping[str, Sequence[Mapping[str, Any]]], contact_emails: set[str],
+    lead_id: str,
+    email: str | None,
+    first_sync: bool,
+    *,
+    ext_field: str,
+    leads_by_email: Mapping[str, Sequence[Mapping[str, Any]]],
+    contact_emails: set[str],
 ) -> Plan:
     """Decide create / update ours / adopt a sales-entered Lead / converted / already a contact."""
     found = list(leads_by_email.get(email_key(email), ())) if email else []
@@ -60,12 +70,12 @@ def plan_lead(
             return Plan("converted", ours, ours.get("Id"))
         return Plan("update", ours, ours.get("Id"))
     if not first_sync:
-        return Plan("update")          # ours exists by external id, no longer under this email: values unknown
+        return Plan("update")  # ours exists by external id, no longer under this email: values unknown
     if email and email_key(email) in contact_emails:
         return Plan("contact")
     open_unowned = [r for r in found if not r.get("IsConverted") and not r.get(ext_field)]
     if open_unowned:
-        target = min(open_unowned, key=lambda r: str(r.get("Id")))     # the oldest: Ids grow with creation
+        target = min(open_unowned, key=lambda r: str(r.get("Id")))  # the oldest: Ids grow with creation
         return Plan("adopt", target, target.get("Id"))
     return Plan("create")
 
@@ -79,7 +89,9 @@ def index_by_email(rows: Sequence[Mapping[str, Any]]) -> dict[str, list[Mapping[
     return out
 
 
-def lead_record(ext_field: str, lead_id: str, fields: Mapping[str, Any], record_id: str | None = None) -> dict[str, Any]:
+def lead_record(
+    ext_field: str, lead_id: str, fields: Mapping[str, Any], record_id: str | None = None
+) -> dict[str, Any]:
     """A Collections record: attributes.type, the Id when updating by Id, our external id, the fields."""
     record: dict[str, Any] = {"attributes": {"type": LEAD}}
     if record_id is not None:

@@ -13,7 +13,7 @@ from connectors.crm.settings import CrmSettings
 
 LEAD = "Lead"
 CONTACT = "Contact"
-COLLECTION_LIMIT = 200            # sObject Collections: records per call
+COLLECTION_LIMIT = 200  # sObject Collections: records per call
 
 
 class SalesforceSettings(CrmSettings):
@@ -22,11 +22,11 @@ class SalesforceSettings(CrmSettings):
     model_config = SettingsConfigDict(env_prefix="SALESFORCE_", env_file=".env", extra="ignore")
 
     instance_url: str | None = None
-    access_token: SecretStr | None = None          # a session id; never logged
+    access_token: SecretStr | None = None  # a session id; never logged
     api_version: str = Field(default="59.0", pattern=r"^\d+\.\d$")
     external_id_field: str = Field(default="Leadgate_Id__c", pattern=r"^[A-Za-z][A-Za-z0-9_]*__c$")
     bulk_threshold: int = Field(default=10_000, ge=0, description="more upserts than this go through Bulk API 2.0")
-    auto_assign: bool = True                        # Sforce-Auto-Assign: let assignment rules pick owners
+    auto_assign: bool = True  # Sforce-Auto-Assign: let assignment rules pick owners
     api_limit_margin: int = Field(default=1_000, ge=0, description="daily API requests kept in reserve")
     bulk_poll_seconds: float = Field(default=2.0, gt=0)
     lookup_batch_size: int = Field(default=300, ge=1, le=1000)
@@ -34,8 +34,14 @@ class SalesforceSettings(CrmSettings):
 
     def require_credentials(self) -> None:
         """Raise CrmNotReady, naming the variables, when the org cannot be reached as configured."""
-        missing = [name for name, value in (("SALESFORCE_INSTANCE_URL", self.instance_url),
-                                            ("SALESFORCE_ACCESS_TOKEN", self.access_token)) if not value]
+        missing = [
+            name
+            for name, value in (
+                ("SALESFORCE_INSTANCE_URL", self.instance_url),
+                ("SALESFORCE_ACCESS_TOKEN", self.access_token),
+            )
+            if not value
+        ]
         if missing:
             raise CrmNotReady(f"a live Salesforce sync needs {' and '.join(missing)}")
         if not self.instance_url.startswith("https://"):

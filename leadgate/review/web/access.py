@@ -57,7 +57,7 @@ class SharedExclusive:
 @dataclass
 class Reading:
     con: duckdb.DuckDBPyConnection
-    from_copy: bool               # True while a writer holds the main file
+    from_copy: bool  # True while a writer holds the main file
 
 
 class Database:
@@ -70,7 +70,9 @@ class Database:
     @contextmanager
     def reading(self) -> Iterator[Reading]:
         with self._lock.shared(), db.read_connection(self.settings, timeout=READ_WAIT) as con:
-            path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+            path = con.execute(
+                "select path from duckdb_databases() where database_name = current_database()"
+            ).fetchone()[0]
             yield Reading(con, from_copy=str(path) != str(self.settings.db_path))
 
     @contextmanager

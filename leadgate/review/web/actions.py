@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from leadgate.review import browse
 from leadgate.review.decisions import DecisionRequest
 from leadgate.review.edits import EDITABLE_FIELDS
-from leadgate.review.web.app import CsrfRefused, NotSignedIn, message_page
 from leadgate.review.web.auth import CSRF_FIELD, SESSION_COOKIE
+from leadgate.review.web.common import CsrfRefused, NotSignedIn, message_page
 from leadgate.review.web.decisions import Outcome
 from leadgate.review.web.pages import render, signed_in, web
 
@@ -24,7 +24,7 @@ MAX_BULK = 200
 async def _authorised(request: Request, item_id: int | None = None):
     """(reviewer, session, form, next item) of a POST: 401 without a session, 403 without its CSRF token."""
     state = web(request)
-    with state.database.reading() as r:        # one connection: the session check and the item to go on to
+    with state.database.reading() as r:  # one connection: the session check and the item to go on to
         me, session = signed_in(request, r, page=False)
         next_id = browse.neighbours(r.con, item_id)[1] if item_id is not None else None
     form = await request.form()
@@ -68,11 +68,29 @@ def _answer(request: Request, outcome: Outcome, me, session, next_id: int | None
         return render(request, "conflict.html", me, session, status_code=409, outcome=outcome)
     if outcome.kind == "promises":
         f = outcome.request.fields
-        return render(request, "confirm.html", me, session, status_code=422, outcome=outcome,
-                      item_id=outcome.item_id, draft=f.get("draft") or "", draft_source=f.get("draft_source") or "",
-                      promises=outcome.flags, decision_uuid=outcome.request.uuid)
-    return render(request, "message.html", me, session, status_code=422, title="Not done",
-                  text=outcome.message, back=f"/items/{outcome.item_id}")
+        return render(
+            request,
+            "confirm.html",
+            me,
+            session,
+            status_code=422,
+            outcome=outcome,
+            item_id=outcome.item_id,
+            draft=f.get("draft") or "",
+            draft_source=f.get("draft_source") or "",
+            promises=outcome.flags,
+            decision_uuid=outcome.request.uuid,
+        )
+    return render(
+        request,
+        "message.html",
+        me,
+        session,
+        status_code=422,
+        title="Not done",
+        text=outcome.message,
+        back=f"/items/{outcome.item_id}",
+    )
 
 
 def _submit(request: Request, me, session, item_id: int, action: str, fields: dict, form, next_id) -> Response:
@@ -85,7 +103,9 @@ async def approve(request: Request, item_id: int) -> Response:
     """Approve as MQL; with edits (company size, company, job title, country) the lead is re-scored first."""
     me, session, form, next_id = await _authorised(request, item_id)
     edits = {name: value for name in EDITABLE_FIELDS if (value := _text(form, f"edit_{name}"))}
-    return _submit(request, me, session, item_id, "approve", {"note": _text(form, "note") or None, "edits": edits}, form, next_id)
+    return _submit(
+        request, me, session, item_id, "approve", {"note": _text(form, "note") or None, "edits": edits}, form, next_id
+    )
 
 
 @router.post("/items/{item_id}/reject")
@@ -100,8 +120,11 @@ async def clarify(request: Request, item_id: int) -> Response:
     """Ask for clarification with the (edited) draft; flagged promises must be confirmed or removed."""
     me, session, form, next_id = await _authorised(request, item_id)
     draft = _text(form, "draft")
-    fields = {"draft": draft or None, "draft_source": _text(form, "draft_source") or None,
-              "confirmed": [str(v) for v in form.getlist("confirm")][:100]}
+    fields = {
+        "draft": draft or None,
+        "draft_source": _text(form, "draft_source") or None,
+        "confirmed": [str(v) for v in form.getlist("confirm")][:100],
+    }
     return _submit(request, me, session, item_id, "clarify", fields, form, next_id)
 
 
@@ -127,8 +150,11 @@ async def bulk(request: Request) -> Response:
         return message_page(request, 422, "Not done", "Item ids must be numbers.")
     if not ids or action not in ("approve", "reject"):
         return message_page(request, 422, "Not done", "Select items, then approve or reject them.")
-    fields = ({"reason_code": _text(form, "reason") or None, "reason": _text(form, "detail") or None}
-              if action == "reject" else {"note": _text(form, "detail") or None})
+    fields = (
+        {"reason_code": _text(form, "reason") or None, "reason": _text(form, "detail") or None}
+        if action == "reject"
+        else {"note": _text(form, "detail") or None}
+    )
     base = uuid.UUID(_decision_id(form))
     requests = [DecisionRequest(i, me.name, action, dict(fields), uuid=str(uuid.uuid5(base, str(i)))) for i in ids]
     outcomes = web(request).decider.submit_many(requests)

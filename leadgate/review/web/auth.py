@@ -22,8 +22,8 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 SESSION_COOKIE = "leadgate_session"
 SIGNIN_CSRF_COOKIE = "leadgate_signin_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_MAX_AGE = 8 * 3600          # a working day; then sign in again
-MAX_TRACKED = 50_000                # names and addresses with recent failed sign-ins kept in memory
+SESSION_MAX_AGE = 8 * 3600  # a working day; then sign in again
+MAX_TRACKED = 50_000  # names and addresses with recent failed sign-ins kept in memory
 
 
 @dataclass(frozen=True)
@@ -94,8 +94,14 @@ def signin_csrf_ok(cookie: str | None, token: str | None) -> bool:
 class SignInLimiter:
     """Failed sign-ins per name and per address within a window; over the limit: wait."""
 
-    def __init__(self, per_name: int = 5, per_address: int = 20, window: float = 900.0, clock=time.monotonic,
-                 max_tracked: int = MAX_TRACKED) -> None:
+    def __init__(
+        self,
+        per_name: int = 5,
+        per_address: int = 20,
+        window: float = 900.0,
+        clock=time.monotonic,
+        max_tracked: int = MAX_TRACKED,
+    ) -> None:
         self.per_name, self.per_address, self.window, self.max_tracked = per_name, per_address, window, max_tracked
         self._clock = clock
         self._failures: dict[tuple[str, str], deque[float]] = {}
@@ -108,11 +114,11 @@ class SignInLimiter:
         return found
 
     def _add(self, key: tuple[str, str], now: float) -> None:
-        if len(self._failures) >= self.max_tracked:   # a flood of made-up names must not grow memory without bound
+        if len(self._failures) >= self.max_tracked:  # a flood of made-up names must not grow memory without bound
             self._failures = {k: v for k, v in self._failures.items() if v and v[-1] > now - self.window}
-            if len(self._failures) >= self.max_tracked:   # still full: forget the tenth that failed longest ago
+            if len(self._failures) >= self.max_tracked:  # still full: forget the tenth that failed longest ago
                 by_last = sorted(self._failures.items(), key=lambda kv: kv[1][-1])
-                self._failures = dict(by_last[self.max_tracked // 10:])
+                self._failures = dict(by_last[self.max_tracked // 10 :])
         recent = self._recent(key, now)
         recent.append(now)
         self._failures[key] = recent

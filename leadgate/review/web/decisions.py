@@ -28,20 +28,27 @@ REPLAY_EVERY = 2.0
 
 @dataclass
 class Outcome:
-    kind: str                        # applied | saved | conflict | promises | refused
+    kind: str  # applied | saved | conflict | promises | refused
     item_id: int
     message: str
-    by: str | None = None            # conflict: who decided first
-    status: str | None = None        # conflict: how
+    by: str | None = None  # conflict: who decided first
+    status: str | None = None  # conflict: how
     decided_at: datetime | None = None
-    flags: list[Any] = field(default_factory=list)   # promises: the flagged sentences
+    flags: list[Any] = field(default_factory=list)  # promises: the flagged sentences
     request: DecisionRequest | None = None
 
 
 def _refused(request: DecisionRequest, exc: ReviewError) -> Outcome:
     if isinstance(exc, AlreadyDecided):
-        return Outcome("conflict", request.item_id, str(exc), by=exc.reviewer, status=exc.status,
-                       decided_at=exc.decided_at, request=request)
+        return Outcome(
+            "conflict",
+            request.item_id,
+            str(exc),
+            by=exc.reviewer,
+            status=exc.status,
+            decided_at=exc.decided_at,
+            request=request,
+        )
     if isinstance(exc, PromisesUnconfirmed):
         return Outcome("promises", request.item_id, str(exc), flags=list(exc.flags), request=request)
     return Outcome("refused", request.item_id, str(exc), request=request)
@@ -102,7 +109,7 @@ class Decider:
         while not self._stop.wait(REPLAY_EVERY):
             try:
                 self.replay_once()
-            except Exception:   # noqa: BLE001 - a failed replay is retried on the next tick; the journal keeps it
+            except Exception:
                 import logging
 
                 logging.getLogger("leadgate.review.web").exception("replaying the decision journal failed")

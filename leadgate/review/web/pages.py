@@ -5,12 +5,11 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-
 from markupsafe import Markup
 
 from leadgate.review import browse, clarify, journal, overrides, reviewers, sla
@@ -18,8 +17,8 @@ from leadgate.review.charts import report_charts
 from leadgate.review.decisions import features_row
 from leadgate.review.edits import EDITABLE_FIELDS, edits_of
 from leadgate.review.web.access import Reading
-from leadgate.review.web.app import NotSignedIn, WebState, message_page
 from leadgate.review.web.auth import SESSION_COOKIE, SIGNIN_CSRF_COOKIE, Session, signin_csrf_ok
+from leadgate.review.web.common import NotSignedIn, WebState, message_page
 
 router = APIRouter()
 STATUSES = ("pending", "approved", "rejected", "clarification_requested", "superseded", "all")
@@ -39,13 +38,25 @@ def signed_in(request: Request, reading: Reading, *, page: bool = True) -> tuple
     return reviewer, session
 
 
-def render(request: Request, template: str, reviewer: reviewers.Reviewer | None, session: Session | None,
-           reading: Reading | None = None, status_code: int = 200, **context: Any) -> HTMLResponse:
+def render(
+    request: Request,
+    template: str,
+    reviewer: reviewers.Reviewer | None,
+    session: Session | None,
+    reading: Reading | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
     state = web(request)
     return state.templates.TemplateResponse(
-        request, template,
-        {"reviewer": reviewer, "csrf": state.sessions.csrf_token(session) if session else "",
-         "from_copy": bool(reading and reading.from_copy), **context},
+        request,
+        template,
+        {
+            "reviewer": reviewer,
+            "csrf": state.sessions.csrf_token(session) if session else "",
+            "from_copy": bool(reading and reading.from_copy),
+            **context,
+        },
         status_code=status_code,
     )
 
@@ -72,16 +83,32 @@ def signin_form(request: Request, next: str = "/queue") -> Response:
     return _signin_page(request, safe_next(next))
 
 
-def _signin_page(request: Request, next_path: str, *, error: str = "", status_code: int = 200,
-                 name: str = "", headers: dict[str, str] | None = None) -> Response:
+def _signin_page(
+    request: Request,
+    next_path: str,
+    *,
+    error: str = "",
+    status_code: int = 200,
+    name: str = "",
+    headers: dict[str, str] | None = None,
+) -> Response:
     token = secrets.token_urlsafe(24)
     response = web(request).templates.TemplateResponse(
-        request, "signin.html",
+        request,
+        "signin.html",
         {"reviewer": None, "csrf": "", "signin_csrf": token, "next": next_path, "error": error, "name": name},
-        status_code=status_code, headers=headers,
+        status_code=status_code,
+        headers=headers,
     )
-    response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, samesite="strict", path="/signin",
-                        secure=request.url.scheme == "https", max_age=3600)
+    response.set_cookie(
+        SIGNIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/signin",
+        secure=request.url.scheme == "https",
+        max_age=3600,
+    )
     return response
 
 
@@ -92,12 +119,20 @@ async def signin(request: Request) -> Response:
     name, password = str(form.get("name") or ""), str(form.get("password") or "")
     next_path = safe_next(str(form.get("next") or ""))
     if not signin_csrf_ok(request.cookies.get(SIGNIN_CSRF_COOKIE), form.get("csrf_token")):
-        return message_page(request, 403, "Refused", "The sign-in form was missing its security token: reload it and try again.")
+        return message_page(
+            request, 403, "Refused", "The sign-in form was missing its security token: reload it and try again."
+        )
     address = _address(request)
     wait = state.limiter.retry_after(name, address)
     if wait:
-        return _signin_page(request, next_path, error=f"Too many failed sign-ins: try again in {wait} seconds.",
-                            status_code=429, name=name, headers={"retry-after": str(wait)})
+        return _signin_page(
+            request,
+            next_path,
+            error=f"Too many failed sign-ins: try again in {wait} seconds.",
+            status_code=429,
+            name=name,
+            headers={"retry-after": str(wait)},
+        )
     with state.database.reading() as r:
         reviewer = reviewers.verify(r.con, name, password)
     if reviewer is None:
@@ -105,28 +140,61 @@ async def signin(request: Request) -> Response:
         return _signin_page(request, next_path, error="Wrong name or password.", status_code=401, name=name)
     state.limiter.succeeded(name)
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(SESSION_COOKIE, state.sessions.issue(reviewer.reviewer_id), max_age=state.sessions.max_age,
-                        httponly=True, samesite="lax", secure=request.url.scheme == "https", path="/")
+    response.set_cookie(
+        SESSION_COOKIE,
+        state.sessions.issue(reviewer.reviewer_id),
+        max_age=state.sessions.max_age,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        path="/",
+    )
     return response
 
 
 @router.get("/queue", response_class=HTMLResponse)
-def queue(request: Request, status: str = "pending", reason: str = "", tier: str = "", reviewer: str = "",
-          q: str = "", sort: str = "priority", page: int = 1) -> Response:
+def queue(
+    request: Request,
+    status: str = "pending",
+    reason: str = "",
+    tier: str = "",
+    reviewer: str = "",
+    q: str = "",
+    sort: str = "priority",
+    page: int = 1,
+) -> Response:
     state = web(request)
-    wanted = browse.QueueFilter(status=status if status in STATUSES else "pending", reason=reason[:200],
-                                tier=tier[:100], reviewer=reviewer[:100], search=q[:200],
-                                sort=sort if sort in browse.SORTS else "priority", page=max(1, min(page, 100_000)))
+    wanted = browse.QueueFilter(
+        status=status if status in STATUSES else "pending",
+        reason=reason[:200],
+        tier=tier[:100],
+        reviewer=reviewer[:100],
+        search=q[:200],
+        sort=sort if sort in browse.SORTS else "priority",
+        page=max(1, min(page, 100_000)),
+    )
     with state.database.reading() as r:
         me, session = signed_in(request, r)
         found = browse.queue_page(r.con, wanted, state.overdue_before())
-        return render(request, "queue.html", me, session, r, queue=found, f=wanted, statuses=STATUSES,
-                      facets=state.facets(r.con), saved={e.item_id for e in journal.pending(state.settings)},
-                      conflicts=browse.journal_conflicts(r.con, reviewer=me.name, limit=5,
-                                                         since=datetime.now(timezone.utc) - timedelta(days=1)),
-                      decision_uuid=str(uuid.uuid4()),
-                      sla=state.sla_text(), notice=notice_of(request),
-                      reject_reasons=reject_reasons(state))
+        return render(
+            request,
+            "queue.html",
+            me,
+            session,
+            r,
+            queue=found,
+            f=wanted,
+            statuses=STATUSES,
+            facets=state.facets(r.con),
+            saved={e.item_id for e in journal.pending(state.settings)},
+            conflicts=browse.journal_conflicts(
+                r.con, reviewer=me.name, limit=5, since=datetime.now(UTC) - timedelta(days=1)
+            ),
+            decision_uuid=str(uuid.uuid4()),
+            sla=state.sla_text(),
+            notice=notice_of(request),
+            reject_reasons=reject_reasons(state),
+        )
 
 
 @router.get("/items/{item_id}", response_class=HTMLResponse)
@@ -136,8 +204,16 @@ def item(request: Request, item_id: int) -> Response:
         me, session = signed_in(request, r)
         found = browse.item_detail(r.con, item_id)
         if found is None:
-            return render(request, "message.html", me, session, r, status_code=404, title="No such item",
-                          text=f"Review item {item_id} does not exist.")
+            return render(
+                request,
+                "message.html",
+                me,
+                session,
+                r,
+                status_code=404,
+                title="No such item",
+                text=f"Review item {item_id} does not exist.",
+            )
         prev_id, next_id = browse.neighbours(r.con, item_id)
         features = features_row(r.con, found["lead_id"])
         found["edits"] = edits_of(r.con, found["lead_id"])
@@ -145,12 +221,27 @@ def item(request: Request, item_id: int) -> Response:
     # Drafted after the connection is closed: the model may take seconds, and no writer should wait for it.
     drafter = state.drafter if request.query_params.get("draft") == "llm" else None
     draft = clarify.draft(state.policy, {**(features or {}), **found}, me.name, features=features, drafter=drafter)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     saved = [e for e in journal.pending(state.settings) if e.item_id == found["item_id"]]
-    return render(request, "item.html", me, session, r, item=found, prev_id=prev_id, next_id=next_id,
-                  sla=sla.sla_of(found["created_at"], now, state.policy), reject_reasons=reject_reasons(state),
-                  draft=draft, features=features or {}, editable=EDITABLE_FIELDS, saved=saved,
-                  decision_uuid=str(uuid.uuid4()), notice=notice_of(request), can_draft_with_llm=state.drafter is not None)
+    return render(
+        request,
+        "item.html",
+        me,
+        session,
+        r,
+        item=found,
+        prev_id=prev_id,
+        next_id=next_id,
+        sla=sla.sla_of(found["created_at"], now, state.policy),
+        reject_reasons=reject_reasons(state),
+        draft=draft,
+        features=features or {},
+        editable=EDITABLE_FIELDS,
+        saved=saved,
+        decision_uuid=str(uuid.uuid4()),
+        notice=notice_of(request),
+        can_draft_with_llm=state.drafter is not None,
+    )
 
 
 @router.get("/overrides", response_class=HTMLResponse)
@@ -161,12 +252,21 @@ def overrides_page(request: Request, days: int = 90) -> Response:
     with state.database.reading() as r:
         me, session = signed_in(request, r)
         rows = _overrides(state, r, days)
-        return render(request, "overrides.html", me, session, r, groups=overrides.group_overrides(rows),
-                      rows=rows[:200], total=len(rows), days=days)
+        return render(
+            request,
+            "overrides.html",
+            me,
+            session,
+            r,
+            groups=overrides.group_overrides(rows),
+            rows=rows[:200],
+            total=len(rows),
+            days=days,
+        )
 
 
 def _overrides(state: WebState, r: Reading, days: int) -> list[dict[str, Any]]:
-    since = datetime.now(timezone.utc) - timedelta(days=days)
+    since = datetime.now(UTC) - timedelta(days=days)
     return overrides.list_overrides(r.con, threshold=state.policy.scoring.qualify_threshold, since=since)
 
 
@@ -176,8 +276,11 @@ def overrides_csv(request: Request, days: int = 90) -> Response:
     with state.database.reading() as r:
         signed_in(request, r)
         text = overrides.overrides_csv(_overrides(state, r, max(1, min(days, 3650))))
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="leadgate-overrides.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="leadgate-overrides.csv"'},
+    )
 
 
 @router.get("/metrics", response_class=HTMLResponse)

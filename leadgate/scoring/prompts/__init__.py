@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 
 from leadgate.shared.prompt import LEADS_CLOSE, LEADS_OPEN, Prompt  # noqa: F401 (the type the connector receives)
@@ -12,7 +12,7 @@ class PromptError(ValueError):
     """A prompt file is missing or has no valid header."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_prompt(version: str) -> Prompt:
     """The prompt whose file is `<version>.md` (e.g. `score_v1`)."""
     try:
