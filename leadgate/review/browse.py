@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from leadgate.store.invariants import age_text, relation_exists
+from leadgate.store.sql import dict_rows as _dicts
 
 PAGE_SIZE = 50
 SORTS = ("priority", "oldest")
@@ -43,12 +44,6 @@ class QueuePage:
     pending: int
     page: int
     pages: int
-
-
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def _json(value: Any) -> Any:

@@ -19,6 +19,7 @@ from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.policy import Policy, consent
 from leadgate.review import edits as lead_edits
 from leadgate.review.errors import AlreadyDecided, PromisesUnconfirmed, ReopenRefused, ReviewError
+from leadgate.store.sql import dict_rows as _dicts
 from leadgate.store.sql import relation_exists
 from leadgate.store.states import StateChange, set_states, utcnow
 
@@ -74,12 +75,6 @@ class DecisionRequest:
     def submitted_at(self) -> datetime:
         """When the reviewer decided (not when it was applied)."""
         return datetime.fromisoformat(self.at)
-
-
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def item_id_of(item_id: Any) -> int:

@@ -17,6 +17,8 @@ from typing import Any
 
 import duckdb
 
+from leadgate.store.sql import dict_rows
+
 APPROVED_OVER = "approved_over_machine"  # machine: not qualified; person: approved
 REJECTED_OVER = "rejected_over_machine"  # machine: qualified; person: rejected
 GROUP_KEYS = ("kind", "reason_code", "tier", "policy_version", "model_version")
@@ -56,9 +58,7 @@ def list_overrides(
     con: duckdb.DuckDBPyConnection, *, threshold: float | None = None, since: datetime | None = None
 ) -> list[dict[str, Any]]:
     """Every override, newest first (the machine's leaning without a score flag: score >= threshold)."""
-    cur = con.execute(OVERRIDES_SQL, [threshold, threshold, since, since])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
+    return dict_rows(con, OVERRIDES_SQL, [threshold, threshold, since, since])
 
 
 def group_overrides(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -29,17 +29,12 @@ from leadgate.review.sla import overdue_count
 from leadgate.store import db, read_copy
 from leadgate.store.erasure_list import drop_erased
 from leadgate.store.invariants import age_text, review_metrics  # noqa: F401 (review_metrics re-exported)
+from leadgate.store.sql import dict_rows as _dicts
 from leadgate.store.sql import registered, relation_exists, transaction
 from leadgate.store.states import utcnow
 
 RECENT_EVENTS = 10
 LIST_STATUSES = (*(s.value for s in ReviewStatus), "all")
-
-
-def _dicts(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
 def _json(value: Any) -> Any:

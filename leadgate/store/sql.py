@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -48,3 +49,10 @@ def relation_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> b
             "select count(*) from information_schema.tables where table_schema = ? and table_name = ?", [schema, name]
         ).fetchall()[0][0]
     )
+
+
+def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    """The rows of one query as dicts keyed by column name."""
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
