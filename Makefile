@@ -51,13 +51,14 @@ browser:
 	  $(SUDO) apt-get install -y chromium >/dev/null 2>&1 || { $(SUDO) apt-get update >/dev/null && $(SUDO) apt-get install -y chromium >/dev/null; } \
 	  || { echo "could not install chromium: run 'sudo apt-get install -y chromium'" >&2; exit 1; }; }
 
-# Two workers: most of the suite waits on dbt, Prefect and emulator subprocesses, so two share 2 cores well.
-TEST_WORKERS ?= 2
+# Three workers, work-stealing: the suite mostly waits on dbt, Prefect and emulator subprocesses (two workers
+# kept 2 cores about half busy), and stealing keeps the slow end-to-end tests from queueing behind one worker.
+TEST_WORKERS ?= 3
 test: setup browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 LEADS ?= 100000
 EVENTS ?= 1000000

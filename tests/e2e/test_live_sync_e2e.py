@@ -276,7 +276,7 @@ def test_hs_a_live_run_refuses_to_start_while_properties_are_missing(hs):
     run = leadgate("run", env=hs["env"])
     assert run.returncode == 1
     last = error_lines(run.stderr)[-1]
-    assert last.startswith("leadgate: error: hubspot lacks 8 contact properties leadgate writes (leadgate_lead_id, ")
+    assert last.startswith("leadgate: error: hubspot lacks 10 contact properties leadgate writes (leadgate_lead_id, ")
     assert "leadgate_score" in last and "run `leadgate crm setup`" in last
     assert hs["emulator"].contacts == {} and dict(hs["emulator"].counts) == {"properties_list": 1}
     assert scalar(hs["db"], "select count(*) from sync.state") == 0
@@ -286,7 +286,7 @@ def test_hs_crm_setup_creates_them_and_the_run_upserts_every_qualified_lead_once
     emulator, owed = hs["emulator"], hs["owed"]
     setup = leadgate("crm", "setup", env=hs["env"])
     assert setup.returncode == 0, setup.stderr
-    assert "created 8 HubSpot contact propert(ies): leadgate_lead_id, leadgate_score" in setup.stdout
+    assert "created 10 HubSpot contact propert(ies): leadgate_lead_id, leadgate_score" in setup.stdout
     assert emulator.properties["leadgate_score"]["type"] == "number"
 
     emulator.reset_traffic()

@@ -36,6 +36,9 @@ class RecordingCrm:
     def missing_setup(self) -> list[str]:
         return self.missing
 
+    def not_ready_message(self, missing: Sequence[str]) -> str:
+        return f"salesforce lacks {', '.join(missing)}: run `leadgate crm setup`; nothing was sent"
+
     def upsert_leads(self, leads: Sequence[OutboundLead]) -> list[SyncResult]:
         if self.auth_fails:
             raise CrmAuthError("salesforce refused the credentials (INVALID_SESSION_ID)")
