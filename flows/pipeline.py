@@ -129,6 +129,11 @@ def publish(settings: LeadgateSettings) -> str:
 @redacted_errors  # no configured secret reaches Prefect's state messages or results
 def leadgate_pipeline(rescore: bool = False, full_refresh: bool = False, inbox: str | None = None) -> dict:
     """One pass of the pipeline. `rescore` re-scores every lead (decay); `full_refresh` rebuilds dbt from scratch."""
+    with interrupts.watching_termination():  # a SIGTERM between steps is a termination too, not a failure
+        return _pipeline(rescore=rescore, full_refresh=full_refresh, inbox=inbox)
+
+
+def _pipeline(*, rescore: bool, full_refresh: bool, inbox: str | None) -> dict:
     settings = LeadgateSettings() if inbox is None else LeadgateSettings(inbox=Path(inbox))
     policy = load_policy(settings.policy)
     run_id = steps.new_run_id()

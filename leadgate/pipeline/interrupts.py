@@ -59,6 +59,28 @@ def _terminating(previous: Any) -> Callable[[int, Any], None]:
 
 
 @contextmanager
+def watching_termination() -> Iterator[None]:
+    """Note a SIGTERM anywhere in the block, between steps too (taking the run lock, recording the run row).
+
+    DuckDB ends the query a signal lands in with `RuntimeError('Query interrupted')`, whoever's handler raised;
+    after a SIGTERM that error leaves the block as the RunTerminated it stands for, never as a failed run.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _terminated.clear()
+    before = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
+    try:
+        yield
+    except Exception:
+        if not _terminated.is_set():
+            raise
+        raise RunTerminated(_current[-1] if _current else "between steps") from None
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@contextmanager
 def _noting() -> Iterator[None]:
     """Note SIGINT and SIGTERM while the block runs (main thread only: elsewhere Python delivers no signals anyway)."""
     if threading.current_thread() is not threading.main_thread():

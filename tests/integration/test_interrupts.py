@@ -58,3 +58,31 @@ def test_a_plain_keyboard_interrupt_names_the_step():
 
     with pytest.raises(RunInterrupted, match=r"during the CRM sync"):
         send()
+
+
+def test_sigterm_during_a_query_between_steps_is_a_termination_not_a_failed_run(tmp_path):
+    """Taking the run lock or writing the run row is no step; a SIGTERM there still says terminated (exit 143)."""
+    from leadgate.pipeline.interrupts import RunTerminated
+
+    class Stop(BaseException):  # what Prefect's own handler raises (TerminationSignal)
+        pass
+
+    def prefects(signum, frame):
+        raise Stop
+
+    before = signal.signal(signal.SIGTERM, prefects)
+    con = duckdb.connect(str(tmp_path / "x.duckdb"))
+    try:
+        with pytest.raises(RunTerminated) as err, interrupts.watching_termination():
+            threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+            con.execute("select count(*) from range(100000000000) a")  # DuckDB ends it: RuntimeError
+        assert str(err.value) == "leadgate: terminated (SIGTERM)"
+        assert signal.getsignal(signal.SIGTERM) is prefects  # given back on the way out
+    finally:
+        con.close()
+        signal.signal(signal.SIGTERM, before)
+
+
+def test_an_error_between_steps_without_a_signal_stays_what_it_is():
+    with pytest.raises(ValueError, match="bad lock file"), interrupts.watching_termination():
+        raise ValueError("bad lock file")
