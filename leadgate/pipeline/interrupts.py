@@ -59,6 +59,16 @@ def _terminating(previous: Any) -> Callable[[int, Any], None]:
 
 
 @contextmanager
+def _noting_sigterm() -> Iterator[None]:
+    """Note a SIGTERM while the block runs, then hand it to the handler that was there (main thread only)."""
+    before = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)
+
+
+@contextmanager
 def watching_termination() -> Iterator[None]:
     """Note a SIGTERM anywhere in the block, between steps too (taking the run lock, recording the run row).
 
@@ -69,15 +79,13 @@ def watching_termination() -> Iterator[None]:
         yield
         return
     _terminated.clear()
-    before = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
     try:
-        yield
+        with _noting_sigterm():
+            yield
     except Exception:
         if not _terminated.is_set():
             raise
-        raise RunTerminated(_current[-1] if _current else "between steps") from None
-    finally:
-        signal.signal(signal.SIGTERM, before)
+        raise RunTerminated(_where()) from None
 
 
 @contextmanager
@@ -86,8 +94,7 @@ def _noting() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    before_term = signal.signal(signal.SIGTERM, _terminating(signal.getsignal(signal.SIGTERM)))
-    try:
+    with _noting_sigterm():
         if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
             yield  # someone else (a test runner, an embedding app) owns SIGINT: leave it alone
             return
@@ -96,8 +103,11 @@ def _noting() -> Iterator[None]:
             yield
         finally:
             signal.signal(signal.SIGINT, signal.default_int_handler)
-    finally:
-        signal.signal(signal.SIGTERM, before_term)
+
+
+def _where() -> str:
+    """The step running now, for the message."""
+    return _current[-1] if _current else "between steps"
 
 
 def interruption(exc: BaseException) -> RunInterrupted | None:
@@ -105,9 +115,9 @@ def interruption(exc: BaseException) -> RunInterrupted | None:
     if isinstance(exc, RunInterrupted):
         return exc
     if _terminated.is_set() and isinstance(exc, Exception):
-        return RunTerminated(_current[-1] if _current else "between steps")
+        return RunTerminated(_where())
     if isinstance(exc, KeyboardInterrupt) or (_seen.is_set() and isinstance(exc, Exception)):
-        return RunInterrupted(_current[-1] if _current else "between steps")
+        return RunInterrupted(_where())
     return None
 
 
