@@ -34,34 +34,34 @@ class Ledger:
         self._attempts: dict[str, list[SyncAttempt]] = {lid: [] for lid in self.leads}
         self._final: dict[str, Outcome] = {}
 
-    def attempt(
+    def record(
         self,
         lead_id: str,
         request: dict[str, Any] | None,
         response: Any,
-        outcome: SyncOutcome,
+        outcome: Outcome,
         *,
         at: datetime | None = None,
-        crm_record_id: str | None = None,
-        error_code: str | None = None,
-        message: str | None = None,
         http_status: int | None = None,
+        settle: bool = True,
     ) -> None:
-        lead = self.leads[lead_id]
+        """Log one attempt for `lead_id` (what was sent, what came back); `settle`: `outcome` is its result."""
         self._attempts[lead_id].append(
             SyncAttempt(
                 lead_id=lead_id,
-                payload_hash=lead.payload_hash,
+                payload_hash=self.leads[lead_id].payload_hash,
                 request=request,
                 response=response,
-                outcome=outcome,
+                outcome=outcome.outcome,
                 attempted_at=at or utcnow(),
-                crm_record_id=crm_record_id,
-                error_code=error_code,
-                message=message,
+                crm_record_id=outcome.crm_record_id,
+                error_code=outcome.error_code,
+                message=outcome.message,
                 http_status=http_status,
             )
         )
+        if settle:
+            self.settle(lead_id, outcome)
 
     def batch_failed(
         self,
@@ -69,20 +69,16 @@ class Ledger:
         exc: CrmCallError,
         at: datetime,
         outcome: SyncOutcome = SyncOutcome.RETRY,
+        *,
+        settle: bool = False,
     ) -> None:
-        """One attempt row per record of a request that failed as a whole."""
+        """One attempt row per record of a request that failed as a whole; `settle` makes it their result."""
         response = {"status": exc.status, "error": exc.code, "message": str(exc), "body": _jsonable(exc.body)}
+        logged = Outcome(outcome, None, exc.code or type(exc).__name__, str(exc))
         for lead_id, request in requests:
-            self.attempt(
-                lead_id,
-                request,
-                response,
-                outcome,
-                at=at,
-                error_code=exc.code or type(exc).__name__,
-                message=str(exc),
-                http_status=exc.status,
-            )
+            self.record(lead_id, request, response, logged, at=at, http_status=exc.status, settle=False)
+            if settle:
+                self.settle(lead_id, Outcome(outcome, None, exc.code, str(exc)))
 
     def bisect_malformed(
         self,
@@ -92,10 +88,10 @@ class Ledger:
         at: datetime,
         send: Callable[[Sequence[Any]], None],
     ) -> None:
-        """A batch the CRM refused as malformed: send each half again, down to the one bad record."""
+        """A batch the CRM refused as malformed (or answered unreadably): send each half again, down to the
+        one bad record, which ends REJECTED."""
         if len(items) == 1:
-            self.batch_failed(requests, exc, at, SyncOutcome.REJECTED)
-            self.settle(items[0][0].lead_id, Outcome(SyncOutcome.REJECTED, None, exc.code, str(exc)))
+            self.batch_failed(requests, exc, at, SyncOutcome.REJECTED, settle=True)
             return
         self.batch_failed(requests, exc, at)
         half = len(items) // 2

@@ -130,6 +130,38 @@ def test_a_batch_refused_whole_is_split_and_the_halves_get_through(hs_emulator):
     assert [len(r.json()["inputs"]) for r in hs_emulator.requests_of("batch_upsert")] == [10, 5, 5]
 
 
+# A 207 whose error names no contact (no `context.ids`): nothing in it says which input it belongs to.
+UNATTRIBUTED_207 = {
+    "status": "COMPLETE",
+    "results": [],
+    "numErrors": 1,
+    "errors": [{"status": "error", "category": "VALIDATION_ERROR", "message": "a value was not valid", "context": {}}],
+}
+
+
+def test_a_207_whose_errors_name_no_contact_is_halved_and_the_halves_get_through(hs_emulator):
+    hs_emulator.fail("batch_upsert", 207, body=UNATTRIBUTED_207)
+    leads = synthetic_leads(4)
+    results = by_lead(connector(hs_emulator).upsert_leads(leads))
+
+    assert [len(r.json()["inputs"]) for r in hs_emulator.requests_of("batch_upsert")] == [4, 2, 2]
+    assert all(r.outcome == SyncOutcome.ACKNOWLEDGED for r in results.values())
+    first, second = results[leads[0].lead_id].attempts
+    assert (first.outcome, first.error_code, first.http_status) == (SyncOutcome.RETRY, "UNATTRIBUTED_ERROR", 207)
+    assert second.outcome == SyncOutcome.ACKNOWLEDGED
+    assert len(hs_emulator.contacts) == 4
+
+
+def test_an_unattributed_207_error_that_stays_is_pinned_on_the_one_contact_left(hs_emulator):
+    hs_emulator.fail("batch_upsert", 207, times=3, body=UNATTRIBUTED_207)
+    results = connector(hs_emulator).upsert_leads(synthetic_leads(2))
+
+    assert [len(r.json()["inputs"]) for r in hs_emulator.requests_of("batch_upsert")] == [2, 1, 1]
+    assert all(r.outcome == SyncOutcome.REJECTED for r in results)
+    assert {(r.error_code, r.message) for r in results} == {("VALIDATION_ERROR", "a value was not valid")}
+    assert all([a.http_status for a in r.attempts] == [207, 207] for r in results)
+
+
 def test_setup_creates_the_missing_properties_and_missing_setup_lists_them(hs_emulator):
     for name in ("leadgate_score", "leadgate_summary"):
         hs_emulator.remove_property(name)

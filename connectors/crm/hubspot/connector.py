@@ -164,18 +164,17 @@ class HubSpotConnector(CrmConnectorBase):
         if sent is None:
             return
         (status, results, errors), started = sent
-        requests_ = [(lead.lead_id, body) for lead, body in items]
         if rec.unattributed_errors(errors) and len(items) > 1:
+            # Which contact failed is unknown: halve the batch as for one refused whole, until each error
+            # names its contact or stands alone (then it is that contact's, below).
             exc = CrmCallError(
                 "HubSpot reported errors without naming the contacts",
                 status=status,
                 code="UNATTRIBUTED_ERROR",
                 body=errors,
             )
-            ledger.batch_failed(requests_, exc, started)
-            half = len(items) // 2
-            self._send(ledger, items[:half])
-            self._send(ledger, items[half:])
+            requests_ = [(lead.lead_id, body) for lead, body in items]
+            ledger.bisect_malformed(items, requests_, exc, started, lambda part: self._send(ledger, list(part)))
             return
         done, failed = rec.results_by_email(results), rec.errors_by_email(errors)
         for lead, body in items:
@@ -191,15 +190,4 @@ class HubSpotConnector(CrmConnectorBase):
             else:
                 answer = None
                 outcome = Outcome(SyncOutcome.RETRY, None, "NO_RESULT", "HubSpot returned no result for this contact")
-            ledger.attempt(
-                lead.lead_id,
-                body,
-                answer,
-                outcome.outcome,
-                at=started,
-                crm_record_id=outcome.crm_record_id,
-                error_code=outcome.error_code,
-                message=outcome.message,
-                http_status=status,
-            )
-            ledger.settle(lead.lead_id, outcome)
+            ledger.record(lead.lead_id, body, answer, outcome, at=started, http_status=status)

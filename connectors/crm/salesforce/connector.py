@@ -120,17 +120,7 @@ class SalesforceConnector(CrmConnectorBase):
                     )
                 )
                 evidence = dict(plan.current) if plan.current else {"Contact.Email": payloads[lead_id].get("email")}
-                ledger.attempt(
-                    lead_id,
-                    None,
-                    {"lookup": evidence},
-                    outcome.outcome,
-                    crm_record_id=outcome.crm_record_id,
-                    error_code=outcome.error_code,
-                    message=outcome.message,
-                    http_status=200,
-                )
-                ledger.settle(lead_id, outcome)
+                ledger.record(lead_id, None, {"lookup": evidence}, outcome, http_status=200)
             else:
                 values = crm_values(self.mapping, payloads[lead_id])
                 fields = fields_to_send(self.mapping, values, plan.current, creating=plan.action == "create")
@@ -210,25 +200,11 @@ class SalesforceConnector(CrmConnectorBase):
                 code="RESULT_COUNT_MISMATCH",
                 body=answers,
             )
-            ledger.batch_failed([(lead.lead_id, record) for lead, record in items], exc, started)
-            ledger.settle_all(
-                [lead.lead_id for lead, _ in items], Outcome(SyncOutcome.RETRY, error_code=exc.code, message=str(exc))
-            )
+            ledger.batch_failed([(lead.lead_id, record) for lead, record in items], exc, started, settle=True)
             return
         for (lead, record), answer in zip(items, answers):
             outcome = rec.collection_outcome(answer, record.get("Id"))
-            ledger.attempt(
-                lead.lead_id,
-                record,
-                answer,
-                outcome.outcome,
-                at=started,
-                crm_record_id=outcome.crm_record_id,
-                error_code=outcome.error_code,
-                message=outcome.message,
-                http_status=200,
-            )
-            ledger.settle(lead.lead_id, outcome)
+            ledger.record(lead.lead_id, record, answer, outcome, at=started, http_status=200)
 
     def _send_bulk(self, ledger: Ledger, items: list[Item]) -> None:
         """Bulk API 2.0 upsert; results matched back by external id. A failed job falls back to Collections."""
@@ -270,15 +246,4 @@ class SalesforceConnector(CrmConnectorBase):
                         )
                     else:
                         outcome = rec.bulk_outcome(row, failed=kind == "failedResults")
-                    ledger.attempt(
-                        lead_id,
-                        rows[lead_id],
-                        row,
-                        outcome.outcome,
-                        at=started,
-                        crm_record_id=outcome.crm_record_id,
-                        error_code=outcome.error_code,
-                        message=outcome.message,
-                        http_status=200,
-                    )
-                    ledger.settle(lead_id, outcome)
+                    ledger.record(lead_id, rows[lead_id], row, outcome, at=started, http_status=200)
