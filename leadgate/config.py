@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from leadgate.shared.crms import CrmName
 from leadgate.shared.redaction import SecretSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -31,7 +32,7 @@ class LeadgateSettings(SecretSettings):
     inbox: Path = Path("data/inbox")
     policy: Path = DEFAULT_POLICY
     sync_mode: Literal["shadow", "live"] = "shadow"
-    crm: Literal["none", "salesforce", "hubspot"] = "none"
+    crm: Literal["none", CrmName] = "none"
     scorer: Literal["baseline", "llm"] = "baseline"
     reviewer: str | None = None
     lock_timeout: float = Field(default=20.0, ge=0, description="seconds a writer waits for the database")

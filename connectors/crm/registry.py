@@ -9,10 +9,10 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.crm.base import CrmConnector
 from connectors.crm.mapping import CrmMapping, load_mapping
+from leadgate.shared.crms import CRMS, crm_choices
 from leadgate.shared.settings_errors import settings_error_line
 
-# Each is a package connectors.crm.<name> exposing CONNECTOR (a CrmConnectorBase with its settings_class).
-CRMS = ("salesforce", "hubspot")
+# Each name in CRMS is a package connectors.crm.<name> exposing CONNECTOR (a CrmConnectorBase with its settings_class).
 
 
 class CrmSettingsError(ValueError):
@@ -22,7 +22,7 @@ class CrmSettingsError(ValueError):
 def connector_class(crm: str) -> Any:
     """The connector class for `crm`, imported only when asked for (each pulls in its SDK)."""
     if crm not in CRMS:
-        raise ValueError(f"no CRM connector for {crm!r}: use {' or '.join(CRMS)}")
+        raise ValueError(f"no CRM connector for {crm!r}: set {crm_choices()}")
     return import_module(f"connectors.crm.{crm}").CONNECTOR
 
 
@@ -41,5 +41,5 @@ def crm_mapping(crm: str) -> CrmMapping:
 
 
 def build_connector(crm: str, **settings_overrides: Any) -> CrmConnector:
-    """A connector for `crm` ('salesforce' | 'hubspot') from its SALESFORCE_* / HUBSPOT_* settings."""
+    """A connector for `crm` (one of CRMS) from its <CRM>_* settings (SALESFORCE_*, HUBSPOT_*)."""
     return connector_class(crm)(crm_settings(crm, **settings_overrides))

@@ -12,6 +12,7 @@ import click
 import typer
 
 from leadgate.config import LeadgateSettings
+from leadgate.shared.crms import crm_choices
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="leadgate: qualify leads from raw engagement.")
 review_app = typer.Typer(no_args_is_help=True, help="Work the review queue.")
@@ -425,7 +426,7 @@ def _crm_connector():
 
     settings = _settings()
     if settings.crm == "none":
-        raise CrmSettingsError("`leadgate crm` needs LEADGATE_CRM=salesforce or LEADGATE_CRM=hubspot")
+        raise CrmSettingsError(f"`leadgate crm` needs {crm_choices()}")
     return build_connector(settings.crm)
 
 

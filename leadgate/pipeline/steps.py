@@ -13,6 +13,7 @@ from typing import Any
 
 from leadgate.config import LeadgateSettings
 from leadgate.policy import Policy
+from leadgate.shared.crms import crm_choices
 from leadgate.store import db
 from leadgate.store.sql import relation_exists
 
@@ -284,7 +285,7 @@ def make_connector(settings: LeadgateSettings):
     if settings.crm == "none":
         from leadgate.sync.outbox import SyncError
 
-        raise SyncError("LEADGATE_SYNC_MODE=live needs a CRM: set LEADGATE_CRM=salesforce or LEADGATE_CRM=hubspot")
+        raise SyncError(f"LEADGATE_SYNC_MODE=live needs a CRM: set {crm_choices()}")
     from connectors.crm.registry import build_connector
 
     return build_connector(settings.crm)

@@ -1,1 +1,2 @@
-"""What connectors may import from leadgate: shared types (Prompt), the email rule, redaction, neutral text."""
+"""What connectors may import from leadgate: shared types (Prompt), the CRM names, the email rule, redaction,
+neutral text."""

@@ -22,6 +22,7 @@ from leadgate.config import LeadgateSettings
 from leadgate.lifecycle import LeadState
 from leadgate.policy import Policy
 from leadgate.review.service import queue_review_items
+from leadgate.shared.crms import crm_choices
 from leadgate.shared.redaction import redact
 from leadgate.store import db
 from leadgate.store.erasure_list import erased_lead_ids
@@ -248,7 +249,7 @@ def run_sync(
         raise SyncError(f"unknown sync mode {mode!r}: use shadow or live")
     if mode == "live":
         if connector is None or crm == "none":
-            raise SyncError("live sync needs LEADGATE_CRM=salesforce|hubspot")
+            raise SyncError(f"live sync needs {crm_choices()}")
         if getattr(connector, "name", crm) != crm:
             raise SyncError(f"the {connector.name} connector cannot sync LEADGATE_CRM={crm}")
     with db.connect(settings) as con:
