@@ -70,6 +70,56 @@ class RetriesExhausted(CrmCallError):
         self.attempts = attempts
 
 
+# ---------------------------------------------------------------- how a failed call is worded
+# One wording for both CRMs' clients: "<CRM> <call>: <what went wrong>", so an operator reads a refusal, a
+# timeout or a dropped connection the same way whichever CRM it came from.
+
+
+def call_failed(crm: str, what: str, detail: str) -> str:
+    """`HubSpot batch upsert: <detail>`: the line every failed CRM call is reported with."""
+    return f"{crm} {what}: {detail}"
+
+
+def is_transient_status(status: int) -> bool:
+    """429 and 5xx: the CRM may answer differently if asked again."""
+    return status == 429 or status >= 500
+
+
+def http_error(
+    crm: str,
+    what: str,
+    status: int,
+    code: str | None,
+    message: str,
+    *,
+    body: Any = None,
+    retry_after: float | None = None,
+    transient: bool | None = None,
+    final: bool = False,
+) -> CrmCallError:
+    """An HTTP answer that failed the call: retryable (429, 5xx, or `transient`) or refused as malformed.
+
+    Worded `<CRM> <call>: <status> <code>: <message>`; without a code from the CRM the code is `HTTP_<status>`.
+    """
+    detail = f"{status} {code}: {message}" if code else f"{status}: {message}"
+    text, code = call_failed(crm, what, detail), code or f"HTTP_{status}"
+    if is_transient_status(status) if transient is None else transient:
+        return TransientCrmError(text, status=status, code=code, body=body, retry_after=retry_after, final=final)
+    return MalformedBatchError(text, status=status, code=code, body=body)
+
+
+def timed_out(crm: str, what: str, seconds: float) -> TransientCrmError:
+    """No answer within the request timeout (the request may still have been applied)."""
+    return TransientCrmError(call_failed(crm, what, f"no answer within {seconds:g} s"), code="TIMEOUT")
+
+
+def connection_failed(crm: str, what: str, exc: BaseException) -> TransientCrmError:
+    """The connection was refused or dropped before an answer came."""
+    return TransientCrmError(
+        call_failed(crm, what, f"connection failed ({type(exc).__name__})"), code="CONNECTION_ERROR"
+    )
+
+
 class CrmRetrier(Retrier):
     """The shared Retrier, giving up on a CRM call with RetriesExhausted."""
 

@@ -6,6 +6,7 @@ tests/integration/test_salesforce_connector.py and test_hubspot_connector.py.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -93,6 +94,45 @@ def test_a_connection_dropped_after_the_write_does_not_duplicate(crm):
     assert all(r.outcome == SyncOutcome.ACKNOWLEDGED and r.created is False for r in again.values())
     assert {r.crm_record_id for r in again.values()} == {r.crm_record_id for r in results.values()}
     assert len(crm.stored()) == 3
+
+
+def test_a_failed_write_is_worded_alike_by_both_crms(crm):
+    """`<CRM> <call>: <what went wrong>`, with the same code, whichever CRM refused, timed out or hung up."""
+    prefix = re.escape(f"{crm.label} {crm.write_call}: ")
+    gave_up = r" \(gave up after 1 attempt\)$"
+
+    def send_one(name, **overrides):
+        [result] = crm.connector(max_attempts=1, **overrides).upsert_leads(synthetic_leads(1, prefix=name))
+        return result
+
+    crm.emulator.fail(crm.write_kind, 503)
+    unavailable = send_one("unavailable")
+    crm.emulator.fail(crm.write_kind, 502, body={"message": "upstream unavailable"})  # no error code in the body
+    bad_gateway = send_one("gateway")
+    crm.emulator.fail(crm.write_kind, 400, body={"message": "the request was not understood"})
+    refused = send_one("refused")
+    crm.emulator.drop_after_apply(crm.write_kind)
+    dropped = send_one("dropped")
+    crm.emulator.slow(crm.write_kind, 1.0)
+    late = send_one("late", timeout_seconds=0.3)
+
+    failed = {
+        "unavailable": (
+            unavailable,
+            SyncOutcome.RETRY,
+            crm.unavailable_code,
+            rf"503 {crm.unavailable_code}: \S.*{gave_up}",
+        ),
+        "bad gateway": (bad_gateway, SyncOutcome.RETRY, "HTTP_502", rf"502: upstream unavailable{gave_up}"),
+        "refused": (refused, SyncOutcome.REJECTED, "HTTP_400", r"400: the request was not understood$"),
+        "dropped": (dropped, SyncOutcome.RETRY, "CONNECTION_ERROR", rf"connection failed \(\w+\){gave_up}"),
+        "late": (late, SyncOutcome.RETRY, "TIMEOUT", rf"no answer within 0\.3 s{gave_up}"),
+    }
+    for case, (result, outcome, code, message) in failed.items():
+        assert (result.outcome, result.error_code) == (outcome, code), case
+        assert re.match(prefix + message, result.message), (case, result.message)
+        assert result.attempts[-1].message == result.message.removesuffix(" (gave up after 1 attempt)"), case
+    time.sleep(1.0)  # let the slow request land before the emulator is reset
 
 
 def test_missing_set_up_is_named_alike_by_the_sync_and_crm_check_and_created_where_the_crm_allows(crm):

@@ -6,11 +6,14 @@ import pytest
 
 from tests.emulators.fixtures import hubspot_settings, salesforce_settings
 
-# The wire facts the contract tests name per CRM: the write request, the token variable and what a refusal
-# says, a 503's error code, two custom fields of the default mapping, and whether leadgate may create them.
+# The wire facts the contract tests name per CRM: the write request (its kind, how messages name the CRM and
+# the call), the token variable and what a refusal says, a 503's error code, two custom fields of the default
+# mapping, and whether leadgate may create them.
 FACTS = {
     "salesforce": {
         "write_kind": "collections_upsert",
+        "label": "Salesforce",
+        "write_call": "collections upsert",
         "token_variable": "SALESFORCE_ACCESS_TOKEN",
         "auth_detail": "INVALID_SESSION_ID",
         "unavailable_code": "SERVER_UNAVAILABLE",
@@ -19,6 +22,8 @@ FACTS = {
     },
     "hubspot": {
         "write_kind": "batch_upsert",
+        "label": "HubSpot",
+        "write_call": "batch upsert",
         "token_variable": "HUBSPOT_ACCESS_TOKEN",
         "auth_detail": "(401)",
         "unavailable_code": "INTERNAL_ERROR",

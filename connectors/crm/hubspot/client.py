@@ -27,12 +27,13 @@ from urllib3.util.retry import Retry
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, SyncStats
 from connectors.crm.hubspot.settings import WINDOW_SECONDS, HubSpotSettings
-from connectors.crm.retry import MalformedBatchError, TransientCrmError
+from connectors.crm.retry import MalformedBatchError, call_failed, connection_failed, http_error, timed_out
 from leadgate.shared.rate_limits import RollingWindowLimiter
 from leadgate.shared.retry import retry_after_from_headers
 
 _API_ERRORS = (ContactsApiException, PropertiesApiException)
 OBJECT_TYPE = "contacts"
+CRM = "HubSpot"  # how messages name it
 
 
 def make_hubspot(settings: HubSpotSettings) -> hubspot.Client:
@@ -59,8 +60,10 @@ class HubSpotClient:
         self._properties = sdk.crm.properties.core_api
         self.limiter = limiter or RollingWindowLimiter(settings.requests_per_10s, WINDOW_SECONDS)
 
-    def _call(self, kind: str, what: str, fn: Callable[[], Any]) -> tuple[dict[str, Any], int]:
-        """Run one SDK call made with `_preload_content=False`: (the answer's JSON, its status)."""
+    def _call(
+        self, kind: str, what: str, method: Callable[..., Any], *args: Any, **kwargs: Any
+    ) -> tuple[dict[str, Any], int]:
+        """One SDK call, raw (`_preload_content=False`) and under the request timeout: (the answer's JSON, its status)."""
         self.limiter.acquire()
         self.stats.count(kind)
         if kind == "batch_read":
@@ -68,7 +71,7 @@ class HubSpotClient:
         elif kind.startswith("properties"):
             self.stats.setup_calls += 1
         with self._translated(what):
-            raw = fn()
+            raw = method(*args, _preload_content=False, _request_timeout=self.settings.timeout_seconds, **kwargs)
             # The SDK's model deserialisation costs more than the request; the wire JSON is what we log.
             answer = json.loads(raw.data or b"{}")
         remaining = raw.headers.get("X-HubSpot-RateLimit-Remaining")
@@ -85,11 +88,7 @@ class HubSpotClient:
                 for i in inputs
             ]
         )
-        answer, status = self._call(
-            "batch_upsert",
-            "batch upsert",
-            lambda: self._batch.upsert(body, _preload_content=False, _request_timeout=self.settings.timeout_seconds),
-        )
+        answer, status = self._call("batch_upsert", "batch upsert", self._batch.upsert, body)
         return status, list(answer.get("results") or []), list(answer.get("errors") or [])
 
     def batch_read(self, emails: Sequence[str], properties: Sequence[str]) -> list[dict[str, Any]]:
@@ -100,22 +99,12 @@ class HubSpotClient:
             properties=list(properties),
             properties_with_history=[],
         )
-        answer, _ = self._call(
-            "batch_read",
-            "batch read",
-            lambda: self._batch.read(
-                body, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds
-            ),
-        )
+        answer, _ = self._call("batch_read", "batch read", self._batch.read, body, archived=False)
         return list(answer.get("results") or [])
 
     def list_properties(self) -> list[dict[str, Any]]:
         answer, _ = self._call(
-            "properties_list",
-            "property list",
-            lambda: self._properties.get_all(
-                OBJECT_TYPE, archived=False, _preload_content=False, _request_timeout=self.settings.timeout_seconds
-            ),
+            "properties_list", "property list", self._properties.get_all, OBJECT_TYPE, archived=False
         )
         return list(answer.get("results") or [])
 
@@ -131,11 +120,7 @@ class HubSpotClient:
         )
         try:
             answer, _ = self._call(
-                "properties_create",
-                f"property creation of {spec['name']}",
-                lambda: self._properties.create(
-                    OBJECT_TYPE, body, _preload_content=False, _request_timeout=self.settings.timeout_seconds
-                ),
+                "properties_create", f"property creation of {spec['name']}", self._properties.create, OBJECT_TYPE, body
             )
         except MalformedBatchError as exc:
             if exc.status == 409:
@@ -161,32 +146,21 @@ class HubSpotClient:
                     "read/write and schema scopes"
                 ) from None
             if status == 0:
-                raise CrmNotReady(f"HubSpot {what}: {message} (check HUBSPOT_BASE_URL and TLS trust)") from None
-            if status == 429 or status >= 500:
-                retry_after = retry_after_from_headers(exc.headers)
-                daily = isinstance(body, dict) and body.get("policyName") == "DAILY"
-                raise TransientCrmError(
-                    f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
-                    status=status,
-                    code=category or f"HTTP_{status}",
-                    body=body,
-                    retry_after=retry_after,
-                    final=daily,
-                ) from None
-            raise MalformedBatchError(
-                f"HubSpot {what}: {status} {category or ''}: {message}".replace("  ", " "),
-                status=status,
-                code=category or f"HTTP_{status}",
+                raise CrmNotReady(call_failed(CRM, what, f"{message} (check HUBSPOT_BASE_URL and TLS trust)")) from None
+            raise http_error(
+                CRM,
+                what,
+                status,
+                category,
+                message,
                 body=body,
+                retry_after=retry_after_from_headers(exc.headers),
+                final=isinstance(body, dict) and body.get("policyName") == "DAILY",
             ) from None
         except (urllib3.exceptions.TimeoutError, TimeoutError):
-            raise TransientCrmError(
-                f"HubSpot {what}: no answer within {self.settings.timeout_seconds:g} s", code="TIMEOUT"
-            ) from None
+            raise timed_out(CRM, what, self.settings.timeout_seconds) from None
         except (urllib3.exceptions.HTTPError, ConnectionError) as exc:
-            raise TransientCrmError(
-                f"HubSpot {what}: connection failed ({type(exc).__name__})", code="CONNECTION_ERROR"
-            ) from None
+            raise connection_failed(CRM, what, exc) from None
 
 
 def _body(raw: Any) -> Any:

@@ -31,7 +31,15 @@ from simple_salesforce.exceptions import (
 )
 
 from connectors.crm.base import CrmAuthError, CrmNotReady, SyncStats
-from connectors.crm.retry import ApiBudgetExhausted, MalformedBatchError, TransientCrmError
+from connectors.crm.retry import (
+    ApiBudgetExhausted,
+    MalformedBatchError,
+    TransientCrmError,
+    call_failed,
+    connection_failed,
+    http_error,
+    timed_out,
+)
 from connectors.crm.salesforce.settings import LEAD, SalesforceSettings
 from leadgate.shared.retry import retry_after_from_headers
 
@@ -39,6 +47,7 @@ _LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
 _RESULT_KINDS = ("successfulResults", "failedResults", "unprocessedrecords")
 LOOKUP_KINDS = {"query"}
 SETUP_KINDS = {"describe"}
+CRM = "Salesforce"  # how messages name it
 
 
 def request_kind(method: str, url: str) -> str:
@@ -206,58 +215,44 @@ class SalesforceClient:
             ) from None
         except SalesforceRefusedRequest as exc:
             code, message = _first_error(exc.content)
-            if code == "REQUEST_LIMIT_EXCEEDED":
-                raise TransientCrmError(
-                    f"Salesforce {what}: 403 {code}: {message}",
-                    status=403,
-                    code=code,
-                    body=exc.content,
-                    retry_after=self._retry_after(),
+            if code == "REQUEST_LIMIT_EXCEEDED":  # Salesforce's 429
+                raise http_error(
+                    CRM, what, 403, code, message, body=exc.content, retry_after=self._retry_after(), transient=True
                 ) from None
             raise CrmAuthError(
                 f"Salesforce refused the {what} (403 {code}: {message}): check the API user's permissions"
             ) from None
         except SalesforceResourceNotFound as exc:
             code, message = _first_error(exc.content)
-            raise CrmNotReady(f"Salesforce {what}: {message} (404 {code})") from None
+            raise CrmNotReady(call_failed(CRM, what, f"{message} (404 {code})")) from None
         except (SalesforceMalformedRequest, SalesforceMoreThanOneRecord) as exc:
             code, message = _first_error(exc.content)
             if code in ("INVALID_FIELD", "INVALID_FIELD_FOR_INSERT_UPDATE", "INVALID_TYPE"):
-                raise CrmNotReady(f"Salesforce {what}: {message} ({code}): run `leadgate crm setup`") from None
-            raise MalformedBatchError(
-                f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status, code=code, body=exc.content
-            ) from None
+                raise CrmNotReady(call_failed(CRM, what, f"{message} ({code}): run `leadgate crm setup`")) from None
+            raise http_error(CRM, what, exc.status, code, message, body=exc.content) from None
         except SalesforceError as exc:  # SalesforceGeneralError: 429, 5xx and anything else
             code, message = _first_error(exc.content)
-            if exc.status == 429 or exc.status >= 500:
-                raise TransientCrmError(
-                    f"Salesforce {what}: {exc.status} {code or ''}: {message}".replace("  ", " "),
-                    status=exc.status,
-                    code=code or f"HTTP_{exc.status}",
-                    body=exc.content,
-                    retry_after=self._retry_after(),
-                ) from None
-            raise MalformedBatchError(
-                f"Salesforce {what}: {exc.status} {code}: {message}", status=exc.status, code=code, body=exc.content
+            raise http_error(
+                CRM, what, exc.status, code, message, body=exc.content, retry_after=self._retry_after()
             ) from None
         except SalesforceBulkV2LoadError as exc:
-            raise TransientCrmError(f"Salesforce {what}: {exc}", code="BULK_UPLOAD_FAILED") from None
+            raise TransientCrmError(call_failed(CRM, what, str(exc)), code="BULK_UPLOAD_FAILED") from None
         except SalesforceOperationError as exc:
             # A bulk job ending Failed/Aborted: the connector falls back to per-record Collections calls.
-            raise MalformedBatchError(f"Salesforce {what}: {exc}", code="BULK_JOB_FAILED") from None
+            raise MalformedBatchError(call_failed(CRM, what, str(exc)), code="BULK_JOB_FAILED") from None
         except requests.exceptions.SSLError as exc:
             raise CrmNotReady(
-                f"Salesforce {what}: TLS verification failed ({exc.__class__.__name__}): check "
-                "SALESFORCE_INSTANCE_URL and the trusted CA bundle (REQUESTS_CA_BUNDLE)"
+                call_failed(
+                    CRM,
+                    what,
+                    f"TLS verification failed ({exc.__class__.__name__}): check "
+                    "SALESFORCE_INSTANCE_URL and the trusted CA bundle (REQUESTS_CA_BUNDLE)",
+                )
             ) from None
         except requests.Timeout:
-            raise TransientCrmError(
-                f"Salesforce {what}: no answer within {self.settings.timeout_seconds:g} s", code="TIMEOUT"
-            ) from None
+            raise timed_out(CRM, what, self.settings.timeout_seconds) from None
         except requests.ConnectionError as exc:
-            raise TransientCrmError(
-                f"Salesforce {what}: connection failed ({type(exc).__name__})", code="CONNECTION_ERROR"
-            ) from None
+            raise connection_failed(CRM, what, exc) from None
 
     def _retry_after(self) -> float | None:
         return retry_after_from_headers(self._last_headers)
