@@ -86,11 +86,12 @@ def message_lines(
     listed = ", ".join(f"{name} PSI {v:.2f}" for name, v in current.items())
     lines = [f"Drifted (PSI above {limit:g}): {listed}"]
     reason = WHY[why]
-    if why == "worse" and last:
-        moved = [f"{n} {last['psi'][n]:.2f} -> {v:.2f}" for n, v in current.items() if n in last["psi"]]
-        reason += f" ({', '.join(moved)})"
-    elif why == "new_feature" and last:
-        reason += f" ({', '.join(n for n in current if n not in last['psi'])})"
+    if last and why in ("new_feature", "worse"):  # what changed since the message the team already has
+        new = [n for n in current if n not in last["psi"]]
+        moved = [f"{n} was {last['psi'][n]:.2f}, now {v:.2f}" for n, v in current.items() if n in last["psi"]]
+        reason += "".join(
+            f"; {label}: {', '.join(names)}" for label, names in (("new", new), ("since then", moved)) if names
+        )
     lines.append(f"Why this message: {reason}")
     lines.append(f"Measured on {leads} lead{'s' if leads != 1 else ''} scored in run {run_id}")
     lines.append(WHAT_TO_DO)
@@ -113,9 +114,9 @@ def _calm_since(con, version: str, since: datetime, run_id: str | None) -> bool:
     """Whether a run of this version measured no drift after `since` (the last alert): the episode ended."""
     return bool(
         con.execute(
-            "select count(*) from (select run_id, bool_or(drifted) as drifted, max(measured_at) as at"
+            "select count(*) from (select run_id, bool_or(drifted) as drifted, max(measured_at) as last_at"
             " from scoring.drift where model_version = ? group by run_id)"
-            " where not drifted and at > ? and run_id is distinct from ?",
+            " where not drifted and last_at > ? and run_id is distinct from ?",
             [version, since, run_id],
         ).fetchone()[0]
     )
