@@ -214,3 +214,13 @@ def test_metrics_show_override_rate_latest_drift_and_retrain_due_per_version(dri
     assert any(x.startswith(f"retrain due for {version}: drift on the last run") for x in lines)
     doc = json.loads(CliRunner().invoke(app, ["metrics", "--json", "--days", "7"]).stdout)
     assert [m["override_rate"] for m in doc["models"] if m["model_version"] == version] == [1.0]
+
+    from leadgate.review.reviewers import add_reviewer
+    from tests.web.conftest import PASSWORD, make_client, session_for
+
+    add_reviewer(settings, "dana", PASSWORD)
+    with make_client(settings) as client:  # the browser's metrics page, from the same report
+        session_for(client)
+        page = client.get("/metrics").text
+    row = next(r for r in page.split("<tr>") if r.startswith(f"<td>{version} (champion)"))
+    assert "<td>100%</td>" in row and f"<strong>drift</strong>: {watched}" in row and "<strong>due</strong>" in row
