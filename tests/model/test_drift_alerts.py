@@ -108,7 +108,9 @@ def _scaled(leads, column: str, factor: float):
 
 
 def _slack(hooks):
-    return webhook_from(AlertSettings(alert_webhook_url=SecretStr(hooks.slack_url), alert_format="slack", _env_file=None))
+    return webhook_from(
+        AlertSettings(alert_webhook_url=SecretStr(hooks.slack_url), alert_format="slack", _env_file=None)
+    )
 
 
 def test_drift_is_in_the_run_summary_and_one_message_per_episode(drifting, hooks):
