@@ -116,6 +116,17 @@ def review_alerts(settings: LeadgateSettings, policy: Policy, run_id: str) -> di
     )
 
 
+@task(name="drift-alert", cache_policy=NO_CACHE)
+def drift_alert(settings: LeadgateSettings, run_id: str, drift: dict) -> dict:
+    """One Slack/Teams message per drift episode of the deciding model; never fails the run."""
+    from leadgate.review.alerts import webhook_from_environment
+    from leadgate.review.drift_alerts import send_drift_alert
+
+    log = get_run_logger()
+    hook = webhook_from_environment(log.warning)
+    return steps.to_plain(send_drift_alert(settings, hook, drift, run_id=run_id, logger=log))
+
+
 @task(name="publish-read-copy", **_task)
 @redacted_errors
 @interrupts.step("publishing the read copy")
@@ -216,6 +227,10 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         log.info("no new events: dbt, scoring and the gate are skipped")
     synced = sync_outbox(settings, policy, run_id)
     alerted = review_alerts(settings, policy, run_id)  # after routing and sync: what this run queued
+    decided_plain = None if decided is None else steps.to_plain(decided)
+    drift = ((decided_plain or {}).get("model") or {}).get("drift")
+    # once per drift episode, not once per run; a calm run has nothing to send
+    drift_alerted = drift_alert(settings, run_id, drift) if (drift or {}).get("drifted") else None
     status = steps.status_counts(settings)
     return {
         "run_id": run_id,
@@ -229,9 +244,10 @@ def _run(settings: LeadgateSettings, policy: Policy, run_id: str, *, rescore: bo
         "review_budget": policy.routing.review_budget,
         "catch_up": catch_up,
         "dbt": None if built is None else {"nodes": len(built.nodes), "seconds": round(built.seconds, 2)},
-        "decide": None if decided is None else steps.to_plain(decided),
+        "decide": decided_plain,
         "sync": steps.to_plain(synced),
         "alerts": alerted,
+        "drift_alert": drift_alerted,
         "status": status,
         "read_copy": str(settings.read_db_path),  # published by the flow once this run's row is final
     }

@@ -79,7 +79,44 @@ def format_report(report: Any) -> str:
         if report.score_distribution
         else ["  none"]
     )
+    out += ["", "per model version (overrides in the window; drift of its last run; policy model.*)"]
+    out += model_lines(report.models)
     return terminal_safe("\n".join(out))
+
+
+def model_lines(models: list[dict[str, Any]]) -> list[str]:
+    """One row per model version: override rate, latest drift, retrain due and why."""
+    from leadgate.shared.neutral_text import one_line
+
+    if not models:
+        return ["  none"]
+    rows = []
+    for m in models:
+        drift = m["drift"]
+        if drift is None:
+            drifted = "-"
+        elif drift["drifted"]:
+            drifted = "DRIFT " + ", ".join(f"{one_line(f)} {p:.2f}" for f, p in drift["drifted"].items())
+        else:
+            drifted = f"none (max {drift['max_psi']:.2f})"
+        due = m["retrain_due"]
+        name = one_line(m["model_version"]) + (f" ({m['alias']})" if m["alias"] else "")
+        rows.append(
+            [
+                name,
+                f"{m['decisions']:,}",
+                _cell(m["override_rate"], "%"),
+                drifted,
+                "-" if due is None else ("due" if due else "no"),
+            ]
+        )
+    lines = table(["version", "decisions", "overrides", "latest drift (PSI)", "retrain"], rows)
+    for m in models:
+        if m["retrain_due"]:
+            lines.append(
+                f"retrain due for {one_line(m['model_version'])}: {'; '.join(m['retrain_due'])} (`leadgate model train`)"
+            )
+    return lines
 
 
 def metrics(

@@ -83,7 +83,7 @@ def review_budget(summary: dict[str, Any]) -> float:
 
 
 def attention_items(summary: dict[str, Any]) -> list[Attention]:
-    """Broken invariants, rejections by reason, conflicts, gate blocks, exceptions over budget, CRM and LLM errors."""
+    """Broken invariants, rejections by reason, conflicts, gate blocks, exceptions over budget, CRM, LLM errors, drift."""
     items: list[Attention] = []
     status = summary.get("status") or {}
     for inv in status.get("invariants") or []:
@@ -139,7 +139,39 @@ def attention_items(summary: dict[str, Any]) -> list[Attention]:
         )
     items += _crm_items(summary.get("sync") or {}, summary.get("crm"))
     items += _llm_items(decide.get("llm"))
+    items += _drift_items((decide.get("model") or {}).get("drift"), summary.get("drift_alert"))
     return items
+
+
+def drift_listing(drift: dict[str, Any], names: list[str]) -> str:
+    """'score PSI 0.52, pricing_views PSI 0.31' for `names` of a run's drift record."""
+    psi = drift.get("psi") or {}
+    return ", ".join(f"{name} PSI {float(psi[name]):.2f}" for name in names if name in psi)
+
+
+def _drift_items(drift: dict[str, Any] | None, alert: dict[str, Any] | None) -> list[Attention]:
+    """The champion's drift above the policy's model.drift_psi: what drifted, how much, what to do, what was sent."""
+    if not drift or not drift.get("drifted"):
+        return []
+    version, limit = drift.get("model_version"), drift.get("psi_threshold")
+    details = [
+        f"{drift_listing(drift, drift['drifted'])} against the training data, on {drift.get('leads', 0)} lead(s)"
+        f" scored in this run (policy model.drift_psi {limit})",
+        "the leads no longer look like what the model learned from: its probabilities may be off",
+        f"consider `leadgate model train` on recent outcomes, then `leadgate model shadow V` and "
+        f"`leadgate model compare V` before promoting it (`leadgate model show {version}` says why a retrain is due)",
+    ]
+    status = (alert or {}).get("status")
+    if status == "delivered":
+        details.append("drift alert sent to the alert webhook")
+    elif status == "already_sent":
+        details.append(
+            f"already announced (run {alert.get('last_sent_run')}): another alert follows if it gets markedly worse,"
+            " a new feature drifts or it comes back after a calm run"
+        )
+    elif status == "failed":
+        details.append(f"drift alert not delivered ({alert.get('error')}): the next drifting run tries again")
+    return [Attention(f"model {version} drifted from its training data", details)]
 
 
 def _top_reasons_line(summary: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from leadgate.lifecycle import ALL_STATES
-from leadgate.pipeline.attention import attention_items, exception_rate, review_budget
+from leadgate.pipeline.attention import attention_items, drift_listing, exception_rate, review_budget
 
 
 def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,6 +48,7 @@ def summary_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
         for name, count in sorted((decided.get("gate_failures") or {}).items()):
             add("quality gate", f"failed: {name}", count)
         _llm_rows(decided.get("llm"), add)
+        _model_rows(decided.get("model"), add)
     sync = summary.get("sync") or {}
     for key, value in sync.items():
         if key in ("mode", "crm"):
@@ -81,6 +82,26 @@ def _llm_rows(llm: dict[str, Any] | None, add) -> None:
         add(section, f"outcome: {name}", count)
     for name, count in sorted((llm.get("routes") or {}).items()):
         add(section, f"route: {name}", count)
+
+
+def _model_rows(model: dict[str, Any] | None, add) -> None:
+    """Which versions decided and shadowed, and one drift line (the details are in "needs attention")."""
+    if not model:
+        return
+    if model.get("champion"):
+        add("model", "champion", model["champion"])
+    if model.get("shadow"):
+        add("model", "shadow", model["shadow"])
+        add("model", "shadow scored", model.get("shadow_scored", 0))
+    drift = model.get("drift")
+    if not drift or not drift.get("psi"):
+        return
+    limit = drift.get("psi_threshold")
+    if drift.get("drifted"):
+        add("model", "drift", f"above {limit}: {drift_listing(drift, drift['drifted'])} (see needs attention)")
+    else:
+        worst = max(drift["psi"], key=lambda name: drift["psi"][name])
+        add("model", "drift", f"none (largest: {drift_listing(drift, [worst])}; policy {limit})")
 
 
 def _is_zero(value: Any) -> bool:

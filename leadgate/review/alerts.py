@@ -172,10 +172,13 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def slack_payload(headline: str, lines: list[str], review_url: str) -> dict[str, Any]:
+def slack_payload(
+    headline: str, lines: list[str], review_url: str, button: str = "Open the review queue"
+) -> dict[str, Any]:
     """An incoming-webhook message: `text` (notifications, fallback) and Block Kit `blocks`."""
+    label = button.removeprefix("Open the ")
     return {
-        "text": " ".join(f"{x}." for x in [headline, *lines]) + f" Review queue: {review_url}",
+        "text": " ".join(f"{x}." for x in [headline, *lines]) + f" {label[:1].upper()}{label[1:]}: {review_url}",
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": headline[:150]}},
             {"type": "section", "text": {"type": "mrkdwn", "text": "\n".join(_slack_escape(x) for x in lines)}},
@@ -184,7 +187,7 @@ def slack_payload(headline: str, lines: list[str], review_url: str) -> dict[str,
                 "elements": [
                     {
                         "type": "button",
-                        "text": {"type": "plain_text", "text": "Open the review queue"},
+                        "text": {"type": "plain_text", "text": button},
                         "url": review_url,
                     }
                 ],
@@ -193,7 +196,9 @@ def slack_payload(headline: str, lines: list[str], review_url: str) -> dict[str,
     }
 
 
-def teams_payload(headline: str, lines: list[str], review_url: str) -> dict[str, Any]:
+def teams_payload(
+    headline: str, lines: list[str], review_url: str, button: str = "Open the review queue"
+) -> dict[str, Any]:
     """An Adaptive Card in the `attachments` envelope (Teams Workflows webhooks, and legacy connectors)."""
     return {
         "type": "message",
@@ -209,7 +214,7 @@ def teams_payload(headline: str, lines: list[str], review_url: str) -> dict[str,
                         {"type": "TextBlock", "text": headline, "weight": "Bolder", "size": "Medium", "wrap": True}
                     ]
                     + [{"type": "TextBlock", "text": line, "wrap": True} for line in lines],
-                    "actions": [{"type": "Action.OpenUrl", "title": "Open the review queue", "url": review_url}],
+                    "actions": [{"type": "Action.OpenUrl", "title": button, "url": review_url}],
                 },
             }
         ],

@@ -28,6 +28,7 @@ from typing import Any
 
 import duckdb
 
+from leadgate.model.health import model_health
 from leadgate.review import sla
 
 HUMAN_DECISIONS = ("approved", "rejected", "clarification_requested")
@@ -95,6 +96,8 @@ class MetricsReport:
     score_distribution: list[dict[str, Any]] = field(default_factory=list)  # {tier, bin, decisions}
     # {model_version (a trained version, else the scorer's name), decisions, overrides, override_rate} over the window
     overrides_by_model: list[dict[str, Any]] = field(default_factory=list)
+    # per model version: alias, overrides in the window, latest drift, retrain due (leadgate/model/health.py)
+    models: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -288,6 +291,12 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             total.counts.update(day_buckets[d].counts)
             total.latencies += day_buckets[d].latencies
     weeks = sorted({_week(d) for d in window})
+    overrides_by_model = [
+        {"model_version": v, "decisions": n, "overrides": o, "override_rate": _rate(o, n)}
+        for v, (n, o) in sorted(by_model.items())
+    ]
+    with _connection(source) as con:  # the registry and drift tables, after the review loop's reads
+        models = model_health(con, policy, overrides_by_model, now)
     top = Counter()
     for (d, code), n in reasons.items():
         if first <= d <= last:
@@ -317,10 +326,8 @@ def metrics_report(source: Any, *, days: int = 30, as_of: datetime | None = None
             {"tier": tier, "bin": f"{b / 10:.1f}-{(b + 1) / 10:.1f}", "decisions": n}
             for (tier, b), n in sorted(distribution.items())
         ],
-        overrides_by_model=[
-            {"model_version": v, "decisions": n, "overrides": o, "override_rate": _rate(o, n)}
-            for v, (n, o) in sorted(by_model.items())
-        ],
+        overrides_by_model=overrides_by_model,
+        models=models,
     )
 
 
