@@ -164,10 +164,17 @@ def make_scorer(settings: LeadgateSettings, policy: Policy, run_id: str | None =
         return model or BaselineScorer(policy)
     if settings.scorer == "llm":
         from leadgate.config import load_llm_settings
+        from leadgate.model.run import promoted_scorer
         from leadgate.scoring.llm import LlmLeadScorer
 
         llm, endpoint = load_llm_settings()
-        return LlmLeadScorer(settings, policy, llm=llm, endpoint=endpoint, run_id=run_id)
+        with db.connect(settings) as con:
+            model = promoted_scorer(con, policy)  # a promoted model is what the LLM builds on (policy llm.with_model)
+        if model is None:
+            return LlmLeadScorer(settings, policy, llm=llm, endpoint=endpoint, run_id=run_id)
+        from leadgate.scoring.llm_model import model_base
+
+        return LlmLeadScorer(settings, policy, llm=llm, endpoint=endpoint, run_id=run_id, base=model_base(model))
     raise ValueError(f"unknown scorer {settings.scorer!r}; use LEADGATE_SCORER=baseline or llm")
 
 
@@ -262,7 +269,10 @@ def decide_step(
     with db.connect(settings) as con:
         record_decided(con, started, run_id=run_id)
         report.review_reasons = review_reason_counts(con, run_id)  # the review budget's top reasons
-    report.model = finish_models(settings, scorer, shadow, shadow_rows, run_id, policy)
+    # with LEADGATE_SCORER=llm on a promoted model, the model's drift is the run's
+    report.model = finish_models(
+        settings, getattr(scorer, "champion", None) or scorer, shadow, shadow_rows, run_id, policy
+    )
     if report.model and (report.model.get("drift") or {}).get("warning"):
         progress(report.model["drift"]["warning"])
     if llm_run:

@@ -118,8 +118,19 @@ DEFAULT_LLM_PRICES = {
 }
 
 
+class LlmWithModel(_Strict):
+    """How the LLM's answer and a promoted model combine (LEADGATE_SCORER=llm with a champion)."""
+
+    # model_only: the model's probability decides, the LLM's reading of the text is a reason beside it;
+    # llm_adjusts: the model's probability moved towards the LLM's view, by at most max_adjust
+    combine: Literal["model_only", "llm_adjusts"] = "llm_adjusts"
+    max_adjust: float = Field(default=0.10, ge=0, le=0.5)
+    # the LLM's own view this far from the model's probability sends the lead to review (llm_disagrees_with_model)
+    disagreement_margin: float = Field(default=0.35, gt=0, le=1)
+
+
 class LlmPolicy(_Strict):
-    """How the LLM's answer and the baseline combine (LEADGATE_SCORER=llm), and the price table."""
+    """How the LLM's answer and the baseline (or a promoted model) combine (LEADGATE_SCORER=llm), and the prices."""
 
     llm_weight: float = Field(default=0.6, ge=0, le=1)
     fit_share: float = Field(default=0.45, ge=0, le=1)
@@ -127,6 +138,7 @@ class LlmPolicy(_Strict):
     disagreement_penalty: float = Field(default=0.25, ge=0, le=1)
     unknown_confidence_cap: float = Field(default=0.5, ge=0, le=1)
     prices: dict[str, LlmPrice] = Field(default_factory=lambda: dict(DEFAULT_LLM_PRICES))
+    with_model: LlmWithModel = Field(default_factory=LlmWithModel)
 
 
 class ModelPolicy(_Strict):

@@ -137,7 +137,15 @@ _PHRASES = {
     "llm_validator_agrees": "the LLM's second check agreed",
     "llm_label_conflict": "the LLM's label and the combined score disagree",
     "llm_unknown": "the LLM could not tell and answered unknown",
+    "llm_disagrees_with_model": "the LLM's reading of the lead's text and the trained model's score are far apart",
 }
 _LLM_DETAIL_CODES = frozenset(
-    {"llm_unavailable", "llm_error", "llm_inconsistent", "prompt_injection", "llm_validator_disagrees"}
+    {
+        "llm_unavailable",
+        "llm_error",
+        "llm_inconsistent",
+        "prompt_injection",
+        "llm_validator_disagrees",
+        "llm_disagrees_with_model",
+    }
 )

@@ -60,8 +60,9 @@ def for_model(policy: Policy) -> Policy:
 
 
 def model_decided(frame) -> bool:
-    """A batch scored by a model (the `scorer` column says `model` on every row)."""
-    return "scorer" in frame.columns and len(frame) > 0 and bool((frame["scorer"] == "model").all())
+    """A batch scored by a model (`scorer`, or for the LLM on a model `base_scorer`, says `model` on every row)."""
+    column = "base_scorer" if "base_scorer" in frame.columns else "scorer"
+    return column in frame.columns and len(frame) > 0 and bool((frame[column] == "model").all())
 
 
 def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:

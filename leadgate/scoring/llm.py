@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -81,11 +82,10 @@ def _band(confidence: float, policy: Policy) -> str:
     return "check" if confidence >= policy.routing.check_confidence else "review"
 
 
-def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy, lp: LlmPolicy) -> dict[str, Any]:
-    """The final score, confidence and route of one lead from its baseline row and LLM result."""
-    threshold = policy.scoring.qualify_threshold
+def start_row(base: dict[str, Any], result: LeadResult | None) -> dict[str, Any]:
+    """One lead's row before combining: its base row (baseline or model) with the LLM's result beside it."""
     b_score, b_conf, b_qual = float(base["score"]), float(base["confidence"]), bool(base["qualified"])
-    row = {
+    return {
         **base,
         "baseline_score": b_score,
         "baseline_confidence": b_conf,
@@ -98,6 +98,15 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
         "llm_verdict": None,
         "reasons": list(base.get("reasons") or []),
     }
+
+
+def combine_one(
+    base: dict[str, Any], result: LeadResult | None, policy: Policy, lp: LlmPolicy, base_name: str = "baseline"
+) -> dict[str, Any]:
+    """The final score, confidence and route of one lead from its baseline row and LLM result."""
+    threshold = policy.scoring.qualify_threshold
+    b_score, b_conf, b_qual = float(base["score"]), float(base["confidence"]), bool(base["qualified"])
+    row = start_row(base, result)
     if result is None or result.outcome == "pending":
         detail = (result.detail or "") if result else ""
         code = "llm_budget_exhausted" if "budget" in detail else "llm_unavailable"
@@ -109,7 +118,7 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
         note = {
             "feature": "llm",
             "points": 0.0,
-            "detail": f"LLM answer not used ({result.outcome}): baseline score kept",
+            "detail": f"LLM answer not used ({result.outcome}): {base_name} score kept",
         }
         reasons = [note, *row["reasons"]] if kept else row["reasons"]
         return (
@@ -121,7 +130,7 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
         note = {
             "feature": "llm",
             "points": 0.0,
-            "detail": f"LLM: unknown; baseline score kept, confidence capped at {cap:.2f}",
+            "detail": f"LLM: unknown; {base_name} score kept, confidence capped at {cap:.2f}",
         }
         return (
             row
@@ -157,13 +166,24 @@ def combine_one(base: dict[str, Any], result: LeadResult | None, policy: Policy,
     }
 
 
-def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy) -> bool:
+def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy, combine: Callable = combine_one) -> bool:
     """Would `answer` promote its lead: a `qualified` label, a qualified decision, or a score raised towards it?"""
     if answer.qualification == "qualified":
         return True
-    row = combine_one(base, LeadResult(str(base["lead_id"]), "ok", answer), policy, lp)
+    row = combine(base, LeadResult(str(base["lead_id"]), "ok", answer), policy, lp)
     score, reach = float(row["score"]), policy.scoring.qualify_threshold - PROMOTION_REACH
     return bool(row["qualified"]) or (score > float(base["score"]) + PROMOTION_LIFT and score >= reach)
+
+
+@dataclass(frozen=True)
+class LlmBase:
+    """What the LLM builds on: the baseline scorer (the default) or a promoted model (leadgate.scoring.llm_model)."""
+
+    scorer: Any  # .score(features, now) -> one row per lead: score, confidence, qualified, reasons, feature_hash ...
+    combine: Callable[..., dict[str, Any]] = combine_one  # (base row, LeadResult | None, policy, lp) -> final row
+    model_version: str | None = None  # recorded on llm rows and decisions (None: the LLM's model name)
+    validate: bool = True  # middle-band answers get the validator call as their second check
+    champion: Any = None  # the ModelScorer whose drift the run records
 
 
 def apply_validation(row: dict[str, Any], check: ValidationResult) -> dict[str, Any]:
@@ -210,15 +230,17 @@ async def score_with_llm_async(
     endpoint: OpenAISettings,
     run_id: str | None = None,
     messages: dict[str, list[str]] | None = None,
+    base: LlmBase | None = None,
 ) -> LlmScoringResult:
-    """Score `features` (marts.lead_features rows) with the baseline and the LLM; calls and cache go to the DB.
+    """Score `features` (marts.lead_features rows) with the baseline (or `base`) and the LLM; calls and cache go to the DB.
 
     `llm` and `endpoint` are built at the edge (leadgate.config.load_llm_settings) and passed in.
     """
     from leadgate.scoring.baseline import BaselineScorer
 
     lp = llm_policy(policy)
-    baseline = BaselineScorer(policy).score(features, now)
+    base = base or LlmBase(BaselineScorer(policy))
+    baseline = base.scorer.score(features, now)
     if baseline.empty:
         return LlmScoringResult(
             baseline=baseline,
@@ -274,9 +296,10 @@ async def score_with_llm_async(
             # Middle-band leads are validated as soon as a full validator batch is ready, overlapping scoring.
             for lead_id, result in batch.items():
                 results_by_id[lead_id] = result
-                row = rows[lead_id] = combine_one(base_rows[lead_id], result, policy, lp)
+                row = rows[lead_id] = base.combine(base_rows[lead_id], result, policy, lp)
                 if (
-                    row["llm_route"] == "decide"
+                    base.validate
+                    and row["llm_route"] == "decide"
                     and not row["llm_reason_codes"]
                     and _band(row["confidence"], policy) == "check"
                 ):
@@ -296,7 +319,7 @@ async def score_with_llm_async(
                         chunk,
                         cached,
                         on_results=on_results,
-                        promotes=lambda lead_id, answer: promotes(base_rows[lead_id], answer, policy, lp),
+                        promotes=lambda lead_id, answer: promotes(base_rows[lead_id], answer, policy, lp, base.combine),
                         baseline_qualified=lambda lead_id: bool(base_rows[lead_id]["qualified"]),
                     )
                 )
@@ -320,7 +343,10 @@ async def score_with_llm_async(
             gone = {by_id[lead].input_hash for lead in erased_lead_ids(con) if lead in by_id}
             store_cache(con, [entry for entry in scorer.new_cache.values() if entry.input_hash not in gone])
     final = pd.DataFrame(rows)
-    final["model_version"] = [llm.model if r == SCORER_NAME else None for r in final["scorer"]]
+    # llm rows name the LLM, or the promoted model they build on; base rows keep their own (a model's version)
+    kept = final["model_version"] if "model_version" in final else pd.Series(None, index=final.index, dtype=object)
+    version = base.model_version or llm.model
+    final["model_version"] = [version if r == SCORER_NAME else k for r, k in zip(final["scorer"], kept)]
     final["prompt_version"] = [scorer.score_prompt.version if r == SCORER_NAME else None for r in final["scorer"]]
     summary = scorer.summary() | {
         "leads": len(final),
@@ -385,15 +411,22 @@ class LlmLeadScorer:
         llm: LlmSettings,
         endpoint: OpenAISettings,
         run_id: str | None = None,
+        base: LlmBase | None = None,
     ) -> None:
         self.settings, self.policy, self.llm, self.endpoint, self.run_id = settings, policy, llm, endpoint, run_id
+        self.base = base  # None: the baseline, built per batch
         self.last: LlmScoringResult | None = None
         self.calls: list[CallRecord] = []
         self._batches: list[dict[str, Any]] = []
 
     @property
     def model_version(self) -> str:
-        return self.llm.model
+        return (self.base.model_version if self.base else None) or self.llm.model
+
+    @property
+    def champion(self):
+        """The promoted model the LLM builds on (its drift is the run's), or None."""
+        return self.base.champion if self.base else None
 
     def score(self, features: pd.DataFrame, now: datetime | None = None) -> pd.DataFrame:
         llm = self.llm
@@ -408,6 +441,7 @@ class LlmLeadScorer:
             run_id=self.run_id,
             llm=llm,
             endpoint=self.endpoint,
+            base=self.base,
         )
         self.calls += self.last.calls
         self._batches.append(self.last.summary)

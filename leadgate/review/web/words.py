@@ -18,6 +18,7 @@ REASON_WORDS = {
     "prompt_injection": "the lead's text tries to instruct the model",
     "llm_validator_disagrees": "the second model check disagreed",
     "llm_label_conflict": "the model's label contradicts the decision",
+    "llm_disagrees_with_model": "the language model's reading of the text and the trained model's score disagree",
     "llm_unavailable": "the language model could not be reached",
     "llm_budget_exhausted": "the run's token budget was spent",
     "new_activity_after_clarification": "new activity after a clarification request",
