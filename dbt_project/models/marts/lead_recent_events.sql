@@ -25,41 +25,50 @@ with events as (
     from {{ ref('lead_events') }}
 ),
 
-firsts as (
+ranked as (
+    -- One sort of all events; the message count rides on the same window.
     select
         *,
-        -- The newest occurrence of each distinct text: the LLM quotes a repeated message once.
-        message_text is not null
-        and row_number() over (
-            partition by lead_id, message_text order by occurred_at desc, event_id desc, source desc
-        ) = 1 as is_newest_of_its_text
-    from events
-),
-
-ranked as (
-    select
-        lead_id,
-        source,
-        event_id,
-        event_type,
-        occurred_at,
-        page_url,
-        message,
-        message_text,
         row_number() over newest_first as event_rank,
-        case when message_text is not null then count(message_text) over newest_first end as message_rank,
-        case
-            when is_newest_of_its_text then count(case when is_newest_of_its_text then 1 end) over newest_first
-        end as distinct_message_rank
-    from firsts
+        case when message_text is not null then count(message_text) over newest_first end as message_rank
+    from events
     window newest_first as (
         partition by lead_id order by occurred_at desc, event_id desc, source desc
         rows between unbounded preceding and current row
     )
+),
+
+newest_of_each_text as (
+    -- The LLM quotes a repeated message once, where it was last written. Only rows with a message.
+    select lead_id, event_rank
+    from ranked
+    where message_text is not null
+    qualify row_number() over (partition by lead_id, message_text order by event_rank) = 1
+),
+
+distinct_texts as (
+    select
+        lead_id,
+        event_rank,
+        row_number() over (partition by lead_id order by event_rank) as distinct_message_rank
+    from newest_of_each_text
+    qualify distinct_message_rank <= {{ distinct_messages }}
 )
 
-select *
-from ranked
-where event_rank <= {{ timeline_events }}
-   or message_rank <= {{ messages }}
-   or distinct_message_rank <= {{ distinct_messages }}
+select
+    r.lead_id,
+    r.source,
+    r.event_id,
+    r.event_type,
+    r.occurred_at,
+    r.page_url,
+    r.message,
+    r.message_text,
+    r.event_rank,
+    r.message_rank,
+    d.distinct_message_rank
+from ranked as r
+left join distinct_texts as d using (lead_id, event_rank)
+where r.event_rank <= {{ timeline_events }}
+   or r.message_rank <= {{ messages }}
+   or d.distinct_message_rank is not null
