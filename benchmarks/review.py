@@ -32,6 +32,7 @@ from leadgate.policy import load_policy
 from leadgate.review.reviewers import add_reviewer
 from leadgate.review.web.app import create_app
 from leadgate.store import db
+from tests.fixtures.dbt.models import build_lead_recent_events
 from tests.writer_holder import another_writer
 
 PASSWORD = "benchmark password"
@@ -69,6 +70,7 @@ def build(settings: LeadgateSettings, n: int) -> None:
             from marts.lead_features f, range(3) r(k)
             """
         )
+        build_lead_recent_events(con)  # by the dbt model's own SQL
         con.execute(
             """
             insert into scoring.scores (score_id, lead_id, scored_at, scorer, scorer_version, policy_version,

@@ -6,7 +6,6 @@ identifiers are fixed strings.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,13 +13,14 @@ from typing import Any
 
 import duckdb
 
-from leadgate.store.invariants import age_text, relation_exists
+from leadgate.store.invariants import age_text
+from leadgate.store.recent_events import timeline_and_messages
 from leadgate.store.sql import dict_rows as _dicts
+from leadgate.store.sql import json_value as _json
+from leadgate.store.sql import relation_exists
 
 PAGE_SIZE = 50
 SORTS = ("priority", "oldest")
-MESSAGES = 50
-EVENTS_READ = 500  # newest events read for one item: its timeline and its messages
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,6 @@ class QueuePage:
     pending: int
     page: int
     pages: int
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 def _where(f: QueueFilter) -> tuple[str, list[Any]]:
@@ -162,20 +158,9 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
     item["reasons"] = _json(item.get("reasons")) or []
     item["unknowns"] = _json(item.get("unknowns")) or []
     item["recent_events"] = _json(item.get("recent_events")) or []
-    has_events = relation_exists(con, "marts", "lead_events")
-    events = (
-        _dicts(
-            con,
-            "select occurred_at, source, event_type, page_url, message from marts.lead_events"
-            " where lead_id = ? order by occurred_at desc limit ?",
-            [lead_id, EVENTS_READ],
-        )
-        if has_events
-        else []
-    )
+    timeline, item["messages"] = timeline_and_messages(con, lead_id)
     if not item["recent_events"]:
-        item["recent_events"] = events[:10]
-    item["messages"] = [e for e in events if e["message"] and e["message"].strip()][:MESSAGES]
+        item["recent_events"] = timeline
     latest = item.get("latest_message")
     if latest and latest.strip() and all(m["message"] != latest for m in item["messages"]):
         # The message the item was queued with, when the marts no longer have it (or have newer ones).
@@ -194,7 +179,7 @@ def item_detail(con: duckdb.DuckDBPyConnection, item_id: int) -> dict[str, Any] 
         " where lead_id = ? and item_id <> ? order by item_id desc",
         [lead_id, int(item_id)],
     )
-    item["quality_failures"] = _quality_failures(con, item, has_events)
+    item["quality_failures"] = _quality_failures(con, item, relation_exists(con, "marts", "lead_events"))
     item["lead"], item["account"], item["account_leads"] = _account_context(con, lead_id)
     return item
 

@@ -9,7 +9,6 @@ so nothing here may import Prefect, dbt or Great Expectations.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -29,16 +28,13 @@ from leadgate.review.sla import overdue_count
 from leadgate.store import db, read_copy
 from leadgate.store.erasure_list import drop_erased
 from leadgate.store.invariants import age_text, review_metrics  # noqa: F401 (review_metrics re-exported)
+from leadgate.store.recent_events import recent_events, recent_events_sql
 from leadgate.store.sql import dict_rows as _dicts
+from leadgate.store.sql import json_value as _json
 from leadgate.store.sql import registered, relation_exists, transaction
 from leadgate.store.states import utcnow
 
-RECENT_EVENTS = 10
 LIST_STATUSES = (*(s.value for s in ReviewStatus), "all")
-
-
-def _json(value: Any) -> Any:
-    return json.loads(value) if isinstance(value, str) else value
 
 
 class ReviewService:
@@ -90,13 +86,8 @@ class ReviewService:
             item = found[0]
             item["reasons"] = _json(item["reasons"]) or []
             item["recent_events"] = _json(item["recent_events"])
-            if item["recent_events"] is None and relation_exists(con, "marts", "lead_events"):
-                item["recent_events"] = _dicts(
-                    con,
-                    "select occurred_at, source, event_type, page_url, message from marts.lead_events"
-                    " where lead_id = ? order by occurred_at desc limit ?",
-                    [item["lead_id"], RECENT_EVENTS],
-                )
+            if item["recent_events"] is None:
+                item["recent_events"] = recent_events(con, item["lead_id"])
             state = con.execute(
                 "select state from lifecycle.lead_states where lead_id = ?", [item["lead_id"]]
             ).fetchall()
@@ -251,7 +242,6 @@ def queue_review_items(
     if frame.empty:
         return 0
     has_features = relation_exists(con, "marts", "lead_features")
-    has_events = relation_exists(con, "marts", "lead_events")
     features = (
         "marts.lead_features"
         if has_features
@@ -261,13 +251,7 @@ def queue_review_items(
             " null::varchar as job_title, null::varchar as latest_message where false)"
         )
     )
-    events = (
-        """(select lead_id, to_json(list({'occurred_at': occurred_at, 'source': source, 'event_type': event_type,
-                'page_url': page_url, 'message': message} order by occurred_at desc, event_id desc)[1:10]) as recent_events
-            from marts.lead_events where lead_id in (select lead_id from _review_queue) group by lead_id)"""
-        if has_events
-        else "(select null::varchar as lead_id, null::json as recent_events where false)"
-    )
+    events = recent_events_sql(con, "_review_queue")
     with registered(con, _review_queue=frame), transaction(con):
         con.execute(
             "update review.items set status = 'superseded', decided_at = ? "

@@ -46,7 +46,8 @@ from leadgate.scoring.pii import scrub_features
 from leadgate.scoring.prompts import load_prompt
 from leadgate.store import db
 from leadgate.store.erasure_list import erased_lead_ids
-from leadgate.store.llm_cache import load_cache, load_validation_cache, recent_messages, record_llm_calls, store_cache
+from leadgate.store.llm_cache import load_cache, load_validation_cache, record_llm_calls, store_cache
+from leadgate.store.recent_events import recent_messages
 
 SCORER_NAME, SCORER_VERSION = "llm", "1.0.0"
 PREPARE_BATCHES = 25  # leads are scrubbed and looked up this many batches at a time

@@ -1,4 +1,4 @@
-"""The LLM scorer's database side: the answer cache, the call log, and the recent messages a prompt quotes."""
+"""The LLM scorer's database side: the answer cache and the call log (its messages: store/recent_events.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import duckdb
 import pandas as pd
 
 from connectors.llm import CacheEntry, CallRecord
-from leadgate.store.sql import registered, relation_exists
+from leadgate.store.sql import registered
 
 
 def load_cache(con: duckdb.DuckDBPyConnection, keys: list[str]) -> dict[str, dict[str, Any]]:
@@ -91,21 +91,3 @@ def record_llm_calls(con: duckdb.DuckDBPyConnection, calls: list[CallRecord], ru
             [run_id],
         )
     return len(calls)
-
-
-def recent_messages(con: duckdb.DuckDBPyConnection, lead_ids: list[str], limit: int = 3) -> dict[str, list[str]]:
-    """The latest distinct non-empty messages per lead from marts.lead_events, newest first."""
-    if not lead_ids or not relation_exists(con, "marts", "lead_events"):
-        return {}
-    with registered(con, _llm_leads=pd.DataFrame({"lead_id": lead_ids})):
-        rows = con.execute(
-            """
-            select lead_id, list(message order by last_at desc)[1:?] from (
-                select e.lead_id, trim(e.message) as message, max(e.occurred_at) as last_at
-                from marts.lead_events e join _llm_leads l using (lead_id)
-                where nullif(trim(e.message), '') is not null group by all)
-            group by lead_id
-            """,
-            [limit],
-        ).fetchall()
-    return {lead_id: list(messages) for lead_id, messages in rows}

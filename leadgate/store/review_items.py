@@ -12,13 +12,12 @@ import pandas as pd
 from leadgate.lifecycle import LeadState, ReviewStatus
 from leadgate.scoring.fields import is_blank
 from leadgate.store.erasure_list import erased_lead_ids
-from leadgate.store.sql import registered, relation_exists, transaction
+from leadgate.store.recent_events import recent_events_sql
+from leadgate.store.sql import registered, transaction
 from leadgate.store.states import utcnow
 
 if TYPE_CHECKING:
     from leadgate.routing.decision import RouteDecision
-
-RECENT_EVENTS = 10
 
 
 def current_context(con: duckdb.DuckDBPyConnection, lead_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -127,15 +126,7 @@ def open_review_items(
     leaving = pd.DataFrame({"lead_id": _text([d.lead_id for d in decisions if d.state != LeadState.NEEDS_REVIEW])})
     items = _items_frame(review, frame)
     now = utcnow()
-    events = (
-        f"""(select lead_id, to_json(list({{'occurred_at': occurred_at, 'source': source, 'event_type': event_type,
-                    'page_url': page_url, 'message': message}} order by occurred_at desc, event_id desc)) as recent_events
-             from (select *, row_number() over (partition by lead_id order by occurred_at desc, event_id desc) as rn
-                   from marts.lead_events where lead_id in (select lead_id from _review_items))
-             where rn <= {RECENT_EVENTS} group by lead_id)"""
-        if relation_exists(con, "marts", "lead_events")
-        else "(select null::varchar as lead_id, null::json as recent_events where false)"
-    )
+    events = recent_events_sql(con, "_review_items")
     with registered(con, _review_items=items, _leaving_review=leaving), transaction(con):
         superseded = con.execute(
             """
@@ -147,7 +138,7 @@ def open_review_items(
             """,
             [now],
         ).fetchall()[0][0]
-        # `events` is one of two fixed SQL texts chosen above; values are bound.
+        # `events` is a fixed SQL text (recent_events_sql); values are bound.
         added = con.execute(
             f"""
             insert into review.items (lead_id, feature_hash, score_id, email, full_name, company, job_title, score,

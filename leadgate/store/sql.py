@@ -1,7 +1,8 @@
-"""The three shapes every store write repeats: a transaction, DataFrames registered for one statement, a table check."""
+"""The shapes every store access repeats: a transaction, DataFrames registered for one statement, a table check, rows."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -56,3 +57,8 @@ def dict_rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None
     cur = con.execute(sql, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value as Python (DuckDB hands JSON to Python as text)."""
+    return json.loads(value) if isinstance(value, str) else value

@@ -243,3 +243,37 @@ def test_a_forgotten_person_is_never_rebuilt_even_if_raw_holds_their_events_agai
     assert query(settings, "select count(*) from marts.lead_features") == query(
         built.settings, "select count(*) - 1 from marts.lead_features"
     )
+
+
+def test_recent_events_rank_each_leads_events_newest_first_for_review_and_the_llm(built: Built) -> None:
+    ann = lead(built.settings, "ann@initrode.com")
+    rows = query(
+        built.settings,
+        "select event_rank, event_id, message_rank, distinct_message_rank from marts.lead_recent_events"
+        " where lead_id = ? order by event_rank",
+        [ann["lead_id"]],
+    )
+    # Her own events and the anonymous ones stitched to her; the form's text is her one message.
+    assert rows == [
+        (1, "e-a5", None, None),
+        (2, "w-a4", None, None),
+        (3, "f-a3", 1, 1),
+        (4, "w-a2", None, None),
+        (5, "w-a1", None, None),
+    ]
+    everyone = query(built.settings, "select count(*), count(distinct lead_id) from marts.lead_recent_events")
+    assert everyone == query(built.settings, "select count(*), count(distinct lead_id) from marts.lead_events")
+
+
+def test_a_forgotten_lead_has_no_recent_events_now_or_after_the_next_build(built: Built, tmp_path) -> None:
+    from leadgate.store.forget import forget_person
+
+    settings = make_settings(tmp_path)
+    shutil.copyfile(built.settings.db_path, settings.db_path)
+    lead_id = lead(settings, "ann@initrode.com")["lead_id"]
+    recent = "select count(*) from marts.lead_recent_events where lead_id = ?"
+    assert query(settings, recent, [lead_id]) == [(5,)]
+    report = forget_person(settings, "ann@initrode.com")
+    assert report.tables["marts.lead_recent_events"] == 5 and query(settings, recent, [lead_id]) == [(0,)]
+    run_dbt(settings)
+    assert query(settings, recent, [lead_id]) == [(0,)]

@@ -12,6 +12,7 @@ from leadgate.policy import load_policy
 from leadgate.store import db
 from leadgate.store.forget import ForgetError, forget_person
 from leadgate.store.invariants import collect_status
+from leadgate.store.recent_events import recent_events, recent_messages
 from leadgate.sync.outbox import run_sync
 from tests.fixtures.services import builders
 from tests.writer_holder import another_writer
@@ -89,6 +90,25 @@ def test_forget_leaves_no_trace_of_the_person_and_keeps_audit_rows(seeded):
     # Conservation still holds: the erased records are counted per file.
     assert status["ok"], [inv for inv in status["invariants"] if not inv["ok"]]
     assert status["events"]["erased"] == 6
+
+
+def test_a_forgotten_lead_has_no_recent_events_left_for_review_or_the_llm(seeded):
+    settings, ids = seeded
+    lead_id = ids[ALICE]
+    with db.read_connection(settings) as con:
+        kept = con.execute("select count(*) from marts.lead_recent_events where lead_id = ?", [lead_id]).fetchall()
+        others = con.execute("select count(*) from marts.lead_recent_events where lead_id <> ?", [lead_id]).fetchall()
+    assert kept[0][0] == 4  # her four events, each within the newest ten
+
+    report = forget_person(settings, ALICE)
+
+    assert report.tables["marts.lead_recent_events"] == 4
+    with db.read_connection(settings) as con:
+        assert con.execute("select count(*) from marts.lead_recent_events where lead_id = ?", [lead_id]).fetchall() == [
+            (0,)
+        ]
+        assert con.execute("select count(*) from marts.lead_recent_events").fetchall() == others
+        assert recent_messages(con, [lead_id]) == {} and recent_events(con, lead_id) == []
 
 
 def test_forget_before_dbt_ran_finds_the_lead_by_the_installation_salt(settings):

@@ -19,6 +19,7 @@ from leadgate.policy import load_policy
 from leadgate.scoring.llm import record_llm_scores, score_with_llm
 from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator, heuristic_answer, heuristic_score, heuristic_validate
+from tests.fixtures.dbt.models import build_lead_recent_events
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "llm"
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -469,9 +470,13 @@ def test_recent_messages_come_from_lead_events_scrubbed(settings, emu):
     row = synthetic_rows(1, template=5)[0]
     with db.connect(settings) as con:
         con.execute("create schema if not exists marts")
-        con.execute("create table marts.lead_events (lead_id varchar, message varchar, occurred_at timestamptz)")
         con.execute(
-            "insert into marts.lead_events values (?, ?, '2026-02-01'), (?, ?, '2026-02-20'), (?, '', '2026-02-21')",
+            "create table marts.lead_events (lead_id varchar, source varchar, event_id varchar, event_type varchar,"
+            " occurred_at timestamptz, page_url varchar, message varchar)"
+        )
+        con.execute(
+            "insert into marts.lead_events (lead_id, source, event_id, occurred_at, message)"
+            " values (?, 'form', 'f1', '2026-02-01', ?), (?, 'chat', 'c1', '2026-02-20', ?), (?, 'chat', 'c2', '2026-02-21', '')",
             [
                 row["lead_id"],
                 f"Older note: call {row['first_name']} on +44 7700 900123",
@@ -480,6 +485,7 @@ def test_recent_messages_come_from_lead_events_scrubbed(settings, emu):
                 row["lead_id"],
             ],
         )
+        build_lead_recent_events(con)  # what dbt builds from them
     run_llm(settings, emu, lead_frame([row]))
     [lead] = emu.scored("score")[0].leads
     assert lead["messages"] == ["We need a quote for 80 seats", "Older note: call [NAME] on [PHONE]"]
