@@ -226,3 +226,23 @@ def test_metrics_show_override_rate_latest_drift_and_retrain_due_per_version(dri
         page = client.get("/metrics").text
     row = next(r for r in page.split("<tr>") if r.startswith(f"<td>{version} (champion)"))
     assert "<td>100%</td>" in row and f"<strong>drift</strong>: {watched}" in row and "<strong>due</strong>" in row
+
+
+def test_the_pipeline_flow_sends_the_drift_alert_from_the_alert_settings(drifting, hooks, prefect_api, monkeypatch):
+    from prefect import flow
+
+    from flows.pipeline import drift_alert
+
+    settings, version, leads, watched = drifting
+    drift = _run(settings, _scaled(leads, watched, 1.3), "run-p1", None)["decide"]["model"]["drift"]
+    monkeypatch.setenv("LEADGATE_ALERT_WEBHOOK_URL", hooks.slack_url)
+    monkeypatch.setenv("LEADGATE_ALERT_FORMAT", "slack")
+
+    @flow
+    def two_runs() -> list[dict]:  # the flow's task, as `leadgate run` calls it after the review alert
+        return [drift_alert(settings, run_id, drift) for run_id in ("run-p1", "run-p2")]
+
+    first, second = two_runs()
+    assert (first["status"], second["status"]) == ("delivered", "already_sent")
+    (message,) = hooks.messages("slack")
+    assert f"model {version} drifted" in message["text"]
