@@ -16,6 +16,7 @@ Combination (policy section `llm`; `LlmPolicy`'s defaults when the policy file h
   that `promotes` its lead is replaced by the answer the lead gets when asked alone.
 - scoring.scores: a baseline row for every lead, and an `llm` row (model, prompt version, input hash)
   for every lead the model answered, used or not; routing points at the row it used.
+- With a promoted model the LLM builds on the model's rows instead (LlmBase; leadgate.scoring.llm_model).
 """
 
 from __future__ import annotations
