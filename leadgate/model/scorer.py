@@ -11,6 +11,7 @@ from leadgate.model import metrics
 from leadgate.model.artifact import LeadModel
 from leadgate.model.snapshots import AGE_SUFFIX, snapshot_features
 from leadgate.policy import Policy
+from leadgate.routing.ranges import RANGE_COLUMNS, range_columns
 from leadgate.scoring.baseline import ENGAGEMENT_COLUMNS, SCORE_COLUMNS, BaselineScorer
 
 NOUNS = {col: (single, plural) for col, single, plural in ENGAGEMENT_COLUMNS.values()}
@@ -126,23 +127,69 @@ class ModelScorer:
         return np.array([bands[t].threshold for t in tier_of(target, size, policy)], dtype=float)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
-        columns = [*SCORE_COLUMNS, "model_version"]
+        columns = [*SCORE_COLUMNS, "model_version", *RANGE_COLUMNS]
         parts = self.baseline.parts(features, now)  # fit and engagement: the routing rules read them
         if parts is None:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-        frame = snapshot_features(features.reset_index(drop=True), now)
-        p, _, points = self.model.probability_points(frame)
-        t = self.thresholds(features.reset_index(drop=True))
+        leads = features.reset_index(drop=True)
+        frame = snapshot_features(leads, now)
+        design = self.model.design(frame)
+        contrib, base = self.model.contributions(frame, design)
+        p, _, points = self.model.points_from(contrib, base)
+        t = self.thresholds(leads)
         self.drift.add(frame, p)
+        ranges = self.ranges(leads, design, base + contrib.sum(axis=1), p, t)
         return parts.frame.assign(
             score=p,
             qualified=p >= t,
-            confidence=metrics.confidence(p, t, self.policy.scoring.confidence),
+            confidence=np.clip(ranges["range_margin"] / self.policy.scoring.confidence.margin_scale, 0.0, 1.0),
             reasons=reasons(self.model, frame, points, self.policy.routing.top_reasons),
             scorer=self.name,
             scorer_version=self.version,
             model_version=self.version,
+            **ranges,
         )[columns]
+
+    def ranges(self, leads: pd.DataFrame, design, z: np.ndarray, p: np.ndarray, t: np.ndarray) -> dict:
+        """The range rule with the model's own probability over the unknowns' values (RANGE_COLUMNS).
+
+        Only leads with an unknown fit field are re-predicted; the others' range is their probability.
+        """
+        from leadgate.model.unknowns import ModelRescorer
+        from leadgate.routing.ranges import score_ranges, unknown_masks
+        from leadgate.routing.tiers import for_model
+
+        n = len(leads)
+        out = {
+            "range_verdict": np.full(n, "", dtype=object),
+            "range_margin": np.abs(p - t),
+            "range_low": p.copy(),
+            "range_high": p.copy(),
+            "unknowns": [()] * n,
+            "material_unknowns": [()] * n,
+        }
+        any_unknown = np.zeros(n, dtype=bool)
+        for m in unknown_masks(leads).values():
+            any_unknown |= m
+        idx = np.flatnonzero(any_unknown)
+        if not len(idx):
+            return out
+        x, base = design
+        sub = (x[idx], None if base is None else base[idx])
+        policy = for_model(self.policy)
+        r = score_ranges(
+            leads.iloc[idx].reset_index(drop=True),
+            policy,
+            score=p[idx],
+            rescorer=lambda masks, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, masks, named),
+        )
+        for name, values in range_columns(r).items():
+            if isinstance(out[name], list):
+                for i, v in zip(idx.tolist(), values):
+                    out[name][i] = v
+            else:
+                out[name][idx] = values
+        return out
 
 
 class DriftTally:

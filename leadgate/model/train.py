@@ -15,6 +15,7 @@ from leadgate.model import encoding, metrics, registry
 from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
 from leadgate.model.snapshots import features_frame, training_rows
+from leadgate.model.unknowns import field_values
 
 TEST_SHARE = 0.2
 MIN_ROWS, MIN_PER_CLASS = 50, 10
@@ -57,7 +58,8 @@ def fit_model(frame: pd.DataFrame, y: np.ndarray) -> tuple[dict, object, dict]:
         raise TrainingError("no usable feature: every column is constant, empty or an identifier")
     sel = select_family(frame, y, spec)
     cal, cal_scores = choose_calibration(sel.oof, y)
-    doc = {"family": sel.family, "spec": spec, "calibration": cal}
+    # the values each fit field took: what an unknown one could be when the model values its range
+    doc = {"family": sel.family, "spec": spec, "calibration": cal, "field_values": field_values(frame)}
     booster = None
     if sel.family == "lightgbm":
         booster = fit_trees(encoding.tree_matrix(frame, spec), y, len(spec["categorical"]), sel.rounds)
