@@ -51,12 +51,12 @@ def split(rows: pd.DataFrame, y: np.ndarray, time_split: bool) -> tuple[np.ndarr
     return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
-def fit_model(frame: pd.DataFrame, y: np.ndarray) -> tuple[dict, object, dict]:
-    """Choose the family by CV log loss, calibrate out of fold, refit on every row; returns (doc, booster, scores)."""
+def fit_model(frame: pd.DataFrame, y: np.ndarray, family: str | None = None) -> tuple[dict, object, dict]:
+    """Choose the family by CV log loss (or take `family`), calibrate out of fold, refit; returns (doc, booster, scores)."""
     spec = encoding.build_spec(frame)
     if not spec["numeric"] and not spec["categorical"]:
         raise TrainingError("no usable feature: every column is constant, empty or an identifier")
-    sel = select_family(frame, y, spec)
+    sel = select_family(frame, y, spec, family)
     cal, cal_scores = choose_calibration(sel.oof, y)
     # the values each fit field took: what an unknown one could be when the model values its range
     doc = {"family": sel.family, "spec": spec, "calibration": cal, "field_values": field_values(frame)}
