@@ -1,4 +1,4 @@
-"""Scoring with a registered model: calibrated probability, confidence from its distance to the threshold, reasons."""
+"""Scoring with a registered model: calibrated probability, confidence from the range rule over its unknowns, reasons."""
 
 from __future__ import annotations
 

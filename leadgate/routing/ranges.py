@@ -10,6 +10,10 @@ unknown leaves open whether it is a named account), so the range is taken per ti
 each against that tier's threshold. The verdict: `qualified` / `nurture` when every such range lies
 on one side, else `straddle`; `margin` is the range's distance to the threshold (0 when it
 straddles; |score - threshold| with nothing unknown), from which the baseline's confidence comes.
+
+What a true value would do to the score is a `Rescorer`'s business: `PointsRescorer` is the
+baseline's formula above; a model re-predicts its own probability (leadgate/model/unknowns.py) and
+puts the results in its scored batch (RANGE_COLUMNS), which routing reads instead of the points rule.
 """
 
 from __future__ import annotations
