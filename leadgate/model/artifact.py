@@ -9,6 +9,7 @@ from pathlib import Path
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from leadgate.model import encoding
 from leadgate.model.encoding import linear_numeric
@@ -49,18 +50,33 @@ class LeadModel:
         """Calibrated probability of converting."""
         return calibrate(self.doc["calibration"], self.raw(frame))
 
-    def contributions(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    def design(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+        """One column per feature (`names`): its encoded value (trees) or its log-odds contribution (linear, with the base)."""
+        if self.family == "lightgbm":
+            return encoding.tree_matrix(frame, self.spec), None
+        return self._linear(frame)
+
+    def raw_from(self, x: np.ndarray, base: np.ndarray | None) -> np.ndarray:
+        """Uncalibrated log-odds of rows of a `design` matrix (some columns possibly changed)."""
+        if self.family == "lightgbm":
+            return self.booster.predict(x, raw_score=True, num_threads=1)
+        return base + x.sum(axis=1)
+
+    def contributions(self, frame: pd.DataFrame, design=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
 
         Linear: coef * (x - training mean) per column, summed per feature (a category: its coefficient
         minus the block's average). Trees: TreeSHAP (pred_contrib), or the path attribution for big batches.
         """
-        if self.family == "lightgbm":
-            x = encoding.tree_matrix(frame, self.spec)
-            if len(frame) <= SHAP_MAX_ROWS:
-                out = self.booster.predict(x, pred_contrib=True, num_threads=1)
-                return out[:, :-1], out[:, -1]
-            return self._path_contributions(x)
+        x, base = self.design(frame) if design is None else design
+        if self.family != "lightgbm":
+            return x, base
+        if len(x) <= SHAP_MAX_ROWS:
+            out = self.booster.predict(x, pred_contrib=True, num_threads=1)
+            return out[:, :-1], out[:, -1]
+        return self._path_contributions(x)
+
+    def _linear(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         lin = self.doc["linear"]
         coef, mean = np.asarray(lin["coef"]), np.asarray(lin["column_mean"])
         groups = np.asarray(encoding.linear_groups(self.spec), dtype=int)
@@ -85,21 +101,30 @@ class LeadModel:
         It adds up to the log-odds exactly, like TreeSHAP, at the cost of one leaf look-up per tree.
         """
         if self._paths is None:
-            self._paths = _leaf_paths(self.booster.dump_model(), len(self.names))
-        tables, base = self._paths
+            tables, base = _leaf_paths(self.booster.dump_model(), len(self.names))
+            offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
+            self._paths = (np.vstack(tables), offsets, base)
+        table, offsets, base = self._paths
         leaves = self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
-        contrib = np.zeros((len(x), len(self.names)))
-        for t, table in enumerate(tables):
-            contrib += table[leaves[:, t]]
-        return contrib, np.full(len(x), base)
+        n, trees = leaves.shape
+        # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
+        # tree order, as adding the tables one by one would, in one pass
+        pick = sparse.csr_matrix(
+            (np.ones(n * trees), (leaves + offsets).ravel(), np.arange(0, n * trees + 1, trees)),
+            shape=(n, len(table)),
+        )
+        return np.asarray(pick @ table), np.full(n, base)
 
-    def probability_points(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def probability_points(self, frame: pd.DataFrame, design=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability, base probability, per-feature probability contributions summing to p - base).
 
         Log-odds contributions are scaled by the secant of the calibrated curve between the base and the
         lead's log-odds, so they keep their sign and order and add up to the probability's move.
         """
-        contrib, base = self.contributions(frame)
+        return self.points_from(*self.contributions(frame, design))
+
+    def points_from(self, contrib: np.ndarray, base: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """probability_points from contributions already computed."""
         z = base + contrib.sum(axis=1)
         cal = self.doc["calibration"]
         p, p0 = calibrate(cal, z), calibrate(cal, base)

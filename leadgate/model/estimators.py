@@ -88,8 +88,8 @@ class Selection:
     rounds: int  # LightGBM rounds (mean best iteration over folds)
 
 
-def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
-    """Out-of-fold log-odds of both families on the training rows; the lower log loss wins."""
+def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict, family: str | None = None) -> Selection:
+    """Out-of-fold log-odds of both families on the training rows; the lower log loss wins (unless `family` is given)."""
     splits = folds(y)
     xl = encoding.linear_matrix(frame, spec)
     oof_lin = np.zeros(len(y))
@@ -113,7 +113,7 @@ def select_family(frame: pd.DataFrame, y: np.ndarray, spec: dict) -> Selection:
     for booster, (_, test) in zip(boosters.boosters, splits):
         oof_tree[test] = booster.predict(xt[test], num_iteration=best, raw_score=True, num_threads=1)
     losses = {"logistic": log_loss(y, sigmoid(oof_lin)), "lightgbm": log_loss(y, sigmoid(oof_tree))}
-    family = min(losses, key=losses.get)
+    family = family or min(losses, key=losses.get)
     return Selection(family, oof_lin if family == "logistic" else oof_tree, losses, round(best * 1.1))
 
 

@@ -51,16 +51,16 @@ def record_shadow(
     now: datetime,
 ) -> int:
     """Score the batch with the shadow, route its scores on paper (nothing applied) and record both states."""
+    from leadgate.routing.ranges import RANGE_COLUMNS
     from leadgate.routing.rules import route_leads
 
     scored = shadow.score(features, now)
     if scored.empty:
         return 0
-    mine = merged.drop(
-        columns=[c for c in ("score", "confidence", "qualified", "reasons", "scorer") if c in merged]
-    ).merge(
-        scored[["lead_id", "score", "confidence", "qualified", "scorer"]], on="lead_id", how="inner"
-    )  # routed as a model
+    own = ["score", "confidence", "qualified", "reasons", "scorer", *RANGE_COLUMNS]  # the shadow's, not the champion's
+    mine = merged.drop(columns=[c for c in own if c in merged]).merge(
+        scored[["lead_id", *(c for c in own if c in scored and c != "reasons")]], on="lead_id", how="inner"
+    )  # routed as a model, on its own ranges
     paper = {d.lead_id: d.state for d in route_leads(mine, gate, policy)}
     champion = {d.lead_id: d.state for d in decisions}
     champion_score = dict(zip(merged["lead_id"], merged["score"]))

@@ -1,4 +1,4 @@
-"""Scoring with a registered model: calibrated probability, confidence from its distance to the threshold, reasons."""
+"""Scoring with a registered model: calibrated probability, confidence from the range rule over its unknowns, reasons."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from leadgate.model import metrics
 from leadgate.model.artifact import LeadModel
 from leadgate.model.snapshots import AGE_SUFFIX, snapshot_features
 from leadgate.policy import Policy
-from leadgate.scoring.baseline import ENGAGEMENT_COLUMNS, BaselineScorer
+from leadgate.routing.ranges import RANGE_COLUMNS, range_columns
+from leadgate.scoring.baseline import ENGAGEMENT_COLUMNS, SCORE_COLUMNS, BaselineScorer
 
 NOUNS = {col: (single, plural) for col, single, plural in ENGAGEMENT_COLUMNS.values()}
 NOUNS |= {
@@ -56,47 +57,42 @@ def _significant(x: np.ndarray, digits: int = 3) -> np.ndarray:
 
 def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int) -> list[list[dict]]:
     """Top contributions per lead in probability points, worded from the lead's own values."""
-    n, names = len(frame), model.names
+    names = model.names
     numeric = {s["name"] for s in model.spec["numeric"]}
     binary = {s["name"] for s in model.spec["numeric"] if s.get("binary")}
     k = min(top, len(names))
     order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :k]
     picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)  # score points (probability x 100)
-    values: list = []  # per text id: (feature, value), worded only when some lead's reason uses it
-    text_ids = np.empty((n, len(names)), dtype=np.int64)
-    for j, name in enumerate(names):
-        column = frame[name] if name in frame else pd.Series([None] * n)
+    # Only the picked (lead, feature) cells are worded: each feature's values among them are factorised,
+    # so a text id stands for one (feature, value as printed) and is worded once.
+    values: list = []  # per text id: (feature, value)
+    picked_text = np.empty(order.shape, dtype=np.int64)
+    for j in np.unique(order).tolist():
+        rows, slots = np.nonzero(order == j)
+        name = names[j]
+        column = frame[name].iloc[rows] if name in frame else pd.Series([None] * len(rows))
         if name in numeric:  # as printed: whole days, 3 significant digits, so equal texts share an id
             x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             column = pd.Series(np.round(x) if name.endswith(AGE_SUFFIX) else _significant(x))
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
-        text_ids[:, j] = np.where(codes < 0, len(values) + len(uniques), codes + len(values))
+        picked_text[rows, slots] = np.where(codes < 0, len(values) + len(uniques), codes + len(values))
         values.extend((j, u) for u in uniques.tolist())
         values.append((j, None))
     words = [_word(name, name in numeric, name in binary) for name in names]
-    picked_text = np.take_along_axis(text_ids, order, axis=1)
     tenths = np.round(picked * 10).astype(np.int64)
     combos, inverse = np.unique(picked_text * 100_000 + (tenths + 50_000), return_inverse=True)
-    details = np.array(
-        [
-            f"{words[values[c // 100_000][0]](values[c // 100_000][1])}: {((c % 100_000) - 50_000) / 1000:+.2f}"
-            for c in combos.tolist()
-        ],
-        dtype=object,
-    )[inverse.reshape(picked.shape)]
-    feature_names = np.asarray(names, dtype=object)[order]
-    # below half a point a reason would read "+0.00"
-    return [
-        [{"feature": f, "points": p, "detail": d} for f, p, d in zip(fr, pr, dr) if abs(p) >= 0.5]
-        for fr, pr, dr in zip(feature_names.tolist(), picked.tolist(), details.tolist())
-    ]
-
-
-class _BaselineParts(BaselineScorer):
-    """The baseline's fit, engagement and completeness (the routing rules read them) without its reasons."""
-
-    def _reasons(self, contributions, texts, counts, centre, age_days, decay) -> list[list[dict]]:
-        return [[] for _ in range(len(counts))]
+    # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed)
+    made = np.empty(len(combos), dtype=object)
+    for i, c in enumerate(combos.tolist()):
+        j, value = values[c // 100_000]
+        t = (c % 100_000) - 50_000
+        made[i] = {"feature": names[j], "points": t / 10, "detail": f"{words[j](value)}: {t / 1000:+.2f}"}
+    out = made[inverse.reshape(picked.shape)].tolist()
+    # below half a point a reason would read "+0.00"; sorted by size, so the kept reasons are a prefix
+    kept = (np.abs(picked) >= 0.5).sum(axis=1)
+    for i in np.flatnonzero(kept < k).tolist():
+        out[i] = out[i][: kept[i]]
+    return out
 
 
 class ModelScorer:
@@ -107,7 +103,7 @@ class ModelScorer:
     def __init__(self, model: LeadModel, version: str, policy: Policy) -> None:
         self.model, self.version, self.model_version = model, version, version
         self.policy = policy
-        self.baseline = _BaselineParts(policy)
+        self.baseline = BaselineScorer(policy)
         self.required_columns = self.baseline.required_columns
         self.drift = DriftTally(model)
 
@@ -131,22 +127,69 @@ class ModelScorer:
         return np.array([bands[t].threshold for t in tier_of(target, size, policy)], dtype=float)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
-        scored = self.baseline.score(features, now)
-        if scored.empty:
-            return scored.assign(model_version=pd.Series(dtype=object))
-        frame = snapshot_features(features.reset_index(drop=True), now)
-        p, _, points = self.model.probability_points(frame)
-        t = self.thresholds(features.reset_index(drop=True))
+        columns = [*SCORE_COLUMNS, "model_version", *RANGE_COLUMNS]
+        parts = self.baseline.parts(features, now)  # fit and engagement: the routing rules read them
+        if parts is None:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+        leads = features.reset_index(drop=True)
+        frame = snapshot_features(leads, now)
+        design = self.model.design(frame)
+        contrib, base = self.model.contributions(frame, design)
+        p, _, points = self.model.points_from(contrib, base)
+        t = self.thresholds(leads)
         self.drift.add(frame, p)
-        return scored.assign(
+        ranges = self.ranges(leads, design, base + contrib.sum(axis=1), p, t)
+        return parts.frame.assign(
             score=p,
             qualified=p >= t,
-            confidence=metrics.confidence(p, t, self.policy.scoring.confidence),
+            confidence=np.clip(ranges["range_margin"] / self.policy.scoring.confidence.margin_scale, 0.0, 1.0),
             reasons=reasons(self.model, frame, points, self.policy.routing.top_reasons),
             scorer=self.name,
             scorer_version=self.version,
             model_version=self.version,
+            **ranges,
+        )[columns]
+
+    def ranges(self, leads: pd.DataFrame, design, z: np.ndarray, p: np.ndarray, t: np.ndarray) -> dict:
+        """The range rule with the model's own probability over the unknowns' values (RANGE_COLUMNS).
+
+        Only leads with an unknown fit field are re-predicted; the others' range is their probability.
+        """
+        from leadgate.model.unknowns import ModelRescorer
+        from leadgate.routing.ranges import score_ranges, unknown_masks
+        from leadgate.routing.tiers import for_model
+
+        n = len(leads)
+        out = {
+            "range_verdict": np.full(n, "", dtype=object),
+            "range_margin": np.abs(p - t),
+            "range_low": p.copy(),
+            "range_high": p.copy(),
+            "unknowns": [()] * n,
+            "material_unknowns": [()] * n,
+        }
+        any_unknown = np.zeros(n, dtype=bool)
+        for m in unknown_masks(leads).values():
+            any_unknown |= m
+        idx = np.flatnonzero(any_unknown)
+        if not len(idx):
+            return out
+        x, base = design
+        sub = (x[idx], None if base is None else base[idx])
+        policy = for_model(self.policy)
+        r = score_ranges(
+            leads.iloc[idx].reset_index(drop=True),
+            policy,
+            score=p[idx],
+            rescorer=lambda masks, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, masks, named),
         )
+        for name, values in range_columns(r).items():
+            if isinstance(out[name], list):
+                for i, v in zip(idx.tolist(), values):
+                    out[name][i] = v
+            else:
+                out[name][idx] = values
+        return out
 
 
 class DriftTally:

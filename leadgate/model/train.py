@@ -15,6 +15,7 @@ from leadgate.model import encoding, metrics, registry
 from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
 from leadgate.model.snapshots import features_frame, training_rows
+from leadgate.model.unknowns import field_values
 
 TEST_SHARE = 0.2
 MIN_ROWS, MIN_PER_CLASS = 50, 10
@@ -50,14 +51,15 @@ def split(rows: pd.DataFrame, y: np.ndarray, time_split: bool) -> tuple[np.ndarr
     return np.flatnonzero(~test_mask), np.flatnonzero(test_mask)
 
 
-def fit_model(frame: pd.DataFrame, y: np.ndarray) -> tuple[dict, object, dict]:
-    """Choose the family by CV log loss, calibrate out of fold, refit on every row; returns (doc, booster, scores)."""
+def fit_model(frame: pd.DataFrame, y: np.ndarray, family: str | None = None) -> tuple[dict, object, dict]:
+    """Choose the family by CV log loss (or take `family`), calibrate out of fold, refit; returns (doc, booster, scores)."""
     spec = encoding.build_spec(frame)
     if not spec["numeric"] and not spec["categorical"]:
         raise TrainingError("no usable feature: every column is constant, empty or an identifier")
-    sel = select_family(frame, y, spec)
+    sel = select_family(frame, y, spec, family)
     cal, cal_scores = choose_calibration(sel.oof, y)
-    doc = {"family": sel.family, "spec": spec, "calibration": cal}
+    # the values each fit field took: what an unknown one could be when the model values its range
+    doc = {"family": sel.family, "spec": spec, "calibration": cal, "field_values": field_values(frame)}
     booster = None
     if sel.family == "lightgbm":
         booster = fit_trees(encoding.tree_matrix(frame, spec), y, len(spec["categorical"]), sel.rounds)

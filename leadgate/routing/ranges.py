@@ -10,19 +10,23 @@ unknown leaves open whether it is a named account), so the range is taken per ti
 each against that tier's threshold. The verdict: `qualified` / `nurture` when every such range lies
 on one side, else `straddle`; `margin` is the range's distance to the threshold (0 when it
 straddles; |score - threshold| with nothing unknown), from which the baseline's confidence comes.
+
+What a true value would do to the score is a `Rescorer`'s business: `PointsRescorer` is the
+baseline's formula above; a model re-predicts its own probability (leadgate/model/unknowns.py) and
+puts the results in its scored batch (RANGE_COLUMNS), which routing reads instead of the points rule.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from leadgate.policy import Policy
 from leadgate.routing.tiers import size_candidates, size_label, tier_bands, tier_of
-from leadgate.scoring.fields import SENIORITY_LABELS, is_blank
+from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value
 
 FIELDS = ("company_size", "industry", "country", "job_title", "company")
 EPS = 1e-9
@@ -40,6 +44,43 @@ class Ranges:
     material: list[tuple[str, ...]]  # per lead: the unknown fields that decide the outcome
 
 
+# what a scorer with its own range rule (a model) carries in its scored batch, read back by routing
+RANGE_COLUMNS = ("range_verdict", "range_margin", "range_low", "range_high", "unknowns", "material_unknowns")
+
+
+def range_columns(ranges: Ranges) -> dict[str, Any]:
+    """The range rule's per-lead results as scored-batch columns (RANGE_COLUMNS)."""
+    return dict(
+        zip(RANGE_COLUMNS, (ranges.verdict, ranges.margin, ranges.low, ranges.high, ranges.unknowns, ranges.material))
+    )
+
+
+def ranges_of(frame: pd.DataFrame, policy: Policy) -> Ranges:
+    """The ranges a scorer put in its batch (a model rescored its own unknowns), else the baseline's points rule."""
+    if not all(c in frame.columns for c in RANGE_COLUMNS):
+        return score_ranges(frame, policy)
+    n = len(frame)
+    target = (
+        frame["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        if "is_target_account" in frame.columns
+        else np.zeros(n, dtype=bool)
+    )
+    size = (
+        pd.to_numeric(frame["company_size_min"], errors="coerce").to_numpy(dtype=float)
+        if "company_size_min" in frame.columns
+        else np.full(n, np.nan)
+    )
+    return Ranges(
+        tier=tier_of(target, size, policy),
+        verdict=frame["range_verdict"].to_numpy(dtype=object),
+        margin=frame["range_margin"].to_numpy(dtype=float),
+        low=frame["range_low"].to_numpy(dtype=float),
+        high=frame["range_high"].to_numpy(dtype=float),
+        unknowns=[tuple(u) for u in frame["unknowns"].tolist()],
+        material=[tuple(m) for m in frame["material_unknowns"].tolist()],
+    )
+
+
 def unknown_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """Per fit field (of those the frame carries), True where the lead's value is unknown."""
     out: dict[str, np.ndarray] = {}
@@ -53,9 +94,8 @@ def unknown_masks(frame: pd.DataFrame) -> dict[str, np.ndarray]:
         if name in frame.columns:
             out[name] = is_blank(frame[name])
     if "seniority" in frame.columns:
-        out["job_title"] = is_blank(frame["seniority"]) | (
-            frame["seniority"].astype("string").str.strip().str.lower() == "unknown"
-        ).fillna(False).to_numpy(dtype=bool)
+        unknown = per_value(frame["seniority"], lambda v: str(v).strip().lower() == "unknown", False)
+        out["job_title"] = is_blank(frame["seniority"]) | unknown.astype(bool)
     elif "job_title" in frame.columns:
         out["job_title"] = is_blank(frame["job_title"])
     if "company" in frame.columns:
@@ -87,6 +127,77 @@ def _size_points(size: np.ndarray, policy: Policy) -> np.ndarray:
     return np.select([np.nan_to_num(size, nan=-1.0) >= b.min for b in bands], [b.points for b in bands], default=0.0)
 
 
+class Rescorer(Protocol):
+    """A scorer's score if unknown fit fields took the values they could have: what the range rule asks of it."""
+
+    score: np.ndarray  # as scored
+    valued: np.ndarray  # rows it can value (others are `unvalued`)
+
+    def world(
+        self, valid: np.ndarray, size: tuple[float, float | None] | None, named: bool
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(low, high) where `valid`: an unknown size in `size`'s band (None: as scored), an unknown company a
+        named account (`named`), every other unknown field (job title, industry, country) over its values."""
+        ...
+
+    def span(self, field: str) -> tuple[np.ndarray, np.ndarray, list[str], list[str]]:
+        """A tier-free field alone, where unknown: (low score, high score, low label, high label)."""
+        ...
+
+    def sized(self, size: tuple[float, float | None]) -> np.ndarray:
+        """The score with an unknown size in `size`'s band, the rest as scored."""
+        ...
+
+    def named(self) -> np.ndarray:
+        """The score as a named account where the company may be one, the rest as scored."""
+        ...
+
+
+class PointsRescorer:
+    """The baseline's rescoring: fit points the true values would earn (`scoring.fit`), through its formula."""
+
+    def __init__(self, policy: Policy, masks, may_be_target, score, fit, fit_points) -> None:
+        self.policy, self.masks, self.may_be_target = policy, masks, may_be_target
+        self.score, self.fit, self.fit_points = score, fit, fit_points
+        self.valued = np.isfinite(fit_points) & np.isfinite(fit) & np.isfinite(score)
+        self.values = _values(policy)
+        n = len(score)
+        # tier-free unknowns add a fixed span of points to every world
+        self.lo_pts, self.hi_pts = np.zeros(n), np.zeros(n)
+        for name, (scored_as, options) in self.values.items():
+            if name in masks:
+                points = [p for p, _ in options]
+                self.lo_pts += np.where(masks[name], min(min(points), scored_as) - scored_as, 0.0)
+                self.hi_pts += np.where(masks[name], max(points) - scored_as, 0.0)
+
+    def _rescore(self, points: np.ndarray) -> np.ndarray:
+        sp = self.policy.scoring
+        return np.clip(self.score + sp.fit_share * (np.minimum(1.0, points / sp.fit.max_points) - self.fit), 0.0, 1.0)
+
+    def world(self, valid, size, named):
+        n = len(self.score)
+        extra = np.zeros(n) if size is None else _size_points(np.full(n, size[0]), self.policy)  # unknown: 0
+        extra = extra + (self.policy.scoring.fit.target_account if named else 0.0)
+        low = np.minimum(self.score, self._rescore(self.fit_points + extra + self.lo_pts))
+        return low, self._rescore(self.fit_points + extra + self.hi_pts)
+
+    def span(self, field):
+        scored_as, options = self.values[field]
+        (lo_p, lo_label), (hi_p, hi_label) = min(options, key=lambda o: o[0]), max(options, key=lambda o: o[0])
+        n = len(self.score)
+        lo_s, hi_s = (
+            self._rescore(self.fit_points + lo_p - scored_as),
+            self._rescore(self.fit_points + hi_p - scored_as),
+        )
+        return lo_s, hi_s, [lo_label] * n, [hi_label] * n
+
+    def sized(self, size):
+        return self._rescore(self.fit_points + _size_points(np.full(len(self.score), size[0]), self.policy))
+
+    def named(self):
+        return self._rescore(self.fit_points + self.policy.scoring.fit.target_account * self.may_be_target)
+
+
 def score_ranges(
     frame: pd.DataFrame,
     policy: Policy,
@@ -94,10 +205,13 @@ def score_ranges(
     score: np.ndarray | None = None,
     fit: np.ndarray | None = None,
     fit_points: np.ndarray | None = None,
+    rescorer=None,
 ) -> Ranges:
-    """The range rule for every row of `frame` (features with score, fit, fit_points; arrays override columns)."""
+    """The range rule for every row of `frame` (features with score, fit, fit_points; arrays override columns).
+
+    `rescorer(masks, may_be_target)` makes the Rescorer of another scorer (a model); by default the baseline's points.
+    """
     n = len(frame)
-    sp = policy.scoring
     bands = tier_bands(policy)
 
     def numeric(name: str, given: np.ndarray | None) -> np.ndarray:
@@ -107,7 +221,6 @@ def score_ranges(
             return np.full(n, np.nan)
         return pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float)
 
-    score, fit, fit_points = numeric("score", score), numeric("fit", fit), numeric("fit_points", fit_points)
     target = (
         frame["is_target_account"].astype("boolean").fillna(False).to_numpy(dtype=bool)
         if "is_target_account" in frame.columns
@@ -120,37 +233,28 @@ def score_ranges(
     any_unknown = np.zeros(n, dtype=bool)
     for m in masks.values():
         any_unknown |= m
-    valued = np.isfinite(fit_points) & np.isfinite(fit) & np.isfinite(score)
-
-    def rescore(points: np.ndarray) -> np.ndarray:
-        return np.clip(score + sp.fit_share * (np.minimum(1.0, points / sp.fit.max_points) - fit), 0.0, 1.0)
-
-    # Tier-free unknowns add a fixed span of points to every world; size and named account make the worlds.
-    values = _values(policy)
-    lo_pts, hi_pts = np.zeros(n), np.zeros(n)
-    for name, (scored_as, options) in values.items():
-        if name in masks:
-            points = [p for p, _ in options]
-            lo_pts += np.where(masks[name], min(min(points), scored_as) - scored_as, 0.0)
-            hi_pts += np.where(masks[name], max(points) - scored_as, 0.0)
-    size_unknown = masks.get("company_size", np.zeros(n, dtype=bool))
     may_be_target = _may_be_target(frame, masks, target)
+    if rescorer is None:
+        fit, fit_points = numeric("fit", fit), numeric("fit_points", fit_points)
+        rs: Rescorer = PointsRescorer(policy, masks, may_be_target, numeric("score", score), fit, fit_points)
+    else:
+        rs = rescorer(masks, may_be_target)
+    score, valued = rs.score, rs.valued
+
+    # size and named account make the worlds (each may move the tier); the other unknowns span inside each
+    size_unknown = masks.get("company_size", np.zeros(n, dtype=bool))
     sizes = [None, *size_candidates(policy)]
-    worlds = []  # (valid, tier, low, high, size option, target option)
+    worlds = []  # (valid, tier, low, high)
     for size_opt in sizes:
         valid_s = np.ones(n, dtype=bool) if size_opt is None else size_unknown
         size_w = size if size_opt is None else np.full(n, size_opt[0])
-        extra_size = np.zeros(n) if size_opt is None else _size_points(size_w, policy)  # unknown sizes scored 0
         for target_opt in (False, True):
             valid = valid_s & (may_be_target if target_opt else True)
             if not valid.any():
                 continue
             target_w = target | (may_be_target if target_opt else False)
-            extra = extra_size + (sp.fit.target_account if target_opt else 0.0)
-            tier_w = tier_of(target_w, size_w, policy)
-            low_w = np.minimum(score, rescore(fit_points + extra + lo_pts))
-            high_w = rescore(fit_points + extra + hi_pts)
-            worlds.append((valid, tier_w, low_w, high_w, size_opt, target_opt))
+            low_w, high_w = rs.world(valid, size_opt, target_opt)
+            worlds.append((valid, tier_of(target_w, size_w, policy), low_w, high_w))
 
     verdict = np.full(n, "", dtype=object)
     margin = np.abs(score - thr)
@@ -160,7 +264,7 @@ def score_ranges(
     best = np.full(n, np.inf)
     for name, band in bands.items():
         lo_t, hi_t = np.full(n, np.inf), np.full(n, -np.inf)
-        for valid, tier_w, low_w, high_w, *_ in worlds:
+        for valid, tier_w, low_w, high_w in worlds:
             hit = valid & (tier_w == name)
             lo_t = np.where(hit, np.minimum(lo_t, low_w), lo_t)
             hi_t = np.where(hit, np.maximum(hi_t, high_w), hi_t)
@@ -178,27 +282,24 @@ def score_ranges(
     verdict[any_unknown & ~valued] = "unvalued"
     margin = np.where(ranged, np.clip(best, 0.0, None), margin)
     low, high = np.where(ranged, low, score), np.where(ranged, high, score)
-    unknowns, material = _field_details(
-        masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy, values
-    )
+    unknowns, material = _field_details(masks, any_unknown, verdict, rs, target, may_be_target, size, thr, policy)
     return Ranges(tier=tier, verdict=verdict, margin=margin, low=low, high=high, unknowns=unknowns, material=material)
 
 
 def _field_details(
-    masks, any_unknown, verdict, score, fit_points, rescore, target, may_be_target, size, thr, policy, values
+    masks, any_unknown, verdict, rs: Rescorer, target, may_be_target, size, thr, policy
 ) -> tuple[list[tuple[dict[str, Any], ...]], list[tuple[str, ...]]]:
     """Per unknown field, alone (the others as scored): the score's range and whether it decides the outcome."""
+    score = rs.score
     n = len(score)
     bands = tier_bands(policy)
     per_field: dict[str, tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]] = {}
-    for name, (scored_as, options) in values.items():
+    for name in ("job_title", "industry", "country"):
         if name not in masks:
             continue
-        lo_p, lo_label = min(options, key=lambda o: o[0])
-        hi_p, hi_label = max(options, key=lambda o: o[0])
-        lo_s, hi_s = rescore(fit_points + lo_p - scored_as), rescore(fit_points + hi_p - scored_as)
+        lo_s, hi_s, lo_label, hi_label = rs.span(name)
         decides = (np.minimum(score, lo_s) < thr - EPS) & (hi_s >= thr - EPS)
-        per_field[name] = (lo_s, hi_s, [lo_label] * n, [hi_label] * n, decides)
+        per_field[name] = (lo_s, hi_s, lo_label, hi_label, decides)
     # size and named account: each value may move the tier, so compare each with its own tier's threshold
     for name, options in (
         ("company_size", [(s, False) for s in size_candidates(policy)]),
@@ -210,10 +311,7 @@ def _field_details(
         for size_opt, target_opt in options:
             size_w = size if size_opt is None else np.full(n, size_opt[0])
             target_w = target | may_be_target if target_opt else target
-            extra = (_size_points(size_w, policy) if size_opt is not None else 0.0) + (
-                policy.scoring.fit.target_account * may_be_target if target_opt else 0.0
-            )
-            s = rescore(fit_points + extra)
+            s = rs.named() if target_opt else rs.sized(size_opt)
             t = tier_of(target_w, size_w, policy)
             cand_scores.append(s)
             cand_q.append(s >= np.array([bands[x].threshold for x in t]) - EPS)
@@ -238,25 +336,31 @@ def _field_details(
         )
     unknowns: list[tuple[dict[str, Any], ...]] = [()] * n
     material: list[tuple[str, ...]] = [()] * n
+    # plain lists: indexing them per lead is far cheaper than numpy scalars
+    lists = {
+        f: (lo.tolist(), hi.tolist(), lo_l, hi_l, dec.tolist()) for f, (lo, hi, lo_l, hi_l, dec) in per_field.items()
+    }
+    unknown_lists = {f: masks[f].tolist() for f in FIELDS if f in masks}
+    verdicts = verdict.tolist()
     for i in np.nonzero(any_unknown)[0].tolist():
-        fields = [f for f in FIELDS if f in masks and masks[f][i]]
-        if verdict[i] == "unvalued":
+        fields = [f for f, m in unknown_lists.items() if m[i]]
+        if verdicts[i] == "unvalued":
             material[i] = tuple(fields)
             continue
         items = []
         for f in fields:
-            lo_s, hi_s, lo_l, hi_l, dec = per_field[f]
+            lo_s, hi_s, lo_l, hi_l, dec = lists[f]
             items.append(
                 {
                     "field": f,
-                    "low": round(float(lo_s[i]), 2),
-                    "high": round(float(hi_s[i]), 2),
+                    "low": round(lo_s[i], 2),
+                    "high": round(hi_s[i], 2),
                     "low_with": lo_l[i],
                     "high_with": hi_l[i],
-                    "decides": DECIDES if (verdict[i] == "straddle" and dec[i]) else "nothing",
+                    "decides": DECIDES if (verdicts[i] == "straddle" and dec[i]) else "nothing",
                 }
             )
-        if verdict[i] == "straddle" and not any(u["decides"] != "nothing" for u in items):
+        if verdicts[i] == "straddle" and not any(u["decides"] != "nothing" for u in items):
             for u in items:  # only together do they decide
                 u["decides"] = DECIDES + " (with the other unknowns)"
         unknowns[i] = tuple(items)

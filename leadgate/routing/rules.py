@@ -45,7 +45,7 @@ from leadgate.policy.consent import allows_contact
 from leadgate.routing.decision import RouteDecision
 from leadgate.routing.gate import GateResult
 from leadgate.routing.next_action import next_action, review_priority
-from leadgate.routing.ranges import score_ranges
+from leadgate.routing.ranges import ranges_of
 from leadgate.routing.summary import SummaryContext
 from leadgate.routing.tiers import for_model, model_decided, tier_bands
 from leadgate.routing.triggers import trigger_hits
@@ -112,7 +112,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
         ],
         dtype=bool,
     )
-    ranges = score_ranges(f, policy)
+    ranges = ranges_of(f, policy)  # a model's own, or the baseline's points rule
     bands = tier_bands(policy)
     tier = ranges.tier.tolist()
     threshold = np.array([bands[t].threshold for t in tier], dtype=float)

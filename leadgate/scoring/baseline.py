@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -90,6 +91,25 @@ SCORE_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class BaselineParts:
+    """The baseline's numbers per lead (`frame`: SCORE_COLUMNS but confidence and reasons) and what reasons need."""
+
+    frame: pd.DataFrame
+    score: np.ndarray
+    fit: np.ndarray
+    fit_points: np.ndarray
+    fit_parts: np.ndarray
+    eng_parts: np.ndarray
+    raw_points: np.ndarray
+    engagement: np.ndarray
+    counts: np.ndarray
+    centre: np.ndarray
+    seniority: np.ndarray
+    industry: np.ndarray
+    country: np.ndarray
+
+
 @runtime_checkable
 class Scorer(Protocol):
     """Anything that turns `marts.lead_features` rows into scores (baseline now, an LLM later)."""
@@ -138,15 +158,44 @@ class BaselineScorer:
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         """Score every row of `features` (marts.lead_features columns) as of `now` (tz-aware)."""
+        p = self.parts(features, now)
+        if p is None:
+            return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
+        sp = self.policy.scoring
+        # imported here: the range rule reads this module's field vocabulary
+        from leadgate.routing.ranges import score_ranges
+
+        ranges = score_ranges(features, self.policy, score=p.score, fit=p.fit, fit_points=p.fit_points)
+        confidence = np.clip(np.minimum(1.0, ranges.margin / sp.confidence.margin_scale), 0.0, 1.0)
+
+        # --- reasons, in score points: shares of the fit term and of the undecayed engagement term
+        fit, fit_points, raw_points, engagement = p.fit, p.fit_points, p.raw_points, p.engagement
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit_share_of = np.where(fit_points[:, None] > 0, p.fit_parts / fit_points[:, None], 0.0)
+            eng_share_of = np.where(raw_points[:, None] > 0, p.eng_parts / raw_points[:, None], 0.0)
+        undecayed = 1.0 - np.exp(-raw_points / sp.engagement.scale_points)
+        contributions = np.column_stack(
+            [
+                100 * sp.fit_share * fit[:, None] * fit_share_of,
+                100 * (1 - sp.fit_share) * undecayed[:, None] * eng_share_of,
+                -100 * (1 - sp.fit_share) * (undecayed - engagement),
+            ]
+        )
+        texts = [p.seniority, _norm_text(features["company_size"], str), p.industry, p.country]
+        age_days, decay = p.frame["last_touch_age_days"].to_numpy(), p.frame["decay_factor"].to_numpy()
+        reasons = self._reasons(contributions, texts, p.counts, p.centre, age_days, decay)
+        return p.frame.assign(confidence=confidence, reasons=reasons)[list(SCORE_COLUMNS)]
+
+    def parts(self, features: pd.DataFrame, now: datetime) -> BaselineParts | None:
+        """Score, fit, engagement and completeness of every row (what the rules read), without confidence or reasons."""
         missing = [c for c in self.required_columns if c not in features.columns]
         if missing:
             raise ValueError(f"lead features are missing columns the baseline scorer needs: {', '.join(missing)}")
         if now.tzinfo is None:
             raise ValueError("scoring time `now` must be timezone-aware")
         sp = self.policy.scoring
-        n = len(features)
-        if n == 0:
-            return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
+        if len(features) == 0:
+            return None
 
         # --- fit: one points column per fit feature
         fp = sp.fit
@@ -196,49 +245,28 @@ class BaselineScorer:
         engagement = 1.0 - np.exp(-engagement_points / ep.scale_points)
 
         score = np.clip(sp.fit_share * fit + (1.0 - sp.fit_share) * engagement, 0.0, 1.0)
-        threshold = sp.qualify_threshold
-        cp = sp.confidence
-        complete = completeness(features, cp.completeness_fields)
-        # imported here: the range rule reads this module's field vocabulary
-        from leadgate.routing.ranges import score_ranges
-
-        ranges = score_ranges(features, self.policy, score=score, fit=fit, fit_points=fit_points)
-        confidence = np.clip(np.minimum(1.0, ranges.margin / cp.margin_scale), 0.0, 1.0)
-
-        # --- reasons, in score points: shares of the fit term and of the undecayed engagement term
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fit_share_of = np.where(fit_points[:, None] > 0, fit_parts / fit_points[:, None], 0.0)
-            eng_share_of = np.where(raw_points[:, None] > 0, eng_parts / raw_points[:, None], 0.0)
-        undecayed = 1.0 - np.exp(-raw_points / ep.scale_points)
-        contributions = np.column_stack(
-            [
-                100 * sp.fit_share * fit[:, None] * fit_share_of,
-                100 * (1 - sp.fit_share) * undecayed[:, None] * eng_share_of,
-                -100 * (1 - sp.fit_share) * (undecayed - engagement),
-            ]
-        )
-        texts = [seniority, _norm_text(features["company_size"], str), industry, country]
-        reasons = self._reasons(contributions, texts, counts, centre, age_days, decay)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "lead_id": features["lead_id"].to_numpy(),
                 "feature_hash": features["feature_hash"].to_numpy(),
                 "score": score,
-                "confidence": confidence,
-                "qualified": score >= threshold,
+                "qualified": score >= sp.qualify_threshold,
                 "fit": fit,
                 "engagement": engagement,
                 "fit_points": fit_points,
                 "engagement_points": engagement_points,
-                "completeness": complete,
+                "completeness": completeness(features, sp.confidence.completeness_fields),
                 "decay_factor": decay,
                 "last_touch_age_days": age_days,
-                "reasons": reasons,
                 "scorer": self.name,
                 "scorer_version": self.version,
                 "scored_at": pd.Timestamp(now).tz_convert("UTC"),
             }
         )
+        return BaselineParts(
+            frame, score, fit, fit_points, fit_parts, eng_parts, raw_points, engagement, counts, centre,
+            seniority, industry, country,
+        )  # fmt: skip
 
     def _reasons(self, contributions, texts, counts, centre, age_days, decay) -> list[list[dict]]:
         """Top contributions per lead, by absolute points, with a sentence a reviewer can read."""
