@@ -11,10 +11,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from leadgate.model import encoding, metrics, registry
+from leadgate.model import attributes, encoding, metrics, registry
 from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
-from leadgate.model.snapshots import features_frame, training_rows
+from leadgate.model.snapshots import features_frame, protected_columns, training_rows
 
 TEST_SHARE = 0.2
 MIN_ROWS, MIN_PER_CLASS = 50, 10
@@ -119,11 +119,14 @@ def train(
     y = rows["converted"].astype(int).to_numpy()
     if len(rows) < MIN_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_PER_CLASS:
         raise TrainingError(
-            f"not enough outcomes with a decision snapshot to train: {len(rows)} leads, {int(y.sum())} converted "
+            f"not enough outcomes with a decision snapshot or a list record to train: {len(rows)} leads, {int(y.sum())} converted "
             f"(need {MIN_ROWS} and {MIN_PER_CLASS} of each kind); import outcomes with `leadgate import outcomes`"
         )
     frame = features_frame(rows["features"])
     train_idx, test_idx = split(rows, y, time_split)
+    # decided on the training rows' values (never the labels): the outcome, identifiers, emails, free text
+    excluded = attributes.exclusions(frame.iloc[train_idx], protected_columns(con))
+    frame = frame.drop(columns=list(excluded))
     if min(y[test_idx].sum(), len(test_idx) - y[test_idx].sum()) < 1:
         raise TrainingError("the held-out part has only one kind of outcome; more outcomes are needed")
     ftrain, ytrain = frame.iloc[train_idx].reset_index(drop=True), y[train_idx]
@@ -177,6 +180,7 @@ def train(
             "latest_outcome": str(cutoff.max()),
             "features": model.names,
             "dropped": doc["spec"]["dropped"],
+            "excluded": excluded,  # custom attributes that are no feature, with the reason
             # reviewers' approvals and rejections: a weaker label, counted here, never trained or scored on
             "reviewer_labels_not_used": int(con.execute("select count(*) from scoring.reviewer_labels").fetchone()[0]),
         },
