@@ -17,7 +17,7 @@ import pandas as pd
 
 from leadgate.shared import emails
 from leadgate.store.erasure_list import erased_lead_ids
-from leadgate.store.sql import relation_exists
+from leadgate.store.sql import insert_rows, relation_exists
 
 LEAD_ID = re.compile(r"^ld_[0-9a-f]{16}$")
 POSITIVE = {"1", "true", "yes", "y", "won", "closed won", "closed-won", "converted", "customer", "success"}
@@ -264,14 +264,9 @@ def import_outcomes(
     report.converted = sum(1 for u in upserts if u[2])
     con.execute("begin transaction")
     try:
-        if upserts:
-            con.executemany(
-                "insert or replace into scoring.outcomes (lead_id, external_key, converted, closed_at, recorded_at,"
-                " import_id, source_row) values (?, ?, ?, ?, ?, ?, ?)",
-                upserts,
-            )
-        if rejects:
-            con.executemany("insert into scoring.outcome_rejects values (?, ?, ?, ?, ?)", rejects)
+        # (lead_id, external_key, converted, closed_at, recorded_at, import_id, source_row): the table's order
+        insert_rows(con, "scoring.outcomes", upserts, replace=True)
+        insert_rows(con, "scoring.outcome_rejects", rejects)
         con.execute(
             "insert into scoring.outcome_imports values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

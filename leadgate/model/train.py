@@ -28,8 +28,10 @@ class TrainingError(ValueError):
 def fingerprint(rows: pd.DataFrame) -> str:
     """SHA-256 of the training rows: lead, label, cut-off, snapshot and its features."""
     h = hashlib.sha256()
-    for values in rows[["lead_id", "converted", "cutoff", "score_id", "features"]].astype(str).itertuples(index=False):
-        h.update("\x1f".join(values).encode("utf-8") + b"\x1e")
+    cols = rows[["lead_id", "converted", "cutoff", "score_id", "features"]].astype(object)
+    # a list record has no score id: empty, as pandas would not turn a missing value into text
+    for values in cols.where(cols.notna(), "").itertuples(index=False):
+        h.update("\x1f".join(map(str, values)).encode("utf-8") + b"\x1e")
     return h.hexdigest()
 
 
