@@ -108,7 +108,12 @@ def test_custom_attributes_reach_the_features_a_lead_is_scored_and_snapshotted_w
         " where r.list_key = 'CRM-3'",
     )
     assert snaps and all(json.loads(f)["custom_attributes"] == carol for (f,) in snaps)
-    assert _q(built, "select count(*) from marts.lead_features where custom_attributes is null") == [(0,)]
+    # every attribute of CRM-2 was a placeholder ('N/A', 'Select', '-'): no object, and its hash is the plain one
+    assert _q(
+        built,
+        "select f.custom_attributes from marts.lead_features f join raw.lead_list_records r using (lead_id)"
+        " where r.list_key = 'CRM-2'",
+    ) == [(None,)]
 
 
 def test_a_lead_without_email_never_goes_to_a_crm_that_requires_one(built):
