@@ -99,6 +99,11 @@ def train_cmd(
         f"precision {_pct(m['at_precision'])} / recall {_pct(m['at_recall'])} at {m['at_threshold']}, "
         f"review share {_pct(m['bands']['review_share'])}"
     )
+    excluded = rec["training"].get("excluded") or {}
+    if excluded:
+        typer.echo(f"{len(excluded)} custom attributes are not features:")
+        for column, reason in excluded.items():
+            typer.echo(f"  {column}: {reason}")
     typer.echo(f"version: {rec['version']}")
 
 

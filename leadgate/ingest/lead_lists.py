@@ -24,6 +24,7 @@ import duckdb
 
 from leadgate.shared.emails import normalise_email
 from leadgate.store.erasure_list import erased_lead_ids, installation_salt
+from leadgate.store.sql import insert_rows
 from leadgate.store.states import utcnow
 
 LEAD_FIELDS = (
@@ -354,11 +355,9 @@ def _write(
                     f"delete from {table} where key_column = ? and list_key in (select unnest(?::varchar[]))",
                     [key, keys],
                 )
-            con.executemany("insert into raw.lead_list_records values (" + ", ".join("?" * 20) + ")", records)
-        if attributes:
-            con.executemany("insert into raw.lead_attributes values (?, ?, ?, ?, ?, ?, ?, ?)", attributes)
-        if rejected:
-            con.executemany("insert into raw.rejected_lead_rows values (?, ?, ?, ?, ?, ?, ?)", rejected)
+            insert_rows(con, "raw.lead_list_records", records)
+        insert_rows(con, "raw.lead_attributes", attributes)
+        insert_rows(con, "raw.rejected_lead_rows", rejected)
         con.execute(
             "insert into raw.lead_list_imports values (?, ?, ?, ?, ?::json, ?, ?, ?, ?, ?)",
             [

@@ -17,7 +17,7 @@ import pandas as pd
 
 from leadgate.shared import emails
 from leadgate.store.erasure_list import erased_lead_ids
-from leadgate.store.sql import relation_exists
+from leadgate.store.sql import insert_rows, relation_exists
 
 LEAD_ID = re.compile(r"^ld_[0-9a-f]{16}$")
 POSITIVE = {"1", "true", "yes", "y", "won", "closed won", "closed-won", "converted", "customer", "success"}
@@ -146,16 +146,22 @@ class _Keys:
         self.salt = con.execute("select lead_id_salt from meta.installation limit 1").fetchone()[0]
         known = {r[0] for r in con.execute("select lead_id from lifecycle.lead_states").fetchall()}
         known |= {r[0] for r in con.execute("select distinct lead_id from scoring.feature_snapshots").fetchall()}
+        known |= {r[0] for r in con.execute("select distinct lead_id from raw.lead_list_records").fetchall()}
         self.known = known
+        # keys of `leadgate import leads` (raw.lead_list_records, key column stored in lower case) and of CRMs
+        keys = (
+            "select key_column as key_source, list_key as external_key, lead_id from raw.lead_list_records"
+            " union all select lower(key_source), external_key, lead_id from scoring.lead_keys"
+        )
         self.external = dict(
             con.execute(
-                "select external_key, any_value(lead_id) from scoring.lead_keys where key_source = ? group by 1",
+                f"select external_key, any_value(lead_id) from ({keys}) where key_source = lower(trim(?)) group by 1",
                 [key_column],
             ).fetchall()
         )
         self.external_any = dict(
             con.execute(
-                "select external_key, any_value(lead_id) from scoring.lead_keys group by 1 having count(distinct lead_id) = 1"
+                f"select external_key, any_value(lead_id) from ({keys}) group by 1 having count(distinct lead_id) = 1"
             ).fetchall()
         )
         self.erased = erased_lead_ids(con)
@@ -258,14 +264,9 @@ def import_outcomes(
     report.converted = sum(1 for u in upserts if u[2])
     con.execute("begin transaction")
     try:
-        if upserts:
-            con.executemany(
-                "insert or replace into scoring.outcomes (lead_id, external_key, converted, closed_at, recorded_at,"
-                " import_id, source_row) values (?, ?, ?, ?, ?, ?, ?)",
-                upserts,
-            )
-        if rejects:
-            con.executemany("insert into scoring.outcome_rejects values (?, ?, ?, ?, ?)", rejects)
+        # (lead_id, external_key, converted, closed_at, recorded_at, import_id, source_row): the table's order
+        insert_rows(con, "scoring.outcomes", upserts, replace=True)
+        insert_rows(con, "scoring.outcome_rejects", rejects)
         con.execute(
             "insert into scoring.outcome_imports values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [

@@ -7,7 +7,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 
-from leadgate.model import metrics
+from leadgate.model import attributes, metrics
 from leadgate.model.artifact import LeadModel
 from leadgate.model.snapshots import AGE_SUFFIX, snapshot_features
 from leadgate.policy import Policy
@@ -35,6 +35,8 @@ def _number_text(column: str):
 
 
 def _word(column: str, numeric: bool, binary: bool = False):
+    if attributes.is_attribute(column):  # an imported list's column, named as its file spelled it
+        return attributes.word(column, numeric)
     label = column.removesuffix(AGE_SUFFIX).removesuffix("_at").replace("_", " ")
     number = _number_text(column)
 

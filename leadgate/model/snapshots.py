@@ -8,6 +8,8 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from leadgate.model import attributes
+
 # Identities, personal data and free text never enter a snapshot (and so never a model).
 EXCLUDED = frozenset(
     {
@@ -77,7 +79,9 @@ def snapshot_features(frame: pd.DataFrame, now) -> pd.DataFrame:
         if col in EXCLUDED:
             continue
         series = frame[col]
-        if pd.api.types.is_datetime64_any_dtype(series):
+        if col == attributes.COLUMN:
+            out |= attributes.expand(series).to_dict("series")
+        elif pd.api.types.is_datetime64_any_dtype(series):
             ts = pd.to_datetime(series, utc=True)
             out[col + AGE_SUFFIX] = ((stamp - ts).dt.total_seconds() / 86400.0).round(3)
         elif pd.api.types.is_bool_dtype(series):
@@ -98,6 +102,8 @@ def snapshot_features(frame: pd.DataFrame, now) -> pd.DataFrame:
 def features_frame(features_json: pd.Series) -> pd.DataFrame:
     """Snapshot JSON texts as a frame: numbers stay numeric, text is categorical, null is missing."""
     frame = pd.DataFrame.from_records([json.loads(t) for t in features_json.tolist()], index=features_json.index)
+    if attributes.COLUMN in frame:
+        frame = frame.drop(columns=attributes.COLUMN).join(attributes.expand(frame[attributes.COLUMN]))
     for col in frame.columns:
         if not pd.api.types.is_numeric_dtype(frame[col]):
             converted = pd.to_numeric(frame[col], errors="coerce")
@@ -112,20 +118,65 @@ def training_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
     A snapshot whose latest event (last_touch_at) is after the close is never used either, so no event
     after an outcome's date can enter its row. Without closed_at the time the outcome was recorded bounds it.
+    A lead never scored that came from a lead list falls back to its list record imported before the close:
+    a list record has no events, so it is what was known of the lead when it was imported.
     """
     rows = con.execute(
-        """
-        select o.lead_id, o.converted, coalesce(o.closed_at, o.recorded_at) as cutoff, o.closed_at,
-               s.score_id, s.scored_at, s.completeness, s.features
-        from scoring.outcomes o
-        join scoring.feature_snapshots s on s.lead_id = o.lead_id
-        where s.scored_at <= coalesce(o.closed_at, o.recorded_at)
-          and (s.last_touch_at is null or s.last_touch_at <= coalesce(o.closed_at, o.recorded_at))
-        qualify row_number() over (partition by o.lead_id order by s.scored_at desc, s.score_id desc) = 1
-        order by o.lead_id
+        f"""
+        with snapshot as (
+            select o.lead_id, o.converted, coalesce(o.closed_at, o.recorded_at) as cutoff, o.closed_at,
+                   s.score_id, s.scored_at, s.completeness, s.features
+            from scoring.outcomes o
+            join scoring.feature_snapshots s on s.lead_id = o.lead_id
+            where s.scored_at <= coalesce(o.closed_at, o.recorded_at)
+              and (s.last_touch_at is null or s.last_touch_at <= coalesce(o.closed_at, o.recorded_at))
+            qualify row_number() over (partition by o.lead_id order by s.scored_at desc, s.score_id desc) = 1
+        ),
+        listed as ({LIST_RECORD_FEATURES})
+        select * from snapshot
+        union all
+        select * from listed where lead_id not in (select lead_id from snapshot)
+        order by lead_id
         """
     ).df()
     return rows
+
+
+# The list record's firmographics under the names a snapshot gives them, and its custom attributes as
+# one JSON object built like marts.lead_features.custom_attributes (numbers as numbers, the rest as text).
+LIST_RECORD_FEATURES = """
+    select o.lead_id, o.converted, coalesce(o.closed_at, o.recorded_at) as cutoff, o.closed_at,
+           null::bigint as score_id, r.imported_at as scored_at, null::double as completeness,
+           to_json({
+               'industry': r.industry, 'country': r.country, 'company_size': r.company_size,
+               'company_size_min': r.company_size_min, 'company_size_max': r.company_size_max,
+               'custom_attributes': (
+                   select to_json(map_from_entries(list({
+                       'k': a.name,
+                       'v': case when a.kind = 'numeric' then to_json(a.value_num) else to_json(a.value_text) end
+                   } order by a.name)))
+                   from raw.lead_attributes a where a.key_column = r.key_column and a.list_key = r.list_key
+               )
+           })::varchar as features
+    from scoring.outcomes o
+    join raw.lead_list_records r on r.lead_id = o.lead_id and r.imported_at <= coalesce(o.closed_at, o.recorded_at)
+    qualify row_number() over (partition by o.lead_id order by r.imported_at desc, r.list_key desc) = 1
+"""
+
+
+def protected_columns(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """The columns outcome imports named (outcome, its date, the key): never a feature, whatever their values."""
+    reasons = {
+        "outcome": "the outcome itself (import outcomes --outcome): leakage",
+        "closed_at": "the outcome's date (import outcomes --closed-at): known only after the outcome",
+        "key": "the key outcomes were imported by (import outcomes --key): an identifier",
+    }
+    out: dict[str, str] = {}
+    for (options,) in con.execute("select options from scoring.outcome_imports order by imported_at").fetchall():
+        for option, column in json.loads(options).items():
+            if option in reasons and column:
+                out.setdefault(column, reasons[option])
+    return out
 
 
 def outcome_coverage(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -11,10 +11,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from leadgate.model import encoding, metrics, registry
+from leadgate.model import attributes, encoding, metrics, registry
 from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
-from leadgate.model.snapshots import features_frame, training_rows
+from leadgate.model.snapshots import features_frame, protected_columns, training_rows
 from leadgate.model.unknowns import field_values
 
 TEST_SHARE = 0.2
@@ -29,8 +29,10 @@ class TrainingError(ValueError):
 def fingerprint(rows: pd.DataFrame) -> str:
     """SHA-256 of the training rows: lead, label, cut-off, snapshot and its features."""
     h = hashlib.sha256()
-    for values in rows[["lead_id", "converted", "cutoff", "score_id", "features"]].astype(str).itertuples(index=False):
-        h.update("\x1f".join(values).encode("utf-8") + b"\x1e")
+    cols = rows[["lead_id", "converted", "cutoff", "score_id", "features"]].astype(object)
+    # a list record has no score id: empty, as pandas would not turn a missing value into text
+    for values in cols.where(cols.notna(), "").itertuples(index=False):
+        h.update("\x1f".join(map(str, values)).encode("utf-8") + b"\x1e")
     return h.hexdigest()
 
 
@@ -121,11 +123,14 @@ def train(
     y = rows["converted"].astype(int).to_numpy()
     if len(rows) < MIN_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_PER_CLASS:
         raise TrainingError(
-            f"not enough outcomes with a decision snapshot to train: {len(rows)} leads, {int(y.sum())} converted "
+            f"not enough outcomes with a decision snapshot or a list record to train: {len(rows)} leads, {int(y.sum())} converted "
             f"(need {MIN_ROWS} and {MIN_PER_CLASS} of each kind); import outcomes with `leadgate import outcomes`"
         )
     frame = features_frame(rows["features"])
     train_idx, test_idx = split(rows, y, time_split)
+    # decided on the training rows' values (never the labels): the outcome, identifiers, emails, free text
+    excluded = attributes.exclusions(frame.iloc[train_idx], protected_columns(con))
+    frame = frame.drop(columns=list(excluded))
     if min(y[test_idx].sum(), len(test_idx) - y[test_idx].sum()) < 1:
         raise TrainingError("the held-out part has only one kind of outcome; more outcomes are needed")
     ftrain, ytrain = frame.iloc[train_idx].reset_index(drop=True), y[train_idx]
@@ -179,6 +184,7 @@ def train(
             "latest_outcome": str(cutoff.max()),
             "features": model.names,
             "dropped": doc["spec"]["dropped"],
+            "excluded": excluded,  # custom attributes that are no feature, with the reason
             # reviewers' approvals and rejections: a weaker label, counted here, never trained or scored on
             "reviewer_labels_not_used": int(con.execute("select count(*) from scoring.reviewer_labels").fetchone()[0]),
         },

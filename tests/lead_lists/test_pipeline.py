@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -95,6 +96,24 @@ def test_custom_attributes_are_exposed_to_analysts(built):
         ("Lead Rating", "categorical", None, "Hot"),
         ("Notes", "categorical", None, "met at booth;\nwants demo"),
     ]
+
+
+def test_custom_attributes_reach_the_features_a_lead_is_scored_and_snapshotted_with(built):
+    carol = {"Annual Budget": 7.5, "Lead Rating": "Cold"}  # her Notes were 'none': missing, never stored
+    rows = _q(built, "select custom_attributes from marts.lead_features where email = 'carol@carol.io'")
+    assert json.loads(rows[0][0]) == carol
+    snaps = _q(
+        built,
+        "select s.features from scoring.feature_snapshots s join raw.lead_list_records r using (lead_id)"
+        " where r.list_key = 'CRM-3'",
+    )
+    assert snaps and all(json.loads(f)["custom_attributes"] == carol for (f,) in snaps)
+    # every attribute of CRM-2 was a placeholder ('N/A', 'Select', '-'): no object, and its hash is the plain one
+    assert _q(
+        built,
+        "select f.custom_attributes from marts.lead_features f join raw.lead_list_records r using (lead_id)"
+        " where r.list_key = 'CRM-2'",
+    ) == [(None,)]
 
 
 def test_a_lead_without_email_never_goes_to_a_crm_that_requires_one(built):

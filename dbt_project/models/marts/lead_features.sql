@@ -12,6 +12,33 @@ companies as (
 
 ),
 
+-- The latest imported record speaks for a lead (as in int_leads_merged); its custom attributes as one
+-- JSON object, numbers as numbers, for the model (leadgate/model/attributes.py). Values that look
+-- like an email address stay out: personal data never reaches a feature snapshot.
+latest_records as (
+
+    select lead_id, key_column, list_key
+    from {{ ref('stg_lead_lists__records') }}
+    qualify row_number() over (partition by lead_id order by imported_at desc, list_key desc) = 1
+
+),
+
+attributes as (
+
+    select
+        latest_records.lead_id,
+        to_json(map_from_entries(list({
+            'k': attrs.name,
+            'v': case when attrs.kind = 'numeric' then to_json(attrs.value_num) else to_json(attrs.value_text) end
+        } order by attrs.name))) as custom_attributes
+    from latest_records
+    join {{ ref('stg_lead_lists__attributes') }} as attrs
+        on attrs.key_column = latest_records.key_column and attrs.list_key = latest_records.list_key
+    where not regexp_full_match(coalesce(attrs.value_text, ''), '[^@\s]+@[^@\s]+\.[^@\s]+')
+    group by latest_records.lead_id
+
+),
+
 features as (
 
     select
@@ -56,16 +83,19 @@ features as (
         leads.latest_message_at,
         leads.first_utm_source,
         leads.first_utm_campaign,
-        leads.sources
+        leads.sources,
+        attributes.custom_attributes
     from leads
     left join companies on companies.company_domain = leads.account_id
+    left join attributes on attributes.lead_id = leads.lead_id
 
 )
 
 select
     *,
     -- A row cast to text quotes strings and keeps NULL apart from 'NULL'; instants enter as
-    -- epoch microseconds so the hash never depends on a session time zone.
+    -- epoch microseconds so the hash never depends on a session time zone. Custom attributes are
+    -- appended only when there are some: the hash of a lead without them is the one it always had.
     md5(cast(row(
         email, first_name, last_name, job_title, phone, seniority, company, company_domain,
         account_id, industry, country, company_size, company_size_min, company_size_max,
@@ -75,5 +105,5 @@ select
         chat_messages, events_7d, events_30d, buying_centre_size, was_dormant_reactivated,
         longest_gap_days, has_consent, consent_status, latest_message, epoch_us(latest_message_at),
         first_utm_source, first_utm_campaign, sources
-    ) as varchar)) as feature_hash
+    ) as varchar) || coalesce(cast(custom_attributes as varchar), '')) as feature_hash
 from features
