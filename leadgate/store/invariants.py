@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from leadgate.lifecycle import ALL_STATES
+from leadgate.store.dbt_builds import last_build, unbuilt_events
 from leadgate.store.sql import relation_exists
 
 NOT_BUILT = "marts not built yet (dbt has not run): nothing to check"
@@ -247,8 +248,6 @@ def _review_matches_state(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
 
 def recovery_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """What the next run picks up: events dbt has not built, unfinished CRM sends, runs that did not end cleanly."""
-    from leadgate.pipeline.recovery import last_build, unbuilt_events
-
     has_builds = relation_exists(con, "meta", "dbt_builds")  # a copy from before migration 0011 has none
     build = last_build(con) if has_builds else None
     runs = dict(
@@ -290,8 +289,6 @@ def _events_attributed(
     accepted = int(_one(con, "select count(*) from raw.engagement_events"))
     pending = 0
     if build is not None:
-        from leadgate.pipeline.recovery import unbuilt_events
-
         pending = unbuilt_events(con, build)
         accepted -= pending
     counted = int(
