@@ -59,22 +59,7 @@ def run_dbt(
         pass
     project_dir = Path(project_dir).resolve()
     target = target_dir(settings)
-    args = [
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
-        "--log-path",
-        str(target / "logs"),
-        "--no-use-colors",
-        "build",
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target-path",
-        str(target),
-    ]
+    args = dbt_args(["build"], project_dir, target)
     if full_refresh:
         args.append("--full-refresh")
     if select:  # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
@@ -85,12 +70,7 @@ def run_dbt(
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):
         started = time.perf_counter()
-        from dbt.cli.main import dbtRunner  # ~3 s import: only when a build actually runs
-
-        try:
-            outcome = dbtRunner().invoke(args)
-        finally:
-            _release_database()
+        outcome = invoke_dbt(args)
         seconds = time.perf_counter() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
@@ -110,6 +90,36 @@ def run_dbt(
     if not outcome.success:
         raise DbtFailed(f"dbt failed without naming a node (log: {target / 'logs' / 'dbt.log'})")
     return report
+
+
+def dbt_args(command: list[str], project_dir: Path, target: Path) -> list[str]:
+    """dbt's arguments for `command` on this project: output only to `target`'s logs/dbt.log, artifacts in `target`."""
+    return [
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+        "--log-path",
+        str(target / "logs"),
+        "--no-use-colors",
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target),
+    ]
+
+
+def invoke_dbt(args: list[str]):
+    """Run dbt in this process and let go of the database file after (dbtRunner's result)."""
+    from dbt.cli.main import dbtRunner  # ~3 s import: only when dbt actually runs
+
+    try:
+        return dbtRunner().invoke(args)
+    finally:
+        _release_database()
 
 
 @contextmanager
