@@ -84,7 +84,7 @@ def run_dbt(
         raise KeyboardInterrupt from None
     problems = _problems(results)
     if outcome.exception is not None:
-        problems.insert(0, _one_line(outcome.exception))
+        problems.insert(0, one_line(outcome.exception))
     if problems:
         raise DbtFailed("dbt failed: " + ", ".join(problems) + f" (log: {target / 'logs' / 'dbt.log'})")
     if not outcome.success:
@@ -177,10 +177,11 @@ def _describe(result) -> str:
     if status == "fail" and str(result.node.resource_type) == "test" and result.failures is not None:
         detail = f"{result.failures} rows"
     else:
-        detail = _one_line(result.message)
+        detail = one_line(result.message)
     return f"{_name(result.node)} ({status}: {detail})"
 
 
-def _one_line(value: object) -> str:
+def one_line(value: object) -> str:
+    """An error or message as one line of at most a few hundred characters (dbt's are often multi-line)."""
     text = " ".join(str(value or "").split())
     return text[:_DETAIL_CHARS] + ("…" if len(text) > _DETAIL_CHARS else "")

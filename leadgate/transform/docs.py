@@ -8,7 +8,7 @@ from pathlib import Path
 
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
 from leadgate.store import db
-from leadgate.transform.dbt import _one_line, dbt_args, environment_for_dbt, invoke_dbt
+from leadgate.transform.dbt import dbt_args, environment_for_dbt, invoke_dbt, one_line
 
 # The `read_copy` target in dbt_project/profiles.yml reads the copy's path from this variable and
 # opens it with access_mode READ_ONLY.
@@ -36,7 +36,7 @@ def generate_docs(settings: LeadgateSettings, project_dir: Path = DBT_PROJECT_DI
     with environment_for_dbt({READ_DB_PATH_ENV: str(copy)}):
         outcome = invoke_dbt(args)
     if outcome.exception is not None or not outcome.success or not (target / "catalog.json").exists():
-        reason = _one_line(outcome.exception) if outcome.exception is not None else "see the log"
+        reason = one_line(outcome.exception) if outcome.exception is not None else "see the log"
         raise DocsFailed(f"dbt docs generate failed: {reason} (log: {target / 'logs' / 'dbt.log'})")
     return target
 
