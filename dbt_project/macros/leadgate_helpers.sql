@@ -45,3 +45,21 @@
     {%- endfor -%}
     {{ status }} in ({% for s in allowed %}'{{ s }}'{% if not loop.last %}, {% endif %}{% endfor %})
 {%- endmacro %}
+
+{#- The domain of an email ('bob@acme.com' -> 'acme.com'); null when it has none. -#}
+{% macro email_domain(email) -%}
+    nullif(regexp_extract({{ email }}, '@([^@]+)$', 1), '')
+{%- endmacro %}
+
+{#- A lead's account: its company domain, else its email's domain, but never a free-mail one (it says nothing
+    about the employer). `free_mail` names a relation with the LIKE patterns in a column domain_pattern. -#}
+{% macro account_id(company_domain, email_domain, free_mail='free_mail') -%}
+    case
+        when {{ company_domain }} is not null
+            and not exists (select 1 from {{ free_mail }} where {{ company_domain }} like {{ free_mail }}.domain_pattern)
+            then {{ company_domain }}
+        when {{ email_domain }} is not null
+            and not exists (select 1 from {{ free_mail }} where {{ email_domain }} like {{ free_mail }}.domain_pattern)
+            then {{ email_domain }}
+    end
+{%- endmacro %}

@@ -14,9 +14,8 @@ with raw as (
         event_type_raw as event_type,
         case when regexp_full_match(occurred_at_raw, '{{ _ISO }}') then try_cast(occurred_at_raw as timestamptz) end
             as occurred_at,
-        case when {{ _EMAIL_SLOW }} then {{ EMAIL_SQL_FUNCTION }}(email_raw) else lower(email_raw) end as email,
-        case when {{ _EMAIL_SLOW }} then {{ EMAIL_SQL_FUNCTION }}(email_raw) is not null
-             else regexp_full_match(lower(email_raw), '{{ _EMAIL }}') end as email_ok,
+        {{ email_sql('email_raw') }} as email,
+        {{ email_ok_sql('email_raw') }} as email_ok,
         -- The domain and company-size rules are dbt's macros (dbt_project/macros/shared_rules.sql).
         {{ domain_sql('company_domain_raw') }} as company_domain,
         {{ size_candidate_sql('company_size_raw') }} as size_candidate,

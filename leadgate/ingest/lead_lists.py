@@ -23,22 +23,11 @@ from pathlib import Path
 import duckdb
 
 from leadgate.shared.emails import normalise_email
+from leadgate.shared.lead_fields import LEAD_FIELDS
 from leadgate.store.erasure_list import erased_lead_ids, installation_salt
 from leadgate.store.sql import insert_rows
 from leadgate.store.states import utcnow
 
-LEAD_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "job_title",
-    "phone",
-    "company",
-    "company_domain",
-    "industry",
-    "country",
-    "company_size",
-)
 MISSING = {"", "select", "n/a", "na", "-", "--", "none", "null", "nil"}
 MAX_VALUE_CHARS = 2000
 MAX_FILE_BYTES = 512 * 1024 * 1024

@@ -8,6 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from leadgate.shared.lead_fields import LEAD_FIELDS
+
 # The known event fields, in the order the SQL extracts them (v[1] .. v[20]).
 FIELDS = (
     "event_id",
@@ -15,16 +17,8 @@ FIELDS = (
     "event_type",
     "occurred_at",
     "email",
-    "anonymous_id",
-    "first_name",
-    "last_name",
-    "job_title",
-    "phone",
-    "company",
-    "company_domain",
-    "industry",
-    "country",
-    "company_size",
+    "anonymous_id",  # between the email and the other lead fields: the order of v[1] .. v[20]
+    *LEAD_FIELDS[1:],
     "page_url",
     "message",
     "utm_source",

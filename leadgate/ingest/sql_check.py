@@ -9,12 +9,9 @@ from __future__ import annotations
 from leadgate.ingest.records import FIELDS, MAX_RECORD_BYTES, RAW_TEXT_KEPT, SOURCES
 from leadgate.ingest.sql_files import statements
 from leadgate.policy.consent import consent_sql
-from leadgate.shared.emails import EMAIL, EMAIL_NOT_FAST_SQL, EMAIL_SQL_FUNCTION
+from leadgate.shared.emails import email_ok_sql, email_sql
 from leadgate.store.shared_rules import company_size_sql, domain_sql, size_candidate_sql
 
-_EMAIL = EMAIL.replace("'", "''")  # as a SQL string literal
-# leadgate/shared/emails.py is the rule: plain ASCII addresses only need lower() (ASCII there), others the function.
-_EMAIL_SLOW = EMAIL_NOT_FAST_SQL.replace("{col}", "email_raw")
 _ISO_ANY_OFFSET = (
     r"\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?(?: ?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?)?"
 )
@@ -74,9 +71,8 @@ _SQL = statements(
     _RAW_COLUMNS=_RAW_COLUMNS,
     _ISO=_ISO,
     _ISO_ANY_OFFSET=_ISO_ANY_OFFSET,
-    _EMAIL_SLOW=_EMAIL_SLOW,
-    _EMAIL=_EMAIL,
-    EMAIL_SQL_FUNCTION=EMAIL_SQL_FUNCTION,
+    email_sql=email_sql,
+    email_ok_sql=email_ok_sql,
     _KNOWN_SOURCE=_KNOWN_SOURCE,
     _SOURCES=_SOURCES,
     _quoted=_quoted,

@@ -9,23 +9,11 @@ import numpy as np
 import pandas as pd
 
 from leadgate.model import attributes
+from leadgate.shared.lead_fields import IDENTIFYING_FIELDS
 
 # Identities, personal data and free text never enter a snapshot (and so never a model).
 EXCLUDED = frozenset(
-    {
-        "lead_id",
-        "email",
-        "first_name",
-        "last_name",
-        "job_title",
-        "phone",
-        "company",
-        "company_domain",
-        "account_id",
-        "target_account_name",
-        "latest_message",
-        "feature_hash",
-    }
+    {"lead_id", *IDENTIFYING_FIELDS, "account_id", "target_account_name", "latest_message", "feature_hash"}
 )
 AGE_SUFFIX = "_age_days"
 

@@ -124,7 +124,7 @@ def work_owed(settings: LeadgateSettings):
 
 
 def build_step(settings: LeadgateSettings, *, full_refresh: bool = False, run_id: str | None = None):
-    from leadgate.pipeline.recovery import raw_mark, record_build
+    from leadgate.store.dbt_builds import raw_mark, record_build
     from leadgate.transform.dbt import run_dbt
 
     with db.connect(settings) as con:
@@ -189,10 +189,10 @@ def decide_step(
     on_batch: Callable[[int, int], None] | None = None,
 ) -> DecideReport:
     """Score the leads that changed, gate each batch with GX, and route every lead to a state."""
-    from leadgate.pipeline.recovery import record_decided
     from leadgate.routing.gate import record_validations, validate_batch
     from leadgate.routing.rules import apply_routes, route_leads
     from leadgate.scoring.baseline import leads_to_score, record_scores, sync_pending_leads
+    from leadgate.store.dbt_builds import record_decided
     from leadgate.store.trigger_counts import with_trigger_counts
 
     report = DecideReport()

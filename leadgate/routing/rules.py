@@ -246,7 +246,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
 # --- persistence --------------------------------------------------------------------------------
 
 
-def _adjust_for_people(d: RouteDecision, ctx: dict[str, Any] | None) -> tuple[RouteDecision, bool]:
+def adjust_for_people(d: RouteDecision, ctx: dict[str, Any] | None) -> tuple[RouteDecision, bool]:
     """Apply the human-decision rules; returns (decision, kept) where kept means: leave the state as is."""
     if ctx is None:
         return d, False
@@ -313,7 +313,7 @@ def apply_routes(
     final: list[RouteDecision] = []
     kept: list[tuple[RouteDecision, dict[str, Any]]] = []
     for d in decisions:
-        adjusted, keep = _adjust_for_people(d, contexts.get(d.lead_id))
+        adjusted, keep = adjust_for_people(d, contexts.get(d.lead_id))
         if keep:
             kept.append((d, contexts[d.lead_id]))
         else:

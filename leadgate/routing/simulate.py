@@ -27,7 +27,7 @@ from leadgate.lifecycle import ALL_STATES, LeadState
 from leadgate.policy import Policy
 from leadgate.policy.consent import allows_contact
 from leadgate.routing.gate import GateResult
-from leadgate.routing.rules import _adjust_for_people, route_leads
+from leadgate.routing.rules import adjust_for_people, route_leads
 from leadgate.scoring.baseline import is_blank
 
 SYNCABLE = (LeadState.QUALIFIED.value, LeadState.SYNCED.value)
@@ -249,7 +249,7 @@ def replay(inputs: ReplayInputs, policy: Policy, frame: pd.DataFrame) -> dict[st
     out: dict[str, Outcome] = {}
     for d in decisions:
         ctx = inputs.contexts.get(d.lead_id)
-        adjusted, kept = _adjust_for_people(d, ctx)
+        adjusted, kept = adjust_for_people(d, ctx)
         if kept:
             state, codes = ctx["state"], inputs.recorded.get(d.lead_id, {}).get("reason_codes", ())
         else:

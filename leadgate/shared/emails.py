@@ -11,9 +11,9 @@
 - Exactly one '@'; the local part uses RFC 5322 atext, dots and non-ASCII characters; the domain is
   dot-separated LDH labels ending in a letter-led TLD.
 
-`normalise_email` is the definition. Ingest runs it in SQL: ASCII addresses without `xn--` by the
-equivalent SQL (lower-casing ASCII is all it does to them), others through the Python function
-registered as `EMAIL_SQL_FUNCTION`. dbt keeps ingest's value (its `normalise_email` macro only trims
+`normalise_email` is the definition. Ingest runs it in SQL (`email_sql`, `email_ok_sql`): ASCII addresses
+without `xn--` by the equivalent SQL (lower-casing ASCII is all it does to them), others through the Python
+function registered as `EMAIL_SQL_FUNCTION`. dbt keeps ingest's value (its `normalise_email` macro only trims
 and lower-cases A-Z, which changes nothing ingest wrote).
 """
 
@@ -66,6 +66,20 @@ def normalise_email(value: str | None) -> str | None:
     return ascii_lower(_composed(local)) + "@" + domain
 
 
+def email_sql(column: str) -> str:
+    """SQL (DuckDB): `normalise_email` of the column, for a value that `email_ok_sql` accepts."""
+    return f"case when {_not_fast(column)} then {EMAIL_SQL_FUNCTION}({column}) else lower({column}) end"
+
+
+def email_ok_sql(column: str) -> str:
+    """SQL (DuckDB): whether `normalise_email` accepts the column (the EMAIL pattern on the fast path)."""
+    literal = EMAIL.replace("'", "''")
+    return (
+        f"case when {_not_fast(column)} then {EMAIL_SQL_FUNCTION}({column}) is not null"
+        f" else regexp_full_match(lower({column}), '{literal}') end"
+    )
+
+
 def ascii_lower_sql(expr: str) -> str:
     """SQL (DuckDB) lower-casing A-Z only: never lower(), which maps the Kelvin sign U+212A to 'k'."""
     return f"translate({expr}, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}')"
@@ -85,6 +99,10 @@ def register_sql_function(con: duckdb.DuckDBPyConnection) -> None:
         )  # special: it returns NULL for an invalid address
     except duckdb.NotImplementedException:  # already registered on this connection
         pass
+
+
+def _not_fast(column: str) -> str:
+    return EMAIL_NOT_FAST_SQL.replace("{col}", column)
 
 
 def _composed(local: str) -> str:

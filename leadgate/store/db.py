@@ -19,11 +19,17 @@ from importlib import resources
 from pathlib import Path
 
 import duckdb
-from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
 from leadgate.store.duckdb_file import DUCKDB_CONFIG as DUCKDB_CONFIG  # re-exported: callers use db.DUCKDB_CONFIG
-from leadgate.store.duckdb_file import DatabaseMissing, PipelineBusy, busy_message, lock_path, open_file
+from leadgate.store.duckdb_file import (
+    DatabaseMissing,
+    PipelineBusy,
+    busy_message,
+    hold_writer_lock,
+    lock_path,
+    open_file,
+)
 from leadgate.store.erasure_journal import finish_pending
 from leadgate.store.holders import leadgate_writer
 from leadgate.store.run_lock import hold_run_lock
@@ -35,23 +41,16 @@ log = logging.getLogger("leadgate.store.db")
 @contextmanager
 def writer_lock(settings: LeadgateSettings, timeout: float | None = None) -> Iterator[None]:
     """Hold the cross-process writer lock (without opening a connection): used around dbt runs."""
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path(settings)))
     wait = settings.lock_timeout if timeout is None else timeout
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+
+    def waiting() -> str:
         holder = leadgate_writer(lock_path(settings))
         if wait > 0:
             log.warning("waiting up to %.0f s for %s to finish with database %s", wait, holder.name(), settings.db_path)
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout:
-            raise PipelineBusy(busy_message(settings.db_path, holder)) from None
-    try:
+        return busy_message(settings.db_path, holder)
+
+    with hold_writer_lock(settings, wait, waiting):
         yield
-    finally:
-        lock.release()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""Opening the DuckDB file: retrying a lock another process holds, saying who holds it; the writer lock's path.
+"""Opening the DuckDB file: retrying a lock another process holds, saying who holds it; the writer lock.
 
 Below `db` (connections, migrations) and the erasure journal, which both open the file this way: neither
 imports the other for it.
@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
 from leadgate.shared.retry import Retrier, Retryable, RetryPolicy
@@ -90,3 +93,26 @@ def open_file(path: Path, read_only: bool, deadline: float, read_copy: Path | No
 
 def lock_path(settings: LeadgateSettings) -> Path:
     return settings.db_path.with_name(settings.db_path.name + ".lock")
+
+
+@contextmanager
+def hold_writer_lock(settings: LeadgateSettings, wait: float, waiting: Callable[[], str]) -> Iterator[None]:
+    """Hold the cross-process writer lock, waiting up to `wait` s for another writer to release it.
+
+    When another holds it, `waiting()` tells whoever should know and returns the PipelineBusy message raised
+    if the wait runs out (`db.writer_lock` logs it, `forget` says it on the terminal).
+    """
+    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(lock_path(settings)))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        busy = waiting()
+        try:
+            lock.acquire(timeout=wait)
+        except Timeout:
+            raise PipelineBusy(busy) from None
+    try:
+        yield
+    finally:
+        lock.release()

@@ -19,10 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
-from filelock import FileLock, Timeout
 
 from leadgate.config import LeadgateSettings
-from leadgate.store.duckdb_file import DUCKDB_CONFIG, PipelineBusy, lock_path, open_file
+from leadgate.store.duckdb_file import DUCKDB_CONFIG, hold_writer_lock, open_file
 from leadgate.store.sql import relation_exists, utcnow
 
 Progress = Callable[[str], None]
@@ -77,24 +76,17 @@ def _connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 @contextmanager
 def erasure_lock(settings: LeadgateSettings, wait: float, progress: Progress = _quiet) -> Iterator[None]:
-    """The writer lock, for up to `wait` seconds; says plainly when it has to wait for it."""
-    settings.db_path.parent.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(lock_path(settings)))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
+    """The writer lock, for up to `wait` seconds; says plainly (through `progress`) when it has to wait for it."""
+
+    def waiting() -> str:
         progress(WAITING.format(path=settings.db_path))
-        try:
-            lock.acquire(timeout=wait)
-        except Timeout:
-            raise PipelineBusy(
-                f"the pipeline is running (database {settings.db_path} is locked by another writer for more than "
-                f"{wait:g} s); try again in a minute"
-            ) from None
-    try:
+        return (
+            f"the pipeline is running (database {settings.db_path} is locked by another writer for more than "
+            f"{wait:g} s); try again in a minute"
+        )
+
+    with hold_writer_lock(settings, wait, waiting):
         yield
-    finally:
-        lock.release()
 
 
 def _alone(path: Path) -> bool:

@@ -10,6 +10,7 @@ from typing import Any
 import duckdb
 
 from leadgate.lifecycle import ALL_STATES
+from leadgate.store.dbt_builds import last_build, unbuilt_events
 from leadgate.store.sql import relation_exists
 
 NOT_BUILT = "marts not built yet (dbt has not run): nothing to check"
@@ -76,6 +77,16 @@ def _inv(name: str, ok: bool, detail: str) -> dict[str, Any]:
 def _sample(values: list[Any]) -> str:
     shown = ", ".join(str(v) for v in values[:SHOW_AT_MOST])
     return shown + (f" (+{len(values) - SHOW_AT_MOST} more)" if len(values) > SHOW_AT_MOST else "")
+
+
+def _column(con: duckdb.DuckDBPyConnection, sql: str) -> list[Any]:
+    """The first value of every row: the ids a check found breaking it."""
+    return [r[0] for r in con.execute(sql).fetchall()]
+
+
+def _problems(*found: tuple[list[Any], str]) -> list[str]:
+    """'3 lead(s) without a state: a, b, c' for each check that found offenders."""
+    return [f"{len(ids)} {what}: {_sample(ids)}" for ids, what in found if ids]
 
 
 def _still_anonymous(con: duckdb.DuckDBPyConnection, has_visitors: bool) -> int:
@@ -190,71 +201,53 @@ def _one_state_per_lead(con: duckdb.DuckDBPyConnection, has_features: bool, unkn
         return _inv(name, False, f"unknown lifecycle states: {_sample([f'{s} ({n})' for s, n in unknown.items()])}")
     if not has_features:
         return _inv(name, True, NOT_BUILT)
-    without = [
-        r[0]
-        for r in con.execute(
-            "select lead_id from marts.lead_features where lead_id not in (select lead_id from lifecycle.lead_states)"
-            " order by lead_id"
-        ).fetchall()
-    ]
-    orphans = [
-        r[0]
-        for r in con.execute(
-            "select lead_id from lifecycle.lead_states where lead_id not in (select lead_id from marts.lead_features)"
-            " order by lead_id"
-        ).fetchall()
-    ]
-    doubled = [
-        r[0]
-        for r in con.execute(
-            "select lead_id from lifecycle.lead_states group by lead_id having count(*) > 1"
-        ).fetchall()
-    ]
-    problems = []
-    if without:
-        problems.append(f"{len(without)} lead(s) without a state: {_sample(without)}")
-    if orphans:
-        problems.append(f"{len(orphans)} state row(s) for leads not in marts.lead_features: {_sample(orphans)}")
-    if doubled:
-        problems.append(f"{len(doubled)} lead(s) with several states: {_sample(doubled)}")
+    problems = _problems(
+        (
+            _column(
+                con,
+                "select lead_id from marts.lead_features"
+                " where lead_id not in (select lead_id from lifecycle.lead_states) order by lead_id",
+            ),
+            "lead(s) without a state",
+        ),
+        (
+            _column(
+                con,
+                "select lead_id from lifecycle.lead_states"
+                " where lead_id not in (select lead_id from marts.lead_features) order by lead_id",
+            ),
+            "state row(s) for leads not in marts.lead_features",
+        ),
+        (
+            _column(con, "select lead_id from lifecycle.lead_states group by lead_id having count(*) > 1"),
+            "lead(s) with several states",
+        ),
+    )
     leads = int(_one(con, "select count(*) from marts.lead_features"))
     return _inv(name, not problems, "; ".join(problems) or f"{leads} leads, one state each")
 
 
 def _review_matches_state(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     name = "needs_review leads and pending review items match"
-    unqueued = [
-        r[0]
-        for r in con.execute(
-            """
+    unqueued = """
         select lead_id from lifecycle.lead_states where state = 'needs_review'
           and lead_id not in (select lead_id from review.items where status = 'pending') order by lead_id
         """
-        ).fetchall()
-    ]
-    stray = [
-        r[0]
-        for r in con.execute(
-            """
+    stray = """
         select item_id from review.items i where status = 'pending' and not exists (
             select 1 from lifecycle.lead_states s where s.lead_id = i.lead_id and s.state = 'needs_review')
         order by item_id
         """
-        ).fetchall()
-    ]
-    problems = []
-    if unqueued:
-        problems.append(f"{len(unqueued)} needs_review lead(s) without a pending item: {_sample(unqueued)}")
-    if stray:
-        problems.append(f"{len(stray)} pending item(s) whose lead is not in needs_review: {_sample(stray)}")
+    problems = _problems(
+        (_column(con, unqueued), "needs_review lead(s) without a pending item"),
+        (_column(con, stray), "pending item(s) whose lead is not in needs_review"),
+    )
     pending = int(_one(con, "select count(*) from review.items where status = 'pending'"))
     return _inv(name, not problems, "; ".join(problems) or f"{pending} pending item(s), each for a needs_review lead")
 
 
 def recovery_status(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """What the next run picks up: events dbt has not built, unfinished CRM sends, runs that did not end cleanly."""
-    from leadgate.pipeline.recovery import last_build, unbuilt_events
-
     has_builds = relation_exists(con, "meta", "dbt_builds")  # a copy from before migration 0011 has none
     build = last_build(con) if has_builds else None
     runs = dict(
@@ -296,8 +289,6 @@ def _events_attributed(
     accepted = int(_one(con, "select count(*) from raw.engagement_events"))
     pending = 0
     if build is not None:
-        from leadgate.pipeline.recovery import unbuilt_events
-
         pending = unbuilt_events(con, build)
         accepted -= pending
     counted = int(
@@ -321,29 +312,18 @@ def _events_attributed(
 
 def _synced_means_acknowledged(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     name = "synced leads have their current payload acknowledged"
-    unacked = [
-        r[0]
-        for r in con.execute(
-            """
+    unacked = """
         select lead_id from lifecycle.lead_states s where state = 'synced' and not exists (
             select 1 from sync.state t where t.lead_id = s.lead_id and t.acked_payload_hash is not null)
         order by lead_id
         """
-        ).fetchall()
-    ]
-    owed = [
-        r[0]
-        for r in con.execute(
-            """
+    owed = """
         select distinct s.lead_id from lifecycle.lead_states s join sync.outbox o on o.lead_id = s.lead_id
         where s.state = 'synced' order by 1
         """
-        ).fetchall()
-    ]
-    problems = []
-    if unacked:
-        problems.append(f"{len(unacked)} synced lead(s) never acknowledged: {_sample(unacked)}")
-    if owed:
-        problems.append(f"{len(owed)} synced lead(s) still owed a newer payload: {_sample(owed)}")
+    problems = _problems(
+        (_column(con, unacked), "synced lead(s) never acknowledged"),
+        (_column(con, owed), "synced lead(s) still owed a newer payload"),
+    )
     synced = int(_one(con, "select count(*) from lifecycle.lead_states where state = 'synced'"))
     return _inv(name, not problems, "; ".join(problems) or f"{synced} synced lead(s), all acknowledged")

@@ -59,22 +59,7 @@ def run_dbt(
         pass
     project_dir = Path(project_dir).resolve()
     target = target_dir(settings)
-    args = [
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
-        "--log-path",
-        str(target / "logs"),
-        "--no-use-colors",
-        "build",
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target-path",
-        str(target),
-    ]
+    args = dbt_args(["build"], project_dir, target)
     if full_refresh:
         args.append("--full-refresh")
     if select:  # a part of the project (its tests included), e.g. ["path:models/marts/review_metrics"]
@@ -85,12 +70,7 @@ def run_dbt(
 
     with _RUN_LOCK, db.writer_lock(settings), _environment(settings):
         started = time.perf_counter()
-        from dbt.cli.main import dbtRunner  # ~3 s import: only when a build actually runs
-
-        try:
-            outcome = dbtRunner().invoke(args)
-        finally:
-            _release_database()
+        outcome = invoke_dbt(args)
         seconds = time.perf_counter() - started
 
     results = list(getattr(outcome.result, "results", None) or [])
@@ -104,12 +84,42 @@ def run_dbt(
         raise KeyboardInterrupt from None
     problems = _problems(results)
     if outcome.exception is not None:
-        problems.insert(0, _one_line(outcome.exception))
+        problems.insert(0, one_line(outcome.exception))
     if problems:
         raise DbtFailed("dbt failed: " + ", ".join(problems) + f" (log: {target / 'logs' / 'dbt.log'})")
     if not outcome.success:
         raise DbtFailed(f"dbt failed without naming a node (log: {target / 'logs' / 'dbt.log'})")
     return report
+
+
+def dbt_args(command: list[str], project_dir: Path, target: Path) -> list[str]:
+    """dbt's arguments for `command` on this project: output only to `target`'s logs/dbt.log, artifacts in `target`."""
+    return [
+        "--log-level",
+        "none",
+        "--log-level-file",
+        "info",
+        "--log-path",
+        str(target / "logs"),
+        "--no-use-colors",
+        *command,
+        "--project-dir",
+        str(project_dir),
+        "--profiles-dir",
+        str(project_dir),
+        "--target-path",
+        str(target),
+    ]
+
+
+def invoke_dbt(args: list[str]):
+    """Run dbt in this process and let go of the database file after (dbtRunner's result)."""
+    from dbt.cli.main import dbtRunner  # ~3 s import: only when dbt actually runs
+
+    try:
+        return dbtRunner().invoke(args)
+    finally:
+        _release_database()
 
 
 @contextmanager
@@ -167,10 +177,11 @@ def _describe(result) -> str:
     if status == "fail" and str(result.node.resource_type) == "test" and result.failures is not None:
         detail = f"{result.failures} rows"
     else:
-        detail = _one_line(result.message)
+        detail = one_line(result.message)
     return f"{_name(result.node)} ({status}: {detail})"
 
 
-def _one_line(value: object) -> str:
+def one_line(value: object) -> str:
+    """An error or message as one line of at most a few hundred characters (dbt's are often multi-line)."""
     text = " ".join(str(value or "").split())
     return text[:_DETAIL_CHARS] + ("…" if len(text) > _DETAIL_CHARS else "")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from leadgate.config import DBT_PROJECT_DIR, LeadgateSettings
 from leadgate.store import db
-from leadgate.transform.dbt import _one_line, _release_database, environment_for_dbt
+from leadgate.transform.dbt import dbt_args, environment_for_dbt, invoke_dbt, one_line
 
 # The `read_copy` target in dbt_project/profiles.yml reads the copy's path from this variable and
 # opens it with access_mode READ_ONLY.
@@ -32,34 +32,11 @@ def generate_docs(settings: LeadgateSettings, project_dir: Path = DBT_PROJECT_DI
         raise db.DatabaseMissing(f"no read copy at {copy} yet: `leadgate run` publishes it")
     project_dir = Path(project_dir).resolve()
     target = docs_dir(settings)
-    args = [
-        "--log-level",
-        "none",
-        "--log-level-file",
-        "info",
-        "--log-path",
-        str(target / "logs"),
-        "--no-use-colors",
-        "docs",
-        "generate",
-        "--project-dir",
-        str(project_dir),
-        "--profiles-dir",
-        str(project_dir),
-        "--target",
-        DOCS_TARGET,
-        "--target-path",
-        str(target),
-    ]
+    args = dbt_args(["docs", "generate"], project_dir, target) + ["--target", DOCS_TARGET]
     with environment_for_dbt({READ_DB_PATH_ENV: str(copy)}):
-        from dbt.cli.main import dbtRunner  # ~3 s import: only here
-
-        try:
-            outcome = dbtRunner().invoke(args)
-        finally:
-            _release_database()
+        outcome = invoke_dbt(args)
     if outcome.exception is not None or not outcome.success or not (target / "catalog.json").exists():
-        reason = _one_line(outcome.exception) if outcome.exception is not None else "see the log"
+        reason = one_line(outcome.exception) if outcome.exception is not None else "see the log"
         raise DocsFailed(f"dbt docs generate failed: {reason} (log: {target / 'logs' / 'dbt.log'})")
     return target
 

@@ -117,7 +117,7 @@ with_domains as (
     select
         aggregated.*,
         recency.* exclude (lead_id),
-        nullif(regexp_extract(aggregated.email, '@([^@]+)$', 1), '') as email_domain
+        {{ email_domain('aggregated.email') }} as email_domain
     from aggregated
     join recency on recency.lead_id = aggregated.lead_id
 
@@ -128,14 +128,7 @@ accounted as (
 
     select
         *,
-        case
-            when company_domain is not null
-                and not exists (select 1 from free_mail where company_domain like free_mail.domain_pattern)
-                then company_domain
-            when email_domain is not null
-                and not exists (select 1 from free_mail where email_domain like free_mail.domain_pattern)
-                then email_domain
-        end as account_id
+        {{ account_id('company_domain', 'email_domain') }} as account_id
     from with_domains
 
 ),

@@ -20,7 +20,7 @@ listed as (
 
     select
         *,
-        nullif(regexp_extract(email, '@([^@]+)$', 1), '') as email_domain
+        {{ email_domain('email') }} as email_domain
     from {{ ref('stg_lead_lists__records') }}
     qualify row_number() over (partition by lead_id order by imported_at desc, list_key desc) = 1
 
@@ -30,14 +30,7 @@ listed_accounted as (
 
     select
         *,
-        case
-            when company_domain is not null
-                and not exists (select 1 from free_mail where company_domain like free_mail.domain_pattern)
-                then company_domain
-            when email_domain is not null
-                and not exists (select 1 from free_mail where email_domain like free_mail.domain_pattern)
-                then email_domain
-        end as account_id
+        {{ account_id('company_domain', 'email_domain') }} as account_id
     from listed
 
 ),
