@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 import pytest
 from pydantic import SecretStr
 from typer.testing import CliRunner
@@ -17,6 +18,7 @@ from leadgate.cli.render_summary import render_text
 from leadgate.config import AlertSettings, LeadgateSettings
 from leadgate.model import registry
 from leadgate.model.outcomes import import_outcomes
+from leadgate.model.snapshots import snapshot_features
 from leadgate.pipeline import steps
 from leadgate.pipeline.report import render_markdown
 from leadgate.policy import load_policy
@@ -94,10 +96,10 @@ def hooks(receiver: WebhookReceiver) -> WebhookReceiver:
     return receiver
 
 
-def _run(settings, leads, run_id: str, hook) -> dict:
+def _run(settings, leads, run_id: str, hook, policy=None) -> dict:
     """One run as the flow does it: score and route every lead, send the drift alert; the summary it returns."""
     _put_leads(settings, leads)
-    decided = steps.to_plain(steps.decide_step(settings, _policy(), run_id, rescore_all=True))
+    decided = steps.to_plain(steps.decide_step(settings, policy or _policy(), run_id, rescore_all=True))
     drift = decided["model"]["drift"]
     alert = send_drift_alert(settings, hook, drift, run_id=run_id) if drift["drifted"] else None
     return {"run_id": run_id, "decide": decided, "drift_alert": steps.to_plain(alert), "sync_mode": "shadow"}
@@ -191,7 +193,15 @@ def test_when_a_drift_is_news():
 
 def test_metrics_show_override_rate_latest_drift_and_retrain_due_per_version(drifting, monkeypatch):
     settings, version, leads, watched = drifting
-    _run(settings, _scaled(leads, watched, 1.3), "run-m1", None)  # alerts off: drift is still recorded
+    scaled = _scaled(leads, watched, 1.3)
+    with db.connect(settings) as con:
+        p = registry.load(con, version).predict(snapshot_features(scaled, NOW))
+    # qualify at the model's median probability, so some of its leads are close calls a reviewer decides
+    policy = _policy()
+    policy = policy.model_copy(
+        update={"model": policy.model.model_copy(update={"qualify_threshold": float(np.median(p))})}
+    )
+    _run(settings, scaled, "run-m1", None, policy)  # alerts off: drift is still recorded
     with db.connect(settings) as con:  # a reviewer overrides the model on one of its review items
         item_id, qualified = con.execute(
             "select i.item_id, s.qualified from review.items i join scoring.scores s using (score_id)"
