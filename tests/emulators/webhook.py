@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Iterator
 from typing import Any
+
+import pytest
 
 from tests.emulators._server import Answer, EmulatorBase, Fault
 
@@ -74,3 +77,17 @@ class WebhookReceiver(EmulatorBase):
         return Answer(
             fault.status, b"server_error" if fault.body is None else json.dumps(fault.body).encode(), "text/plain"
         )
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    """One webhook receiver for a test module; import it (and `hooks`) into the module."""
+    with WebhookReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def hooks(receiver: WebhookReceiver) -> WebhookReceiver:
+    """The module's receiver with no traffic recorded yet."""
+    receiver.reset_traffic()
+    return receiver

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -15,21 +14,9 @@ from leadgate.review.alerts import AlertConfigError, detect_format, send_review_
 from leadgate.shared.redaction import redact
 from leadgate.store import db
 from tests.emulators.fixtures import tls_ca  # noqa: F401 - fixture
-from tests.emulators.webhook import WebhookReceiver
+from tests.emulators.webhook import WebhookReceiver, hooks, receiver  # noqa: F401 - fixtures
 
 RUN = "20261202T000000Z-test0001"
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as server:
-        yield server
-
-
-@pytest.fixture
-def hooks(receiver: WebhookReceiver) -> WebhookReceiver:
-    receiver.reset_traffic()
-    return receiver
 
 
 def _webhook(url: str, fmt: str = "auto", **kw):

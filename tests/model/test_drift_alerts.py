@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import shutil
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
@@ -17,7 +15,6 @@ from leadgate.cli.app import app
 from leadgate.cli.render_summary import render_text
 from leadgate.config import AlertSettings, LeadgateSettings
 from leadgate.model import registry
-from leadgate.model.outcomes import import_outcomes
 from leadgate.model.snapshots import snapshot_features
 from leadgate.pipeline import steps
 from leadgate.pipeline.report import render_markdown
@@ -25,9 +22,10 @@ from leadgate.policy import load_policy
 from leadgate.review.alerts import webhook_from
 from leadgate.review.drift_alerts import WORSE_FACTOR, send_drift_alert, why_send
 from leadgate.review.metrics import metrics_report
-from leadgate.sample.outcomes import draw_outcomes, propensity, synthetic_lead_features
+from leadgate.sample.outcomes import synthetic_lead_features
 from leadgate.store import db
-from tests.emulators.webhook import WebhookReceiver
+from tests.emulators.webhook import WebhookReceiver, hooks, receiver  # noqa: F401 - fixtures
+from tests.fixtures.model.outcomes import import_drawn_outcomes, put_leads
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 LEADS = 400
@@ -38,34 +36,18 @@ def _policy():
     return policy.model_copy(update={"gate": policy.gate.model_copy(update={"max_failed_share": 1.0})})
 
 
-def _put_leads(settings, leads) -> None:
-    """What dbt would have built: the leads a run scores (rescore_all scores every one)."""
-    with db.connect(settings) as con:
-        con.execute("create schema if not exists marts")
-        con.register("_leads", leads)
-        con.execute("create or replace table marts.lead_features as select * from _leads")
-        con.unregister("_leads")
-
-
 @pytest.fixture(scope="module")
 def trained_db(tmp_path_factory):
     """A database whose champion was trained on LEADS leads with outcomes; (db file, version, leads, a drift feature)."""
     root = tmp_path_factory.mktemp("drift")
     settings = LeadgateSettings(db=root / "lg.duckdb", inbox=root, as_of=NOW, lock_timeout=5, _env_file=None)
     leads = synthetic_lead_features(LEADS, seed=31, now=NOW)
-    _put_leads(settings, leads)
+    put_leads(settings, leads)
     steps.decide_step(settings, _policy(), "run-0")
-    won = draw_outcomes(propensity(leads, NOW), 31)
-    path = root / "outcomes.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["lead", "won", "closed"])
-        for i, (lead, y) in enumerate(zip(leads["lead_id"], won)):
-            w.writerow([lead, "1" if y else "0", (NOW + timedelta(days=1 + i % 40)).date().isoformat()])
+    import_drawn_outcomes(settings, leads, 31, NOW, root)
     from leadgate.model.train import train
 
     with db.connect(settings) as con:
-        import_outcomes(con, path, key="lead", outcome="won", closed_at="closed", now=NOW + timedelta(days=60))
         version = train(con, _policy(), settings.db_path, now=datetime.now(UTC))["version"]
         registry.promote(con, version, "test")
         reference = registry.load(con, version).doc["drift"]
@@ -84,21 +66,9 @@ def drifting(trained_db, tmp_path):
     return settings, version, leads, watched
 
 
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as server:
-        yield server
-
-
-@pytest.fixture
-def hooks(receiver: WebhookReceiver) -> WebhookReceiver:
-    receiver.reset_traffic()
-    return receiver
-
-
 def _run(settings, leads, run_id: str, hook, policy=None) -> dict:
     """One run as the flow does it: score and route every lead, send the drift alert; the summary it returns."""
-    _put_leads(settings, leads)
+    put_leads(settings, leads)
     decided = steps.to_plain(steps.decide_step(settings, policy or _policy(), run_id, rescore_all=True))
     drift = decided["model"]["drift"]
     alert = send_drift_alert(settings, hook, drift, run_id=run_id) if drift["drifted"] else None

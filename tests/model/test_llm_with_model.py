@@ -6,7 +6,6 @@ real openai client against the local emulator.
 
 from __future__ import annotations
 
-import csv
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -14,14 +13,14 @@ import pytest
 
 from leadgate.config import LeadgateSettings
 from leadgate.model import registry
-from leadgate.model.outcomes import import_outcomes
 from leadgate.model.run import promoted_scorer
 from leadgate.model.train import train
 from leadgate.pipeline import steps
 from leadgate.policy import load_policy
-from leadgate.sample.outcomes import draw_outcomes, propensity, synthetic_lead_features
+from leadgate.sample.outcomes import synthetic_lead_features
 from leadgate.store import db
 from tests.emulators.openai_server import OpenAIEmulator, heuristic_answer
+from tests.fixtures.model.outcomes import import_drawn_outcomes, put_leads
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 LEADS = 200
@@ -66,21 +65,10 @@ def promoted(tmp_path_factory):
     # a message spread over the model's whole range of probabilities: every third lead by id
     texted = sorted(leads["lead_id"])[::3][:TEXT_LEADS]
     leads["latest_message"] = [DEMO if lead in texted else None for lead in leads["lead_id"]]
-    with db.connect(settings) as con:
-        con.execute("create schema if not exists marts")
-        con.register("_leads", leads)
-        con.execute("create table marts.lead_features as select * from _leads")
-        con.unregister("_leads")
+    put_leads(settings, leads)
     steps.decide_step(settings, _policy(), "run-0")  # the decision snapshots the model learns from
-    won = draw_outcomes(propensity(leads, NOW), 33)
-    path = root / "outcomes.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["lead", "won", "closed"])
-        for i, (lead, y) in enumerate(zip(leads["lead_id"], won)):
-            w.writerow([lead, "1" if y else "0", (NOW + timedelta(days=1 + i % 40)).date().isoformat()])
+    import_drawn_outcomes(settings, leads, 33, NOW, root)
     with db.connect(settings) as con:
-        import_outcomes(con, path, key="lead", outcome="won", closed_at="closed", now=NOW + timedelta(days=60))
         version = train(con, _policy(), settings.db_path, now=NOW + timedelta(days=61))["version"]
         registry.promote(con, version, "test")
         probability = dict(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import shutil
 from datetime import UTC, datetime, timedelta
 
@@ -13,11 +12,11 @@ from leadgate.cli.app import app
 from leadgate.config import LeadgateSettings
 from leadgate.model import registry
 from leadgate.model.artifact import MODEL_FILE, ModelFileError, load_model
-from leadgate.model.outcomes import import_outcomes
 from leadgate.pipeline import steps
 from leadgate.policy import load_policy
-from leadgate.sample.outcomes import draw_outcomes, propensity, synthetic_lead_features
+from leadgate.sample.outcomes import synthetic_lead_features
 from leadgate.store import db
+from tests.fixtures.model.outcomes import import_drawn_outcomes, put_leads
 
 NOW = datetime(2026, 11, 15, 12, tzinfo=UTC)
 LEADS = 200
@@ -45,21 +44,9 @@ def trained(tmp_path_factory):
     (root / "inbox").mkdir()
     settings = LeadgateSettings(db=root / "lg.duckdb", inbox=root / "inbox", as_of=NOW, lock_timeout=5, _env_file=None)
     leads = synthetic_lead_features(LEADS, seed=21, now=NOW)
-    with db.connect(settings) as con:
-        con.execute("create schema if not exists marts")
-        con.register("_leads", leads)
-        con.execute("create table marts.lead_features as select * from _leads")
-        con.unregister("_leads")
+    put_leads(settings, leads)
     steps.decide_step(settings, _policy(), "run-1")
-    won = draw_outcomes(propensity(leads, NOW), 21)
-    path = root / "outcomes.csv"
-    with open(path, "w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["lead", "won", "closed"])
-        for i, (lead, y) in enumerate(zip(leads["lead_id"], won)):
-            w.writerow([lead, "1" if y else "0", (NOW + timedelta(days=1 + i % 40)).date().isoformat()])
-    with db.connect(settings) as con:
-        import_outcomes(con, path, key="lead", outcome="won", closed_at="closed", now=NOW + timedelta(days=60))
+    import_drawn_outcomes(settings, leads, 21, NOW, root)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LEADGATE_DB", str(settings.db_path))
         result = CliRunner().invoke(app, ["model", "train"])
