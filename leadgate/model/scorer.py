@@ -188,8 +188,9 @@ class ModelScorer:
             "unknowns": [()] * n,
             "material_unknowns": [()] * n,
         }
+        masks = unknown_masks(leads)
         any_unknown = np.zeros(n, dtype=bool)
-        for m in unknown_masks(leads).values():
+        for m in masks.values():
             any_unknown |= m
         idx = np.flatnonzero(any_unknown)
         if not len(idx):
@@ -201,7 +202,8 @@ class ModelScorer:
             leads.iloc[idx].reset_index(drop=True),
             policy,
             score=p[idx],
-            rescorer=lambda masks, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, masks, named),
+            rescorer=lambda held, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, held, named),
+            masks={field: m[idx] for field, m in masks.items()},  # row-wise: the unknown leads' own masks
         )
         for name, values in range_columns(r).items():
             if isinstance(out[name], list):
