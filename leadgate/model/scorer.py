@@ -57,20 +57,38 @@ def _significant(x: np.ndarray, digits: int = 3) -> np.ndarray:
     return np.round(x * scale) / scale
 
 
+def _top_order(points: np.ndarray, k: int) -> np.ndarray:
+    """Per row, the columns of the k largest |points|, ties by column (a stable sort of -|points|, cut at k)."""
+    size = np.abs(points)
+    if k >= points.shape[1] or np.isnan(size).any():
+        return np.argsort(-size, axis=1, kind="stable")[:, :k]
+    # k passes of argmax (first of equals) instead of sorting every row: k is a handful, features are more
+    rows = np.arange(len(size))
+    order = np.empty((len(size), k), dtype=np.intp)
+    for slot in range(k):
+        order[:, slot] = size.argmax(axis=1)
+        size[rows, order[:, slot]] = -np.inf
+    return order
+
+
 def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int) -> list[list[dict]]:
     """Top contributions per lead in probability points, worded from the lead's own values."""
     names = model.names
     numeric = {s["name"] for s in model.spec["numeric"]}
     binary = {s["name"] for s in model.spec["numeric"] if s.get("binary")}
     k = min(top, len(names))
-    order = np.argsort(-np.abs(points), axis=1, kind="stable")[:, :k]
+    order = _top_order(points, k)
     picked = np.round(np.take_along_axis(points, order, axis=1) * 100, 1)  # score points (probability x 100)
     # Only the picked (lead, feature) cells are worded: each feature's values among them are factorised,
     # so a text id stands for one (feature, value as printed) and is worded once.
     values: list = []  # per text id: (feature, value)
     picked_text = np.empty(order.shape, dtype=np.int64)
-    for j in np.unique(order).tolist():
-        rows, slots = np.nonzero(order == j)
+    # the picked cells grouped by feature in one stable sort (each group in row order, as np.nonzero gives)
+    flat = order.ravel()
+    by_feature = np.argsort(flat, kind="stable")
+    features, starts = np.unique(flat[by_feature], return_index=True)
+    for j, cells in zip(features.tolist(), np.split(by_feature, starts[1:])):
+        rows, slots = np.divmod(cells, order.shape[1])
         name = names[j]
         column = frame[name].iloc[rows] if name in frame else pd.Series([None] * len(rows))
         if name in numeric:  # as printed: whole days, 3 significant digits, so equal texts share an id
@@ -82,7 +100,7 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
         values.append((j, None))
     words = [_word(name, name in numeric, name in binary) for name in names]
     tenths = np.round(picked * 10).astype(np.int64)
-    combos, inverse = np.unique(picked_text * 100_000 + (tenths + 50_000), return_inverse=True)
+    inverse, combos = pd.factorize((picked_text * 100_000 + (tenths + 50_000)).ravel())  # hashing: no sort needed
     # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed)
     made = np.empty(len(combos), dtype=object)
     for i, c in enumerate(combos.tolist()):
@@ -170,8 +188,9 @@ class ModelScorer:
             "unknowns": [()] * n,
             "material_unknowns": [()] * n,
         }
+        masks = unknown_masks(leads)
         any_unknown = np.zeros(n, dtype=bool)
-        for m in unknown_masks(leads).values():
+        for m in masks.values():
             any_unknown |= m
         idx = np.flatnonzero(any_unknown)
         if not len(idx):
@@ -183,7 +202,8 @@ class ModelScorer:
             leads.iloc[idx].reset_index(drop=True),
             policy,
             score=p[idx],
-            rescorer=lambda masks, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, masks, named),
+            rescorer=lambda held, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, held, named),
+            masks={field: m[idx] for field, m in masks.items()},  # row-wise: the unknown leads' own masks
         )
         for name, values in range_columns(r).items():
             if isinstance(out[name], list):

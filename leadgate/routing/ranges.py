@@ -206,10 +206,12 @@ def score_ranges(
     fit: np.ndarray | None = None,
     fit_points: np.ndarray | None = None,
     rescorer=None,
+    masks: dict[str, np.ndarray] | None = None,
 ) -> Ranges:
     """The range rule for every row of `frame` (features with score, fit, fit_points; arrays override columns).
 
     `rescorer(masks, may_be_target)` makes the Rescorer of another scorer (a model); by default the baseline's points.
+    `masks`: unknown_masks(frame), when the caller has them already.
     """
     n = len(frame)
     bands = tier_bands(policy)
@@ -229,7 +231,7 @@ def score_ranges(
     size = numeric("company_size_min", None)
     tier = tier_of(target, size, policy)
     thr = np.array([bands[t].threshold for t in tier], dtype=float)
-    masks = unknown_masks(frame)
+    masks = unknown_masks(frame) if masks is None else masks
     any_unknown = np.zeros(n, dtype=bool)
     for m in masks.values():
         any_unknown |= m
