@@ -25,6 +25,7 @@ import duckdb
 from leadgate.shared.emails import normalise_email
 from leadgate.shared.lead_fields import LEAD_FIELDS
 from leadgate.store.erasure_list import erased_lead_ids, installation_salt
+from leadgate.store.shared_rules import company_size_sql, domain_sql, lead_id_sql, size_candidate_sql
 from leadgate.store.sql import insert_rows
 from leadgate.store.states import utcnow
 
@@ -32,7 +33,6 @@ MISSING = {"", "select", "n/a", "na", "-", "--", "none", "null", "nil"}
 MAX_VALUE_CHARS = 2000
 MAX_FILE_BYTES = 512 * 1024 * 1024
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
-_SIZE = re.compile(r"(\d{1,9})(?:\s*[-–—]\s*(\d{1,9})|\s*(\+))?")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|[\ud800-\udfff]")  # NUL/binary, or bytes not UTF-8
 
 
@@ -80,31 +80,41 @@ def column_kind(values: list[str]) -> str:
     return "numeric" if present and all(as_number(v) is not None for v in present) else "categorical"
 
 
-def parse_company_size(value: str) -> tuple[str, int, int | None] | None:
-    """('250', 250, 250), ('51-200', 51, 200), ('10000+', 10000, None); None when unreadable."""
-    m = _SIZE.fullmatch(value.strip().replace(",", ""))
-    if not m:
-        return None
-    low = int(m.group(1))
-    if m.group(3):
-        return f"{low}+", low, None
-    high = int(m.group(2)) if m.group(2) else low
-    if high < low:
-        return None
-    return (f"{low}-{high}" if m.group(2) else str(low)), low, high
+def size_parts(size: str) -> tuple[str, int, int | None]:
+    """The shared rule's size ('250', '51-200', '10000+') with its bounds: (size, min, max; None when open)."""
+    if size.endswith("+"):
+        return size, int(size[:-1]), None
+    low, _, high = size.partition("-")
+    return size, int(low), int(high or low)
 
 
-def normalise_domain(value: str) -> str | None:
-    text = value.strip().lower()
-    text = re.sub(r"^[a-z][a-z0-9+.-]*://", "", text)
-    text = text.split("/", 1)[0].split(":", 1)[0].removeprefix("www.").strip(".")
-    return text if re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", text) else None
+def _digits(size: str) -> str:
+    """A size as a spreadsheet export writes it ('1,000', '1,001-5,000'): its thousands separators dropped."""
+    return size.replace(",", "")
 
 
-def lead_id_for(salt: str, email: str | None, key_column: str, key: str) -> str:
-    """dbt's lead_id macro on the email (so events of the same person merge), else on 'key:<column>:<key>'."""
-    subject = email if email else f"key:{key_column}:{key}"
-    return "ld_" + hashlib.md5(f"{salt}{subject}".encode()).hexdigest()[:16]
+def lead_subject(email: str | None, key_column: str, key: str) -> str:
+    """What the lead id hashes: the email (so events of the same person merge), else 'key:<column>:<key>'."""
+    return email if email else f"key:{key_column}:{key}"
+
+
+def shared_rules(
+    con: duckdb.DuckDBPyConnection, salt: str, sizes: set[str], domains: set[str], subjects: set[str]
+) -> tuple[dict[str, str | None], dict[str, str | None], dict[str, str]]:
+    """dbt's own rules (dbt_project/macros/shared_rules.sql) on every distinct value of one file, in three queries:
+    company size -> canonical size or None, domain -> normalised or None, subject -> lead id."""
+
+    def apply(values: set[str], sql: str, *params: str) -> dict:
+        rows = con.execute(sql, [*params, sorted(values)]).fetchall() if values else []
+        return dict(rows)
+
+    values = "unnest(?::varchar[]) t(v)"
+    size = apply(
+        sizes, f"select v, {company_size_sql('c')} from (select v, {size_candidate_sql('v')} as c from {values})"
+    )
+    domain = apply(domains, f"select v, {domain_sql('v')} from {values}")
+    lead = apply(subjects, f"select v, {lead_id_sql('?', 'v')} from {values}", salt)
+    return size, domain, lead
 
 
 def read_table(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
@@ -242,6 +252,20 @@ def import_lead_list(
             ]
         )
 
+    def given(values: list[str], name: str) -> str | None:
+        at = fields.get(name)
+        return None if at is None or is_missing(values[at]) else values[at].strip()
+
+    sizes, domains, lead_ids = shared_rules(
+        con,
+        salt,
+        {_digits(v) for vals in good if (v := given(vals, "company_size"))},
+        {v for vals in good if (v := given(vals, "company_domain"))},
+        {
+            lead_subject(normalise_email(e) if (e := given(vals, "email")) else None, key_column, vals[key_at].strip())
+            for vals in good
+        },
+    )
     for row_no, values in rows:
         if len(values) != len(header):
             reject(row_no, None, values, [f"wrong number of fields: {len(values)}, the header has {len(header)}"])
@@ -259,13 +283,13 @@ def import_lead_list(
             record["email"] = email
         size = (None, None, None)
         if record["company_size"] is not None:
-            parsed = parse_company_size(record["company_size"])
-            if parsed is None:
+            canonical = sizes[_digits(record["company_size"])]
+            if canonical is None:
                 problems.append(f"company_size is not a number or range: {record['company_size'][:100]!r}")
             else:
-                size = parsed
+                size = size_parts(canonical)
         if record["company_domain"] is not None:
-            record["company_domain"] = normalise_domain(record["company_domain"])
+            record["company_domain"] = domains[record["company_domain"]]
         if problems:
             reject(row_no, None if is_missing(list_key) else list_key[:MAX_VALUE_CHARS], values, problems)
             continue
@@ -278,7 +302,7 @@ def import_lead_list(
                 report.unchanged += 1
             continue
         by_key[list_key] = content
-        lead_id = lead_id_for(salt, record["email"], key_column, list_key)
+        lead_id = lead_ids[lead_subject(record["email"], key_column, list_key)]
         if lead_id in erased:  # forget lists the lead id, the same salted rule on the email
             report.erased += 1
             continue

@@ -17,6 +17,7 @@ import pandas as pd
 
 from leadgate.shared import emails
 from leadgate.store.erasure_list import erased_lead_ids
+from leadgate.store.shared_rules import lead_id_sql
 from leadgate.store.sql import insert_rows, relation_exists
 
 LEAD_ID = re.compile(r"^ld_[0-9a-f]{16}$")
@@ -142,7 +143,7 @@ class _Keys:
     """Resolves a row's key to a lead id: an email (as ingest normalises it), a lead id, or an imported external key."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, key_column: str) -> None:
-        self.con = con
+        self.con, self.by_rule = con, {}
         self.salt = con.execute("select lead_id_salt from meta.installation limit 1").fetchone()[0]
         known = {r[0] for r in con.execute("select lead_id from lifecycle.lead_states").fetchall()}
         known |= {r[0] for r in con.execute("select distinct lead_id from scoring.feature_snapshots").fetchall()}
@@ -171,6 +172,12 @@ class _Keys:
             dict(con.execute("select email, lead_id from marts.lead_features").fetchall()) if has_mart else {}
         )
 
+    def prepare(self, raw_keys) -> None:
+        """dbt's lead-id rule (dbt_project/macros/shared_rules.sql) on every email key of the file, in one query."""
+        emails_ = sorted({e for k in raw_keys if "@" in k and (e := emails.normalise_email(k.strip()))})
+        sql = f"select v, {lead_id_sql('?', 'v')} from unnest(?::varchar[]) t(v)"
+        self.by_rule = dict(self.con.execute(sql, [self.salt, emails_]).fetchall()) if emails_ else {}
+
     def resolve(self, raw: str) -> tuple[str, str | None] | str:
         key = raw.strip()
         if not key:
@@ -179,7 +186,7 @@ class _Keys:
             email = emails.normalise_email(key)
             if email is None:
                 return f"key '{key[:60]}' is not a valid email address"
-            lead = self.by_email.get(email) or "ld_" + hashlib.md5((self.salt + email).encode()).hexdigest()[:16]
+            lead = self.by_email.get(email) or self.by_rule[email]
             ext = None
         elif LEAD_ID.match(key):
             if key not in self.known:
@@ -224,6 +231,7 @@ def import_outcomes(
     now = now or datetime.now(UTC)
     report.import_id = import_id = f"oi_{now:%Y%m%dT%H%M%S}_{sha[:8]}"
     keys = _Keys(con, key)
+    keys.prepare(row.get(key, "") for _, row in rows)
     current = {
         lead: (conv, closed)
         for lead, conv, closed in con.execute("select lead_id, converted, closed_at from scoring.outcomes").fetchall()

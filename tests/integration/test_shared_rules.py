@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytest
 
 from leadgate.config import LeadgateSettings
 from leadgate.ingest import ingest_paths
+from leadgate.ingest.lead_lists import import_lead_list
 from leadgate.store import db
 from leadgate.store.erasure_list import subject_hash
 from leadgate.store.forget import forget_person, lead_id_for
@@ -189,3 +191,34 @@ def test_the_erasure_key_is_one_rule_in_sql_and_python() -> None:
     for value in ("anna@example.org", "anna@xn--bcher-kva.de", "\u212aelvin@acme-labs.com", "visitor-7"):
         sql_key = con.execute(f"select {erasure_key_sql('?', '?')}", ["salt-1", value]).fetchall()[0][0]
         assert sql_key == subject_hash("salt-1", value)
+
+
+def test_a_lead_list_reads_every_spelling_by_the_same_rules(built: LeadgateSettings, tmp_path: Path) -> None:
+    """`leadgate import leads` makes the same domain, size and lead id of a spelling as ingest and dbt."""
+    copy = _copy(built, tmp_path)
+    path = tmp_path / "list.csv"
+    rows = [["Key", "Email", "Domain", "Size"]]
+    rows += [[f"D-{i}", "", typed, ""] for i, (typed, _) in enumerate(DOMAINS)]
+    rows += [[f"S-{i}", "", "", typed] for i, (typed, _) in enumerate(SIZES)]
+    rows += [["ANNA", EMAILS[0], "", ""], ["EXPORT", "", "", "1,001-5,000"]]
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh).writerows(rows)
+    with db.connect(copy) as con:
+        report = import_lead_list(
+            con, path, "Key", {"email": "Email", "company_domain": "Domain", "company_size": "Size"}
+        )
+    records = _rows(copy, "select list_key, company_domain, company_size, lead_id from raw.lead_list_records")
+    rejected = _rows(copy, "select list_key, reason from raw.rejected_lead_rows")
+    for i, (typed, domain) in enumerate(DOMAINS):
+        assert records[f"D-{i}"][0] == domain, typed  # not a domain: the row is kept, the domain left empty
+    for i, (typed, size) in enumerate(SIZES):
+        if "," in typed:  # a list is a spreadsheet export: its thousands separators are dropped first
+            assert records[f"S-{i}"][1] == typed.replace(",", ""), typed
+        elif size is None:
+            assert rejected[f"S-{i}"][0].startswith("company_size is not a number or range"), typed
+        else:
+            assert records[f"S-{i}"][1] == size, typed
+    assert records["EXPORT"][1] == "1001-5000"
+    anna = _rows(copy, "select email, lead_id from marts.lead_features where email = 'anna@example.org'")
+    assert records["ANNA"][2] == anna["anna@example.org"][0]  # the list row is the person the events are
+    assert report.rejected == sum(1 for typed, size in SIZES if size is None and "," not in typed)
