@@ -8,6 +8,8 @@ from pathlib import Path
 
 import duckdb
 
+from leadgate.store.sql import json_value
+
 CHAMPION, SHADOW = "champion", "shadow"
 
 
@@ -49,7 +51,7 @@ def _row(con: duckdb.DuckDBPyConnection, where: str, params: list) -> list[dict]
     for values in cur.fetchall():
         rec = dict(zip(cols, values))
         for key in ("files", "metrics", "training"):
-            rec[key] = json.loads(rec[key]) if isinstance(rec[key], str) else rec[key]
+            rec[key] = json_value(rec[key])
         out.append(rec)
     return out
 

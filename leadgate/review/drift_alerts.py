@@ -22,6 +22,7 @@ from leadgate.config import LeadgateSettings
 from leadgate.review.alerts import Webhook, post_webhook, slack_payload, teams_payload
 from leadgate.shared.neutral_text import one_line
 from leadgate.shared.redaction import redact
+from leadgate.store.sql import json_value
 
 log = logging.getLogger("leadgate.alerts")
 
@@ -106,8 +107,7 @@ def _last_alert(con, version: str) -> dict[str, Any] | None:
     ).fetchone()
     if row is None:
         return None
-    psi = json.loads(row[2]) if isinstance(row[2], str) else row[2]
-    return {"run_id": row[0], "sent_at": row[1], "psi": psi, "delivered": bool(row[3])}
+    return {"run_id": row[0], "sent_at": row[1], "psi": json_value(row[2]), "delivered": bool(row[3])}
 
 
 def _calm_since(con, version: str, since: datetime, run_id: str | None) -> bool:
