@@ -69,7 +69,7 @@ def built(tmp_path_factory) -> Built:
     """The fixture events, built once for the module (a dbt build takes seconds)."""
     settings = make_settings(tmp_path_factory.mktemp("dbt-built"))
     load_events(settings, "events.csv")
-    return Built(settings, run_dbt(settings))
+    return Built(settings, run_dbt(settings, unit_tests=True))
 
 
 @dataclass
@@ -79,6 +79,7 @@ class Changed:
     rerun: dict[str, str]
     after: dict[str, str]
     lead_events_incremental: list[tuple]
+    rerun_report: DbtReport
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +88,7 @@ def changed(built: Built, tmp_path_factory) -> Changed:
     settings = make_settings(tmp_path_factory.mktemp("dbt-changed"))
     shutil.copyfile(built.settings.db_path, settings.db_path)
     before = hashes(settings)
-    run_dbt(settings)
+    rerun_report = run_dbt(settings)  # as a run builds: without dbt's unit tests
     rerun = hashes(settings)
     # Dora comes back; the never-linked visitor v-ghost fills in a form as zoe@; Carl's raw events
     # are erased (as `leadgate forget` does) while his rows are still in the marts.
@@ -97,7 +98,7 @@ def changed(built: Built, tmp_path_factory) -> Changed:
     after = hashes(settings)
     events_sql = "select * from marts.lead_events order by source, event_id"
     incremental = query(settings, events_sql)
-    return Changed(settings, before, rerun, after, incremental)
+    return Changed(settings, before, rerun, after, incremental, rerun_report)
 
 
 def test_build_reports_every_node_and_passes(built: Built) -> None:
@@ -110,6 +111,14 @@ def test_build_reports_every_node_and_passes(built: Built) -> None:
         built.settings, "select table_schema from information_schema.tables where table_name = 'lead_features'"
     )
     assert tables == [("marts",)]
+
+
+def test_a_runs_build_checks_the_data_but_leaves_dbts_unit_tests_out(built: Built, changed: Changed) -> None:
+    kinds = {name.split(".")[0] for name, _, _ in changed.rerun_report.nodes}
+    assert {"model", "test"} <= kinds and "unit_test" not in kinds
+    # the same models and data tests as the build with unit tests, nothing else left out
+    with_units = {name for name, _, _ in built.report.nodes if not name.startswith("unit_test.")}
+    assert {name for name, _, _ in changed.rerun_report.nodes} == with_units
 
 
 def test_database_is_released_when_the_build_ends(built: Built) -> None:
