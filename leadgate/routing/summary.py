@@ -41,6 +41,8 @@ class SummaryContext:
         self.llm_outcome = _column(f, "llm_outcome")
         self.llm_detail = _column(f, "llm_detail")
         self.llm_answer = [a if isinstance(a, dict) else None for a in _column(f, "llm_answer")]
+        # the score an unusable LLM answer leaves in place: the trained model's, on a model, else the baseline's
+        self.kept = ["model" if b == "model" else "baseline" for b in _column(f, "base_scorer")]
 
     # per lead, set by the router: its tier's threshold and second-check margin, what its unknowns decide
     threshold: Sequence[float] = ()
@@ -78,6 +80,8 @@ class SummaryContext:
         fixed = _PHRASES.get(code)
         if fixed is not None:
             return fixed
+        if code in _KEPT_PHRASES:
+            return _KEPT_PHRASES[code].format(kept=self.kept[i])
         if code.startswith("gate:"):
             name = code[len("gate:") :]
             return f"failed the data check: {self.gate.describe(name) if self.gate else name}"
@@ -130,14 +134,17 @@ _PHRASES = {
     "second_check_nurture": "nurture after the second check",
     "llm_unavailable": "held: the LLM endpoint did not answer; scored again next run",
     "llm_budget_exhausted": "held: this run's LLM token budget is spent; scored next run",
-    "llm_error": "the LLM gave no usable answer (baseline score kept)",
-    "llm_inconsistent": "the LLM's answer contradicts the lead's own words (baseline score kept)",
-    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; baseline score kept)",
     "llm_validator_disagrees": "the LLM's second check disagreed with its first answer",
     "llm_validator_agrees": "the LLM's second check agreed",
     "llm_label_conflict": "the LLM's label and the combined score disagree",
     "llm_unknown": "the LLM could not tell and answered unknown",
     "llm_disagrees_with_model": "the LLM's reading of the lead's text and the trained model's score are far apart",
+}
+# an LLM answer that is not used: the lead keeps the score it was built on ({kept}: baseline or model)
+_KEPT_PHRASES = {
+    "llm_error": "the LLM gave no usable answer ({kept} score kept)",
+    "llm_inconsistent": "the LLM's answer contradicts the lead's own words ({kept} score kept)",
+    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; {kept} score kept)",
 }
 _LLM_DETAIL_CODES = frozenset(
     {

@@ -231,3 +231,14 @@ def test_without_llm_columns_nothing_changes():
     baseline = route_leads(frame, _case_gate(frame), test_policy())
     assert all(d.details == {"band": d.band} for d in baseline)
     assert not any(code.startswith("llm") for d in baseline for code in d.reason_codes)
+
+
+def test_an_unusable_llm_answer_on_a_trained_model_says_the_models_score_was_kept():
+    frame = llm_frame([c for c in CASES if c[0] == "injection_reviewed_even_when_sure"])
+    frame["llm_outcome"] = ["prompt_injection"]
+    frame["llm_detail"] = ["instruction-like text: 'ignore previous instructions'"]
+    frame["base_scorer"] = "model"  # the LLM on a promoted model (leadgate/scoring/llm_model.py)
+    routed = {d.lead_id: d for d in route_leads(frame, None, test_policy())}
+    injected = routed["ld_injection_reviewed_even_when_sure"].summary
+    assert injected.startswith("The message tries to instruct the scoring model (prompt injection; model score kept)")
+    assert "baseline" not in injected
