@@ -173,7 +173,10 @@ def promotes(base: dict[str, Any], answer: Any, policy: Policy, lp: LlmPolicy, c
     if answer.qualification == "qualified":
         return True
     row = combine(base, LeadResult(str(base["lead_id"]), "ok", answer), policy, lp)
-    score, reach = float(row["score"]), policy.scoring.qualify_threshold - PROMOTION_REACH
+    # the lead's own threshold where its base carries one (a promoted model reads the tiers its own way)
+    threshold = base.get("model_threshold")
+    threshold = policy.scoring.qualify_threshold if threshold is None else float(threshold)
+    score, reach = float(row["score"]), threshold - PROMOTION_REACH
     return bool(row["qualified"]) or (score > float(base["score"]) + PROMOTION_LIFT and score >= reach)
 
 

@@ -11,6 +11,7 @@ from connectors.llm.schema import LeadAnswer
 from leadgate.config import DEFAULT_POLICY, PACKAGE_DIR
 from leadgate.policy import PolicyError, load_policy
 from leadgate.policy.check import check_policy_file
+from leadgate.scoring.llm import promotes
 from leadgate.scoring.llm_model import combine_with_model
 
 POLICY = load_policy(DEFAULT_POLICY)
@@ -125,3 +126,14 @@ def test_a_bad_with_model_value_is_one_clear_line(tmp_path: Path, old: str, new:
     with pytest.raises(PolicyError) as checked:
         check_policy_file(path)
     assert said in str(checked.value) and "(line " in str(checked.value)
+
+
+def test_a_batched_answer_lifting_a_lead_towards_the_models_own_threshold_is_asked_again_alone():
+    # the model's threshold (0.2) is far below the policy's 0.55: a lift from 0.05 to 0.15 is within reach of it
+    base, lifted = _base(0.05, threshold=0.2), _answer("nurture", fit=0.9, intent=0.9)
+    lp = _lp(combine="llm_adjusts", max_adjust=0.1, disagreement_margin=0.95)
+    row = combine_with_model(base, lifted, POLICY, lp)
+    assert abs(row["score"] - 0.15) < 1e-9 and not row["qualified"]
+    assert promotes(base, lifted.answer, POLICY, lp, combine_with_model)
+    # the same lift far below its threshold is not
+    assert not promotes(_base(0.05, threshold=0.6), lifted.answer, POLICY, lp, combine_with_model)
