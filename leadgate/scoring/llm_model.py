@@ -5,8 +5,9 @@ lead's threshold as the model reads it, llm_score = fit_share * fit_score + (1 -
 
 - model_only: score, confidence and decision are the model's; the LLM's reading is a reason of 0 points.
 - llm_adjusts: score = p + llm_weight * (llm_score - p), the move capped at max_adjust (the baseline's blend,
-  bounded); confidence from its distance to t (the model's rule), times (1 - disagreement_penalty) for each
-  of the LLM's label and the model's decision that disagrees with the final one.
+  bounded); confidence by the model's rule, its range margin over the unknown fields moved with the score
+  (`margin_after`), times (1 - disagreement_penalty) for each of the LLM's label and the model's decision
+  that disagrees with the final one.
 - |llm_score - p| > disagreement_margin: review with `llm_disagrees_with_model`, in both modes.
 - Pending, unusable answers and `unknown` are treated as with the baseline (leadgate.scoring.llm.combine_one),
   the model's score kept; in model_only an `unknown` leaves the confidence alone too.
@@ -24,7 +25,6 @@ import numpy as np
 import pandas as pd
 
 from connectors.llm import LeadResult
-from leadgate.model import metrics
 from leadgate.policy import LlmPolicy, Policy
 from leadgate.scoring.llm import SCORER_NAME, SCORER_VERSION, LlmBase, combine_one, start_row
 
@@ -60,6 +60,21 @@ def model_base(model) -> LlmBase:
     )
 
 
+def margin_after(base: dict[str, Any], score: float, move: float, t: float) -> float:
+    """The model's range margin (leadgate.routing.ranges) once the LLM moved the score by `move`.
+
+    A range wholly above every threshold it could meet shifts with the score, so its distance grows by
+    the move (one wholly below: shrinks), never below 0; a straddling range stays at 0; a lead with no
+    unknown field (or no range) is its distance to t.
+    """
+    verdict, margin = base.get("range_verdict") or "", base.get("range_margin")
+    if verdict == "qualified":
+        return max(0.0, float(margin) + move)
+    if verdict == "nurture":
+        return max(0.0, float(margin) - move)
+    return 0.0 if verdict == "straddle" else abs(score - t)
+
+
 def combine_with_model(
     base: dict[str, Any], result: LeadResult | None, policy: Policy, lp: LlmPolicy
 ) -> dict[str, Any]:
@@ -84,7 +99,7 @@ def combine_with_model(
         move = float(np.clip(lp.llm_weight * (llm_score - p), -wm.max_adjust, wm.max_adjust))
         score = min(1.0, max(0.0, p + move))
         qualified = score >= t
-        confidence = float(metrics.confidence(np.array([score]), t, policy.scoring.confidence)[0])
+        confidence = min(1.0, margin_after(base, score, score - p, t) / policy.scoring.confidence.margin_scale)
         disagreements = int((answer.qualification == "qualified") != qualified) + int(decided != qualified)
         confidence = min(1.0, max(0.0, confidence * (1 - lp.disagreement_penalty) ** disagreements))
         detail = f"{reading}: {score - p:+.2f}"  # worded like the model's own reasons ("...: +0.12")

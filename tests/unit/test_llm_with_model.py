@@ -137,3 +137,19 @@ def test_a_batched_answer_lifting_a_lead_towards_the_models_own_threshold_is_ask
     assert promotes(base, lifted.answer, POLICY, lp, combine_with_model)
     # the same lift far below its threshold is not
     assert not promotes(_base(0.05, threshold=0.6), lifted.answer, POLICY, lp, combine_with_model)
+
+
+def test_llm_adjusts_confidence_is_the_models_range_margin_moved_with_the_score():
+    lp = _lp(combine="llm_adjusts", max_adjust=0.1, disagreement_margin=0.95)
+    scale = POLICY.scoring.confidence.margin_scale
+    known = combine_with_model(_base(0.45), _answer(), POLICY, lp)  # no unknown field: distance to t
+    assert abs(known["score"] - 0.55) < 1e-9
+    # an unknown company size could put the lead on either side of its threshold: no confidence to lend
+    straddle = _base(0.45) | {"range_verdict": "straddle", "range_margin": 0.0, "range_low": 0.3, "range_high": 0.6}
+    row = combine_with_model(straddle, _answer(), POLICY, lp)
+    assert row["score"] == known["score"] and row["confidence"] == 0.0 < known["confidence"]
+    # a range wholly above the threshold by 0.05 is 0.15 above it after a +0.10 move
+    above = _base(0.6) | {"range_verdict": "qualified", "range_margin": 0.05, "range_low": 0.55, "range_high": 0.7}
+    row = combine_with_model(above, _answer(), POLICY, lp)
+    assert abs(row["score"] - 0.7) < 1e-9 and row["qualified"]
+    assert abs(row["confidence"] - min(1.0, 0.15 / scale)) < 1e-9
