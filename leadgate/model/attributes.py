@@ -4,7 +4,9 @@ An imported list keeps every unmapped column as a custom attribute (`leadgate im
 and the feature snapshots carry them as one JSON object per lead (`custom_attributes`). Here that object
 becomes columns: numbers stay numbers, anything else is a category. A column is left out, with a reason
 a person can read, when it is the outcome or its date (leakage), an identifier, email addresses, free
-text, always missing or the same on every lead. The rules read only the columns' values, never the labels.
+text, always missing or the same on every lead. Those rules read only the columns' values; one more reads
+the training leads' labels: a column that reproduces the outcome (a CRM status exported beside it, a
+revenue filled only for won deals) is a copy or a consequence of it, never known when a lead is scored.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import json
 import math
 import re
 
+import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score
 
 PREFIX = "attr:"
 COLUMN = "custom_attributes"  # the JSON column of marts.lead_features and the key in a snapshot
@@ -21,6 +25,9 @@ MIN_LEADS = 20  # fewer present values say too little about a column's shape to 
 FREE_TEXT_SHARE = 0.5  # more distinct texts than this share of the leads: nothing repeats enough to learn
 FREE_TEXT_WORDS = 3  # a typical value of at least this many words is prose, not a category
 EMAIL_SHARE = 0.5
+COPY_SHARE = 0.995  # a column that tells the outcome for this share of the training leads is a copy of it
+COPY_MIN_PER_CLASS = 10  # fewer converted (or not) leads cannot tell a copy from a strong feature
+COPY_MIN_PER_VALUE = 50  # on average per category: rarer ones would "tell" the outcome by being rare
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -110,6 +117,38 @@ def exclusions(frame: pd.DataFrame, protected: dict[str, str]) -> dict[str, str]
         reason = folded.get(label(column).strip().casefold()) or shape_reason(frame[column])
         if reason:
             out[column] = reason
+    return out
+
+
+def outcome_copies(frame: pd.DataFrame, y: np.ndarray) -> dict[str, str]:
+    """For each `attr:` column that reproduces the outcome `y` on the training leads, why it is left out.
+
+    A category (missing counts as one) copies the outcome when each value stands for one outcome on at
+    least COPY_SHARE of the leads; a number when its order (missing first or last) separates them that well.
+    """
+    y = np.asarray(y, dtype=int)
+    n, positives = len(y), int(y.sum())
+    if min(positives, n - positives) < COPY_MIN_PER_CLASS:
+        return {}
+    out = {}
+    for column in [c for c in frame.columns if is_attribute(c)]:
+        values = frame[column].reset_index(drop=True)
+        if pd.api.types.is_numeric_dtype(values):
+            x = values.to_numpy(dtype=float)
+            if not np.isfinite(x).any():
+                continue
+            lo, hi = np.nanmin(x) - 1, np.nanmax(x) + 1
+            tells = max(max(a, 1 - a) for a in (roc_auc_score(y, np.nan_to_num(x, nan=v)) for v in (lo, hi)))
+        else:
+            keys = values.astype("string").str.strip().fillna("").to_numpy(dtype=object)
+            counts = pd.crosstab(keys, y)
+            if len(counts) > n / COPY_MIN_PER_VALUE:
+                continue
+            tells = float(counts.max(axis=1).sum()) / n
+        if tells >= COPY_SHARE:
+            out[column] = (
+                f"tells the outcome for {tells:.1%} of the training leads: a copy or a consequence of it (leakage)"
+            )
     return out
 
 

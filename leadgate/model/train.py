@@ -128,9 +128,13 @@ def train(
         )
     frame = features_frame(rows["features"])
     train_idx, test_idx = split(rows, y, time_split)
-    # decided on the training rows' values (never the labels): the outcome, identifiers, emails, free text
+    # decided on the training rows' values: the outcome, identifiers, emails, free text; then on their
+    # labels (never the held-out ones): columns that reproduce the outcome
     excluded = attributes.exclusions(frame.iloc[train_idx], protected_columns(con))
     frame = frame.drop(columns=list(excluded))
+    copies = attributes.outcome_copies(frame.iloc[train_idx], y[train_idx])
+    excluded |= copies
+    frame = frame.drop(columns=list(copies))
     if min(y[test_idx].sum(), len(test_idx) - y[test_idx].sum()) < 1:
         raise TrainingError("the held-out part has only one kind of outcome; more outcomes are needed")
     ftrain, ytrain = frame.iloc[train_idx].reset_index(drop=True), y[train_idx]

@@ -73,6 +73,8 @@ def propensity_list(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
             "Converted": (rng.random(n) < p).astype(int),
         }
     )
+    # the CRM's stage exported beside the outcome: a copy of it, known only once the lead was closed
+    frame["Stage"] = np.where(frame["Converted"] == 1, "Closed Won", "Closed Lost")
     return frame, p
 
 
@@ -117,6 +119,32 @@ def test_identifiers_emails_free_text_and_protected_columns_are_left_out_with_a_
         "attr:Empty": "always missing",
         "attr:Region": "the same value on every lead",
     }
+
+
+def test_a_column_that_reproduces_the_outcome_is_leakage_and_a_strong_feature_is_not():
+    rng = np.random.default_rng(3)
+    n = 2_000
+    y = (rng.random(n) < 0.3).astype(int)
+    near = np.where(rng.random(n) < 0.002, 1 - y, y)  # a status column with a few typos
+    strong = np.where(rng.random(n) < 0.15, 1 - y, y)  # a feature that agrees with the outcome 85% of the time
+    frame = pd.DataFrame(
+        {
+            "attr:Status": np.where(near == 1, "Won", "Lost"),
+            "attr:Deal Value": np.where(y == 1, rng.gamma(2.0, 5_000.0, n), np.nan),  # only won deals have one
+            "attr:Refunded": np.where(y == 1, 0.0, np.nan),  # missing on every lost lead
+            "attr:Lead Source": np.where(strong == 1, "Referral", "Ads"),
+            "attr:Visits": strong * 3.0 + rng.poisson(2, n),
+            "attr:Ticket": [f"T{i % 400}" for i in range(n)],  # 400 rare values: pure by rarity alone
+            "pricing_views": y * 10.0,  # a built-in feature: kept as of the decision by the snapshots, not judged here
+        }
+    )
+    copies = attributes.outcome_copies(frame, y)
+    assert set(copies) == {"attr:Status", "attr:Deal Value", "attr:Refunded"}
+    assert copies["attr:Status"].startswith("tells the outcome for 99.") and "leakage" in copies["attr:Status"]
+    # too few converted leads to tell a copy from a strong feature: nothing is refused
+    few = np.zeros(n, dtype=int)
+    few[:5] = 1
+    assert attributes.outcome_copies(frame.assign(**{"attr:Status": np.where(few == 1, "Won", "Lost")}), few) == {}
 
 
 def test_a_reason_names_the_attribute_and_its_value():
@@ -194,8 +222,9 @@ def test_the_outcome_identifiers_emails_and_free_text_are_no_features_and_train_
         "attr:Converted": "the outcome itself (import outcomes --outcome): leakage",
         "attr:Notes": f"free text: {n} different values in {n} leads",
         "attr:Prospect ID": "identifier: a different value on every lead",
+        "attr:Stage": "tells the outcome for 100.0% of the training leads: a copy or a consequence of it (leakage)",
     }
-    assert "4 custom attributes are not features:" in out["train"]
+    assert "5 custom attributes are not features:" in out["train"]
     assert "  attr:Converted: the outcome itself (import outcomes --outcome): leakage" in out["train"]
     assert "TotalVisits (numeric)" in out["leads"] and "Lead Source (categorical)" in out["leads"]
 
