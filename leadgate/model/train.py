@@ -131,10 +131,8 @@ def train(
     # decided on the training rows' values: the outcome, identifiers, emails, free text; then on their
     # labels (never the held-out ones): columns that reproduce the outcome
     excluded = attributes.exclusions(frame.iloc[train_idx], protected_columns(con))
+    excluded |= attributes.outcome_copies(frame.iloc[train_idx].drop(columns=list(excluded)), y[train_idx])
     frame = frame.drop(columns=list(excluded))
-    copies = attributes.outcome_copies(frame.iloc[train_idx], y[train_idx])
-    excluded |= copies
-    frame = frame.drop(columns=list(copies))
     if min(y[test_idx].sum(), len(test_idx) - y[test_idx].sum()) < 1:
         raise TrainingError("the held-out part has only one kind of outcome; more outcomes are needed")
     ftrain, ytrain = frame.iloc[train_idx].reset_index(drop=True), y[train_idx]

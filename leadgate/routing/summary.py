@@ -79,9 +79,7 @@ class SummaryContext:
             return f"a high-intent signal ({code.split(':', 1)[1].replace('_', ' ')}) without a qualifying score"
         fixed = _PHRASES.get(code)
         if fixed is not None:
-            return fixed
-        if code in _KEPT_PHRASES:
-            return _KEPT_PHRASES[code].format(kept=self.kept[i])
+            return fixed.format(kept=self.kept[i])
         if code.startswith("gate:"):
             name = code[len("gate:") :]
             return f"failed the data check: {self.gate.describe(name) if self.gate else name}"
@@ -134,17 +132,15 @@ _PHRASES = {
     "second_check_nurture": "nurture after the second check",
     "llm_unavailable": "held: the LLM endpoint did not answer; scored again next run",
     "llm_budget_exhausted": "held: this run's LLM token budget is spent; scored next run",
+    # an LLM answer that is not used: the lead keeps the score it was built on ({kept}: baseline or model)
+    "llm_error": "the LLM gave no usable answer ({kept} score kept)",
+    "llm_inconsistent": "the LLM's answer contradicts the lead's own words ({kept} score kept)",
+    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; {kept} score kept)",
     "llm_validator_disagrees": "the LLM's second check disagreed with its first answer",
     "llm_validator_agrees": "the LLM's second check agreed",
     "llm_label_conflict": "the LLM's label and the combined score disagree",
     "llm_unknown": "the LLM could not tell and answered unknown",
     "llm_disagrees_with_model": "the LLM's reading of the lead's text and the trained model's score are far apart",
-}
-# an LLM answer that is not used: the lead keeps the score it was built on ({kept}: baseline or model)
-_KEPT_PHRASES = {
-    "llm_error": "the LLM gave no usable answer ({kept} score kept)",
-    "llm_inconsistent": "the LLM's answer contradicts the lead's own words ({kept} score kept)",
-    "prompt_injection": "the message tries to instruct the scoring model (prompt injection; {kept} score kept)",
 }
 _LLM_DETAIL_CODES = frozenset(
     {
