@@ -14,6 +14,7 @@ from scipy import sparse
 from leadgate.model import encoding
 from leadgate.model.encoding import linear_numeric
 from leadgate.model.estimators import calibrate
+from leadgate.model.trees import Forest
 
 MODEL_FILE, TREES_FILE, HELDOUT_FILE = "model.json", "trees.txt", "heldout.json"
 # TreeSHAP (pred_contrib) costs about 0.1-0.5 ms per lead; bigger batches use the path attribution
@@ -37,7 +38,7 @@ class LeadModel:
         self.family = doc["family"]
         self.booster = booster
         self.names = encoding.feature_names(self.spec)
-        self._paths = None
+        self._paths = self._forest = None
 
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds."""
@@ -62,11 +63,23 @@ class LeadModel:
             return self.booster.predict(x, raw_score=True, num_threads=1)
         return base + x.sum(axis=1)
 
-    def contributions(self, frame: pd.DataFrame, design=None) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def forest(self) -> Forest:
+        """The trees as arrays (leadgate/model/trees.py), read from the booster once."""
+        if self._forest is None:
+            self._forest = Forest(self.booster.dump_model())
+        return self._forest
+
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """Each row's leaf in every tree (rows x trees) of a `design` matrix."""
+        return self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
+
+    def contributions(self, frame: pd.DataFrame, design=None, leaves=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
 
         Linear: coef * (x - training mean) per column, summed per feature (a category: its coefficient
-        minus the block's average). Trees: TreeSHAP (pred_contrib), or the path attribution for big batches.
+        minus the block's average). Trees: TreeSHAP (pred_contrib), or the path attribution for big batches
+        (from `leaves`, the design's `leaves`, when the caller has them).
         """
         x, base = self.design(frame) if design is None else design
         if self.family != "lightgbm":
@@ -74,7 +87,7 @@ class LeadModel:
         if len(x) <= SHAP_MAX_ROWS:
             out = self.booster.predict(x, pred_contrib=True, num_threads=1)
             return out[:, :-1], out[:, -1]
-        return self._path_contributions(x)
+        return self._path_contributions(x, leaves)
 
     def _linear(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         lin = self.doc["linear"]
@@ -95,7 +108,7 @@ class LeadModel:
             offset += len(s["values"])
         return contrib, np.full(len(frame), lin["intercept"] + float(mean @ coef))
 
-    def _path_contributions(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _path_contributions(self, x: np.ndarray, leaves=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-tree path attribution: each split credits its feature with the change of the node value it causes.
 
         It adds up to the log-odds exactly, like TreeSHAP, at the cost of one leaf look-up per tree.
@@ -105,7 +118,7 @@ class LeadModel:
             offsets = np.cumsum([0] + [len(t) for t in tables[:-1]])
             self._paths = (np.vstack(tables), offsets, base)
         table, offsets, base = self._paths
-        leaves = self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
+        leaves = self.leaves(x) if leaves is None else leaves
         n, trees = leaves.shape
         # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
         # tree order, as adding the tables one by one would, in one pass

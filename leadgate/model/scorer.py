@@ -154,11 +154,13 @@ class ModelScorer:
         leads = features.reset_index(drop=True)
         frame = snapshot_features(leads, now)
         design = self.model.design(frame)
-        contrib, base = self.model.contributions(frame, design)
+        # trees: every lead's leaf in every tree, once, for the contributions and the range rule's re-predictions
+        leaves = self.model.leaves(design[0]) if self.model.family == "lightgbm" else None
+        contrib, base = self.model.contributions(frame, design, leaves)
         p, _, points = self.model.points_from(contrib, base)
         t = self.thresholds(leads)
         self.drift.add(frame, p)
-        ranges = self.ranges(leads, design, base + contrib.sum(axis=1), p, t)
+        ranges = self.ranges(leads, design, leaves, base + contrib.sum(axis=1), p, t)
         return parts.frame.assign(
             score=p,
             qualified=p >= t,
@@ -170,7 +172,7 @@ class ModelScorer:
             **ranges,
         )[columns]
 
-    def ranges(self, leads: pd.DataFrame, design, z: np.ndarray, p: np.ndarray, t: np.ndarray) -> dict:
+    def ranges(self, leads: pd.DataFrame, design, leaves, z: np.ndarray, p: np.ndarray, t: np.ndarray) -> dict:
         """The range rule with the model's own probability over the unknowns' values (RANGE_COLUMNS).
 
         Only leads with an unknown fit field are re-predicted; the others' range is their probability.
@@ -202,7 +204,9 @@ class ModelScorer:
             leads.iloc[idx].reset_index(drop=True),
             policy,
             score=p[idx],
-            rescorer=lambda held, named: ModelRescorer(self.model, sub, z[idx], p[idx], policy, held, named),
+            rescorer=lambda held, named: ModelRescorer(
+                self.model, sub, None if leaves is None else leaves[idx], z[idx], p[idx], policy, held, named
+            ),
             masks={field: m[idx] for field, m in masks.items()},  # row-wise: the unknown leads' own masks
         )
         for name, values in range_columns(r).items():

@@ -60,7 +60,7 @@ def _label(field: str, value: dict) -> str:
 class ModelRescorer:
     """The Rescorer of a scored batch (leadgate/routing/ranges.py) for a LeadModel: re-predicts only unknown leads."""
 
-    def __init__(self, model: LeadModel, design, z, p, policy, masks, may_be_target) -> None:
+    def __init__(self, model: LeadModel, design, leaves, z, p, policy, masks, may_be_target) -> None:
         from leadgate.routing.tiers import size_candidates
 
         self.model, (self.x, self.base), self.z = model, design, z
@@ -87,11 +87,11 @@ class ModelRescorer:
         self._dz: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         self._spans: dict[str, tuple] = {}
         self._sized: dict = {}
-        self._z0 = None
+        self._leaves, self._z0 = leaves, None  # trees: the leads' own leaf in every tree (pred_leaf)
         self._worlds: dict = {}
 
     def _moves(self, rows: np.ndarray, values: list[dict]) -> np.ndarray:
-        """Log-odds change of `rows` (len(rows) x len(values)) with each value set, one prediction per value."""
+        """Log-odds change of `rows` (len(rows) x len(values)) with each value set (trees: leadgate/model/trees.py)."""
         cols = [self.index[c] for c in (values[0] if values else ()) if c in self.index]
         if not len(rows) or not cols:
             return np.zeros((len(rows), len(values)))
@@ -99,14 +99,12 @@ class ModelRescorer:
         x = self.x[rows]
         if self.base is not None:  # linear: a feature's column is its contribution, so the move is a difference
             return cand[:, cols].sum(axis=1)[None, :] - x[:, cols].sum(axis=1)[:, None]
-        if self._z0 is None:  # the trees' own log-odds of the unchanged rows, the baseline of every move
-            self._z0 = self.model.raw_from(self.x, None)
-        z0 = self._z0[rows]
-        out = np.empty((len(rows), len(values)))
-        for k in range(len(values)):
-            x[:, cols] = cand[k, cols]
-            out[:, k] = self.model.raw_from(x, None) - z0
-        return out
+        forest = self.model.forest
+        if self._z0 is None:  # the log-odds the leads' own leaves add up to: the baseline of every move
+            if self._leaves is None:
+                self._leaves = self.model.leaves(self.x)
+            self._z0 = forest.raw(self._leaves)
+        return forest.raw_with(x, self._leaves[rows], cols, cand[:, cols]) - self._z0[rows][:, None]
 
     def _calibrated(self, z: np.ndarray) -> np.ndarray:
         return calibrate(self.model.doc["calibration"], z)

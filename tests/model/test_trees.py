@@ -1,0 +1,82 @@
+"""LightGBM's trees read as arrays (leadgate/model/trees.py) give LightGBM's own log-odds, to the bit."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pytest
+
+from leadgate.model.estimators import LGB_PARAMS, fit_trees
+from leadgate.model.trees import Forest
+
+ROWS = 3000
+
+
+def _data(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric columns with NaN, with many exact zeros and negatives; categorical codes with NaN (the last two)."""
+    rng = np.random.default_rng(seed)
+    x = np.column_stack(
+        [
+            rng.normal(size=ROWS),
+            np.where(rng.random(ROWS) < 0.5, 0.0, rng.exponential(3, ROWS)),  # half zeros
+            np.where(rng.random(ROWS) < 0.2, np.nan, rng.normal(2, 1, ROWS)),  # a fifth missing
+            rng.integers(0, 12, ROWS).astype(float),  # category codes
+            np.where(rng.random(ROWS) < 0.15, np.nan, rng.integers(0, 5, ROWS)),  # codes, some missing
+        ]
+    )
+    cat = x[:, 3]
+    logit = 0.8 * x[:, 0] + 0.3 * x[:, 1] - np.nan_to_num(x[:, 2]) * 0.5 + np.where(cat % 3 == 0, 1.2, -0.4)
+    logit += np.where(np.isnan(x[:, 4]), 0.7, x[:, 4] * 0.3) + np.where(np.isnan(x[:, 2]), 1.0, 0.0)
+    y = (rng.random(ROWS) < 1 / (1 + np.exp(-logit))).astype(int)
+    return x, y
+
+
+def _boosters():
+    x, y = _data(3)
+    yield "leadgate's training", fit_trees(x, y, n_categorical=2, rounds=60), x
+    # zero as missing: LightGBM's third missing type
+    params = LGB_PARAMS | {"zero_as_missing": True, "num_leaves": 31, "min_data_in_leaf": 5}
+    data = lgb.Dataset(x, label=y, categorical_feature=[3, 4], free_raw_data=False)
+    yield "zero as missing", lgb.train(params, data, num_boost_round=40), x
+
+
+@pytest.mark.parametrize("name,booster,x", list(_boosters()), ids=lambda v: v if isinstance(v, str) else "")
+def test_forest_log_odds_are_lightgbms_own(name, booster, x):
+    forest = Forest(booster.dump_model())
+    leaves = booster.predict(x, pred_leaf=True).astype(np.int64)
+    assert np.array_equal(forest.raw(leaves), booster.predict(x, raw_score=True)), name
+
+
+@pytest.mark.parametrize("name,booster,x", list(_boosters()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "columns,values",
+    [
+        (
+            [3],
+            [[0.0], [3.0], [7.0], [11.0], [np.nan], [40.0], [-1.0], [-2.0], [-11.0]],
+        ),  # a category, missing, unseen, negative
+        ([2], [[-5.0], [0.0], [2.0], [np.nan], [9.0]]),  # numeric with missing
+        ([1, 4], [[0.0, 1.0], [5.0, np.nan], [1e-40, 4.0]]),  # two columns at once, a zero-ish value
+    ],
+)
+def test_changed_columns_give_what_lightgbm_predicts_with_them_set(name, booster, x, columns, values):
+    forest = Forest(booster.dump_model())
+    rows = x[::7]  # a subset of rows, as the range rule passes only the leads with an unknown field
+    leaves = booster.predict(rows, pred_leaf=True).astype(np.int64)
+    values = np.asarray(values, dtype=float)
+    got = forest.raw_with(rows, leaves, columns, values)
+    assert got.shape == (len(rows), len(values))
+    for k in range(len(values)):
+        changed = rows.copy()
+        changed[:, columns] = values[k]
+        assert np.array_equal(got[:, k], booster.predict(changed, raw_score=True)), (name, columns, values[k])
+    # the leads themselves are not changed
+    assert np.array_equal(forest.raw(leaves), booster.predict(x[::7], raw_score=True))
+
+
+def test_a_multiclass_model_is_refused():
+    x, y = _data(5)
+    data = lgb.Dataset(x, label=np.minimum(y + (x[:, 0] > 1), 2))
+    booster = lgb.train({"objective": "multiclass", "num_class": 3, "verbose": -1}, data, num_boost_round=2)
+    with pytest.raises(ValueError, match="binary"):
+        Forest(booster.dump_model())
