@@ -84,8 +84,8 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     values: list = []  # per text id: (feature, value)
     picked_text = np.empty(order.shape, dtype=np.int64)
     # the picked cells grouped by feature in one stable sort (each group in row order, as np.nonzero gives)
-    flat = order.ravel()
-    by_feature = np.argsort(flat, kind="stable")
+    flat = order.ravel().astype(np.int32 if len(names) > 2**15 else np.int16)
+    by_feature = np.argsort(flat, kind="stable")  # small integers: a radix sort
     features, starts = np.unique(flat[by_feature], return_index=True)
     for j, cells in zip(features.tolist(), np.split(by_feature, starts[1:])):
         rows, slots = np.divmod(cells, order.shape[1])

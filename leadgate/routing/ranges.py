@@ -336,38 +336,83 @@ def _field_details(
             [labels[i] for i in hi_i],
             decides,
         )
-    unknowns: list[tuple[dict[str, Any], ...]] = [()] * n
-    material: list[tuple[str, ...]] = [()] * n
-    # plain lists: indexing them per lead is far cheaper than numpy scalars
-    lists = {
-        f: (lo.tolist(), hi.tolist(), lo_l, hi_l, dec.tolist()) for f, (lo, hi, lo_l, hi_l, dec) in per_field.items()
-    }
-    unknown_lists = {f: masks[f].tolist() for f in FIELDS if f in masks}
-    verdicts = verdict.tolist()
-    for i in np.nonzero(any_unknown)[0].tolist():
-        fields = [f for f, m in unknown_lists.items() if m[i]]
-        if verdicts[i] == "unvalued":
-            material[i] = tuple(fields)
-            continue
-        items = []
-        for f in fields:
-            lo_s, hi_s, lo_l, hi_l, dec = lists[f]
-            items.append(
-                {
-                    "field": f,
-                    "low": round(lo_s[i], 2),
-                    "high": round(hi_s[i], 2),
-                    "low_with": lo_l[i],
-                    "high_with": hi_l[i],
-                    "decides": DECIDES if (verdicts[i] == "straddle" and dec[i]) else "nothing",
-                }
-            )
-        if verdicts[i] == "straddle" and not any(u["decides"] != "nothing" for u in items):
-            for u in items:  # only together do they decide
-                u["decides"] = DECIDES + " (with the other unknowns)"
-        unknowns[i] = tuple(items)
-        material[i] = tuple(u["field"] for u in items if u["decides"] != "nothing")
+    fields = [f for f in FIELDS if f in masks]
+    unknown = np.column_stack([masks[f] for f in fields]) if fields else np.zeros((n, 0), dtype=bool)
+    unknown &= any_unknown[:, None]
+    valued = unknown & (verdict != "unvalued")[:, None]
+    straddle = (verdict == "straddle")[:, None]
+    # what each unknown field decides: alone, or (when none does alone) only together with the others
+    alone = valued & straddle & np.column_stack([per_field[f][4] for f in fields] or [unknown])
+    together = valued & straddle & ~alone.any(axis=1, keepdims=True)
+    decides = np.where(alone, 1, np.where(together, 2, 0))
+    # material: the unknowns that decide (every unknown when the lead could not be valued)
+    material_mask = np.where(valued.any(axis=1, keepdims=True), decides > 0, unknown)
+    unknowns = [()] * n
+    material = _tuples_by_pattern(material_mask, [(f,) for f in fields], n)
+    items = [_field_items(f, per_field[f], valued[:, j], decides[:, j]) for j, f in enumerate(fields)]
+    for pattern, rows in _patterns(valued):
+        picked = [items[j][rows] for j in range(len(fields)) if pattern >> j & 1]
+        for i, item in zip(rows.tolist(), zip(*picked)):
+            unknowns[i] = item
     return unknowns, material
+
+
+DECIDES_TEXT = ("nothing", DECIDES, DECIDES + " (with the other unknowns)")
+
+
+def _patterns(mask: np.ndarray):
+    """(bit pattern of the True columns, rows) for each pattern some row has, the empty one left out."""
+    bits = mask.astype(np.int64) @ (1 << np.arange(mask.shape[1], dtype=np.int64)) if mask.size else np.zeros(0)
+    for pattern in np.unique(bits).tolist():
+        if pattern:
+            yield pattern, np.flatnonzero(bits == pattern)
+
+
+def _tuples_by_pattern(mask: np.ndarray, parts: list[tuple], n: int) -> list[tuple]:
+    """Per row, the concatenation of `parts` where `mask` is True: one shared tuple per pattern."""
+    out: list[tuple] = [()] * n
+    for pattern, rows in _patterns(mask):
+        value = tuple(x for j, part in enumerate(parts) if pattern >> j & 1 for x in part)
+        for i in rows.tolist():
+            out[i] = value
+    return out
+
+
+def _field_items(field: str, span, rows_mask: np.ndarray, decides: np.ndarray) -> np.ndarray:
+    """Per row (an object array; filled where `rows_mask`), the field's item: range, the values at its ends, what it decides.
+
+    Equal items are one dict, made once (they are read, never changed).
+    """
+    lo_s, hi_s, lo_l, hi_l, _ = span
+    out = np.empty(len(rows_mask), dtype=object)
+    rows = np.flatnonzero(rows_mask)
+    if not len(rows):
+        return out
+    keys, parts = None, []
+    for column in (lo_s[rows], hi_s[rows], np.asarray(lo_l, dtype=object)[rows], np.asarray(hi_l, dtype=object)[rows]):
+        codes, uniques = pd.factorize(column, use_na_sentinel=False)
+        if column.dtype.kind == "f":  # rounded as Python rounds a float, each distinct value once
+            uniques = np.array([round(v, 2) for v in uniques.tolist()], dtype=object)
+        parts.append(np.asarray(uniques, dtype=object))
+        keys = codes if keys is None else pd.factorize(keys * (len(uniques) + 1) + codes)[0]
+        parts[-1] = (parts[-1], codes)
+    keys = pd.factorize(keys * 3 + decides[rows])[0]
+    first = np.zeros(keys.max() + 1, dtype=np.int64)
+    first[keys[::-1]] = np.arange(len(keys))[::-1]  # the first row with each item
+    made = np.empty(len(first), dtype=object)
+    (lo_u, lo_c), (hi_u, hi_c), (lol_u, lol_c), (hil_u, hil_c) = parts
+    d = decides[rows]
+    for k, r in enumerate(first.tolist()):
+        made[k] = {
+            "field": field,
+            "low": lo_u[lo_c[r]],
+            "high": hi_u[hi_c[r]],
+            "low_with": lol_u[lol_c[r]],
+            "high_with": hil_u[hil_c[r]],
+            "decides": DECIDES_TEXT[d[r]],
+        }
+    out[rows] = made[keys]
+    return out
 
 
 FIELD_NAMES = {
