@@ -129,7 +129,7 @@ class ModelScorer:
 
     def thresholds(self, features: pd.DataFrame) -> np.ndarray:
         """Per lead: model.qualify_threshold if set, else its tier's threshold (as routing reads it)."""
-        from leadgate.routing.tiers import for_model, tier_bands, tier_of
+        from leadgate.routing.tiers import for_model, per_tier, tier_of
 
         policy = for_model(self.policy)
         n = len(features)
@@ -143,8 +143,7 @@ class ModelScorer:
             if "company_size_min" in features
             else np.full(n, np.nan)
         )
-        bands = tier_bands(policy)
-        return np.array([bands[t].threshold for t in tier_of(target, size, policy)], dtype=float)
+        return per_tier(tier_of(target, size, policy), policy)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         columns = [*SCORE_COLUMNS, "model_version", *RANGE_COLUMNS]

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from leadgate.policy import Policy
-from leadgate.routing.tiers import size_candidates, size_label, tier_bands, tier_of
+from leadgate.routing.tiers import per_tier, size_candidates, size_label, tier_bands, tier_of
 from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value
 
 FIELDS = ("company_size", "industry", "country", "job_title", "company")
@@ -230,7 +230,7 @@ def score_ranges(
     )
     size = numeric("company_size_min", None)
     tier = tier_of(target, size, policy)
-    thr = np.array([bands[t].threshold for t in tier], dtype=float)
+    thr = per_tier(tier, policy)
     masks = unknown_masks(frame) if masks is None else masks
     any_unknown = np.zeros(n, dtype=bool)
     for m in masks.values():
@@ -294,7 +294,6 @@ def _field_details(
     """Per unknown field, alone (the others as scored): the score's range and whether it decides the outcome."""
     score = rs.score
     n = len(score)
-    bands = tier_bands(policy)
     per_field: dict[str, tuple[np.ndarray, np.ndarray, list[str], list[str], np.ndarray]] = {}
     for name in ("job_title", "industry", "country"):
         if name not in masks:
@@ -316,7 +315,7 @@ def _field_details(
             s = rs.named() if target_opt else rs.sized(size_opt)
             t = tier_of(target_w, size_w, policy)
             cand_scores.append(s)
-            cand_q.append(s >= np.array([bands[x].threshold for x in t]) - EPS)
+            cand_q.append(s >= per_tier(t, policy) - EPS)
             labels.append(size_label(*size_opt) if size_opt is not None else "a named target account")
         as_scored_q = score >= thr - EPS
         if name == "company":
@@ -378,6 +377,20 @@ def _tuples_by_pattern(mask: np.ndarray, parts: list[tuple], n: int) -> list[tup
     return out
 
 
+def _round2(x: np.ndarray) -> np.ndarray:
+    """`round(v, 2)` of every value, as Python rounds (to the nearest hundredth of the exact value), in numpy.
+
+    rint(100 v) / 100 is the same number except where 100 v falls next to a half (or v is huge), where
+    the product's own rounding could tip it: those few go through Python's round.
+    """
+    scaled = x * 100.0
+    out = np.rint(scaled) / 100.0
+    with np.errstate(invalid="ignore"):
+        near = (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6) | (np.abs(x) > 1e6)
+    out[near] = [round(v, 2) for v in x[near].tolist()]
+    return out
+
+
 def _field_items(field: str, span, rows_mask: np.ndarray, decides: np.ndarray) -> np.ndarray:
     """Per row (an object array; filled where `rows_mask`), the field's item: range, the values at its ends, what it decides.
 
@@ -389,11 +402,14 @@ def _field_items(field: str, span, rows_mask: np.ndarray, decides: np.ndarray) -
     if not len(rows):
         return out
     keys, parts = None, []
-    for column in (lo_s[rows], hi_s[rows], np.asarray(lo_l, dtype=object)[rows], np.asarray(hi_l, dtype=object)[rows]):
+    for column in (
+        _round2(lo_s[rows]),
+        _round2(hi_s[rows]),
+        np.asarray(lo_l, dtype=object)[rows],
+        np.asarray(hi_l, dtype=object)[rows],
+    ):
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        if column.dtype.kind == "f":  # rounded as Python rounds a float, each distinct value once
-            uniques = np.array([round(v, 2) for v in uniques.tolist()], dtype=object)
-        parts.append(np.asarray(uniques, dtype=object))
+        parts.append(np.array(uniques.tolist() + [None], dtype=object)[:-1])  # plain Python values
         keys = codes if keys is None else pd.factorize(keys * (len(uniques) + 1) + codes)[0]
         parts[-1] = (parts[-1], codes)
     keys = pd.factorize(keys * 3 + decides[rows])[0]

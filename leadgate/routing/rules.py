@@ -47,7 +47,7 @@ from leadgate.routing.gate import GateResult
 from leadgate.routing.next_action import next_action, review_priority
 from leadgate.routing.ranges import ranges_of
 from leadgate.routing.summary import SummaryContext
-from leadgate.routing.tiers import for_model, model_decided, tier_bands
+from leadgate.routing.tiers import for_model, model_decided, per_tier, tier_bands
 from leadgate.routing.triggers import trigger_hits
 from leadgate.scoring.fields import is_blank
 from leadgate.store.review_items import audit_kept, current_context, open_review_items
@@ -115,7 +115,7 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     ranges = ranges_of(f, policy)  # a model's own, or the baseline's points rule
     bands = tier_bands(policy)
     tier = ranges.tier.tolist()
-    threshold = np.array([bands[t].threshold for t in tier], dtype=float)
+    threshold = per_tier(ranges.tier, policy)
     target = _flag(f, "is_target_account")
     hfle = (fit >= rp.rules.high_fit_min) & (engagement <= rp.rules.low_engagement_max)
     reactivated = _flag(f, "was_dormant_reactivated")
@@ -124,9 +124,9 @@ def route_leads(frame: pd.DataFrame, gate: GateResult | None, policy: Policy) ->
     with np.errstate(invalid="ignore"):
         qualified = score >= threshold
         # EPS: 0.65 - 0.55 is 0.0999... in floating point; a margin of exactly min_margin passes.
-        margin_ok = np.abs(score - threshold) >= np.array([bands[t].min_margin for t in tier]) - EPS
-        auto = confidence >= np.array([bands[t].auto_confidence for t in tier]) - EPS
-        check = confidence >= np.array([bands[t].check_confidence for t in tier]) - EPS
+        margin_ok = np.abs(score - threshold) >= per_tier(ranges.tier, policy, "min_margin") - EPS
+        auto = confidence >= per_tier(ranges.tier, policy, "auto_confidence") - EPS
+        check = confidence >= per_tier(ranges.tier, policy, "check_confidence") - EPS
     # Only a lead that would qualify goes to the CRM, so only then do missing CRM fields stop the check.
     crm_gap = blank_crm.any(axis=1) & qualified
     failed = gate.failed_leads if gate is not None else {}

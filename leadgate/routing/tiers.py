@@ -83,6 +83,15 @@ def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndar
     return out
 
 
+def per_tier(tiers, policy: Policy, number: str = "threshold") -> np.ndarray:
+    """One of the TierBand numbers (the qualify threshold by default) for each lead's tier (`tier_of`'s names)."""
+    tiers = np.asarray(tiers, dtype=object)
+    out = np.full(len(tiers), np.nan)
+    for name, band in tier_bands(policy).items():
+        out[tiers == name] = getattr(band, number)
+    return out
+
+
 def size_candidates(policy: Policy) -> list[tuple[float, float | None]]:
     """Company sizes worth trying for an unknown size: (lower bound, next bound or None), one per step of points or tier."""
     bounds = sorted(
