@@ -57,12 +57,6 @@ class LeadModel:
             return encoding.tree_matrix(frame, self.spec), None
         return self._linear(frame)
 
-    def raw_from(self, x: np.ndarray, base: np.ndarray | None) -> np.ndarray:
-        """Uncalibrated log-odds of rows of a `design` matrix (some columns possibly changed)."""
-        if self.family == "lightgbm":
-            return self.booster.predict(x, raw_score=True, num_threads=1)
-        return base + x.sum(axis=1)
-
     @property
     def forest(self) -> Forest:
         """The trees as arrays (leadgate/model/trees.py), read from the booster once."""

@@ -347,7 +347,11 @@ def _field_details(
     # material: the unknowns that decide (every unknown when the lead could not be valued)
     material_mask = np.where(valued.any(axis=1, keepdims=True), decides > 0, unknown)
     unknowns = [()] * n
-    material = _tuples_by_pattern(material_mask, [(f,) for f in fields], n)
+    material: list[tuple[str, ...]] = [()] * n
+    for pattern, rows in _patterns(material_mask):
+        named = tuple(f for j, f in enumerate(fields) if pattern >> j & 1)  # one tuple shared by the pattern's rows
+        for i in rows.tolist():
+            material[i] = named
     items = [_field_items(f, per_field[f], valued[:, j], decides[:, j]) for j, f in enumerate(fields)]
     for pattern, rows in _patterns(valued):
         picked = [items[j][rows] for j in range(len(fields)) if pattern >> j & 1]
@@ -365,16 +369,6 @@ def _patterns(mask: np.ndarray):
     for pattern in np.unique(bits).tolist():
         if pattern:
             yield pattern, np.flatnonzero(bits == pattern)
-
-
-def _tuples_by_pattern(mask: np.ndarray, parts: list[tuple], n: int) -> list[tuple]:
-    """Per row, the concatenation of `parts` where `mask` is True: one shared tuple per pattern."""
-    out: list[tuple] = [()] * n
-    for pattern, rows in _patterns(mask):
-        value = tuple(x for j, part in enumerate(parts) if pattern >> j & 1 for x in part)
-        for i in rows.tolist():
-            out[i] = value
-    return out
 
 
 def _round2(x: np.ndarray) -> np.ndarray:
@@ -401,7 +395,7 @@ def _field_items(field: str, span, rows_mask: np.ndarray, decides: np.ndarray) -
     rows = np.flatnonzero(rows_mask)
     if not len(rows):
         return out
-    keys, parts = None, []
+    keys, parts = None, []  # parts: per column, its distinct values and each row's code
     for column in (
         _round2(lo_s[rows]),
         _round2(hi_s[rows]),
@@ -409,15 +403,13 @@ def _field_items(field: str, span, rows_mask: np.ndarray, decides: np.ndarray) -
         np.asarray(hi_l, dtype=object)[rows],
     ):
         codes, uniques = pd.factorize(column, use_na_sentinel=False)
-        parts.append(np.array(uniques.tolist() + [None], dtype=object)[:-1])  # plain Python values
+        parts.append((np.array(uniques.tolist() + [None], dtype=object)[:-1], codes))  # plain Python values
         keys = codes if keys is None else pd.factorize(keys * (len(uniques) + 1) + codes)[0]
-        parts[-1] = (parts[-1], codes)
-    keys = pd.factorize(keys * 3 + decides[rows])[0]
-    first = np.zeros(keys.max() + 1, dtype=np.int64)
-    first[keys[::-1]] = np.arange(len(keys))[::-1]  # the first row with each item
-    made = np.empty(len(first), dtype=object)
-    (lo_u, lo_c), (hi_u, hi_c), (lol_u, lol_c), (hil_u, hil_c) = parts
     d = decides[rows]
+    keys = pd.factorize(keys * 3 + d)[0]
+    _, first = np.unique(keys, return_index=True)  # the first row with each item (keys are 0..items-1)
+    (lo_u, lo_c), (hi_u, hi_c), (lol_u, lol_c), (hil_u, hil_c) = parts
+    made = np.empty(len(first), dtype=object)
     for k, r in enumerate(first.tolist()):
         made[k] = {
             "field": field,
