@@ -36,6 +36,28 @@ def first_run(tmp_path_factory, prefect_api):
     return {"work": work, "inbox": inbox, "db": db, "env": env, "summary": summary}
 
 
+@pytest.fixture
+def own_run(first_run, tmp_path):
+    """The first run's database (and its read copy) in this test's own folder, for a test that changes it.
+
+    The workers may run this module's tests in any order (work stealing): the tests that only read must
+    see the first run, whatever ran before them. The inbox is shared; a test that adds files copies it.
+    """
+    for name in ("leadgate.duckdb", "leadgate.duckdb.wal", "leadgate.read.duckdb"):
+        if (first_run["work"] / name).exists():
+            shutil.copy2(first_run["work"] / name, tmp_path / name)
+    db = tmp_path / "leadgate.duckdb"
+    env = dict(first_run["env"], LEADGATE_DB=str(db))
+    return dict(first_run, work=tmp_path, db=db, env=env)
+
+
+def own_inbox(run: dict) -> dict:
+    """`run` with an inbox of its own: a copy of the first run's files (same contents, so none is loaded again)."""
+    inbox = run["work"] / "inbox"
+    shutil.copytree(run["inbox"], inbox)
+    return dict(run, inbox=inbox, env=dict(run["env"], LEADGATE_INBOX=str(inbox)))
+
+
 def test_first_run_accounts_for_every_record_and_every_lead(first_run):
     db, summary = first_run["db"], first_run["summary"]
     records = records_in_files(first_run["inbox"])
@@ -137,22 +159,23 @@ def test_people_see_every_always_review_lead_and_the_queue_stays_within_budget(f
     assert decided.count("needs_review") / len(decided) <= 0.15
 
 
-def test_rerun_on_unchanged_inbox_loads_scores_and_sends_nothing(first_run):
-    db = first_run["db"]
+def test_rerun_on_unchanged_inbox_loads_scores_and_sends_nothing(own_run):
+    db = own_run["db"]
     scores_before = scalar(db, "select count(*) from scoring.scores")
     outbox_before = query(db, "select lead_id, payload_hash from sync.outbox order by 1")
     audit_before = scalar(db, "select count(*) from audit.decisions")
-    again = run_json(first_run["env"])
+    again = run_json(own_run["env"])
     assert again["ingest"]["accepted"] == 0 and again["ingest"]["records"] == 0
-    assert again["ingest"]["files_skipped"] == len([p for p in first_run["inbox"].iterdir() if p.is_file()])
+    assert again["ingest"]["files_skipped"] == len([p for p in own_run["inbox"].iterdir() if p.is_file()])
     assert again["dbt"] is None and again["decide"] is None
     assert scalar(db, "select count(*) from scoring.scores") == scores_before
     assert query(db, "select lead_id, payload_hash from sync.outbox order by 1") == outbox_before
     assert scalar(db, "select count(*) from audit.decisions") == audit_before
 
 
-def test_new_event_rescores_only_that_lead(first_run):
-    db, inbox = first_run["db"], first_run["inbox"]
+def test_new_event_rescores_only_that_lead(own_run):
+    own_run = own_inbox(own_run)
+    db, inbox = own_run["db"], own_run["inbox"]
     email, lead_id = query(
         db, "select email, lead_id from marts.lead_features where has_consent order by lead_id limit 1"
     )[0]
@@ -162,7 +185,7 @@ def test_new_event_rescores_only_that_lead(first_run):
         f'"email":"{email}","page_url":"https://leadgate.example/pricing"}}\n',
         encoding="utf-8",
     )
-    summary = run_json(first_run["env"])
+    summary = run_json(own_run["env"])
     assert summary["ingest"]["accepted"] == 1
     assert summary["decide"]["scored"] == 1
     assert scalar(db, "select count(*) from scoring.scores") == scores_before + 1
@@ -183,8 +206,8 @@ def test_bad_records_are_rejected_one_by_one_with_reasons(first_run):
     assert any(field == "company_size" for field, _, _ in issues)
 
 
-def test_review_approval_flows_to_the_outbox(first_run):
-    db, env = first_run["db"], first_run["env"]
+def test_review_approval_flows_to_the_outbox(own_run):
+    db, env = own_run["db"], own_run["env"]
     listing = leadgate("review", "list", env=env)
     assert listing.returncode == 0 and listing.stdout.strip()
     candidates = query(
@@ -207,8 +230,8 @@ def test_review_approval_flows_to_the_outbox(first_run):
     assert again.returncode == 1 and "Traceback" not in again.stderr
 
 
-def test_approval_refuses_a_lead_missing_crm_fields(first_run):
-    db, env = first_run["db"], first_run["env"]
+def test_approval_refuses_a_lead_missing_crm_fields(own_run):
+    db, env = own_run["db"], own_run["env"]
     rows = query(
         db,
         """
@@ -231,8 +254,8 @@ def test_status_reports_counts_and_invariants(first_run):
     assert '"invariants"' in status_json.stdout
 
 
-def test_forget_erases_a_person_everywhere(first_run):
-    db, env = first_run["db"], first_run["env"]
+def test_forget_erases_a_person_everywhere(own_run):
+    db, env = own_run["db"], own_run["env"]
     email, lead_id = query(
         db, "select email, lead_id from marts.lead_features where event_count > 2 order by lead_id desc limit 1"
     )[0]
