@@ -15,6 +15,7 @@ from leadgate.model import encoding
 from leadgate.model.encoding import linear_numeric
 from leadgate.model.estimators import calibrate
 from leadgate.model.trees import Forest
+from leadgate.shared import compute
 
 MODEL_FILE, TREES_FILE, HELDOUT_FILE = "model.json", "trees.txt", "heldout.json"
 # TreeSHAP (pred_contrib) costs about 0.1-0.5 ms per lead; bigger batches use the path attribution
@@ -43,7 +44,8 @@ class LeadModel:
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
         """Uncalibrated log-odds."""
         if self.family == "lightgbm":
-            return self.booster.predict(encoding.tree_matrix(frame, self.spec), raw_score=True, num_threads=1)
+            x = encoding.tree_matrix(frame, self.spec)
+            return compute.by_rows(lambda rows: self.booster.predict(rows, raw_score=True, num_threads=1), x)
         contrib, base = self.contributions(frame)
         return base + contrib.sum(axis=1)
 
@@ -65,8 +67,10 @@ class LeadModel:
         return self._forest
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees) of a `design` matrix."""
-        return self.booster.predict(x, pred_leaf=True, num_threads=1).astype(np.int64)
+        """Each row's leaf in every tree (rows x trees) of a `design` matrix; a big batch's rows over the cores."""
+        return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x).astype(
+            np.int64
+        )
 
     def contributions(self, frame: pd.DataFrame, design=None, leaves=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
@@ -113,14 +117,18 @@ class LeadModel:
             self._paths = (np.vstack(tables), offsets, base)
         table, offsets, base = self._paths
         leaves = self.leaves(x) if leaves is None else leaves
-        n, trees = leaves.shape
-        # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
-        # tree order, as adding the tables one by one would, in one pass
-        pick = sparse.csr_matrix(
-            (np.ones(n * trees), (leaves + offsets).ravel(), np.arange(0, n * trees + 1, trees)),
-            shape=(n, len(table)),
-        )
-        return np.asarray(pick @ table), np.full(n, base)
+
+        def credits(rows: np.ndarray) -> np.ndarray:
+            # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
+            # tree order, as adding the tables one by one would, in one pass
+            n, trees = rows.shape
+            pick = sparse.csr_matrix(
+                (np.ones(n * trees), (rows + offsets).ravel(), np.arange(0, n * trees + 1, trees)),
+                shape=(n, len(table)),
+            )
+            return np.asarray(pick @ table)
+
+        return compute.by_rows(credits, leaves), np.full(len(leaves), base)
 
     def probability_points(self, frame: pd.DataFrame, design=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability, base probability, per-feature probability contributions summing to p - base).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import numpy as np
@@ -13,6 +14,7 @@ from leadgate.model.snapshots import AGE_SUFFIX, snapshot_features
 from leadgate.policy import Policy
 from leadgate.routing.ranges import RANGE_COLUMNS, range_columns
 from leadgate.scoring.baseline import ENGAGEMENT_COLUMNS, SCORE_COLUMNS, BaselineScorer
+from leadgate.shared import compute
 
 NOUNS = {col: (single, plural) for col, single, plural in ENGAGEMENT_COLUMNS.values()}
 NOUNS |= {
@@ -146,15 +148,24 @@ class ModelScorer:
         return per_tier(tier_of(target, size, policy), policy)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
+        with compute.cyclic_gc_paused():
+            return self._score(features, now)
+
+    def _score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         columns = [*SCORE_COLUMNS, "model_version", *RANGE_COLUMNS]
-        parts = self.baseline.parts(features, now)  # fit and engagement: the routing rules read them
-        if parts is None:
+        self.baseline.check(features, now)
+        if not len(features):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         leads = features.reset_index(drop=True)
-        frame = snapshot_features(leads, now)
-        design = self.model.design(frame)
-        # trees: every lead's leaf in every tree, once, for the contributions and the range rule's re-predictions
-        leaves = self.model.leaves(design[0]) if self.model.family == "lightgbm" else None
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadgate-baseline") as pool:
+            # fit and engagement (the routing rules read them) beside the model's design and LightGBM's predict
+            # (numpy and LightGBM let go of the GIL while they compute)
+            baseline = pool.submit(self.baseline.parts, features, now)
+            frame = snapshot_features(leads, now)
+            design = self.model.design(frame)
+            # trees: every lead's leaf in every tree, once, for the contributions and the range rule's re-predictions
+            leaves = self.model.leaves(design[0]) if self.model.family == "lightgbm" else None
+            parts = baseline.result()
         contrib, base = self.model.contributions(frame, design, leaves)
         p, _, points = self.model.points_from(contrib, base)
         t = self.thresholds(leads)

@@ -41,6 +41,7 @@ from leadgate.model.snapshots import record_feature_snapshots
 from leadgate.policy import Policy, PolicyError
 from leadgate.scoring.fields import SENIORITY_LABELS, is_blank
 from leadgate.scoring.fields import per_value as _per_value
+from leadgate.shared import compute
 from leadgate.store.erasure_list import drop_erased
 from leadgate.store.sql import registered
 from leadgate.store.states import StateChange, set_states
@@ -158,6 +159,10 @@ class BaselineScorer:
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         """Score every row of `features` (marts.lead_features columns) as of `now` (tz-aware)."""
+        with compute.cyclic_gc_paused():
+            return self._score(features, now)
+
+    def _score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         p = self.parts(features, now)
         if p is None:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in SCORE_COLUMNS})
@@ -186,13 +191,17 @@ class BaselineScorer:
         reasons = self._reasons(contributions, texts, p.counts, p.centre, age_days, decay)
         return p.frame.assign(confidence=confidence, reasons=reasons)[list(SCORE_COLUMNS)]
 
-    def parts(self, features: pd.DataFrame, now: datetime) -> BaselineParts | None:
-        """Score, fit, engagement and completeness of every row (what the rules read), without confidence or reasons."""
+    def check(self, features: pd.DataFrame, now: datetime) -> None:
+        """A clear error for a batch the scorer cannot read: a required column missing, or a naive `now`."""
         missing = [c for c in self.required_columns if c not in features.columns]
         if missing:
             raise ValueError(f"lead features are missing columns the baseline scorer needs: {', '.join(missing)}")
         if now.tzinfo is None:
             raise ValueError("scoring time `now` must be timezone-aware")
+
+    def parts(self, features: pd.DataFrame, now: datetime) -> BaselineParts | None:
+        """Score, fit, engagement and completeness of every row (what the rules read), without confidence or reasons."""
+        self.check(features, now)
         sp = self.policy.scoring
         if len(features) == 0:
             return None

@@ -80,3 +80,29 @@ def test_a_multiclass_model_is_refused():
     booster = lgb.train({"objective": "multiclass", "num_class": 3, "verbose": -1}, data, num_boost_round=2)
     with pytest.raises(ValueError, match="binary"):
         Forest(booster.dump_model())
+
+
+def test_a_big_batch_split_over_threads_gets_lightgbms_own_leaves_and_contributions(monkeypatch):
+    """Over 10,000 rows the leaves are predicted in row blocks on several threads: same leaves, same order."""
+    from leadgate.model.artifact import LeadModel
+    from leadgate.shared import compute
+
+    x, y = _data(5)
+    booster = fit_trees(x, y, n_categorical=2, rounds=30)
+    spec = {"numeric": [{"name": f"n{i}"} for i in range(3)], "categorical": [{"name": "c0"}, {"name": "c1"}]}
+    model = LeadModel({"family": "lightgbm", "spec": spec}, booster)
+    big = np.vstack([x[::-1], x, x[::2], x, x[::-1], x, x, x])  # 22,500 rows in no sorted order
+    calls = []
+    real = compute.by_rows
+
+    def counted(fn, rows, min_rows=compute.MIN_ROWS_PER_THREAD):
+        return real(lambda block: calls.append(len(block)) or fn(block), rows, min_rows)
+
+    monkeypatch.setattr(compute, "cores", lambda: 2)  # as on the 2-core machine, wherever the test runs
+    monkeypatch.setattr(compute, "by_rows", counted)
+    leaves = model.leaves(big)
+    assert calls == [11_250, 11_250]  # two blocks of rows
+    assert np.array_equal(leaves, booster.predict(big, pred_leaf=True).astype(np.int64))
+    contrib, base = model._path_contributions(big, leaves)
+    assert np.allclose(base + contrib.sum(axis=1), booster.predict(big, raw_score=True), rtol=0, atol=1e-9)
+    assert calls[2:] == [11_250, 11_250]  # the path credits too

@@ -1,0 +1,71 @@
+"""How big batches are computed: rows split over the cores, and no cyclic garbage collection meanwhile.
+
+Rows over the cores are for C code that lets go of the GIL while it runs (LightGBM's predict, sparse
+products). Threads, not processes: nothing is copied or pickled, and a flow's process keeps its own state. Each part runs
+on one thread of its own; OpenMP's spinning threads are avoided (they made LightGBM 4-15x slower on a busy
+machine, see the README).
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import numpy as np
+
+MIN_ROWS_PER_THREAD = 10_000  # below this a thread costs more than it saves
+
+
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` set)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, min_rows: int = MIN_ROWS_PER_THREAD) -> np.ndarray:
+    """`fn(x)`, computed on consecutive row blocks of `x` in parallel and stacked in row order.
+
+    `fn` must work row by row (a row's result does not depend on the other rows) and should release the GIL.
+    """
+    parts = max(1, min(cores(), len(x) // max(1, min_rows)))
+    if parts == 1:
+        return fn(x)
+    blocks = np.array_split(x, parts)
+    with ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="leadgate-rows") as pool:
+        rest = [pool.submit(fn, block) for block in blocks[1:]]
+        first = fn(blocks[0])  # this thread takes a block too
+        return np.concatenate([first, *(job.result() for job in rest)])
+
+
+_gc_lock = threading.Lock()
+_gc_holders = 0
+_gc_was_enabled = False
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside (reference counting still frees everything acyclic).
+
+    Scoring a batch makes hundreds of thousands of small lists, tuples and dicts, none in a cycle; each
+    collection they trigger walks every object the process holds, about 10% of the scoring time. The
+    collector is back as it was when the last holder leaves (nested and from several threads alike).
+    """
+    global _gc_holders, _gc_was_enabled
+    with _gc_lock:
+        if _gc_holders == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_holders += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_holders -= 1
+            if _gc_holders == 0 and _gc_was_enabled:
+                gc.enable()
