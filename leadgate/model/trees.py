@@ -139,15 +139,16 @@ class Forest:
         lead_cols: dict[int, _Column] = {}
         cand_cols = [_Column(np.asarray(values[:, i], dtype=float)) for i in range(len(columns))]
         every_cand = np.arange(k)
-        out = np.zeros((rows, k))
+        out = np.zeros((k, rows))  # candidates x rows: a candidate's cells are contiguous
+        cells = np.empty((k, rows))  # one tree's value per cell, added to `out` in tree order as LightGBM sums
+        by_tree = np.ascontiguousarray(leaves.T)  # a tree's leaves for every row, contiguous
         for t, (firsts, first) in enumerate(self._entry(frozenset(changed))):
-            own = leaves[:, t]
+            own = by_tree[t]
             if not firsts:  # the tree never splits on the changed columns: every row keeps its own leaf
-                out += self.values[t][own][:, None]
+                out += self.values[t][own]
                 continue
             entry = first[own]
-            kept = np.flatnonzero(entry < 0)
-            out[kept] += self.values[t][own[kept]][:, None]
+            cells[:] = self.values[t][own]  # this tree's value per cell: the own leaf unless a changed split says else
             # the rows and candidates reaching each node below a first split, as positions; each cell gets one leaf value
             stack = [(node, np.flatnonzero(entry == i), every_cand) for i, node in enumerate(firsts)]
             while stack:
@@ -156,9 +157,9 @@ class Forest:
                     continue
                 if not isinstance(node, _Split):
                     if len(cand) == k:
-                        out[lead] += self.values[t][node]
+                        cells[:, lead] = self.values[t][node]
                     else:
-                        out[np.ix_(lead, cand)] += self.values[t][node]
+                        cells[np.ix_(cand, lead)] = self.values[t][node]
                     continue
                 if node.feature in changed:
                     left = node.goes_left(cand_cols[changed[node.feature]], cand)
@@ -169,4 +170,5 @@ class Forest:
                     left = node.goes_left(lead_cols[node.feature], lead)
                     parts = ((node.left, lead[left], cand), (node.right, lead[~left], cand))
                 stack.extend(p for p in parts if len(p[1]) and len(p[2]))
-        return out
+            out += cells
+        return out.T
