@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import textwrap
 import threading
@@ -56,6 +58,33 @@ class Run:
         self.proc.stdout.read()
         self._reader.join(5)
         return self.proc.returncode, "".join(self.lines)
+
+
+@contextlib.contextmanager
+def braked(pid: int, running: float = 0.1, stopped: float = 0.9):
+    """Slow a process about tenfold (SIGSTOP / SIGCONT in turn) for a while, so a test can overtake it.
+
+    It still gets a tenth of its time, so it stays alive to Prefect (its lease renewals get through).
+    """
+    done = threading.Event()
+
+    def cycle() -> None:
+        with contextlib.suppress(ProcessLookupError):
+            while not done.is_set():
+                os.kill(pid, signal.SIGSTOP)
+                done.wait(stopped)
+                os.kill(pid, signal.SIGCONT)
+                done.wait(running)
+
+    brake = threading.Thread(target=cycle, daemon=True)
+    brake.start()
+    try:
+        yield
+    finally:
+        done.set()
+        brake.join(5)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
 
 
 def _processes_with(home: Path) -> list[str]:
@@ -152,22 +181,29 @@ def test_overlapping_runs_wait_then_complete_or_end_skipped(tmp_path, sample_inb
     first.wait_for(r"Task run 'ingest-inbox.*loaded ")
     run_id = re.search(r'"run_id": "([^"]+)"', Path(f"{db}.run.lock").read_text()).group(1)  # the holder record
 
-    # a short bound: queued on the concurrency limit, then skipped with the holder named, not failed
-    skipped = leadgate("run", env=dict(env, LEADGATE_RUN_WAIT="2"), timeout=120)
-    lines = [ln for ln in skipped.stderr.splitlines() if ln.strip()]
-    assert skipped.returncode == 75, skipped.stderr
-    assert lines[-1].startswith(f"skipped: another run is in progress (run {run_id}, pid {first.proc.pid}, started ")
-    assert any("queued on the leadgate-pipeline concurrency limit" in ln for ln in lines)
-    assert "Traceback" not in skipped.stderr and "ERROR" not in skipped.stderr
-    assert "temporary local Prefect server" not in skipped.stderr
-    state = _flow_run_state(prefect_api, next(ln for ln in lines if "/flow-run/" in ln))
-    assert (state.type.value, state.name) == ("COMPLETED", "Skipped") and "another run is in progress" in state.message
+    # the first run must still be going when the later runs have started and queued: on a busy machine the
+    # sample's whole run can end before they do, so it is slowed down until then (not stopped: it keeps its lease)
+    with braked(first.proc.pid):
+        # a short bound: queued on the concurrency limit, then skipped with the holder named, not failed
+        skipped = leadgate("run", env=dict(env, LEADGATE_RUN_WAIT="2"), timeout=120)
+        lines = [ln for ln in skipped.stderr.splitlines() if ln.strip()]
+        assert skipped.returncode == 75, skipped.stderr
+        assert lines[-1].startswith(
+            f"skipped: another run is in progress (run {run_id}, pid {first.proc.pid}, started "
+        )
+        assert any("queued on the leadgate-pipeline concurrency limit" in ln for ln in lines)
+        assert "Traceback" not in skipped.stderr and "ERROR" not in skipped.stderr
+        assert "temporary local Prefect server" not in skipped.stderr
+        state = _flow_run_state(prefect_api, next(ln for ln in lines if "/flow-run/" in ln))
+        assert (state.type.value, state.name) == ("COMPLETED", "Skipped")
+        assert "another run is in progress" in state.message
 
-    # a long bound: waits for the first run, then does its own
-    waiting = Run(dict(env, LEADGATE_RUN_WAIT="600"))
-    waiting.wait_for(
-        rf"waiting for run {run_id} \(pid {first.proc.pid}, started .*\) to finish: queued on the leadgate-pipeline"
-    )
+        # a long bound: waits for the first run, then does its own
+        waiting = Run(dict(env, LEADGATE_RUN_WAIT="600"))
+        waiting.wait_for(
+            rf"waiting for run {run_id} \(pid {first.proc.pid}, started .*\) to finish: queued on the leadgate-pipeline"
+        )
+        assert first.proc.poll() is None, "the first run was still going while the others queued"
     assert first.finish()[0] == 0
     code, err = waiting.finish()
     assert code == 0, err[-3000:]
