@@ -132,25 +132,31 @@ class ModelRescorer:
 
     def _world_z(self, rows: np.ndarray, size, named: bool) -> np.ndarray:
         """Log-odds of `rows` with the size set to its band's value and/or the company a named account."""
-        key = (size, named)
-        if key not in self._worlds:  # every lead the world can hold, once: worlds and single fields share it
+        if (size, named) not in self._worlds:  # every world of this `named`, each holding every lead it can, at once
             n = len(self.score)
-            held = np.ones(n, dtype=bool)
-            if size is not None:
-                held &= self.masks.get("company_size", np.zeros(n, dtype=bool))
+            held = self.masks.get("company_size", np.zeros(n, dtype=bool))
+            target = {"is_target_account": 1.0} if named else {}
             if named:
-                held &= self.may_be_target
-            value = {}
-            if size is not None and self.bands.get(size) is not None:
-                value |= self.bands[size]
-            if named:
-                value["is_target_account"] = 1.0
-            z = self.z.copy()
-            at = np.flatnonzero(held)
-            if value and len(at):
-                z[at] += self._moves(at, [value])[:, 0]
-            self._worlds[key] = z
-        return self._worlds[key][rows]
+                held = held & self.may_be_target
+                self._put_worlds(self.may_be_target, {(None, True): target})
+            else:
+                self._worlds[(None, False)] = self.z.copy()
+            self._put_worlds(held, {(band, named): (value or {}) | target for band, value in self.bands.items()})
+        return self._worlds[(size, named)][rows]
+
+    def _put_worlds(self, held: np.ndarray, values: dict) -> None:
+        """Per world (key: its value), the log-odds of the leads `held` with the value set; one re-prediction per set of columns."""
+        at = np.flatnonzero(held)
+        by_columns: dict[tuple, list] = {}
+        for key, value in values.items():
+            by_columns.setdefault(tuple(value), []).append(key)
+        for columns, keys in by_columns.items():
+            moves = self._moves(at, [values[k] for k in keys]) if columns and len(at) else None
+            for j, key in enumerate(keys):
+                z = self.z.copy()
+                if moves is not None:
+                    z[at] += moves[:, j]
+                self._worlds[key] = z
 
     def world(self, valid, size, named):
         lo_dz, hi_dz = np.zeros(len(self.score)), np.zeros(len(self.score))
