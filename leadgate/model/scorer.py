@@ -105,10 +105,15 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     inverse, combos = pd.factorize((picked_text * 100_000 + (tenths + 50_000)).ravel())  # hashing: no sort needed
     # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed)
     made = np.empty(len(combos), dtype=object)
+    texts: dict[int, str] = {}  # per text id, worded once however many point values it comes with
     for i, c in enumerate(combos.tolist()):
-        j, value = values[c // 100_000]
-        t = (c % 100_000) - 50_000
-        made[i] = {"feature": names[j], "points": t / 10, "detail": f"{words[j](value)}: {t / 1000:+.2f}"}
+        text_id, t = divmod(c, 100_000)
+        j, value = values[text_id]
+        text = texts.get(text_id)
+        if text is None:
+            text = texts[text_id] = words[j](value)
+        t -= 50_000
+        made[i] = {"feature": names[j], "points": t / 10, "detail": f"{text}: {t / 1000:+.2f}"}
     out = made[inverse.reshape(picked.shape)].tolist()
     # below half a point a reason would read "+0.00"; sorted by size, so the kept reasons are a prefix
     kept = (np.abs(picked) >= 0.5).sum(axis=1)
@@ -169,7 +174,7 @@ class ModelScorer:
         contrib, base = self.model.contributions(frame, design, leaves)
         p, _, points = self.model.points_from(contrib, base)
         t = self.thresholds(leads)
-        self.drift.add(frame, p)
+        self.drift.add(frame, p, design[0] if self.model.family == "lightgbm" else None)
         ranges = self.ranges(leads, design, leaves, base + contrib.sum(axis=1), p, t)
         return parts.frame.assign(
             score=p,
@@ -236,7 +241,8 @@ class DriftTally:
         self.counts: dict[str, np.ndarray] = {}
         self.leads = 0
 
-    def add(self, frame: pd.DataFrame, p: np.ndarray) -> None:
+    def add(self, frame: pd.DataFrame, p: np.ndarray, tree_matrix: np.ndarray | None = None) -> None:
+        """`tree_matrix`: the batch's encoding.tree_matrix when the scorer has it (its numbers, then its codes)."""
         from leadgate.model import encoding
 
         self.leads += len(p)
@@ -244,6 +250,8 @@ class DriftTally:
         nums = [s["name"] for s in spec["numeric"]]
         cats = [s["name"] for s in spec["categorical"]]
         numeric = codes = None
+        if tree_matrix is not None:
+            numeric, codes = tree_matrix[:, : len(nums)], tree_matrix[:, len(nums) :]
         for name, ref in self.ref.items():
             if name == "score":
                 shares = metrics.proportions(p, ref["edges"])
