@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -175,3 +176,20 @@ def test_a_policy_whose_tiers_leave_leads_without_one_is_refused(tmp_path):
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(PolicyError, match=r"next_actions.1.when.tiers names unknown tiers \['strategic'\]"):
         load_policy(path)
+
+
+def test_a_lead_without_a_score_is_unvalued_every_unknown_is_named_and_a_person_decides(features, policy):
+    leads = _lead(features, "ld_low_conf", company_size=None, company_size_min=None, industry=None)
+    leads = pd.concat([leads, leads.assign(lead_id="ld_low_conf_scored")], ignore_index=True)
+    r = score_ranges(leads.assign(score=[np.nan, 0.5], fit=0.5, fit_points=50.0), policy)
+    assert list(r.verdict) == ["unvalued", "straddle"]
+    # no range is made up for a score that is not there: no ends, no margin, no per-field items
+    assert np.isnan(r.low[0]) and np.isnan(r.high[0]) and np.isnan(r.margin[0]) and r.unknowns[0] == ()
+    assert r.material[0] == ("company_size", "industry")  # every unknown, since none could be weighed
+    assert r.unknowns[1] and r.high[1] > r.low[1]  # the same lead with a score gets its range
+
+    scored = BaselineScorer(policy).score(leads, NOW).assign(score=np.nan)  # the scorer could not value them
+    frame = leads.drop(columns=["feature_hash"]).merge(scored, on="lead_id")
+    for d in route_leads(frame, None, policy):
+        assert d.state == "needs_review"
+        assert d.reason_codes[:2] == ("missing_company_size", "missing_industry") and "scoring_error" in d.reason_codes
