@@ -130,6 +130,33 @@ def training_rows(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     return rows
 
 
+def untrained_outcomes(con: duckdb.DuckDBPyConnection, trained: pd.Series) -> str:
+    """Why recorded outcomes have no training row (`trained`: the lead ids that have one), for `model train`'s refusal.
+
+    '' when there is nothing to explain (no outcomes, or every one has a row).
+    """
+    leads = con.execute(
+        "select o.lead_id, coalesce(o.closed_at, o.recorded_at) as cutoff,"
+        " exists (select 1 from scoring.feature_snapshots s where s.lead_id = o.lead_id) as scored"
+        " from scoring.outcomes o"
+    ).df()
+    missing = leads[~leads["lead_id"].isin(trained)]
+    if missing.empty:
+        return ""
+    late = int(missing["scored"].sum())
+    parts = [f"{len(leads)} outcomes recorded, {len(missing)} with no score or list record from before the close"]
+    if len(missing) > late:
+        parts.append(f"{len(missing) - late} for leads never scored")
+    if late:
+        closes = pd.to_datetime(missing.loc[missing["scored"], "cutoff"])
+        parts.append(
+            f"{late} for leads scored only after the outcome closed (a later score could carry later events into "
+            f"training; these close from {closes.min():%Y-%m-%d %H:%M} to {closes.max():%Y-%m-%d %H:%M}): to learn "
+            "from older outcomes, score their events as of a time before the closes (LEADGATE_AS_OF=<ISO time> leadgate run)"
+        )
+    return "; ".join(parts)
+
+
 # The list record's firmographics under the names a snapshot gives them, and its custom attributes as
 # one JSON object built like marts.lead_features.custom_attributes (numbers as numbers, the rest as text).
 LIST_RECORD_FEATURES = """

@@ -14,7 +14,7 @@ import pandas as pd
 from leadgate.model import attributes, encoding, metrics, registry
 from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
-from leadgate.model.snapshots import features_frame, protected_columns, training_rows
+from leadgate.model.snapshots import features_frame, protected_columns, training_rows, untrained_outcomes
 from leadgate.model.unknowns import field_values
 
 TEST_SHARE = 0.2
@@ -124,7 +124,8 @@ def train(
     if len(rows) < MIN_ROWS or min(y.sum(), len(y) - y.sum()) < MIN_PER_CLASS:
         raise TrainingError(
             f"not enough outcomes with a decision snapshot or a list record to train: {len(rows)} leads, {int(y.sum())} converted "
-            f"(need {MIN_ROWS} and {MIN_PER_CLASS} of each kind); import outcomes with `leadgate import outcomes`"
+            f"(need {MIN_ROWS} and {MIN_PER_CLASS} of each kind); "
+            + (untrained_outcomes(con, rows["lead_id"]) or "import outcomes with `leadgate import outcomes`")
         )
     frame = features_frame(rows["features"])
     train_idx, test_idx = split(rows, y, time_split)

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from leadgate.model.snapshots import training_rows
+from leadgate.model.train import TrainingError, train
 from leadgate.scoring.baseline import BaselineScorer, leads_to_score, record_scores
 from leadgate.store import db
 from tests.fixtures.scoring.frames import NOW, create_marts, test_policy
@@ -78,3 +81,25 @@ def test_forget_erases_the_persons_outcome_snapshots_and_rejected_rows(settings,
         rejects = con.execute("select count(*) from scoring.outcome_rejects").fetchone()[0]
         others = con.execute("select count(*) from scoring.outcomes").fetchone()[0]
     assert left == {"outcomes": 0, "feature_snapshots": 0} and rejects == 0 and others == 1
+
+
+def test_training_that_finds_no_usable_row_says_which_outcomes_lack_one_and_why(settings):
+    closed = T0 + timedelta(days=10)
+    with db.connect(settings) as con:
+        _snapshot(con, 1, "ld_a", T0, T0, pricing=0)  # usable: scored before its close
+        _snapshot(con, 2, "ld_b", closed + timedelta(days=2), closed + timedelta(days=1), pricing=9)  # only after
+        _snapshot(con, 3, "ld_c", closed + timedelta(days=3), closed, pricing=1)  # only after
+        con.execute(
+            "insert into scoring.outcomes values ('ld_a', null, true, ?, ?, 'oi', 2), ('ld_b', null, false, ?, ?, 'oi', 3),"
+            " ('ld_c', null, true, ?, ?, 'oi', 4), ('ld_d', null, false, ?, ?, 'oi', 5)",  # ld_d: never scored
+            [closed, closed + timedelta(days=30)] * 4,
+        )
+        with pytest.raises(TrainingError) as refused:
+            train(con, test_policy(), settings.db)
+    message = str(refused.value)
+    assert "1 leads, 1 converted" in message
+    assert "4 outcomes recorded, 3 with no score or list record from before the close" in message
+    assert "1 for leads never scored" in message
+    assert "2 for leads scored only after the outcome closed" in message
+    assert f"close from {closed:%Y-%m-%d %H:%M} to {closed:%Y-%m-%d %H:%M}" in message
+    assert "LEADGATE_AS_OF" in message
