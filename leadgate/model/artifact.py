@@ -67,10 +67,11 @@ class LeadModel:
         return self._forest
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees) of a `design` matrix; a big batch's rows over the cores."""
-        return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x).astype(
-            np.int64
-        )
+        """Each row's leaf in every tree (rows x trees, int32 as LightGBM gives them) of a `design` matrix.
+
+        A big batch's rows go over the cores.
+        """
+        return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x)
 
     def contributions(self, frame: pd.DataFrame, design=None, leaves=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
