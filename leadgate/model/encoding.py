@@ -81,6 +81,12 @@ def tree_matrix(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     return np.hstack([numbers(frame, spec), category_codes(frame, spec).astype(float)])
 
 
+def tree_blocks(x: np.ndarray, spec: dict) -> tuple[np.ndarray, np.ndarray]:
+    """A `tree_matrix` back as (numbers, category codes as floats): views, no copies."""
+    n = len(spec["numeric"])
+    return x[:, :n], x[:, n:]
+
+
 def linear_numeric(frame: pd.DataFrame, spec: dict) -> np.ndarray:
     """Scaled numbers (missing = median) each followed by its missing indicator where training had missing values."""
     x = numbers(frame, spec)

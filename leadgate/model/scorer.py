@@ -251,7 +251,7 @@ class DriftTally:
         cats = [s["name"] for s in spec["categorical"]]
         numeric = codes = None
         if tree_matrix is not None:
-            numeric, codes = tree_matrix[:, : len(nums)], tree_matrix[:, len(nums) :]
+            numeric, codes = encoding.tree_blocks(tree_matrix, spec)
         for name, ref in self.ref.items():
             if name == "score":
                 shares = metrics.proportions(p, ref["edges"])
