@@ -67,10 +67,13 @@ class LeadModel:
         return self._forest
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees, int32 as LightGBM gives them) of a `design` matrix.
+        """Each row's leaf in every tree (rows x trees, int32, LightGBM's `pred_leaf`) of a `design` matrix.
 
-        A big batch's rows go over the cores.
+        Found from the forest's leaf tables (leadgate/model/trees.py; LightGBM's own predict for trees of
+        over 64 leaves). A big batch's rows go over the cores.
         """
+        if self.forest.finds_leaves:
+            return compute.by_rows(self.forest.leaves, x)
         return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x)
 
     def contributions(self, frame: pd.DataFrame, design=None, leaves=None) -> tuple[np.ndarray, np.ndarray]:

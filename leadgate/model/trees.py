@@ -1,4 +1,4 @@
-"""LightGBM's trees as plain arrays, for predicting many leads with one or a few columns changed.
+"""LightGBM's trees as plain arrays: every lead's leaves, and its log-odds with one or a few columns changed.
 
 The range rule asks a tree model for a lead's log-odds with an unknown field set to each of its
 recorded values. Re-running LightGBM for every value re-walks every tree for every lead. Here a tree
@@ -9,6 +9,14 @@ as LightGBM adds them, so the log-odds are the ones `Booster.predict(raw_score=T
 bit (tests/model/test_trees.py compares both). Split decisions follow LightGBM's rules: numeric
 `<=` with its missing types (None: NaN reads as 0; Zero, NaN: the default side), categorical `==`
 on the truncated value (NaN and negatives go right).
+
+Each lead's own leaf in every tree is found the QuickScorer way (Lucchese et al., SIGIR 2015), with
+no walk at all: a tree's leaves, left to right, are the bits of a word; a split that sends a lead
+right clears the bits of its left subtree's leaves, and the lead's leaf is the lowest bit left after
+clearing for every split that sends it right (whether on its path or not). Which splits on a feature
+send a value right depends only on the value's place among that feature's thresholds (or on its
+category), so each feature is a table (place x trees) of words already ANDed together: a lead's
+leaves are one table row per feature, ANDed, then each word's lowest bit.
 """
 
 from __future__ import annotations
@@ -59,6 +67,63 @@ class _Split:
         return left
 
 
+def _in_order(node, order: list, splits: list) -> tuple[int, int]:
+    """The leaves left to right into `order`; per split, (split, lo, mid): its left subtree holds leaves lo..mid-1."""
+    if not isinstance(node, _Split):
+        order.append(node)
+        return len(order) - 1, len(order)
+    lo, mid = _in_order(node.left, order, splits)
+    _, hi = _in_order(node.right, order, splits)
+    splits.append((node, lo, mid))
+    return lo, hi
+
+
+class _Places:
+    """One feature's splits as a table: row = the place of a value (among thresholds, or its category), column = tree."""
+
+    __slots__ = ("categories", "column", "edges", "table", "zero")
+
+    def __init__(self, column: int, splits: list, trees: int, word: type) -> None:
+        """`splits`: (tree, split, mask) per split on `column`; `mask` clears the split's left subtree's leaves."""
+        self.column = column
+        nodes = [s for _, s, _ in splits]
+        if nodes[0].lookup is not None:  # categorical: place 0 for NaN or negative, c + 1 for code c
+            self.categories = max(len(s.lookup) for s in nodes)  # the last code stands for any code beyond
+            self.edges = self.zero = None
+            values = _Column(np.array([np.nan, *range(self.categories)], dtype=float))
+            places = np.arange(self.categories + 1)
+            right = np.array([~s.goes_left(values, places) for s in nodes])
+        else:
+            # numeric: place k for a value above exactly k distinct thresholds; the same places again for
+            # values that read as zero (the Zero missing type sends them the default way); the last: NaN
+            self.categories = None
+            threshold = np.array([s.threshold for s in nodes])
+            self.edges = np.unique(threshold)
+            m = len(self.edges)
+            above = np.searchsorted(self.edges, threshold)[:, None] < np.arange(m + 1)[None, :]  # v > threshold
+            missing = np.array([s.missing for s in nodes])
+            default_right = ~np.array([s.default_left for s in nodes])[:, None]
+            self.zero = bool((missing == "Zero").any())
+            zero = np.where((missing == "Zero")[:, None], default_right, above)
+            # NaN: the default way, but under the None missing type it reads as 0
+            nan = np.where((missing == "None")[:, None], (threshold < 0.0)[:, None], default_right)
+            right = np.hstack([above, zero, nan])
+        self.table = np.full((right.shape[1], trees), np.iinfo(word).max, dtype=word)
+        for (tree, _, mask), goes_right in zip(splits, right):
+            self.table[goes_right, tree] &= mask
+
+    def places(self, v: np.ndarray) -> np.ndarray:
+        if self.categories is not None:  # as _Column.code: truncated, NaN and negatives -1, beyond: the last code
+            code = np.clip(np.where(np.isnan(v), -1.0, v), -1.0, self.categories - 1)
+            return code.astype(np.intp) + 1
+        m = len(self.edges)
+        at = np.searchsorted(self.edges, v, side="left")
+        if self.zero:
+            at[np.abs(v) <= ZERO] += m + 1
+        at[np.isnan(v)] = 2 * m + 2
+        return at
+
+
 def _build(node: dict):
     if "split_feature" not in node:
         return int(node.get("leaf_index", 0))
@@ -100,6 +165,61 @@ class Forest:
             paths = _paths(root)
             self.paths.append([paths[i] for i in range(len(values))])
         self._entries: dict[frozenset, list] = {}
+        self._tables = None
+
+    BLOCK = 2048  # rows per pass of the leaf tables: the block's words stay in the cache
+
+    @property
+    def finds_leaves(self) -> bool:
+        """Whether `leaves` can find them: a tree's leaves must fit in a 64-bit word."""
+        return max((len(v) for v in self.values), default=1) <= 64
+
+    def _leaf_tables(self):
+        leaves = max((len(v) for v in self.values), default=1)
+        if leaves > 64:
+            raise ValueError(f"a tree has {leaves} leaves; leaves are found for trees of up to 64")
+        word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(w).bits >= leaves)
+        bits, trees = np.iinfo(word).bits, len(self.roots)
+        index = np.zeros((trees, bits), dtype=np.int32)  # per tree and bit: the leaf's index (pred_leaf's number)
+        on: dict[int, list] = {}
+        for t, root in enumerate(self.roots):
+            order, splits = [], []
+            _in_order(root, order, splits)
+            index[t, : len(order)] = order
+            for split, lo, mid in splits:
+                mask = word(((1 << bits) - 1) ^ ((1 << mid) - (1 << lo)))
+                on.setdefault(split.feature, []).append((t, split, mask))
+        features = [_Places(f, on[f], trees, word) for f in sorted(on)]
+        if bits <= 16:  # lowest set bit of every word, looked up
+            words = np.arange(1, 1 << bits)
+            lowest = np.zeros(1 << bits, dtype=np.int32)
+            lowest[1:] = np.log2(words & -words).astype(np.int32)
+        else:
+            lowest = None
+        self._tables = (word, features, index.ravel(), np.arange(trees, dtype=np.int32) * bits, lowest)
+        return self._tables
+
+    def leaves(self, x: np.ndarray) -> np.ndarray:
+        """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them."""
+        word, features, index, offsets, lowest = self._tables or self._leaf_tables()
+        trees = len(self.roots)
+        out = np.empty((len(x), trees), dtype=np.int32)
+        words = np.empty((min(len(x), self.BLOCK), trees), dtype=word)
+        row = np.empty_like(words)
+        for start in range(0, len(x), self.BLOCK):
+            block = x[start : start + self.BLOCK]
+            w, r = words[: len(block)], row[: len(block)]
+            w.fill(np.iinfo(word).max)
+            for f in features:
+                np.take(f.table, f.places(block[:, f.column]), axis=0, out=r)
+                np.bitwise_and(w, r, out=w)
+            if lowest is not None:
+                bit = lowest[w]
+            else:  # isolate the lowest bit; a power of two is exact as a float
+                bit = np.frexp((w & (~w + word(1))).astype(float))[1].astype(np.int32) - 1
+            bit += offsets
+            np.take(index, bit, out=out[start : start + len(block)])
+        return out
 
     def _entry(self, changed: frozenset) -> list[tuple[list, np.ndarray]]:
         """Per tree, the splits on `changed` a path can first meet, and per leaf which one (-1: its path has none).

@@ -74,6 +74,50 @@ def test_changed_columns_give_what_lightgbm_predicts_with_them_set(name, booster
     assert np.array_equal(forest.raw(leaves), booster.predict(x[::7], raw_score=True))
 
 
+def _hostile(x: np.ndarray) -> np.ndarray:
+    """The rows again with values training never had: infinities, zero-ish, NaN everywhere, odd category codes."""
+    odd = x.copy()
+    n = len(odd)
+    odd[::5, 0] = np.inf
+    odd[1::5, 0] = -np.inf
+    odd[2::5, 1] = 1e-40  # reads as zero under the Zero missing type, not under the others
+    odd[3::5, 1] = -0.0
+    odd[4::5, :2] = np.nan  # columns trained without NaN: it reads as 0
+    odd[::3, 2] = np.nan
+    # category codes negative, to truncate, unseen, beyond any int32
+    odd[:, 3] = np.resize([-1.0, -0.5, 2.7, 11.0, 12.0, 40.0, 2.0**40, np.nan, -7.0, 0.0], n)
+    odd[::4, 4] = np.inf
+    return np.vstack([x, odd])
+
+
+@pytest.mark.parametrize("name,booster,x", list(_boosters()), ids=lambda v: v if isinstance(v, str) else "")
+def test_leaves_found_from_the_tables_are_lightgbms_own(name, booster, x):
+    forest = Forest(booster.dump_model())
+    rows = _hostile(x)
+    assert forest.finds_leaves
+    got = forest.leaves(rows)
+    assert got.dtype == np.int32 and got.shape == (len(rows), booster.num_trees())
+    assert np.array_equal(got, booster.predict(rows, pred_leaf=True)), name
+    assert np.array_equal(forest.leaves(rows[:1]), booster.predict(rows[:1], pred_leaf=True))  # one row
+    assert forest.leaves(rows[:0]).shape == (0, booster.num_trees())
+
+
+def test_trees_of_over_16_and_over_64_leaves():
+    """Wider words for bigger trees; beyond 64 leaves the model asks LightGBM (same leaves either way)."""
+    from leadgate.model.artifact import LeadModel
+
+    x, y = _data(7)
+    spec = {"numeric": [{"name": f"n{i}"} for i in range(3)], "categorical": [{"name": "c0"}, {"name": "c1"}]}
+    for leaves, word_fits in ((40, True), (100, False)):
+        params = LGB_PARAMS | {"num_leaves": leaves, "max_depth": -1, "min_data_in_leaf": 2, "min_data_per_group": 2}
+        booster = lgb.train(params, lgb.Dataset(x, label=y, categorical_feature=[3, 4]), num_boost_round=5)
+        assert max(t["num_leaves"] for t in booster.dump_model()["tree_info"]) > (32 if word_fits else 64)
+        model = LeadModel({"family": "lightgbm", "spec": spec}, booster)
+        assert model.forest.finds_leaves is word_fits
+        rows = _hostile(x)
+        assert np.array_equal(model.leaves(rows), booster.predict(rows, pred_leaf=True))
+
+
 def test_a_multiclass_model_is_refused():
     x, y = _data(5)
     data = lgb.Dataset(x, label=np.minimum(y + (x[:, 0] > 1), 2))
