@@ -76,6 +76,20 @@ class LeadModel:
             return compute.by_rows(self.forest.leaves, x)
         return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x)
 
+    def raw_with(self, x: np.ndarray, leaves: np.ndarray, columns: list[int], values: np.ndarray) -> np.ndarray:
+        """Log-odds (rows x candidates) of `design` rows `x` with `columns` set to each row of `values` (trees).
+
+        `leaves`: the rows' own (`leaves(x)`). From the forest's tables; LightGBM itself for trees of over 64 leaves.
+        """
+        if self.forest.finds_leaves:
+            return self.forest.raw_with(x, leaves, columns, values)
+        out = np.empty((len(x), len(values)))
+        for j, value in enumerate(np.asarray(values, dtype=float)):
+            changed = x.copy()
+            changed[:, columns] = value
+            out[:, j] = self.booster.predict(changed, raw_score=True, num_threads=1)
+        return out
+
     def contributions(self, frame: pd.DataFrame, design=None, leaves=None) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature log-odds contributions (n x features) and the base log-odds, summing to `raw` exactly.
 

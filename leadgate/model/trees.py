@@ -1,22 +1,21 @@
 """LightGBM's trees as plain arrays: every lead's leaves, and its log-odds with one or a few columns changed.
 
-The range rule asks a tree model for a lead's log-odds with an unknown field set to each of its
-recorded values. Re-running LightGBM for every value re-walks every tree for every lead. Here a tree
-that never splits on the changed columns keeps the lead's own leaf; a tree that does is walked once
-for all the values together: at a split on a changed column the decision depends on the value only,
-at any other split on the lead only. The leaf values are then added in tree order starting from 0,
-as LightGBM adds them, so the log-odds are the ones `Booster.predict(raw_score=True)` returns, to the
-bit (tests/model/test_trees.py compares both). Split decisions follow LightGBM's rules: numeric
-`<=` with its missing types (None: NaN reads as 0; Zero, NaN: the default side), categorical `==`
-on the truncated value (NaN and negatives go right).
+Leaves are found the QuickScorer way (Lucchese et al., SIGIR 2015), with no walk at all: a tree's
+leaves, left to right, are the bits of a word; a split that sends a lead right clears the bits of
+its left subtree's leaves, and the lead's leaf is the lowest bit left after clearing for every split
+that sends it right (on its path or not). Which splits on a feature send a value right depends only
+on the value's place among that feature's thresholds (or on its category), so each feature is a
+table (place x trees) of words already ANDed together: a lead's words are one table row per feature,
+ANDed.
 
-Each lead's own leaf in every tree is found the QuickScorer way (Lucchese et al., SIGIR 2015), with
-no walk at all: a tree's leaves, left to right, are the bits of a word; a split that sends a lead
-right clears the bits of its left subtree's leaves, and the lead's leaf is the lowest bit left after
-clearing for every split that sends it right (whether on its path or not). Which splits on a feature
-send a value right depends only on the value's place among that feature's thresholds (or on its
-category), so each feature is a table (place x trees) of words already ANDed together: a lead's
-leaves are one table row per feature, ANDed, then each word's lowest bit.
+The range rule asks for a lead's log-odds with an unknown field set to each of its recorded values.
+A tree that never splits on the changed columns keeps the lead's own leaf; in one that does, a
+cell's word is the lead's word from every other column ANDed with the value's word from the changed
+ones. The leaf values are added in tree order starting from 0, as LightGBM adds them, so the log-odds
+are the ones `Booster.predict(raw_score=True)` returns, to the bit (tests/model/test_trees.py
+compares both). Split decisions follow LightGBM's rules: numeric `<=` with its missing types (None:
+NaN reads as 0; Zero, NaN: the default side), categorical `==` on the truncated value (NaN and
+negatives go right). Trees of up to 64 leaves fit a word; for bigger ones the model asks LightGBM.
 """
 
 from __future__ import annotations
@@ -24,85 +23,54 @@ from __future__ import annotations
 import numpy as np
 
 ZERO = 1e-35  # LightGBM's kZeroThreshold
+BLOCK = 2048  # rows per pass over the tables: a block's words stay in the cache
 
 
-class _Column:
-    """One feature's values, prepared once for every split on it: NaN mask, NaN read as 0, whole-number codes."""
-
-    __slots__ = ("code", "nan", "value", "zero")
-
-    def __init__(self, v: np.ndarray) -> None:
-        self.nan = np.isnan(v)
-        self.value = np.where(self.nan, 0.0, v)
-        self.zero = np.abs(self.value) <= ZERO
-        whole = np.trunc(self.value)
-        bad = self.nan | (whole < 0) | (whole > 2**31 - 1)
-        self.code = np.where(bad, -1, whole).astype(np.int64)  # -1: goes right at any categorical split
-
-
-class _Split:
-    __slots__ = ("default_left", "feature", "left", "lookup", "missing", "right", "threshold")
-
-    def __init__(self, node: dict, left, right) -> None:
-        self.feature, self.left, self.right = node["split_feature"], left, right
-        self.missing, self.default_left = node.get("missing_type", "None"), bool(node.get("default_left", False))
-        if node["decision_type"] == "==":
-            categories = [int(c) for c in str(node["threshold"]).split("||")]
-            self.lookup = np.zeros(max(categories) + 2, dtype=bool)  # the last slot: any other code (and -1)
-            self.lookup[categories] = True
-            self.threshold = None
-        else:
-            self.lookup, self.threshold = None, float(node["threshold"])
-
-    def goes_left(self, c: _Column, at: np.ndarray) -> np.ndarray:
-        """LightGBM's decision at this split for the values `c` holds at positions `at`."""
-        if self.lookup is not None:
-            return self.lookup[np.minimum(c.code[at], len(self.lookup) - 1)]
-        if self.missing == "NaN":
-            nan = c.nan[at]
-            return np.where(nan, self.default_left, c.value[at] <= self.threshold)
-        left = c.value[at] <= self.threshold  # missing type None: NaN reads as 0
-        if self.missing == "Zero":
-            return np.where(c.zero[at], self.default_left, left)
-        return left
-
-
-def _in_order(node, order: list, splits: list) -> tuple[int, int]:
+def _in_order(node: dict, order: list[int], splits: list) -> tuple[int, int]:
     """The leaves left to right into `order`; per split, (split, lo, mid): its left subtree holds leaves lo..mid-1."""
-    if not isinstance(node, _Split):
-        order.append(node)
+    if "split_feature" not in node:
+        order.append(int(node.get("leaf_index", 0)))
         return len(order) - 1, len(order)
-    lo, mid = _in_order(node.left, order, splits)
-    _, hi = _in_order(node.right, order, splits)
+    lo, mid = _in_order(node["left_child"], order, splits)
+    _, hi = _in_order(node["right_child"], order, splits)
     splits.append((node, lo, mid))
     return lo, hi
+
+
+def _categories(node: dict) -> list[int]:
+    return [int(c) for c in str(node["threshold"]).split("||")]
 
 
 class _Places:
     """One feature's splits as a table: row = the place of a value (among thresholds, or its category), column = tree."""
 
-    __slots__ = ("categories", "column", "edges", "table", "zero")
+    __slots__ = ("categories", "column", "edges", "table", "trees", "zero")
 
     def __init__(self, column: int, splits: list, trees: int, word: type) -> None:
         """`splits`: (tree, split, mask) per split on `column`; `mask` clears the split's left subtree's leaves."""
         self.column = column
-        nodes = [s for _, s, _ in splits]
-        if nodes[0].lookup is not None:  # categorical: place 0 for NaN or negative, c + 1 for code c
-            self.categories = max(len(s.lookup) for s in nodes)  # the last code stands for any code beyond
-            self.edges = self.zero = None
-            values = _Column(np.array([np.nan, *range(self.categories)], dtype=float))
-            places = np.arange(self.categories + 1)
-            right = np.array([~s.goes_left(values, places) for s in nodes])
+        nodes = [node for _, node, _ in splits]
+        self.trees = np.unique([tree for tree, _, _ in splits])
+        if nodes[0]["decision_type"] == "==":
+            # categorical: place 0 for NaN or a negative value (right at every split), c + 1 for code c; the
+            # last code stands for any above it (in no split's set: right too)
+            sets = [_categories(node) for node in nodes]
+            self.categories = max(max(s) for s in sets) + 2
+            self.edges, self.zero = None, False
+            right = np.ones((len(nodes), self.categories + 1), dtype=bool)
+            for i, s in enumerate(sets):
+                right[i, np.asarray(s) + 1] = False
         else:
-            # numeric: place k for a value above exactly k distinct thresholds; the same places again for
-            # values that read as zero (the Zero missing type sends them the default way); the last: NaN
+            # numeric: place k for a value above exactly k distinct thresholds (a split sends it right when it
+            # is above the split's); the same places again for values that read as zero (the Zero missing type
+            # sends them the default way); the last place: NaN
             self.categories = None
-            threshold = np.array([s.threshold for s in nodes])
+            threshold = np.array([float(node["threshold"]) for node in nodes])
             self.edges = np.unique(threshold)
             m = len(self.edges)
-            above = np.searchsorted(self.edges, threshold)[:, None] < np.arange(m + 1)[None, :]  # v > threshold
-            missing = np.array([s.missing for s in nodes])
-            default_right = ~np.array([s.default_left for s in nodes])[:, None]
+            above = np.searchsorted(self.edges, threshold)[:, None] < np.arange(m + 1)[None, :]
+            missing = np.array([node.get("missing_type", "None") for node in nodes])
+            default_right = ~np.array([bool(node.get("default_left", False)) for node in nodes])[:, None]
             self.zero = bool((missing == "Zero").any())
             zero = np.where((missing == "Zero")[:, None], default_right, above)
             # NaN: the default way, but under the None missing type it reads as 0
@@ -113,7 +81,7 @@ class _Places:
             self.table[goes_right, tree] &= mask
 
     def places(self, v: np.ndarray) -> np.ndarray:
-        if self.categories is not None:  # as _Column.code: truncated, NaN and negatives -1, beyond: the last code
+        if self.categories is not None:  # truncated as C truncates; NaN and negatives -1
             code = np.clip(np.where(np.isnan(v), -1.0, v), -1.0, self.categories - 1)
             return code.astype(np.intp) + 1
         m = len(self.edges)
@@ -124,123 +92,93 @@ class _Places:
         return at
 
 
-def _build(node: dict):
-    if "split_feature" not in node:
-        return int(node.get("leaf_index", 0))
-    return _Split(node, _build(node["left_child"]), _build(node["right_child"]))
-
-
-def _leaf_values(node: dict, values: dict[int, float]) -> None:
-    if "split_feature" not in node:
-        values[int(node.get("leaf_index", 0))] = float(node.get("leaf_value", 0.0))
-        return
-    _leaf_values(node["left_child"], values)
-    _leaf_values(node["right_child"], values)
-
-
-def _paths(node, above: tuple = (), out: dict | None = None) -> dict[int, tuple]:
-    """Per leaf, the splits from the root down to it."""
-    out = {} if out is None else out
-    if not isinstance(node, _Split):
-        out[node] = above
-        return out
-    _paths(node.left, (*above, node), out)
-    _paths(node.right, (*above, node), out)
-    return out
-
-
 class Forest:
-    """The trees of a binary LightGBM model (`Booster.dump_model()`): leaf values and splits."""
+    """The trees of a binary LightGBM model (`Booster.dump_model()`): leaf values, and the splits as tables."""
 
     def __init__(self, dump: dict) -> None:
         if dump.get("num_tree_per_iteration", 1) != 1 or dump.get("average_output"):
             raise ValueError("only a binary, summed LightGBM model can be read as a Forest")
-        self.roots, self.values, self.paths = [], [], []
-        for tree in dump["tree_info"]:
-            values: dict[int, float] = {}
-            _leaf_values(tree["tree_structure"], values)
-            self.values.append(np.array([values[i] for i in range(len(values))], dtype=float))
-            root = _build(tree["tree_structure"])
-            self.roots.append(root)
-            paths = _paths(root)
-            self.paths.append([paths[i] for i in range(len(values))])
-        self._entries: dict[frozenset, list] = {}
-        self._tables = None
-
-    BLOCK = 2048  # rows per pass of the leaf tables: the block's words stay in the cache
-
-    @property
-    def finds_leaves(self) -> bool:
-        """Whether `leaves` can find them: a tree's leaves must fit in a 64-bit word."""
-        return max((len(v) for v in self.values), default=1) <= 64
-
-    def _leaf_tables(self):
-        leaves = max((len(v) for v in self.values), default=1)
-        if leaves > 64:
-            raise ValueError(f"a tree has {leaves} leaves; leaves are found for trees of up to 64")
-        word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(w).bits >= leaves)
-        bits, trees = np.iinfo(word).bits, len(self.roots)
-        index = np.zeros((trees, bits), dtype=np.int32)  # per tree and bit: the leaf's index (pred_leaf's number)
-        on: dict[int, list] = {}
-        for t, root in enumerate(self.roots):
+        trees = dump["tree_info"]
+        orders, on = [], []
+        for tree in trees:
             order, splits = [], []
-            _in_order(root, order, splits)
-            index[t, : len(order)] = order
-            for split, lo, mid in splits:
+            _in_order(tree["tree_structure"], order, splits)
+            orders.append(order)
+            on.append(splits)
+        self.values = []  # per tree, the leaf values by leaf index
+        for tree, order in zip(trees, orders):
+            values = np.zeros(len(order))
+            stack = [tree["tree_structure"]]
+            while stack:
+                node = stack.pop()
+                if "split_feature" in node:
+                    stack += [node["left_child"], node["right_child"]]
+                else:
+                    values[int(node.get("leaf_index", 0))] = float(node.get("leaf_value", 0.0))
+            self.values.append(values)
+        widest = max((len(order) for order in orders), default=1)
+        self.finds_leaves = widest <= 64
+        if not self.finds_leaves:
+            return
+        word = self.word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(w).bits >= widest)
+        bits = np.iinfo(word).bits
+        self.index = np.zeros((len(trees), bits), dtype=np.int32)  # per tree and bit: the leaf's index (pred_leaf's)
+        self.bit_values = np.zeros((len(trees), bits))  # per tree and bit: the leaf's value
+        by_feature: dict[int, list] = {}
+        for t, (order, splits) in enumerate(zip(orders, on)):
+            self.index[t, : len(order)] = order
+            self.bit_values[t, : len(order)] = self.values[t][order]
+            for node, lo, mid in splits:
                 mask = word(((1 << bits) - 1) ^ ((1 << mid) - (1 << lo)))
-                on.setdefault(split.feature, []).append((t, split, mask))
-        features = [_Places(f, on[f], trees, word) for f in sorted(on)]
+                by_feature.setdefault(node["split_feature"], []).append((t, node, mask))
+        self.features = [_Places(f, by_feature[f], len(trees), word) for f in sorted(by_feature)]
+        self._lowest = None
         if bits <= 16:  # lowest set bit of every word, looked up
             words = np.arange(1, 1 << bits)
-            lowest = np.zeros(1 << bits, dtype=np.int32)
-            lowest[1:] = np.log2(words & -words).astype(np.int32)
-        else:
-            lowest = None
-        self._tables = (word, features, index.ravel(), np.arange(trees, dtype=np.int32) * bits, lowest)
-        return self._tables
+            self._lowest = np.zeros(1 << bits, dtype=np.int32)
+            self._lowest[1:] = np.log2(words & -words).astype(np.int32)
+
+    def _words(self, x: np.ndarray, columns=None, skip=frozenset(), out=None, row=None) -> np.ndarray:
+        """Per row of `x` and tree, the word of every split on a feature not in `skip` (into `out`, `row` a buffer).
+
+        `columns`: which feature each column of `x` holds (default: column j is feature j). Rows go block by
+        block, so a block's words stay in the cache."""
+        at = {c: j for j, c in enumerate(range(x.shape[1]) if columns is None else columns)}
+        features = [f for f in self.features if f.column not in skip and f.column in at]
+        trees = len(self.values)
+        out = np.empty((len(x), trees), dtype=self.word) if out is None else out
+        row = np.empty((min(len(x), BLOCK), trees), dtype=self.word) if row is None else row
+        for start in range(0, len(x), BLOCK):
+            w, r = out[start : start + BLOCK], row[: min(BLOCK, len(x) - start)]
+            w.fill(np.iinfo(self.word).max)
+            for f in features:
+                np.take(f.table, f.places(x[start : start + BLOCK, at[f.column]]), axis=0, out=r)
+                np.bitwise_and(w, r, out=w)
+        return out
+
+    def _bits(self, words: np.ndarray) -> np.ndarray:
+        """Each word's lowest set bit (its leaf's place, left to right)."""
+        if self._lowest is not None:
+            return self._lowest[words]
+        # isolate the lowest bit; a power of two is exact as a float
+        return np.frexp((words & (~words + self.word(1))).astype(float))[1].astype(np.int32) - 1
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
         """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them."""
-        word, features, index, offsets, lowest = self._tables or self._leaf_tables()
-        trees = len(self.roots)
+        if not self.finds_leaves:
+            raise ValueError("a tree has over 64 leaves; ask LightGBM for them (Booster.predict(pred_leaf=True))")
+        trees = len(self.values)
         out = np.empty((len(x), trees), dtype=np.int32)
-        words = np.empty((min(len(x), self.BLOCK), trees), dtype=word)
+        offsets = np.arange(trees, dtype=np.int32) * np.iinfo(self.word).bits
+        index = self.index.ravel()
+        words = np.empty((min(len(x), BLOCK), trees), dtype=self.word)
         row = np.empty_like(words)
-        for start in range(0, len(x), self.BLOCK):
-            block = x[start : start + self.BLOCK]
-            w, r = words[: len(block)], row[: len(block)]
-            w.fill(np.iinfo(word).max)
-            for f in features:
-                np.take(f.table, f.places(block[:, f.column]), axis=0, out=r)
-                np.bitwise_and(w, r, out=w)
-            if lowest is not None:
-                bit = lowest[w]
-            else:  # isolate the lowest bit; a power of two is exact as a float
-                bit = np.frexp((w & (~w + word(1))).astype(float))[1].astype(np.int32) - 1
+        for start in range(0, len(x), BLOCK):  # block by block, each block's words found and read in the cache
+            block = x[start : start + BLOCK]
+            bit = self._bits(self._words(block, out=words[: len(block)], row=row))
             bit += offsets
-            np.take(index, bit, out=out[start : start + len(block)])
+            np.take(index, bit, out=out[start : start + BLOCK])
         return out
-
-    def _entry(self, changed: frozenset) -> list[tuple[list, np.ndarray]]:
-        """Per tree, the splits on `changed` a path can first meet, and per leaf which one (-1: its path has none).
-
-        A row whose own path meets no split on the changed columns reaches its own leaf whatever they hold;
-        any other row's path is its own down to the first such split, and is walked from there.
-        """
-        if changed not in self._entries:
-            out = []
-            for paths in self.paths:
-                firsts: list[_Split] = []
-                first = np.full(len(paths), -1, dtype=np.int64)
-                for leaf, path in enumerate(paths):
-                    node = next((n for n in path if n.feature in changed), None)
-                    if node is not None:
-                        if not any(node is f for f in firsts):
-                            firsts.append(node)
-                        first[leaf] = next(i for i, f in enumerate(firsts) if f is node)
-                out.append((firsts, first))
-            self._entries[changed] = out
-        return self._entries[changed]
 
     def raw(self, leaves: np.ndarray) -> np.ndarray:
         """Log-odds from each row's leaf in every tree (`pred_leaf`), summed in tree order as LightGBM does."""
@@ -254,41 +192,21 @@ class Forest:
 
         `leaves`: the rows' own leaves (`pred_leaf` of `x`), kept in every tree that never splits on `columns`.
         """
-        rows, k = len(x), len(values)
-        changed = dict(zip(columns, range(len(columns))))
-        lead_cols: dict[int, _Column] = {}
-        cand_cols = [_Column(np.asarray(values[:, i], dtype=float)) for i in range(len(columns))]
-        every_cand = np.arange(k)
-        out = np.zeros((k, rows))  # candidates x rows: a candidate's cells are contiguous
-        cells = np.empty((k, rows))  # one tree's value per cell, added to `out` in tree order as LightGBM sums
-        by_tree = np.ascontiguousarray(leaves.T)  # a tree's leaves for every row, contiguous
-        for t, (firsts, first) in enumerate(self._entry(frozenset(changed))):
-            own = by_tree[t]
-            if not firsts:  # the tree never splits on the changed columns: every row keeps its own leaf
-                out += self.values[t][own]
-                continue
-            entry = first[own]
-            cells[:] = self.values[t][own]  # this tree's value per cell: the own leaf unless a changed split says else
-            # the rows and candidates reaching each node below a first split, as positions; each cell gets one leaf value
-            stack = [(node, np.flatnonzero(entry == i), every_cand) for i, node in enumerate(firsts)]
-            while stack:
-                node, lead, cand = stack.pop()
-                if not len(lead):
-                    continue
-                if not isinstance(node, _Split):
-                    if len(cand) == k:
-                        cells[:, lead] = self.values[t][node]
-                    else:
-                        cells[np.ix_(cand, lead)] = self.values[t][node]
-                    continue
-                if node.feature in changed:
-                    left = node.goes_left(cand_cols[changed[node.feature]], cand)
-                    parts = ((node.left, lead, cand[left]), (node.right, lead, cand[~left]))
-                else:
-                    if node.feature not in lead_cols:
-                        lead_cols[node.feature] = _Column(x[:, node.feature])
-                    left = node.goes_left(lead_cols[node.feature], lead)
-                    parts = ((node.left, lead[left], cand), (node.right, lead[~left], cand))
-                stack.extend(p for p in parts if len(p[1]) and len(p[2]))
-            out += cells
+        if not self.finds_leaves:
+            raise ValueError("a tree has over 64 leaves; ask LightGBM (Booster.predict with the columns set)")
+        changed = frozenset(columns)
+        trees = len(self.values)
+        touched = np.zeros(trees, dtype=bool)
+        for f in self.features:
+            if f.column in changed:
+                touched[f.trees] = True
+        kept = np.ascontiguousarray(self._words(x, skip=changed).T)  # trees x rows: every other column's splits
+        cand = np.ascontiguousarray(self._words(np.asarray(values, dtype=float), columns).T)  # trees x candidates
+        own = np.ascontiguousarray(leaves.T)
+        out = np.zeros((len(values), len(x)))  # candidates x rows: a candidate's cells are contiguous
+        for t in range(trees):
+            if touched[t]:
+                out += self.bit_values[t][self._bits(cand[t][:, None] & kept[t][None, :])]
+            else:  # the tree never splits on the changed columns: every row keeps its own leaf
+                out += self.values[t][own[t]]
         return out.T

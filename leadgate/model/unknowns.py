@@ -104,7 +104,7 @@ class ModelRescorer:
             if self._leaves is None:
                 self._leaves = self.model.leaves(self.x)
             self._z0 = forest.raw(self._leaves)
-        return forest.raw_with(x, self._leaves[rows], cols, cand[:, cols]) - self._z0[rows][:, None]
+        return self.model.raw_with(x, self._leaves[rows], cols, cand[:, cols]) - self._z0[rows][:, None]
 
     def _calibrated(self, z: np.ndarray) -> np.ndarray:
         return calibrate(self.model.doc["calibration"], z)

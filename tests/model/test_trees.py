@@ -116,6 +116,12 @@ def test_trees_of_over_16_and_over_64_leaves():
         assert model.forest.finds_leaves is word_fits
         rows = _hostile(x)
         assert np.array_equal(model.leaves(rows), booster.predict(rows, pred_leaf=True))
+        values = np.array([[0.0, 3.0], [np.nan, 11.0], [2.5, np.nan]])
+        got = model.raw_with(rows, model.leaves(rows), [2, 3], values)
+        for k, value in enumerate(values):
+            changed = rows.copy()
+            changed[:, [2, 3]] = value
+            assert np.array_equal(got[:, k], booster.predict(changed, raw_score=True))
 
 
 def test_a_multiclass_model_is_refused():
