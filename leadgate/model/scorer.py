@@ -162,25 +162,27 @@ class ModelScorer:
         if not len(features):
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         leads = features.reset_index(drop=True)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadgate-baseline") as pool:
-            # fit and engagement (the routing rules read them) beside the model's design and LightGBM's predict
-            # (numpy and LightGBM let go of the GIL while they compute)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadgate-beside") as pool:
+            # fit and engagement (the routing rules read them) beside the model's design and its trees' leaves,
+            # then the worded reasons beside the range rule (numpy lets go of the GIL while it computes)
             baseline = pool.submit(self.baseline.parts, features, now)
             frame = snapshot_features(leads, now)
             design = self.model.design(frame)
             # trees: every lead's leaf in every tree, once, for the contributions and the range rule's re-predictions
             leaves = self.model.leaves(design[0]) if self.model.family == "lightgbm" else None
+            contrib, base = self.model.contributions(frame, design, leaves)
+            p, _, points = self.model.points_from(contrib, base)
+            worded = pool.submit(reasons, self.model, frame, points, self.policy.routing.top_reasons)
+            t = self.thresholds(leads)
+            self.drift.add(frame, p, design[0] if self.model.family == "lightgbm" else None)
+            ranges = self.ranges(leads, design, leaves, base + contrib.sum(axis=1), p, t)
             parts = baseline.result()
-        contrib, base = self.model.contributions(frame, design, leaves)
-        p, _, points = self.model.points_from(contrib, base)
-        t = self.thresholds(leads)
-        self.drift.add(frame, p, design[0] if self.model.family == "lightgbm" else None)
-        ranges = self.ranges(leads, design, leaves, base + contrib.sum(axis=1), p, t)
+            words = worded.result()
         return parts.frame.assign(
             score=p,
             qualified=p >= t,
             confidence=np.clip(ranges["range_margin"] / self.policy.scoring.confidence.margin_scale, 0.0, 1.0),
-            reasons=reasons(self.model, frame, points, self.policy.routing.top_reasons),
+            reasons=words,
             scorer=self.name,
             scorer_version=self.version,
             model_version=self.version,
