@@ -163,11 +163,12 @@ class ModelScorer:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
         leads = features.reset_index(drop=True)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leadgate-beside") as pool:
-            # fit and engagement (the routing rules read them) beside the model's design and its trees' leaves,
-            # then the worded reasons beside the range rule (numpy lets go of the GIL while it computes)
-            baseline = pool.submit(self.baseline.parts, features, now)
+            # fit and engagement (the routing rules read them) beside the trees' leaves and the contributions, then
+            # the worded reasons beside the range rule: numpy lets go of the GIL there, while the snapshot and the
+            # design, made first, would only take turns with the baseline's pandas work
             frame = snapshot_features(leads, now)
             design = self.model.design(frame)
+            baseline = pool.submit(self.baseline.parts, features, now)
             # trees: every lead's leaf in every tree, once, for the contributions and the range rule's re-predictions
             leaves = self.model.leaves(design[0]) if self.model.family == "lightgbm" else None
             contrib, base = self.model.contributions(frame, design, leaves)
