@@ -140,8 +140,15 @@ class LeadModel:
             # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
             # tree order, as adding the tables one by one would, in one pass
             n, trees = rows.shape
+            # 32-bit positions while they fit (scipy would copy 64-bit ones down, after checking them)
+            small = max(n * trees, len(table)) < 2**31 - 1
+            index = np.int32 if small else np.int64
             pick = sparse.csr_matrix(
-                (np.ones(n * trees), (rows + offsets).ravel(), np.arange(0, n * trees + 1, trees)),
+                (
+                    np.ones(n * trees),
+                    (rows + offsets.astype(index)).ravel(),
+                    np.arange(0, n * trees + 1, trees, dtype=index),
+                ),
                 shape=(n, len(table)),
             )
             return np.asarray(pick @ table)
