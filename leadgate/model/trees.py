@@ -135,8 +135,8 @@ class Forest:
         self._lowest = None
         if bits <= 16:  # lowest set bit of every word, looked up
             words = np.arange(1, 1 << bits)
-            self._lowest = np.zeros(1 << bits, dtype=np.int32)
-            self._lowest[1:] = np.log2(words & -words).astype(np.int32)
+            self._lowest = np.zeros(1 << bits, dtype=np.uint8)
+            self._lowest[1:] = np.log2(words & -words).astype(np.uint8)
 
     def _words(self, x: np.ndarray, columns=None, skip=frozenset(), out=None, row=None) -> np.ndarray:
         """Per row of `x` and tree, the word of every split on a feature not in `skip` (into `out`, `row` a buffer).
@@ -161,7 +161,7 @@ class Forest:
         if self._lowest is not None:
             return self._lowest[words]
         # isolate the lowest bit; a power of two is exact as a float
-        return np.frexp((words & (~words + self.word(1))).astype(float))[1].astype(np.int32) - 1
+        return (np.frexp((words & (~words + self.word(1))).astype(float))[1] - 1).astype(np.uint8)
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
         """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them."""
@@ -175,8 +175,7 @@ class Forest:
         row = np.empty_like(words)
         for start in range(0, len(x), BLOCK):  # block by block, each block's words found and read in the cache
             block = x[start : start + BLOCK]
-            bit = self._bits(self._words(block, out=words[: len(block)], row=row))
-            bit += offsets
+            bit = offsets + self._bits(self._words(block, out=words[: len(block)], row=row))
             np.take(index, bit, out=out[start : start + BLOCK])
         return out
 
@@ -204,9 +203,13 @@ class Forest:
         cand = np.ascontiguousarray(self._words(np.asarray(values, dtype=float), columns).T)  # trees x candidates
         own = np.ascontiguousarray(leaves.T)
         out = np.zeros((len(values), len(x)))  # candidates x rows: a candidate's cells are contiguous
+        cells = np.empty(out.shape, dtype=self.word)
+        value = np.empty_like(out)
         for t in range(trees):
             if touched[t]:
-                out += self.bit_values[t][self._bits(cand[t][:, None] & kept[t][None, :])]
+                np.bitwise_and(cand[t][:, None], kept[t][None, :], out=cells)
+                np.take(self.bit_values[t], self._bits(cells), out=value)
+                out += value
             else:  # the tree never splits on the changed columns: every row keeps its own leaf
                 out += self.values[t][own[t]]
         return out.T
