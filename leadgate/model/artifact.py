@@ -20,6 +20,7 @@ from leadgate.shared import compute
 MODEL_FILE, TREES_FILE, HELDOUT_FILE = "model.json", "trees.txt", "heldout.json"
 # TreeSHAP (pred_contrib) costs about 0.1-0.5 ms per lead; bigger batches use the path attribution
 SHAP_MAX_ROWS = 5_000
+CREDIT_ROWS = 8_192  # leads per sparse product in the path credits: a chunk's pick matrix is a few MB
 
 
 class ModelFileError(RuntimeError):
@@ -73,7 +74,7 @@ class LeadModel:
         over 64 leaves). A big batch's rows go over the cores.
         """
         if self.forest.finds_leaves:
-            return compute.by_rows(self.forest.leaves, x)
+            return compute.into_rows(self.forest.leaves, x, np.empty((len(x), len(self.forest.values)), dtype=np.int32))
         return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x)
 
     def raw_with(self, x: np.ndarray, leaves: np.ndarray, columns: list[int], values: np.ndarray) -> np.ndarray:
@@ -136,24 +137,24 @@ class LeadModel:
         table, offsets, base = self._paths
         leaves = self.leaves(x) if leaves is None else leaves
 
-        def credits(rows: np.ndarray) -> np.ndarray:
+        def credits(rows: np.ndarray, out: np.ndarray) -> None:
             # one sparse row per lead picking its leaf in every tree: the product sums the trees' credits in
-            # tree order, as adding the tables one by one would, in one pass
-            n, trees = rows.shape
+            # tree order, as adding the tables one by one would, in one pass; a chunk of leads at a time, so
+            # the pick matrix stays small (its memory reused, not freshly mapped, chunk after chunk)
+            trees = rows.shape[1]
             # 32-bit positions while they fit (scipy would copy 64-bit ones down, after checking them)
-            small = max(n * trees, len(table)) < 2**31 - 1
-            index = np.int32 if small else np.int64
-            pick = sparse.csr_matrix(
-                (
-                    np.ones(n * trees),
-                    (rows + offsets.astype(index)).ravel(),
-                    np.arange(0, n * trees + 1, trees, dtype=index),
-                ),
-                shape=(n, len(table)),
-            )
-            return np.asarray(pick @ table)
+            index = np.int32 if max(CREDIT_ROWS * trees, len(table)) < 2**31 - 1 else np.int64
+            ones, starts = np.ones(CREDIT_ROWS * trees), np.arange(0, (CREDIT_ROWS + 1) * trees, trees, dtype=index)
+            at = offsets.astype(index)
+            for start in range(0, len(rows), CREDIT_ROWS):
+                chunk = rows[start : start + CREDIT_ROWS]
+                n = len(chunk)
+                pick = sparse.csr_matrix(
+                    (ones[: n * trees], (chunk + at).ravel(), starts[: n + 1]), shape=(n, len(table)), copy=False
+                )
+                out[start : start + n] = pick @ table
 
-        return compute.by_rows(credits, leaves), np.full(len(leaves), base)
+        return compute.into_rows(credits, leaves, np.empty((len(leaves), table.shape[1]))), np.full(len(leaves), base)
 
     def probability_points(self, frame: pd.DataFrame, design=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(probability, base probability, per-feature probability contributions summing to p - base).

@@ -163,12 +163,12 @@ class Forest:
         # isolate the lowest bit; a power of two is exact as a float
         return (np.frexp((words & (~words + self.word(1))).astype(float))[1] - 1).astype(np.uint8)
 
-    def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them."""
+    def leaves(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them (into `out`)."""
         if not self.finds_leaves:
             raise ValueError("a tree has over 64 leaves; ask LightGBM for them (Booster.predict(pred_leaf=True))")
         trees = len(self.values)
-        out = np.empty((len(x), trees), dtype=np.int32)
+        out = np.empty((len(x), trees), dtype=np.int32) if out is None else out
         offsets = np.arange(trees, dtype=np.int32) * np.iinfo(self.word).bits
         index = self.index.ravel()
         words = np.empty((min(len(x), BLOCK), trees), dtype=self.word)

@@ -9,6 +9,7 @@ machine, see the README).
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -41,6 +42,28 @@ def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, min_rows: int
         rest = [pool.submit(fn, block) for block in blocks[1:]]
         first = fn(blocks[0])  # this thread takes a block too
         return np.concatenate([first, *(job.result() for job in rest)])
+
+
+def into_rows(
+    fn: Callable[[np.ndarray, np.ndarray], object], x: np.ndarray, out: np.ndarray, min_rows: int = MIN_ROWS_PER_THREAD
+) -> np.ndarray:
+    """`fn(block, out[block])` on consecutive row blocks of `x` in parallel, each writing its rows of `out`.
+
+    As `by_rows`, without stacking the blocks' results: no second copy of a big result is made.
+    """
+    parts = max(1, min(cores(), len(x) // max(1, min_rows)))
+    if parts == 1:
+        fn(x, out)
+        return out
+    size, extra = divmod(len(x), parts)
+    bounds = np.cumsum([0] + [size + 1] * extra + [size] * (parts - extra))  # as np.array_split cuts
+    blocks = [(x[a:b], out[a:b]) for a, b in itertools.pairwise(bounds.tolist())]
+    with ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="leadgate-rows") as pool:
+        rest = [pool.submit(fn, *block) for block in blocks[1:]]
+        fn(*blocks[0])  # this thread takes a block too
+        for job in rest:
+            job.result()
+    return out
 
 
 _gc_lock = threading.Lock()

@@ -143,16 +143,16 @@ def test_a_big_batch_split_over_threads_gets_lightgbms_own_leaves_and_contributi
     model = LeadModel({"family": "lightgbm", "spec": spec}, booster)
     big = np.vstack([x[::-1], x, x[::2], x, x[::-1], x, x, x])  # 22,500 rows in no sorted order
     calls = []
-    real = compute.by_rows
+    real = compute.into_rows
 
-    def counted(fn, rows, min_rows=compute.MIN_ROWS_PER_THREAD):
-        return real(lambda block: calls.append(len(block)) or fn(block), rows, min_rows)
+    def counted(fn, rows, out, min_rows=compute.MIN_ROWS_PER_THREAD):
+        return real(lambda block, into: calls.append(len(block)) or fn(block, into), rows, out, min_rows)
 
     monkeypatch.setattr(compute, "cores", lambda: 2)  # as on the 2-core machine, wherever the test runs
-    monkeypatch.setattr(compute, "by_rows", counted)
+    monkeypatch.setattr(compute, "into_rows", counted)
     leaves = model.leaves(big)
     assert calls == [11_250, 11_250]  # two blocks of rows
     assert np.array_equal(leaves, booster.predict(big, pred_leaf=True).astype(np.int64))
     contrib, base = model._path_contributions(big, leaves)
     assert np.allclose(base + contrib.sum(axis=1), booster.predict(big, raw_score=True), rtol=0, atol=1e-9)
-    assert calls[2:] == [11_250, 11_250]  # the path credits too
+    assert calls[2:] == [11_250, 11_250]  # the path credits too, each block in chunks of CREDIT_ROWS leads

@@ -27,6 +27,31 @@ def test_rows_split_over_the_cores_come_back_in_row_order(monkeypatch):
     assert sorted(blocks) == [11_666, 11_667, 11_667] and len(threads) == 3
 
 
+def test_rows_written_in_place_over_the_cores_fill_every_row_once(monkeypatch):
+    monkeypatch.setattr(compute, "cores", lambda: 3)
+    threads, blocks = set(), []
+    together = threading.Barrier(3, timeout=10)
+
+    def square(rows: np.ndarray, out: np.ndarray) -> None:
+        threads.add(threading.get_ident())
+        blocks.append(len(rows))
+        together.wait()
+        out += rows**2  # out starts at -1 everywhere: a row written twice or never shows
+
+    x = np.arange(35_000, dtype=float).reshape(-1, 1)
+    out = np.full(x.shape, -1.0)
+    assert compute.into_rows(square, x, out) is out
+    assert np.array_equal(out, x**2 - 1)
+    assert sorted(blocks) == [11_666, 11_667, 11_667] and len(threads) == 3
+
+    def fails_after_the_first_block(rows: np.ndarray, out: np.ndarray) -> None:
+        if rows[0, 0] > 0:
+            raise ValueError("bad block")
+
+    with pytest.raises(ValueError, match="bad block"):
+        compute.into_rows(fails_after_the_first_block, x, out)
+
+
 def test_a_small_batch_or_one_core_is_one_call_on_this_thread(monkeypatch):
     seen = []
     x = np.arange(50_000.0)
