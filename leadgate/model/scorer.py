@@ -136,7 +136,7 @@ class ModelScorer:
 
     def thresholds(self, features: pd.DataFrame) -> np.ndarray:
         """Per lead: model.qualify_threshold if set, else its tier's threshold (as routing reads it)."""
-        from leadgate.routing.tiers import for_model, per_tier, tier_of
+        from leadgate.routing.tiers import for_model, per_tier_index, tier_index
 
         policy = for_model(self.policy)
         n = len(features)
@@ -150,7 +150,7 @@ class ModelScorer:
             if "company_size_min" in features
             else np.full(n, np.nan)
         )
-        return per_tier(tier_of(target, size, policy), policy)
+        return per_tier_index(tier_index(target, size, policy), policy)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
         with compute.cyclic_gc_paused():

@@ -25,7 +25,15 @@ import numpy as np
 import pandas as pd
 
 from leadgate.policy import Policy
-from leadgate.routing.tiers import per_tier, size_candidates, size_label, tier_bands, tier_of
+from leadgate.routing.tiers import (
+    per_tier_index,
+    size_candidates,
+    size_label,
+    tier_bands,
+    tier_index,
+    tier_names,
+    tier_of,
+)
 from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value
 
 FIELDS = ("company_size", "industry", "country", "job_title", "company")
@@ -229,8 +237,8 @@ def score_ranges(
         else np.zeros(n, dtype=bool)
     )
     size = numeric("company_size_min", None)
-    tier = tier_of(target, size, policy)
-    thr = per_tier(tier, policy)
+    tier_at = tier_index(target, size, policy)  # positions, compared as integers below
+    tier, thr = tier_names(policy)[tier_at], per_tier_index(tier_at, policy)
     masks = unknown_masks(frame) if masks is None else masks
     any_unknown = np.zeros(n, dtype=bool)
     for m in masks.values():
@@ -256,7 +264,7 @@ def score_ranges(
                 continue
             target_w = target | (may_be_target if target_opt else False)
             low_w, high_w = rs.world(valid, size_opt, target_opt)
-            worlds.append((valid, tier_of(target_w, size_w, policy), low_w, high_w))
+            worlds.append((valid, tier_index(target_w, size_w, policy), low_w, high_w))
 
     verdict = np.full(n, "", dtype=object)
     margin = np.abs(score - thr)
@@ -264,10 +272,10 @@ def score_ranges(
     sides_q = np.ones(n, dtype=bool)
     sides_n = np.ones(n, dtype=bool)
     best = np.full(n, np.inf)
-    for name, band in bands.items():
+    for at, band in enumerate(bands.values()):  # in policy order, as tier_index numbers them
         lo_t, hi_t = np.full(n, np.inf), np.full(n, -np.inf)
         for valid, tier_w, low_w, high_w in worlds:
-            hit = valid & (tier_w == name)
+            hit = valid & (tier_w == at)
             lo_t = np.where(hit, np.minimum(lo_t, low_w), lo_t)
             hi_t = np.where(hit, np.maximum(hi_t, high_w), hi_t)
         feasible = np.isfinite(lo_t)
@@ -313,9 +321,8 @@ def _field_details(
             size_w = size if size_opt is None else np.full(n, size_opt[0])
             target_w = target | may_be_target if target_opt else target
             s = rs.named() if target_opt else rs.sized(size_opt)
-            t = tier_of(target_w, size_w, policy)
             cand_scores.append(s)
-            cand_q.append(s >= per_tier(t, policy) - EPS)
+            cand_q.append(s >= per_tier_index(tier_index(target_w, size_w, policy), policy) - EPS)
             labels.append(size_label(*size_opt) if size_opt is not None else "a named target account")
         as_scored_q = score >= thr - EPS
         if name == "company":

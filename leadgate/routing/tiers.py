@@ -65,22 +65,33 @@ def model_decided(frame) -> bool:
     return column in frame.columns and len(frame) > 0 and bool((frame[column] == "model").all())
 
 
-def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:
-    """First matching tier per lead; an unknown size (NaN) never matches a tier that asks for one."""
+def tier_index(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:
+    """Per lead, the position in `routing.tiers` of its first matching tier (the catch-all last one if no other)."""
     target = np.asarray(target, dtype=bool)
     size_min = np.asarray(size_min, dtype=float)
-    out = np.full(len(target), policy.routing.tiers[-1].name, dtype=object)
+    tiers = policy.routing.tiers
+    out = np.full(len(target), len(tiers) - 1, dtype=np.intp)
     decided = np.zeros(len(target), dtype=bool)
-    for t in policy.routing.tiers:
+    for i, t in enumerate(tiers):
         hit = ~decided
         if t.target_account:
             hit &= target
         if t.min_employees is not None:
             with np.errstate(invalid="ignore"):
                 hit &= np.nan_to_num(size_min, nan=-1.0) >= t.min_employees
-        out[hit] = t.name
+        out[hit] = i
         decided |= hit
     return out
+
+
+def tier_of(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.ndarray:
+    """First matching tier's name per lead; an unknown size (NaN) never matches a tier that asks for one."""
+    return tier_names(policy)[tier_index(target, size_min, policy)]
+
+
+def tier_names(policy: Policy) -> np.ndarray:
+    """The tiers' names in policy order (object array), as `tier_index` numbers them."""
+    return np.array([t.name for t in policy.routing.tiers], dtype=object)
 
 
 def per_tier(tiers, policy: Policy, number: str = "threshold") -> np.ndarray:
@@ -90,6 +101,11 @@ def per_tier(tiers, policy: Policy, number: str = "threshold") -> np.ndarray:
     for name, band in tier_bands(policy).items():
         out[tiers == name] = getattr(band, number)
     return out
+
+
+def per_tier_index(index: np.ndarray, policy: Policy, number: str = "threshold") -> np.ndarray:
+    """`per_tier` for tiers given by position (`tier_index`)."""
+    return np.array([float(getattr(band, number)) for band in tier_bands(policy).values()])[index]
 
 
 def size_candidates(policy: Policy) -> list[tuple[float, float | None]]:

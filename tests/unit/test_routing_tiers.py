@@ -193,3 +193,19 @@ def test_a_lead_without_a_score_is_unvalued_every_unknown_is_named_and_a_person_
     for d in route_leads(frame, None, policy):
         assert d.state == "needs_review"
         assert d.reason_codes[:2] == ("missing_company_size", "missing_industry") and "scoring_error" in d.reason_codes
+
+
+def test_a_leads_tier_is_its_first_matching_one_by_position_and_by_name():
+    from leadgate.routing.tiers import per_tier, per_tier_index, tier_index, tier_of
+
+    policy = tiered_policy(enterprise={"qualify_threshold": 0.45})
+    target = np.array([True, True, False, False, False, False])
+    size = np.array([5000.0, np.nan, 1000.0, 999.0, np.nan, -np.inf])
+    assert tier_index(target, size, policy).tolist() == [0, 0, 1, 2, 2, 2]
+    names = tier_of(target, size, policy)
+    assert names.tolist() == ["named_account", "named_account", "enterprise", "smb", "smb", "smb"]
+    for number in ("threshold", "min_margin", "auto_confidence"):
+        assert per_tier_index(tier_index(target, size, policy), policy, number).tolist() == (
+            per_tier(names, policy, number).tolist()
+        )
+    assert per_tier_index(tier_index(target, size, policy), policy).tolist()[2] == 0.45
