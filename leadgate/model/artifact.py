@@ -14,7 +14,7 @@ from scipy import sparse
 from leadgate.model import encoding
 from leadgate.model.encoding import linear_numeric
 from leadgate.model.estimators import calibrate
-from leadgate.model.trees import Forest
+from leadgate.model.trees import LEAF, Forest
 from leadgate.shared import compute
 
 MODEL_FILE, TREES_FILE, HELDOUT_FILE = "model.json", "trees.txt", "heldout.json"
@@ -68,13 +68,13 @@ class LeadModel:
         return self._forest
 
     def leaves(self, x: np.ndarray) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees, int32, LightGBM's `pred_leaf`) of a `design` matrix.
+        """Each row's leaf in every tree (rows x trees, LightGBM's `pred_leaf` numbers) of a `design` matrix.
 
         Found from the forest's leaf tables (leadgate/model/trees.py; LightGBM's own predict for trees of
-        over 64 leaves). A big batch's rows go over the cores.
+        over 64 leaves). A big batch's rows go over the cores. Bytes from the tables, LightGBM's own int32 otherwise.
         """
         if self.forest.finds_leaves:
-            return compute.into_rows(self.forest.leaves, x, np.empty((len(x), len(self.forest.values)), dtype=np.int32))
+            return compute.into_rows(self.forest.leaves, x, np.empty((len(x), len(self.forest.values)), dtype=LEAF))
         return compute.by_rows(lambda rows: self.booster.predict(rows, pred_leaf=True, num_threads=1), x)
 
     def raw_with(self, x: np.ndarray, leaves: np.ndarray, columns: list[int], values: np.ndarray) -> np.ndarray:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 ZERO = 1e-35  # LightGBM's kZeroThreshold
+LEAF = np.uint8  # a leaf's index, as the tables find it (64 leaves at most)
 BLOCK = 2048  # rows per pass over the tables: a block's words stay in the cache
 
 
@@ -122,7 +123,8 @@ class Forest:
             return
         word = self.word = next(w for w in (np.uint8, np.uint16, np.uint32, np.uint64) if np.iinfo(w).bits >= widest)
         bits = np.iinfo(word).bits
-        self.index = np.zeros((len(trees), bits), dtype=np.int32)  # per tree and bit: the leaf's index (pred_leaf's)
+        # per tree and bit: the leaf's index (pred_leaf's); under 64 leaves a byte holds it
+        self.index = np.zeros((len(trees), bits), dtype=LEAF)
         self.bit_values = np.zeros((len(trees), bits))  # per tree and bit: the leaf's value
         by_feature: dict[int, list] = {}
         for t, (order, splits) in enumerate(zip(orders, on)):
@@ -164,11 +166,11 @@ class Forest:
         return (np.frexp((words & (~words + self.word(1))).astype(float))[1] - 1).astype(np.uint8)
 
     def leaves(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-        """Each row's leaf in every tree (rows x trees, int32), as LightGBM's `pred_leaf` numbers them (into `out`)."""
+        """Each row's leaf in every tree (rows x trees, bytes), as LightGBM's `pred_leaf` numbers them (into `out`)."""
         if not self.finds_leaves:
             raise ValueError("a tree has over 64 leaves; ask LightGBM for them (Booster.predict(pred_leaf=True))")
         trees = len(self.values)
-        out = np.empty((len(x), trees), dtype=np.int32) if out is None else out
+        out = np.empty((len(x), trees), dtype=LEAF) if out is None else out
         offsets = np.arange(trees, dtype=np.int32) * np.iinfo(self.word).bits
         index = self.index.ravel()
         words = np.empty((min(len(x), BLOCK), trees), dtype=self.word)

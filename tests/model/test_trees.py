@@ -96,7 +96,7 @@ def test_leaves_found_from_the_tables_are_lightgbms_own(name, booster, x):
     rows = _hostile(x)
     assert forest.finds_leaves
     got = forest.leaves(rows)
-    assert got.dtype == np.int32 and got.shape == (len(rows), booster.num_trees())
+    assert got.dtype == np.uint8 and got.shape == (len(rows), booster.num_trees())  # a byte per leaf: 64 leaves at most
     assert np.array_equal(got, booster.predict(rows, pred_leaf=True)), name
     assert np.array_equal(forest.leaves(rows[:1]), booster.predict(rows[:1], pred_leaf=True))  # one row
     assert forest.leaves(rows[:0]).shape == (0, booster.num_trees())
