@@ -48,20 +48,24 @@ def build_spec(frame: pd.DataFrame) -> dict:
     return {"numeric": numeric, "categorical": categorical, "dropped": dropped}
 
 
-def numbers(frame: pd.DataFrame, spec: dict) -> np.ndarray:
-    """Transformed (log where flagged) numbers; NaN where missing or the column is absent."""
-    out = np.full((len(frame), len(spec["numeric"])), np.nan)
+def numbers(frame: pd.DataFrame, spec: dict, out: np.ndarray | None = None) -> np.ndarray:
+    """Transformed (log where flagged) numbers; NaN where missing or the column is absent (into `out`)."""
+    out = np.empty((len(frame), len(spec["numeric"]))) if out is None else out
     for j, s in enumerate(spec["numeric"]):
-        if s["name"] in frame:
+        if s["name"] not in frame:
+            out[:, j] = np.nan
+        else:
             x = pd.to_numeric(frame[s["name"]], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
             x = np.where(np.isfinite(x), x, np.nan)
             out[:, j] = np.log1p(np.clip(x, 0, None)) if s["log"] else x
     return out
 
 
-def category_codes(frame: pd.DataFrame, spec: dict) -> np.ndarray:
-    """Integer code per categorical column: its vocabulary index, `other` for unseen values, `missing` for blanks."""
-    out = np.empty((len(frame), len(spec["categorical"])), dtype=np.int32)
+def category_codes(frame: pd.DataFrame, spec: dict, out: np.ndarray | None = None) -> np.ndarray:
+    """Integer code per categorical column: its vocabulary index, `other` for unseen values, `missing` for blanks.
+
+    Into `out` if given (any numeric dtype: the trees read the codes as floats)."""
+    out = np.empty((len(frame), len(spec["categorical"])), dtype=np.int32) if out is None else out
     for j, s in enumerate(spec["categorical"]):
         values = s["values"]
         other, missing = len(values) - 2, len(values) - 1
@@ -77,8 +81,12 @@ def category_codes(frame: pd.DataFrame, spec: dict) -> np.ndarray:
 
 
 def tree_matrix(frame: pd.DataFrame, spec: dict) -> np.ndarray:
-    """Numbers as they are (NaN = missing) followed by category codes, for LightGBM."""
-    return np.hstack([numbers(frame, spec), category_codes(frame, spec).astype(float)])
+    """Numbers as they are (NaN = missing) followed by category codes, for LightGBM (one matrix, filled in place)."""
+    n = len(spec["numeric"])
+    out = np.empty((len(frame), n + len(spec["categorical"])))
+    numbers(frame, spec, out[:, :n])
+    category_codes(frame, spec, out[:, n:])
+    return out
 
 
 def tree_blocks(x: np.ndarray, spec: dict) -> tuple[np.ndarray, np.ndarray]:
