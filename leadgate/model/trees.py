@@ -140,22 +140,33 @@ class Forest:
             self._lowest = np.zeros(1 << bits, dtype=np.uint8)
             self._lowest[1:] = np.log2(words & -words).astype(np.uint8)
 
-    def _words(self, x: np.ndarray, columns=None, skip=frozenset(), out=None, row=None) -> np.ndarray:
-        """Per row of `x` and tree, the word of every split on a feature not in `skip` (into `out`, `row` a buffer).
+    def _places(self, x: np.ndarray, columns=None, skip=frozenset()) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(table, every row's place in it) per feature of `x` not in `skip`: a column placed in one pass.
 
-        `columns`: which feature each column of `x` holds (default: column j is feature j). Rows go block by
-        block, so a block's words stay in the cache."""
+        `columns`: which feature each column of `x` holds (default: column j is feature j)."""
         at = {c: j for j, c in enumerate(range(x.shape[1]) if columns is None else columns)}
-        features = [f for f in self.features if f.column not in skip and f.column in at]
-        trees = len(self.values)
-        out = np.empty((len(x), trees), dtype=self.word) if out is None else out
-        row = np.empty((min(len(x), BLOCK), trees), dtype=self.word) if row is None else row
+        return [
+            (f.table, f.places(x[:, at[f.column]])) for f in self.features if f.column not in skip and f.column in at
+        ]
+
+    def _block_words(self, places: list, start: int, stop: int, out: np.ndarray, row: np.ndarray) -> np.ndarray:
+        """Into `out`: per row start..stop-1 and tree, the ANDed words of its places (`row`: a buffer as big)."""
+        out.fill(np.iinfo(self.word).max)
+        for table, at in places:
+            np.take(table, at[start:stop], axis=0, out=row)
+            np.bitwise_and(out, row, out=out)
+        return out
+
+    def _words(self, x: np.ndarray, columns=None, skip=frozenset()) -> np.ndarray:
+        """Per row of `x` and tree, the word of every split on a feature not in `skip` (`_places`' arguments).
+
+        Rows go block by block, so a block's words stay in the cache."""
+        places = self._places(x, columns, skip)
+        out = np.empty((len(x), len(self.values)), dtype=self.word)
+        row = np.empty((min(len(x), BLOCK), len(self.values)), dtype=self.word)
         for start in range(0, len(x), BLOCK):
-            w, r = out[start : start + BLOCK], row[: min(BLOCK, len(x) - start)]
-            w.fill(np.iinfo(self.word).max)
-            for f in features:
-                np.take(f.table, f.places(x[start : start + BLOCK, at[f.column]]), axis=0, out=r)
-                np.bitwise_and(w, r, out=w)
+            stop = min(start + BLOCK, len(x))
+            self._block_words(places, start, stop, out[start:stop], row[: stop - start])
         return out
 
     def _bits(self, words: np.ndarray) -> np.ndarray:
@@ -173,12 +184,13 @@ class Forest:
         out = np.empty((len(x), trees), dtype=LEAF) if out is None else out
         offsets = np.arange(trees, dtype=np.int32) * np.iinfo(self.word).bits
         index = self.index.ravel()
+        places = self._places(x)
         words = np.empty((min(len(x), BLOCK), trees), dtype=self.word)
         row = np.empty_like(words)
         for start in range(0, len(x), BLOCK):  # block by block, each block's words found and read in the cache
-            block = x[start : start + BLOCK]
-            bit = offsets + self._bits(self._words(block, out=words[: len(block)], row=row))
-            np.take(index, bit, out=out[start : start + BLOCK])
+            stop = min(start + BLOCK, len(x))
+            w = self._block_words(places, start, stop, words[: stop - start], row[: stop - start])
+            np.take(index, offsets + self._bits(w), out=out[start:stop])
         return out
 
     def raw(self, leaves: np.ndarray) -> np.ndarray:
