@@ -2,10 +2,11 @@
 
 For each size, leads shaped like marts.lead_features are drawn with outcomes from the documented
 propensity (leadgate/sample/outcomes.py); 80% train (family chosen by 5-fold CV log loss, calibration
-chosen out of fold, refit), 20% are held out for the metrics. Scoring is the pipeline's ModelScorer
-(baseline parts for the rules, calibrated probability, confidence, worded reasons) on every lead; big batches
-use both cores (leaves found in row blocks on two threads beside the baseline parts; reasons beside the range
-rule). `scoring_leads_per_s` is the first scoring of the batch (the model's leaf tables built in it);
+chosen out of fold, refit, then the importance and drift reference `model train` records), 20% are
+held out for the metrics. Scoring is the pipeline's ModelScorer (baseline parts for the rules, calibrated
+probability, confidence, worded reasons, the drift tally) on every lead; big batches use both cores
+(leaves found in row blocks on two threads beside the baseline parts; reasons beside the range rule).
+`scoring_leads_per_s` is the first scoring of the batch (the model's leaf tables built in it);
 `warm_scoring_leads_per_s` the best of two more, as a process that scores run after run sees it.
 Prints one JSON line per size. Targets on 2 cores: 10,000 leads train in < 30 s; scoring >= 100,000 leads/s.
 """
@@ -31,7 +32,7 @@ from leadgate.model import metrics  # noqa: E402
 from leadgate.model.artifact import LeadModel  # noqa: E402
 from leadgate.model.scorer import ModelScorer, reasons  # noqa: E402
 from leadgate.model.snapshots import snapshot_features  # noqa: E402
-from leadgate.model.train import fit_model  # noqa: E402
+from leadgate.model.train import add_run_references, fit_model  # noqa: E402
 from leadgate.policy import load_policy  # noqa: E402
 from leadgate.sample.outcomes import draw_outcomes, propensity, synthetic_lead_features  # noqa: E402
 from leadgate.shared import compute  # noqa: E402
@@ -53,9 +54,11 @@ def run(n: int, seed: int, family: str | None = None) -> dict:
     frame = snapshot_features(leads, NOW)
     test = np.random.default_rng((seed, 2)).random(n) < 0.2  # its own stream (the features use default_rng(seed))
     t0 = time.perf_counter()
-    doc, booster, scores = fit_model(frame[~test].reset_index(drop=True), y[~test], family)
-    train_s = time.perf_counter() - t0
+    train_frame = frame[~test].reset_index(drop=True)
+    doc, booster, scores = fit_model(train_frame, y[~test], family)
     model = LeadModel(doc, booster)
+    add_run_references(doc, model, train_frame)  # as `leadgate model train` does: each scoring tallies drift
+    train_s = time.perf_counter() - t0
     p = model.predict(frame[test].reset_index(drop=True))
     scorer = ModelScorer(model, "bench", policy)
     t1, c1 = time.perf_counter(), time.process_time()

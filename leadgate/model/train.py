@@ -95,6 +95,14 @@ def drift_reference(model: LeadModel, frame: pd.DataFrame, p: np.ndarray, import
     return ref
 
 
+def add_run_references(doc: dict, model: LeadModel, frame: pd.DataFrame) -> None:
+    """Into `doc`: the features' importance and the drift reference (what each run's PSI compares with), from training rows."""
+    _, _, points = model.probability_points(frame)
+    importance = dict(zip(model.names, np.abs(points).mean(axis=0).round(5).tolist()))
+    doc["importance"] = importance
+    doc["drift"] = drift_reference(model, frame, model.predict(frame), importance)
+
+
 def tier_features(frame: pd.DataFrame) -> dict:
     """What a policy's tiers match on, per held-out lead (named account, company size), so thresholds go per tier."""
     n = len(frame)
@@ -143,10 +151,7 @@ def train(
     p_test = model.predict(ftest)
     completeness = rows["completeness"].to_numpy(float)
     held = metrics.evaluate(y[test_idx], p_test, completeness[test_idx], policy)
-    _, _, points = model.probability_points(ftrain)
-    importance = dict(zip(model.names, np.abs(points).mean(axis=0).round(5).tolist()))
-    doc["importance"] = importance
-    doc["drift"] = drift_reference(model, ftrain, model.predict(ftrain), importance)
+    add_run_references(doc, model, ftrain)
     now = now or datetime.now(UTC)
     fp = fingerprint(rows)
     version = f"m{now:%Y%m%d%H%M%S}-{fp[:6]}"
