@@ -114,9 +114,11 @@ class LeadModel:
         num_cols = int(np.sum(groups < n_num))
         contrib = np.zeros((len(frame), len(self.names)))
         if num_cols:
-            member = np.zeros((num_cols, n_num))
-            member[np.arange(num_cols), groups[:num_cols]] = 1.0
-            contrib[:, :n_num] = ((linear_numeric(frame, self.spec) - mean[:num_cols]) * coef[:num_cols]) @ member
+            scaled = (linear_numeric(frame, self.spec) - mean[:num_cols]) * coef[:num_cols]
+            # a number's column and its missing indicator's added up: plain adds, not a BLAS product with a 0/1
+            # matrix, whose OpenBLAS threads would then spin on the other core while the scorer needs it
+            for column, feature in enumerate(groups[:num_cols].tolist()):
+                contrib[:, feature] += scaled[:, column]
         codes = encoding.category_codes(frame, self.spec)
         offset = num_cols
         for j, s in enumerate(self.spec["categorical"]):

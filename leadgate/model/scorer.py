@@ -153,7 +153,7 @@ class ModelScorer:
         return per_tier_index(tier_index(target, size, policy), policy)
 
     def score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:
-        with compute.cyclic_gc_paused():
+        with compute.cyclic_gc_paused(), compute.one_blas_thread():
             return self._score(features, now)
 
     def _score(self, features: pd.DataFrame, now: datetime) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from leadgate.model.artifact import LeadModel, save_model
 from leadgate.model.estimators import choose_calibration, fit_logistic, fit_trees, select_family
 from leadgate.model.snapshots import features_frame, protected_columns, training_rows, untrained_outcomes
 from leadgate.model.unknowns import field_values
+from leadgate.shared import compute
 
 TEST_SHARE = 0.2
 MIN_ROWS, MIN_PER_CLASS = 50, 10
@@ -55,6 +56,11 @@ def split(rows: pd.DataFrame, y: np.ndarray, time_split: bool) -> tuple[np.ndarr
 
 def fit_model(frame: pd.DataFrame, y: np.ndarray, family: str | None = None) -> tuple[dict, object, dict]:
     """Choose the family by CV log loss (or take `family`), calibrate out of fold, refit; returns (doc, booster, scores)."""
+    with compute.one_blas_thread():  # as LightGBM, on one thread: no spinning workers (leadgate/shared/compute.py)
+        return _fit_model(frame, y, family)
+
+
+def _fit_model(frame: pd.DataFrame, y: np.ndarray, family: str | None) -> tuple[dict, object, dict]:
     spec = encoding.build_spec(frame)
     if not spec["numeric"] and not spec["categorical"]:
         raise TrainingError("no usable feature: every column is constant, empty or an identifier")

@@ -119,3 +119,20 @@ def test_two_threads_holding_it_give_it_back_when_the_last_leaves(collector):
     release.set()
     other.join(10)
     assert gc.isenabled()
+
+
+def test_blas_runs_on_one_thread_inside_and_as_before_after_even_on_an_error():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    with threadpool_limits(limits=2, user_api="blas"):  # as on the 2-core machine, wherever the test runs
+        assert blas_threads() == {2}
+        with compute.one_blas_thread():
+            assert blas_threads() == {1}
+            np.ones((300, 300)) @ np.ones((300, 300))  # a product inside works
+        assert blas_threads() == {2}
+        with pytest.raises(RuntimeError), compute.one_blas_thread():
+            raise RuntimeError("training failed")
+        assert blas_threads() == {2}
