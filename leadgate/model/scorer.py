@@ -106,14 +106,17 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed)
     made = np.empty(len(combos), dtype=object)
     texts: dict[int, str] = {}  # per text id, worded once however many point values it comes with
+    shown: dict[int, tuple[float, str]] = {}  # per tenth of a point: its number and its ": +0.12", made once
     for i, c in enumerate(combos.tolist()):
         text_id, t = divmod(c, 100_000)
         j, value = values[text_id]
         text = texts.get(text_id)
         if text is None:
             text = texts[text_id] = words[j](value)
-        t -= 50_000
-        made[i] = {"feature": names[j], "points": t / 10, "detail": f"{text}: {t / 1000:+.2f}"}
+        number = shown.get(t)
+        if number is None:
+            number = shown[t] = ((t - 50_000) / 10, f": {(t - 50_000) / 1000:+.2f}")
+        made[i] = {"feature": names[j], "points": number[0], "detail": text + number[1]}
     out = made[inverse.reshape(picked.shape)].tolist()
     # below half a point a reason would read "+0.00"; sorted by size, so the kept reasons are a prefix
     kept = (np.abs(picked) >= 0.5).sum(axis=1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import itertools
 import os
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,10 +76,18 @@ def one_blas_thread() -> Iterator[None]:
     training 10,000 leads took 1.0 s instead of 0.75). The limit is the process's while inside; it is
     put back as it was on the way out.
     """
-    from threadpoolctl import threadpool_limits
+    global _blas
+    # finding the loaded libraries takes milliseconds (a tenth of a 10,000-lead scoring): found again only once
+    # new modules, which may bring a library of their own, have been imported
+    if _blas is None or _blas[0] != len(sys.modules):
+        from threadpoolctl import ThreadpoolController
 
-    with threadpool_limits(limits=1, user_api="blas"):
+        _blas = (len(sys.modules), ThreadpoolController())
+    with _blas[1].limit(limits=1, user_api="blas"):
         yield
+
+
+_blas = None  # (modules imported when found, threadpoolctl's controller of the loaded libraries)
 
 
 _gc_lock = threading.Lock()
