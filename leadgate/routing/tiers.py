@@ -76,9 +76,8 @@ def tier_index(target: np.ndarray, size_min: np.ndarray, policy: Policy) -> np.n
         hit = ~decided
         if t.target_account:
             hit &= target
-        if t.min_employees is not None:
-            with np.errstate(invalid="ignore"):
-                hit &= np.nan_to_num(size_min, nan=-1.0) >= t.min_employees
+        if t.min_employees is not None:  # an unknown size (NaN) compares False: it never matches
+            hit &= size_min >= t.min_employees
         out[hit] = i
         decided |= hit
     return out
