@@ -253,11 +253,13 @@ class DriftTally:
 
         self.leads += len(p)
         spec = self.model.spec
-        nums = [s["name"] for s in spec["numeric"]]
-        cats = [s["name"] for s in spec["categorical"]]
         numeric = codes = None
         if tree_matrix is not None:
             numeric, codes = encoding.tree_blocks(tree_matrix, spec)
+        else:  # only the tallied features encoded (each column's encoding is its own)
+            spec = {kind: [s for s in spec[kind] if s["name"] in self.ref] for kind in ("numeric", "categorical")}
+        nums = [s["name"] for s in spec["numeric"]]
+        cats = [s["name"] for s in spec["categorical"]]
         for name, ref in self.ref.items():
             if name == "score":
                 shares = metrics.proportions(p, ref["edges"])
