@@ -252,11 +252,13 @@ class DriftTally:
         from leadgate.model import encoding
 
         self.leads += len(p)
+        # the columns at hand: the scorer's whole tree matrix, else only the tallied features encoded (each
+        # column's encoding is its own)
         spec = self.model.spec
         numeric = codes = None
         if tree_matrix is not None:
             numeric, codes = encoding.tree_blocks(tree_matrix, spec)
-        else:  # only the tallied features encoded (each column's encoding is its own)
+        else:
             spec = {kind: [s for s in spec[kind] if s["name"] in self.ref] for kind in ("numeric", "categorical")}
         nums = [s["name"] for s in spec["numeric"]]
         cats = [s["name"] for s in spec["categorical"]]

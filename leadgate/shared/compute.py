@@ -30,19 +30,31 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
+def _row_blocks(n: int, min_rows: int) -> list[slice]:
+    """Consecutive row blocks, one per core while each keeps `min_rows` rows (cut as np.array_split cuts)."""
+    parts = max(1, min(cores(), n // max(1, min_rows)))
+    size, extra = divmod(n, parts)
+    bounds = np.cumsum([0] + [size + 1] * extra + [size] * (parts - extra)).tolist()
+    return [slice(a, b) for a, b in itertools.pairwise(bounds)]
+
+
+def _on_threads(calls: list[Callable[[], object]]) -> list:
+    """Each call on a thread of its own, the first on this thread; their results in order (an error reaches the caller)."""
+    if len(calls) == 1:
+        return [calls[0]()]
+    with ThreadPoolExecutor(max_workers=len(calls) - 1, thread_name_prefix="leadgate-rows") as pool:
+        rest = [pool.submit(call) for call in calls[1:]]
+        first = calls[0]()  # this thread takes a block too
+        return [first, *(job.result() for job in rest)]
+
+
 def by_rows(fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray, min_rows: int = MIN_ROWS_PER_THREAD) -> np.ndarray:
     """`fn(x)`, computed on consecutive row blocks of `x` in parallel and stacked in row order.
 
     `fn` must work row by row (a row's result does not depend on the other rows) and should release the GIL.
     """
-    parts = max(1, min(cores(), len(x) // max(1, min_rows)))
-    if parts == 1:
-        return fn(x)
-    blocks = np.array_split(x, parts)
-    with ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="leadgate-rows") as pool:
-        rest = [pool.submit(fn, block) for block in blocks[1:]]
-        first = fn(blocks[0])  # this thread takes a block too
-        return np.concatenate([first, *(job.result() for job in rest)])
+    parts = _on_threads([lambda rows=rows: fn(x[rows]) for rows in _row_blocks(len(x), min_rows)])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def into_rows(
@@ -52,19 +64,11 @@ def into_rows(
 
     As `by_rows`, without stacking the blocks' results: no second copy of a big result is made.
     """
-    parts = max(1, min(cores(), len(x) // max(1, min_rows)))
-    if parts == 1:
-        fn(x, out)
-        return out
-    size, extra = divmod(len(x), parts)
-    bounds = np.cumsum([0] + [size + 1] * extra + [size] * (parts - extra))  # as np.array_split cuts
-    blocks = [(x[a:b], out[a:b]) for a, b in itertools.pairwise(bounds.tolist())]
-    with ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="leadgate-rows") as pool:
-        rest = [pool.submit(fn, *block) for block in blocks[1:]]
-        fn(*blocks[0])  # this thread takes a block too
-        for job in rest:
-            job.result()
+    _on_threads([lambda rows=rows: fn(x[rows], out[rows]) for rows in _row_blocks(len(x), min_rows)])
     return out
+
+
+_blas = None  # (modules imported when found, threadpoolctl's controller of the loaded libraries)
 
 
 @contextmanager
@@ -85,9 +89,6 @@ def one_blas_thread() -> Iterator[None]:
         _blas = (len(sys.modules), ThreadpoolController())
     with _blas[1].limit(limits=1, user_api="blas"):
         yield
-
-
-_blas = None  # (modules imported when found, threadpoolctl's controller of the loaded libraries)
 
 
 _gc_lock = threading.Lock()
