@@ -6,7 +6,8 @@ its left subtree's leaves, and the lead's leaf is the lowest bit left after clea
 that sends it right (on its path or not). Which splits on a feature send a value right depends only
 on the value's place among that feature's thresholds (or on its category), so each feature is a
 table (place x trees) of words already ANDed together: a lead's words are one table row per feature,
-ANDed.
+ANDed. Features with few places are joined into one table per group (the rows: every combination of
+their places, the words ANDed in advance), so a lead takes one row per group instead of one per feature.
 
 The range rule asks for a lead's log-odds with an unknown field set to each of its recorded values.
 A tree that never splits on the changed columns keeps the lead's own leaf; in one that does, a
@@ -25,6 +26,7 @@ import numpy as np
 ZERO = 1e-35  # LightGBM's kZeroThreshold
 LEAF = np.uint8  # a leaf's index, as the tables find it (64 leaves at most)
 BLOCK = 2048  # rows per pass over the tables: a block's words stay in the cache
+GROUP_PLACES = 512  # rows of a joined table at most (512 x 100 trees x 4 bytes: 200 kB, in the cache beside the block)
 
 
 def _in_order(node: dict, order: list[int], splits: list) -> tuple[int, int]:
@@ -93,6 +95,40 @@ class _Places:
         return at
 
 
+class _Group:
+    """Features joined into one table: a row per combination of their places, their words ANDed in advance."""
+
+    __slots__ = ("columns", "members", "sizes", "table")
+
+    def __init__(self, members: list[_Places]) -> None:
+        self.members = members
+        self.columns = [f.column for f in members]
+        self.sizes = [len(f.table) for f in members]
+        table = members[0].table
+        for f in members[1:]:  # row p * len(f.table) + q: the words of place p so far and f's place q
+            table = (table[:, None, :] & f.table[None, :, :]).reshape(-1, table.shape[1])
+        self.table = table
+
+    def places(self, x: np.ndarray, at: dict[int, int]) -> np.ndarray:
+        out = self.members[0].places(x[:, at[self.columns[0]]])
+        for f, size in zip(self.members[1:], self.sizes[1:]):
+            out = out * size + f.places(x[:, at[f.column]])
+        return out
+
+
+def _groups(features: list[_Places]) -> list[_Group]:
+    """Features packed into groups of at most GROUP_PLACES joint places, biggest first (first fit)."""
+    groups: list[list[_Places]] = []
+    for f in sorted(features, key=lambda f: (-len(f.table), f.column)):
+        for g in groups:
+            if np.prod([len(m.table) for m in g]) * len(f.table) <= GROUP_PLACES:
+                g.append(f)
+                break
+        else:
+            groups.append([f])
+    return [_Group(g) for g in groups if len(g) > 1]
+
+
 class Forest:
     """The trees of a binary LightGBM model (`Booster.dump_model()`): leaf values, and the splits as tables."""
 
@@ -134,19 +170,23 @@ class Forest:
                 mask = word(((1 << bits) - 1) ^ ((1 << mid) - (1 << lo)))
                 by_feature.setdefault(node["split_feature"], []).append((t, node, mask))
         self.features = [_Places(f, by_feature[f], len(trees), word) for f in sorted(by_feature)]
-        self._lowest = None
-        if bits <= 16:  # lowest set bit of every word, looked up
-            words = np.arange(1, 1 << bits)
-            self._lowest = np.zeros(1 << bits, dtype=np.uint8)
-            self._lowest[1:] = np.log2(words & -words).astype(np.uint8)
+        self.groups = _groups(self.features)
+        grouped = {c for g in self.groups for c in g.columns}
+        self.alone = [f for f in self.features if f.column not in grouped]
 
     def _places(self, x: np.ndarray, columns=None, skip=frozenset()) -> list[tuple[np.ndarray, np.ndarray]]:
         """(table, every row's place in it) per feature of `x` not in `skip`: a column placed in one pass.
 
         `columns`: which feature each column of `x` holds (default: column j is feature j)."""
         at = {c: j for j, c in enumerate(range(x.shape[1]) if columns is None else columns)}
-        return [
-            (f.table, f.places(x[:, at[f.column]])) for f in self.features if f.column not in skip and f.column in at
+        out, single = [], list(self.alone)
+        for g in self.groups:  # a group whose columns are all at hand and none skipped: its joined table
+            if skip.isdisjoint(g.columns) and all(c in at for c in g.columns):
+                out.append((g.table, g.places(x, at)))
+            else:
+                single += g.members
+        return out + [
+            (f.table, f.places(x[:, at[f.column]])) for f in single if f.column not in skip and f.column in at
         ]
 
     def _block_words(self, places: list, start: int, stop: int, out: np.ndarray, row: np.ndarray) -> np.ndarray:
@@ -170,11 +210,8 @@ class Forest:
         return out
 
     def _bits(self, words: np.ndarray) -> np.ndarray:
-        """Each word's lowest set bit (its leaf's place, left to right)."""
-        if self._lowest is not None:
-            return self._lowest[words]
-        # isolate the lowest bit; a power of two is exact as a float
-        return (np.frexp((words & (~words + self.word(1))).astype(float))[1] - 1).astype(np.uint8)
+        """Each word's lowest set bit (its leaf's place, left to right): the count of the ones below it."""
+        return np.bitwise_count(~words & (words - self.word(1)))
 
     def leaves(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Each row's leaf in every tree (rows x trees, bytes), as LightGBM's `pred_leaf` numbers them (into `out`)."""
