@@ -92,10 +92,13 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     for j, cells in zip(features.tolist(), np.split(by_feature, starts[1:])):
         rows, slots = np.divmod(cells, order.shape[1])
         name = names[j]
-        column = frame[name].iloc[rows] if name in frame else pd.Series([None] * len(rows))
-        if name in numeric:  # as printed: whole days, 3 significant digits, so equal texts share an id
-            x = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-            column = pd.Series(np.round(x) if name.endswith(AGE_SUFFIX) else _significant(x))
+        if name not in frame:
+            column = np.full(len(rows), None, dtype=object)
+        elif name in numeric:  # as printed: whole days, 3 significant digits, so equal texts share an id
+            x = pd.to_numeric(frame[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)[rows]
+            column = np.round(x) if name.endswith(AGE_SUFFIX) else _significant(x)
+        else:
+            column = frame[name].to_numpy(dtype=object)[rows]
         codes, uniques = pd.factorize(column, use_na_sentinel=True)
         picked_text[rows, slots] = np.where(codes < 0, len(values) + len(uniques), codes + len(values))
         values.extend((j, u) for u in uniques.tolist())
@@ -103,20 +106,22 @@ def reasons(model: LeadModel, frame: pd.DataFrame, points: np.ndarray, top: int)
     words = [_word(name, name in numeric, name in binary) for name in names]
     tenths = np.round(picked * 10).astype(np.int64)
     inverse, combos = pd.factorize((picked_text * 100_000 + (tenths + 50_000)).ravel())  # hashing: no sort needed
-    # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed)
+    # one reason per distinct (text, points), shared by every lead that has it (reasons are read, never changed);
+    # each text worded once however many point values it comes with, each tenth of a point shown once
+    text_ids, combo_tenths = np.divmod(combos, 100_000)
+    used, text_at = np.unique(text_ids, return_inverse=True)
+    feature_of = np.array([names[values[i][0]] for i in used.tolist()], dtype=object)
+    text_of = np.array([words[values[i][0]](values[i][1]) for i in used.tolist()], dtype=object)
+    tenth, tenth_at = np.unique(combo_tenths, return_inverse=True)
+    number_of = np.array([(t - 50_000) / 10 for t in tenth.tolist()] + [None], dtype=object)[:-1]
+    shown_of = np.array([f": {(t - 50_000) / 1000:+.2f}" for t in tenth.tolist()], dtype=object)
     made = np.empty(len(combos), dtype=object)
-    texts: dict[int, str] = {}  # per text id, worded once however many point values it comes with
-    shown: dict[int, tuple[float, str]] = {}  # per tenth of a point: its number and its ": +0.12", made once
-    for i, c in enumerate(combos.tolist()):
-        text_id, t = divmod(c, 100_000)
-        j, value = values[text_id]
-        text = texts.get(text_id)
-        if text is None:
-            text = texts[text_id] = words[j](value)
-        number = shown.get(t)
-        if number is None:
-            number = shown[t] = ((t - 50_000) / 10, f": {(t - 50_000) / 1000:+.2f}")
-        made[i] = {"feature": names[j], "points": number[0], "detail": text + number[1]}
+    made[:] = [
+        {"feature": f, "points": pt, "detail": d}
+        for f, pt, d in zip(
+            feature_of[text_at].tolist(), number_of[tenth_at].tolist(), (text_of[text_at] + shown_of[tenth_at]).tolist()
+        )
+    ]
     out = made[inverse.reshape(picked.shape)].tolist()
     # below half a point a reason would read "+0.00"; sorted by size, so the kept reasons are a prefix
     kept = (np.abs(picked) >= 0.5).sum(axis=1)
