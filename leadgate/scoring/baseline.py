@@ -39,7 +39,7 @@ import pandas as pd
 from leadgate.lifecycle import LeadState
 from leadgate.model.snapshots import record_feature_snapshots
 from leadgate.policy import Policy, PolicyError
-from leadgate.scoring.fields import SENIORITY_LABELS, is_blank
+from leadgate.scoring.fields import SENIORITY_LABELS, is_blank, per_value_codes
 from leadgate.scoring.fields import per_value as _per_value
 from leadgate.shared import compute
 from leadgate.store.erasure_list import drop_erased
@@ -128,6 +128,11 @@ def _norm_text(series: pd.Series, case) -> np.ndarray:
     return _per_value(series, lambda v: case(str(v).strip()), "")
 
 
+def _norm_codes(series: pd.Series, case) -> tuple[np.ndarray, np.ndarray]:
+    """_norm_text as (each row's code, the text of each distinct value, then '' for missing)."""
+    return per_value_codes(series, lambda v: case(str(v).strip()), "")
+
+
 def completeness(features: pd.DataFrame, fields: Sequence[str]) -> np.ndarray:
     """Share of `fields` that are known for each row."""
     known = np.zeros(len(features))
@@ -208,16 +213,18 @@ class BaselineScorer:
 
         # --- fit: one points column per fit feature
         fp = sp.fit
-        seniority = _norm_text(features["seniority"], str.lower)
-        seniority[seniority == ""] = "unknown"
-        seniority_pts = pd.Series(seniority).map(fp.seniority).fillna(0.0).to_numpy(dtype=float)
+        # each text column normalised, looked up and matched once per distinct value, then spread to the rows
+        codes, texts = _norm_codes(features["seniority"], str.lower)
+        texts[texts == ""] = "unknown"
+        seniority = texts[codes]
+        seniority_pts = pd.Series(texts).map(fp.seniority).fillna(0.0).to_numpy(dtype=float)[codes]
         size_min = pd.to_numeric(features["company_size_min"], errors="coerce").to_numpy(dtype=float)
         bands = sorted(fp.company_size, key=lambda b: b.min, reverse=True)
         size_pts = np.select([size_min >= b.min for b in bands], [b.points for b in bands], default=0.0)
-        industry = _norm_text(features["industry"], str.lower)
-        industry_hit = np.isin(industry, [s.strip().lower() for s in fp.industries.match])
-        country = _norm_text(features["country"], str.upper)
-        country_hit = np.isin(country, [s.strip().upper() for s in fp.countries.match])
+        codes, texts = _norm_codes(features["industry"], str.lower)
+        industry, industry_hit = texts[codes], np.isin(texts, [s.strip().lower() for s in fp.industries.match])[codes]
+        codes, texts = _norm_codes(features["country"], str.upper)
+        country, country_hit = texts[codes], np.isin(texts, [s.strip().upper() for s in fp.countries.match])[codes]
         target_hit = features["is_target_account"].fillna(False).to_numpy(dtype=bool)
         fit_parts = np.column_stack(
             [
