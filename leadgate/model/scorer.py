@@ -204,7 +204,7 @@ class ModelScorer:
         Only leads with an unknown fit field are re-predicted; the others' range is their probability.
         """
         from leadgate.model.unknowns import ModelRescorer
-        from leadgate.routing.ranges import score_ranges, unknown_masks
+        from leadgate.routing.ranges import RANGE_INPUTS, score_ranges, unknown_masks
         from leadgate.routing.tiers import for_model
 
         n = len(leads)
@@ -227,7 +227,7 @@ class ModelScorer:
         sub = (x[idx], None if base is None else base[idx])
         policy = for_model(self.policy)
         r = score_ranges(
-            leads.iloc[idx].reset_index(drop=True),
+            leads[[c for c in RANGE_INPUTS if c in leads.columns]].iloc[idx].reset_index(drop=True),
             policy,
             score=p[idx],
             rescorer=lambda held, named: ModelRescorer(

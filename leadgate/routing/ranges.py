@@ -206,6 +206,10 @@ class PointsRescorer:
         return self._rescore(self.fit_points + self.policy.scoring.fit.target_account * self.may_be_target)
 
 
+# the frame columns score_ranges reads when it is given the masks, the score and a rescorer (a caller may pass only these)
+RANGE_INPUTS = ("is_target_account", "company_size_min", "company_domain")
+
+
 def score_ranges(
     frame: pd.DataFrame,
     policy: Policy,
